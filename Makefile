@@ -1,0 +1,51 @@
+# kpy: a Kafka-compatible broker in Python. `make run` and `make test` are all a new user needs.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+KAFKA_SCHEMAS ?= ../shared/kafka-protocol
+DATA ?= ./data
+BOOTSTRAP ?=
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format generate check-generated conformance bench soak fuzz clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(VENV)/bin/kpy serve --config config/server.properties --override log.dirs=$(DATA)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check kpy conformance tests bench
+	$(VENV)/bin/ruff format --check kpy conformance tests bench
+	$(VENV)/bin/mypy
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix kpy conformance tests bench
+	$(VENV)/bin/ruff format kpy conformance tests bench
+
+# pytest exits 5 when it collected nothing; that must fail loudly, never pass as green.
+test: lint
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
+
+generate: $(VENV)/.installed
+	$(PY) -m kpy.protocol._codegen --schemas $(KAFKA_SCHEMAS)
+	$(VENV)/bin/ruff format -q kpy/protocol/messages kpy/protocol/api_keys.py kpy/protocol/internal.py || true
+
+check-generated: $(VENV)/.installed
+	$(PY) -m kpy.protocol._codegen --schemas $(KAFKA_SCHEMAS) --check
+
+conformance: $(VENV)/.installed
+	$(PY) -m conformance $(if $(BOOTSTRAP),--bootstrap $(BOOTSTRAP)) --report conformance-report.md --json conformance-report.json
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
