@@ -1,0 +1,199 @@
+"""One client connection: size-prefixed frames in, responses out, one request at a time.
+
+Kafka handles a connection's requests strictly in order and reads the next request only
+after the previous response is queued (the "mute" model); kpy does the same, which also
+gives per-connection backpressure: a client that never reads its responses stops being read.
+
+Frames are read into a reusable buffer with recv_into. Responses are lists of chunks:
+bytes-like chunks go out with sendmsg (gathered writes); FileRegion chunks (record batches
+straight from segment files) go out with os.sendfile.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import logging
+import os
+import struct
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from kpy.dispatch import CloseConnection, RequestContext, dispatch
+from kpy.protocol.primitives import FileRegion
+
+if TYPE_CHECKING:
+    from kpy.broker import Broker
+
+log = logging.getLogger("kpy.connection")
+
+_SIZE = struct.Struct(">i")
+_ids = itertools.count(1)
+_INITIAL_BUFFER = 64 * 1024
+_MAX_GATHER = 64  # iovecs per sendmsg call, well under IOV_MAX
+
+
+class Connection:
+    """Serves one accepted socket until the peer closes, misbehaves, or the broker stops."""
+
+    def __init__(self, stream: trio.SocketStream, broker: Broker, listener: str) -> None:
+        self.stream = stream
+        self.sock = stream.socket
+        self.broker = broker
+        self.listener = listener
+        self.id = f"conn-{next(_ids)}"
+        try:
+            peer = self.sock.getpeername()
+            self.client_host = str(peer[0])
+            self.peer = f"{peer[0]}:{peer[1]}"
+        except OSError:
+            self.client_host, self.peer = "unknown", "unknown"
+        self._buf = bytearray(_INITIAL_BUFFER)
+        self._start = 0  # unread data lives in _buf[_start:_end]
+        self._end = 0
+        self.requests = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
+
+    def statistics(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "peer": self.peer,
+            "requests": self.requests,
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+        }
+
+    async def serve(self) -> None:
+        max_request = self.broker.config.get("socket.request.max.bytes")
+        idle_ms = self.broker.config.get("connections.max.idle.ms")
+        try:
+            while True:
+                with trio.move_on_after(idle_ms / 1000 if idle_ms > 0 else float("inf")) as idle:
+                    frame = await self._read_frame(max_request)
+                if idle.cancelled_caught:
+                    log.info("%s closing idle connection from %s", self.id, self.peer)
+                    return
+                if frame is None:
+                    return
+                self.requests += 1
+                chunks = await dispatch(frame, self._make_ctx)
+                if chunks is not None:
+                    await self._send_chunks(chunks)
+        except CloseConnection as exc:
+            log.warning("%s closing connection from %s: %s", self.id, self.peer, exc)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
+            pass
+        except OSError as exc:
+            if exc.errno not in (errno.ECONNRESET, errno.EPIPE, errno.ENOTCONN):
+                log.warning("%s socket error from %s: %s", self.id, self.peer, exc)
+        finally:
+            with trio.CancelScope(shield=True):
+                await self.stream.aclose()
+
+    def _make_ctx(self, key: int, version: int, corr: int, client_id: str | None) -> RequestContext:
+        return RequestContext(
+            broker=self.broker,
+            api_key=key,
+            api_version=version,
+            correlation_id=corr,
+            client_id=client_id,
+            client_host=self.client_host,
+            listener=self.listener,
+            connection_id=self.id,
+        )
+
+    async def _fill(self, need: int) -> bool:
+        """Make at least ``need`` unread bytes available; False on a clean EOF."""
+        while self._end - self._start < need:
+            if self._start and (len(self._buf) - self._start < need):
+                # Move the unread tail to the front so the buffer can be reused.
+                pending = self._end - self._start
+                self._buf[:pending] = self._buf[self._start : self._end]
+                self._start, self._end = 0, pending
+            if len(self._buf) - self._start < need:
+                grown = bytearray(max(need + self._start, 2 * len(self._buf)))
+                grown[: self._end] = self._buf[: self._end]
+                self._buf = grown
+            with memoryview(self._buf) as view:
+                n = await self.sock.recv_into(view[self._end :])
+            if n == 0:
+                if self._end != self._start:
+                    raise CloseConnection("connection closed in the middle of a frame")
+                return False
+            self._end += n
+            self.bytes_in += n
+        return True
+
+    async def _read_frame(self, max_request: int) -> memoryview | None:
+        """Next request frame as a writable view (produce rewrites batch offsets in place)."""
+        if not await self._fill(4):
+            return None
+        size = _SIZE.unpack_from(self._buf, self._start)[0]
+        if size < 0 or size > max_request:
+            raise CloseConnection(
+                f"request size {size} exceeds socket.request.max.bytes={max_request}"
+                if size > 0
+                else f"invalid request size {size}"
+            )
+        self._start += 4
+        frame = bytearray(size)
+        have = min(size, self._end - self._start)
+        frame[:have] = self._buf[self._start : self._start + have]
+        self._start += have
+        if self._start == self._end:
+            self._start = self._end = 0
+        view = memoryview(frame)
+        # A large body is received straight into its own buffer, skipping the shared one.
+        while have < size:
+            n = await self.sock.recv_into(view[have:])
+            if n == 0:
+                raise CloseConnection("connection closed in the middle of a frame")
+            have += n
+            self.bytes_in += n
+        return view
+
+    async def _send_chunks(self, chunks: list[Any]) -> None:
+        pending: list[Any] = []
+        for chunk in chunks:
+            if isinstance(chunk, FileRegion):
+                if pending:
+                    await self._sendmsg(pending)
+                    pending = []
+                await self._sendfile(chunk)
+            elif len(chunk):
+                pending.append(chunk)
+        if pending:
+            await self._sendmsg(pending)
+
+    async def _sendmsg(self, buffers: list[Any]) -> None:
+        views = [memoryview(b).cast("B") for b in buffers]
+        while views:
+            batch = views[:_MAX_GATHER]
+            sent = await self.sock.sendmsg(batch)
+            self.bytes_out += sent
+            # Drop what was fully sent; keep the unsent tail of a partly sent buffer.
+            while views and sent >= len(views[0]):
+                sent -= len(views[0])
+                views.pop(0)
+            if sent:
+                views[0] = views[0][sent:]
+
+    async def _sendfile(self, region: FileRegion) -> None:
+        offset, remaining = region.position, region.length
+        fd = self.sock.fileno()
+        while remaining > 0:
+            await trio.lowlevel.checkpoint_if_cancelled()
+            try:
+                sent = os.sendfile(fd, region.fd, offset, remaining)
+            except BlockingIOError:
+                await trio.lowlevel.wait_writable(self.sock)
+                continue
+            if sent == 0:
+                # The segment was truncated or deleted under us; the client will see a
+                # short response and reconnect, as it would on a Kafka I/O error.
+                raise CloseConnection("segment file shrank while being sent")
+            offset += sent
+            remaining -= sent
+            self.bytes_out += sent

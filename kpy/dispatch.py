@@ -1,0 +1,167 @@
+"""Handler registry and the one place where requests become responses.
+
+Each module in kpy/handlers registers itself with ``@handles(api_key, min_version, max_version)``.
+The ApiVersions answer is built from these registrations, so kpy only advertises what it
+implements. ``dispatch`` decodes a request frame, checks its version, runs the handler and
+translates a raised KafkaError into that API's error response; anything a client could send
+that cannot be answered raises ``CloseConnection``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kpy.protocol import api_keys, framing
+from kpy.protocol.error_codes import ErrorCode, KafkaError
+
+if TYPE_CHECKING:
+    from kpy.broker import Broker
+
+log = logging.getLogger("kpy.dispatch")
+
+API_VERSIONS_KEY = 18
+
+
+class CloseConnection(Exception):
+    """The peer sent something that gets no answer: close this connection only."""
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """What a handler knows about the request besides its body."""
+
+    broker: Broker
+    api_key: int
+    api_version: int
+    correlation_id: int
+    client_id: str | None
+    client_host: str
+    listener: str
+    connection_id: str
+    received_at: float = field(default_factory=time.monotonic)
+
+
+HandlerFn = Callable[[RequestContext, Any], Awaitable[Any]]
+ErrorFn = Callable[[Any, int, int], Any]
+
+
+@dataclass(slots=True)
+class Registration:
+    api_key: int
+    min_version: int
+    max_version: int
+    handler: HandlerFn
+    error_response: ErrorFn | None = None
+
+
+REGISTRY: dict[int, Registration] = {}
+
+
+def handles(api_key: int, min_version: int, max_version: int, *, error_response: ErrorFn | None = None):
+    """Register an async handler ``(ctx, request) -> response | None`` for one API.
+
+    ``error_response(request, version, code)`` builds the response that carries ``code`` for
+    every part of the request; without it a top-level ``error_code`` field is set.
+    """
+    info = api_keys.API_KEYS[api_key]
+    if min_version < info.schema_min or max_version > info.schema_max:
+        raise ValueError(f"{info.name}: versions {min_version}-{max_version} outside the schema")
+
+    def register(fn: HandlerFn) -> HandlerFn:
+        REGISTRY[api_key] = Registration(api_key, min_version, max_version, fn, error_response)
+        return fn
+
+    return register
+
+
+def supported_versions() -> list[tuple[int, int, int]]:
+    """(api_key, min, max) for every implemented API, ordered by key."""
+    return [(r.api_key, r.min_version, r.max_version) for _, r in sorted(REGISTRY.items())]
+
+
+def _load_handlers() -> None:
+    import kpy.handlers  # noqa: F401  (registers every handler module)
+
+
+def _generic_error_response(api_key: int, version: int, code: int) -> Any:
+    response = api_keys.API_KEYS[api_key].response_class()
+    if hasattr(response, "error_code"):
+        response.error_code = code
+        return response
+    return None
+
+
+async def dispatch(
+    frame: memoryview, make_ctx: Callable[[int, int, int, str | None], RequestContext]
+) -> list[Any] | None:
+    """Answer one request frame (without its size prefix).
+
+    Returns the response chunks (size prefix included) or None when no response is due
+    (acks=0 produce). Raises CloseConnection when the frame gets no answer.
+    """
+    if not REGISTRY:
+        _load_handlers()
+    try:
+        header, body_offset = framing.decode_request_header(frame)
+    except Exception as exc:
+        raise CloseConnection(f"unreadable request header: {exc}") from exc
+    key, version, corr = header.request_api_key, header.request_api_version, header.correlation_id
+    reg = REGISTRY.get(key)
+    if reg is None:
+        name = api_keys.API_KEYS[key].name if key in api_keys.API_KEYS else "unknown"
+        raise CloseConnection(f"API key {key} ({name}) version {version} is not supported")
+    if not reg.min_version <= version <= reg.max_version:
+        if key == API_VERSIONS_KEY:
+            # KIP-511: answer at v0 with the error and our ranges so the client can downgrade.
+            return framing.encode_response(corr, key, 0, _unsupported_api_versions())
+        raise CloseConnection(
+            f"{api_keys.API_KEYS[key].name} v{version} is outside {reg.min_version}-{reg.max_version}"
+        )
+    info = api_keys.API_KEYS[key]
+    try:
+        request = info.request_class.decode(frame[body_offset:], version)
+    except Exception as exc:
+        raise CloseConnection(f"malformed {info.name} v{version} request: {exc}") from exc
+    ctx = make_ctx(key, version, corr, header.client_id)
+    try:
+        response = await reg.handler(ctx, request)
+    except KafkaError as exc:
+        response = _error_response(reg, request, version, exc.code)
+        if response is None:
+            raise CloseConnection(f"{info.name} failed with {exc!r}") from exc
+    except CloseConnection:
+        raise
+    except Exception as exc:
+        log.exception("%s v%d handler failed", info.name, version)
+        response = _error_response(reg, request, version, ErrorCode.UNKNOWN_SERVER_ERROR)
+        if response is None:
+            raise CloseConnection(f"{info.name} handler failed: {exc!r}") from exc
+    if response is None:
+        return None
+    return framing.encode_response(corr, key, version, response)
+
+
+def _error_response(reg: Registration, request: Any, version: int, code: int) -> Any:
+    if reg.error_response is not None:
+        return reg.error_response(request, version, code)
+    return _generic_error_response(reg.api_key, version, code)
+
+
+def _unsupported_api_versions() -> Any:
+    from kpy.protocol.messages.api_versions import ApiVersionsResponse
+
+    return ApiVersionsResponse(
+        error_code=ErrorCode.UNSUPPORTED_VERSION,
+        api_keys=api_versions_entries(ApiVersionsResponse),
+    )
+
+
+def api_versions_entries(response_cls: Any) -> list[Any]:
+    return [
+        response_cls.ApiVersion(api_key=k, min_version=lo, max_version=hi)
+        for k, lo, hi in supported_versions()
+    ]
