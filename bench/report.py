@@ -1,0 +1,160 @@
+"""Summaries of a bench run: the machine it ran on, medians per broker, kpy/peer ratios, and the
+same table as terminal text, markdown and JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+from pathlib import Path
+
+README_BEGIN = "<!-- bench:begin -->"
+README_END = "<!-- bench:end -->"
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram_gib = 0.0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram_gib = int(line.split()[1]) / 1024 / 1024
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu or platform.processor() or "unknown",
+        "cores": os.cpu_count(),
+        "ram_gib": round(ram_gib, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def summarize(runs: list[dict]) -> dict:
+    """Median of the successful runs; `failed` counts the others, `reason` names the first."""
+    values = [r["value"] for r in runs if r.get("ok")]
+    failures = [r for r in runs if not r.get("ok")]
+    out: dict = {"runs": len(runs), "failed": len(failures)}
+    if values:
+        out["median"] = statistics.median(values)
+    if failures:
+        out["reason"] = failures[0].get("error", "").splitlines()[0] if failures else ""
+    # Secondary figures (e.g. p50 next to p99) get medians of their own.
+    extras: dict[str, list[float]] = {}
+    for r in runs:
+        if r.get("ok"):
+            for key, val in (r.get("extra") or {}).items():
+                if key.endswith("_ms") or key.endswith("_mib"):
+                    extras.setdefault(key, []).append(val)
+    if extras:
+        out["extra_medians"] = {k: statistics.median(v) for k, v in extras.items()}
+    return out
+
+
+def _fmt(value: float) -> str:
+    if value >= 10_000:
+        return f"{value:,.0f}"
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def build_rows(results: dict, workloads: list, brokers: list[str], unavailable: dict) -> tuple:
+    """Rows of cells for each workload, plus footnotes naming failure reasons."""
+    peers = [b for b in brokers if b != "kpy"]
+    header = ["workload", "unit", *brokers, *[f"kpy/{p}" for p in peers]]
+    rows, notes = [], []
+    for w in workloads:
+        per = results.get(w.name, {})
+        cells = [w.title, f"{w.unit} ({'higher' if w.better == 'higher' else 'lower'} is better)"]
+        medians = {}
+        for b in brokers:
+            s = per.get(b)
+            if b in unavailable:
+                cells.append("n/a")
+            elif s is None:
+                cells.append("-")
+            elif "median" not in s:
+                notes.append(f"{b}, {w.title}: {s.get('reason', '')}")
+                cells.append(f"FAILED [{len(notes)}]")
+            else:
+                medians[b] = s["median"]
+                text = _fmt(s["median"])
+                if "p50_ms" in s.get("extra_medians", {}):
+                    text = f"{_fmt(s['extra_medians']['p50_ms'])} / {text}"
+                if s["failed"]:
+                    notes.append(f"{b}, {w.title}: {s['failed']} of {s['runs']} runs failed: ")
+                    notes[-1] += s.get("reason", "")
+                    text += f" [{len(notes)}]"
+                cells.append(text)
+        for p in peers:
+            if "kpy" in medians and medians.get(p):
+                cells.append(f"{medians['kpy'] / medians[p]:.2f}x")
+            else:
+                cells.append("-")
+        rows.append(cells)
+    for b, reason in unavailable.items():
+        notes.append(f"{b}: {reason}")
+    return header, rows, notes
+
+
+def markdown(header, rows, notes, info: dict, config: dict) -> str:
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(" --- " for _ in header) + "|",
+        *("| " + " | ".join(r) + " |" for r in rows),
+    ]
+    if notes:
+        lines.append("")
+        lines.extend(f"- [{i}] {n}" for i, n in enumerate(notes, start=1))
+    m = info["machine"]
+    lines += [
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, Linux {m['kernel']}, "
+        f"Python {m['python']}; {m['date']}.",
+        "Brokers: "
+        + ", ".join(f"{b} {v}".strip() for b, v in info.get("versions", {}).items())
+        + f". Medians of {config['runs']} interleaved run(s) each"
+        + (" (--quick sizes)." if config.get("quick") else "."),
+        "Latency cells are p50 / p99. Ratios are kpy/peer medians: above 1 is better for kpy when"
+        " higher is better, below 1 when lower is better.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def text_table(header, rows) -> str:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    out += [fmt.format(*r) for r in rows]
+    return "\n".join(out)
+
+
+def write_json(path: Path, payload: dict) -> None:
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def update_readme(readme: Path, table_md: str) -> bool:
+    """Replace the text between the bench markers in README.md; False when there are none."""
+    if not readme.exists():
+        return False
+    text = readme.read_text()
+    if README_BEGIN not in text or README_END not in text:
+        return False
+    head, rest = text.split(README_BEGIN, 1)
+    _old, tail = rest.split(README_END, 1)
+    readme.write_text(f"{head}{README_BEGIN}\n{table_md}{README_END}{tail}")
+    return True

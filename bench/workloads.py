@@ -1,0 +1,337 @@
+"""Client-side workloads, each run in a fresh process: `python -m bench.workloads NAME ...`.
+
+Every workload drives the broker with confluent-kafka (librdkafka) and prints exactly one line
+`BENCH-RESULT {json}` on stdout: {"ok": true, "value": float, "extra": {...}} or
+{"ok": false, "error": "..."}. Setup (topic creation, preloading data) is never timed.
+A workload that stops making progress fails with the last client error it saw instead of
+hanging; the runner adds a hard timeout on top.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import threading
+import time
+
+RESULT_PREFIX = "BENCH-RESULT "
+STALL_SECONDS = 15.0
+
+
+class WorkloadFailed(Exception):
+    pass
+
+
+class Errors:
+    """Collects client-level errors so a failure can name its cause."""
+
+    def __init__(self) -> None:
+        self.last = ""
+
+    def __call__(self, err) -> None:
+        self.last = str(err)
+
+    def reason(self, default: str) -> str:
+        return f"{default}; last client error: {self.last}" if self.last else default
+
+
+def payloads(size: int, count: int = 1024) -> list[bytes]:
+    """`count` distinct records of `size` bytes of word-like text (lz4 gets ~2-4x, as on logs)."""
+    rnd = random.Random(42)
+    words = [
+        "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rnd.randint(2, 9)))
+        for _ in range(400)
+    ]
+    out = []
+    for i in range(count):
+        text = f"{i:08d} " + " ".join(rnd.choice(words) for _ in range(size // 3))
+        out.append(text.encode()[:size].ljust(size, b"."))
+    return out
+
+
+def producer_config(bootstrap: str, errors: Errors, **overrides) -> dict:
+    config = {
+        "bootstrap.servers": bootstrap,
+        "linger.ms": 5,
+        "batch.size": 1_000_000,
+        "acks": "all",
+        "delivery.timeout.ms": 60_000,
+        "error_cb": errors,
+    }
+    config.update(overrides)
+    return config
+
+
+def create_topic(bootstrap: str, topic: str, partitions: int, timeout: float = 60.0) -> None:
+    """Create `topic` and wait until metadata shows every partition with a leader."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    errors = Errors()
+    admin = AdminClient({"bootstrap.servers": bootstrap, "error_cb": errors})
+    future = admin.create_topics([NewTopic(topic, partitions, 1)], request_timeout=timeout)[topic]
+    try:
+        future.result(timeout)
+    except Exception as exc:
+        raise WorkloadFailed(f"create topic {topic} ({partitions} partitions): {exc}") from exc
+    deadline = time.monotonic() + timeout
+    while True:
+        md = admin.list_topics(topic, timeout=10).topics.get(topic)
+        ok = md is not None and md.error is None and len(md.partitions) == partitions
+        if ok and all(p.leader >= 0 for p in md.partitions.values()):
+            return
+        if time.monotonic() > deadline:
+            raise WorkloadFailed(errors.reason(f"topic {topic} has no leaders after {timeout} s"))
+        time.sleep(0.1)
+
+
+def produce(
+    bootstrap: str,
+    topic: str,
+    *,
+    count: int,
+    size: int,
+    partitions: int = 1,
+    spread: bool = False,
+    **overrides,
+) -> dict:
+    """Produce `count` records of `size` bytes; return timing. With `spread`, round-robin the
+    records over `partitions` explicitly so that every partition gets its share.
+
+    Success is judged from delivery reports, which librdkafka sends for failures only here so
+    that the Python loop pays nothing per acknowledged record. (High watermarks are no check:
+    one peer reports the last batch's base offset as its high watermark.)
+    """
+    from confluent_kafka import Producer
+
+    errors = Errors()
+    failed = {"count": 0, "first": ""}
+
+    def on_delivery(err, _msg) -> None:
+        if err is not None:
+            failed["count"] += 1
+            failed["first"] = failed["first"] or str(err)
+
+    config = producer_config(bootstrap, errors, **overrides)
+    config.update({"on_delivery": on_delivery, "delivery.report.only.error": True})
+    producer = Producer(config)
+    pool = payloads(size)
+    mask = len(pool) - 1
+    send, poll = producer.produce, producer.poll
+    start = time.perf_counter()
+    for i in range(count):
+        kwargs = {"partition": i % partitions} if spread else {}
+        while True:
+            try:
+                send(topic, pool[i & mask], **kwargs)
+                break
+            except BufferError:
+                poll(0.001)  # queue full: let delivery reports drain
+        if i & 8191 == 0:
+            poll(0)
+    left = producer.flush(120)
+    elapsed = time.perf_counter() - start
+    if left:
+        raise WorkloadFailed(errors.reason(f"{left} of {count} records not delivered in 120 s"))
+    if failed["count"]:
+        raise WorkloadFailed(f"{failed['count']} of {count} records failed: {failed['first']}")
+    return {"seconds": elapsed, "records": count, "bytes": count * size}
+
+
+# --- the workloads ------------------------------------------------------------------------------
+
+
+def w_produce(bootstrap: str, p: dict) -> tuple[float, dict]:
+    partitions = p.get("partitions", 1)
+    create_topic(bootstrap, "bench", partitions)
+    overrides = {"acks": p.get("acks", "all")}
+    if p.get("compression"):
+        overrides["compression.type"] = p["compression"]
+    stats = produce(
+        bootstrap,
+        "bench",
+        count=p["count"],
+        size=p["size"],
+        partitions=partitions,
+        spread=partitions > 1,
+        **overrides,
+    )
+    if p.get("unit") == "msgs/s":
+        return stats["records"] / stats["seconds"], stats
+    return stats["bytes"] / stats["seconds"] / 1e6, stats
+
+
+def w_preload(bootstrap: str, p: dict) -> tuple[float, dict]:
+    """Untimed setup for the consume workload (acks=1 so that it is quick everywhere)."""
+    create_topic(bootstrap, "bench", 1)
+    stats = produce(bootstrap, "bench", count=p["count"], size=p["size"], acks="1")
+    return stats["bytes"] / stats["seconds"] / 1e6, stats
+
+
+def w_consume(bootstrap: str, p: dict) -> tuple[float, dict]:
+    """Read `count` records from offset 0 of a preloaded partition.
+
+    Timed from the first record received: before it, librdkafka waits on its own offset-query
+    timer (~0.5 s) whatever the broker does.
+    """
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    errors = Errors()
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "kpy-bench-consume",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "error_cb": errors,
+        }
+    )
+    want, got, nbytes = p["count"], 0, 0
+    first_at = first_bytes = 0
+    assigned_at = last_progress = time.perf_counter()
+    consumer.assign([TopicPartition("bench", 0, OFFSET_BEGINNING)])
+    try:
+        while got < want:
+            # consume() waits for the full count or the timeout: never ask for more than is left,
+            # and take the first record alone so that the clock starts when it arrives.
+            ask = min(10_000, want - got) if first_at else 1
+            batch = consumer.consume(num_messages=ask, timeout=1.0)
+            now = time.perf_counter()
+            for msg in batch:
+                err = msg.error()
+                if err is not None:
+                    errors(err)
+                    if err.fatal():
+                        raise WorkloadFailed(str(err))
+                    continue
+                got += 1
+                nbytes += len(msg.value())
+            if batch:
+                last_progress = now
+                if not first_at:
+                    first_at, first_bytes = now, nbytes
+            elif now - last_progress > STALL_SECONDS:
+                raise WorkloadFailed(
+                    errors.reason(f"no progress for {STALL_SECONDS:.0f} s after {got} of {want}")
+                )
+        elapsed = time.perf_counter() - first_at
+    finally:
+        consumer.close()
+    timed = nbytes - first_bytes
+    extra = {"seconds": elapsed, "records": got, "bytes": nbytes}
+    extra["first_record_s"] = first_at - assigned_at
+    return timed / max(elapsed, 1e-9) / 1e6, extra
+
+
+def w_latency(bootstrap: str, p: dict) -> tuple[float, dict]:
+    """Produce at a fixed rate and consume in another thread; latency = receive - send.
+
+    linger.ms is 0 here: with 5 ms every record would wait for the linger timer and the
+    figure would measure the client, not the broker.
+    """
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+
+    create_topic(bootstrap, "bench", 1)
+    errors = Errors()
+    producer = Producer(producer_config(bootstrap, errors, **{"linger.ms": 0}))
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "kpy-bench-latency",
+            "enable.auto.commit": False,
+            "error_cb": errors,
+        }
+    )
+    consumer.assign([TopicPartition("bench", 0, OFFSET_BEGINNING)])
+    latencies: list[float] = []
+    seen = {"warm": 0}
+    done = threading.Event()
+
+    def consume_loop() -> None:
+        while not done.is_set():
+            for msg in consumer.consume(num_messages=100, timeout=0.05):
+                if msg.error() is not None:
+                    errors(msg.error())
+                    continue
+                now = time.perf_counter_ns()
+                value = msg.value()
+                if value[:1] == b"w":
+                    seen["warm"] += 1
+                else:
+                    latencies.append((now - int.from_bytes(value[1:9], "big")) / 1e6)
+
+    thread = threading.Thread(target=consume_loop, daemon=True)
+    thread.start()
+    try:
+        # Warm-up: connections and the first fetch are not part of the figure.
+        deadline = time.monotonic() + 30
+        while seen["warm"] == 0:
+            producer.produce("bench", b"w" + bytes(99))
+            producer.poll(0.05)
+            if time.monotonic() > deadline:
+                raise WorkloadFailed(errors.reason("no record came back within 30 s"))
+        rate, seconds = p["rate"], p["seconds"]
+        count = int(rate * seconds)
+        start = time.perf_counter()
+        for i in range(count):
+            target = start + i / rate
+            pause = target - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            producer.produce("bench", b"m" + time.perf_counter_ns().to_bytes(8, "big") + bytes(91))
+            producer.poll(0)
+        producer.flush(30)
+        deadline = time.monotonic() + 10
+        while len(latencies) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        done.set()
+        thread.join(5)
+        consumer.close()
+    if len(latencies) < count:
+        raise WorkloadFailed(errors.reason(f"received {len(latencies)} of {count} records"))
+    latencies.sort()
+    p50 = latencies[len(latencies) // 2]
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return p99, {"p50_ms": p50, "p99_ms": p99, "max_ms": latencies[-1], "records": count}
+
+
+def w_create(bootstrap: str, p: dict) -> tuple[float, dict]:
+    """Untimed setup: a topic with many partitions, one record in each."""
+    create_topic(bootstrap, "bench", p["partitions"])
+    produce(
+        bootstrap, "bench", count=p["partitions"], size=100, partitions=p["partitions"], spread=True
+    )
+    return 0.0, {}
+
+
+WORKLOADS = {
+    "produce": w_produce,
+    "preload": w_preload,
+    "consume": w_consume,
+    "latency": w_latency,
+    "create": w_create,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.workloads")
+    parser.add_argument("workload", choices=sorted(WORKLOADS))
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--params", default="{}", help="JSON object of workload parameters")
+    args = parser.parse_args(argv)
+    try:
+        value, extra = WORKLOADS[args.workload](args.bootstrap, json.loads(args.params))
+        result = {"ok": True, "value": value, "extra": extra}
+    except WorkloadFailed as exc:
+        result = {"ok": False, "error": str(exc)}
+    except Exception as exc:  # any client exception is a result to report, not a crash
+        result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    sys.stdout.write(RESULT_PREFIX + json.dumps(result) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
