@@ -1,0 +1,1 @@
+"""kpy's code generator for Kafka message schemas (see generator.py)."""
