@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from kpy.metadata import ClusterMetadata
+from kpy.config import validate_topic_config
+from kpy.coordinator.producer_ids import ProducerIdManager
+from kpy.fetch_session import FetchSessionCache
+from kpy.metadata import ClusterMetadata, Topic
+from kpy.protocol.error_codes import ErrorCode, KafkaError
+from kpy.storage.log import Log, LogConfig
 from kpy.storage.manager import LogManager
 
 if TYPE_CHECKING:
@@ -31,7 +36,13 @@ class Broker:
         self.clock = clock
         self.node_id: int = config.node_id()
         self.metadata = ClusterMetadata(config)
-        self.logs: LogManager = self.metadata.log_manager
+        self.logs = LogManager(
+            config.log_dirs(), default_config=self._log_config({}), clock=clock
+        )
+        self.producer_ids = ProducerIdManager(self.metadata.data_dir)
+        self.fetch_sessions = FetchSessionCache(
+            config.get("max.incremental.fetch.session.cache.slots")
+        )
         self.bound_listeners: list[tuple[str, str, int]] = []
         self._waiters: dict[TopicPartition, set[trio.Event]] = defaultdict(set)
         self._connections = 0
@@ -44,13 +55,15 @@ class Broker:
     async def load(self) -> None:
         """Open the data directory: metadata, logs (with recovery), then coordinators."""
         await trio.to_thread.run_sync(self.metadata.load)
+        await trio.to_thread.run_sync(self._load_logs)
+        await trio.to_thread.run_sync(self.producer_ids.load_sync)
         for component in self._components():
             load = getattr(component, "load", None)
             if load is not None:
                 await load()
 
     def _components(self) -> list[Any]:
-        return [c for c in (getattr(self, n, None) for n in ("producer_ids", "groups", "txns")) if c]
+        return [c for c in (getattr(self, n, None) for n in ("groups", "txns")) if c]
 
     def add_background(self, fn: Any) -> None:
         self._background.append(fn)
@@ -76,6 +89,7 @@ class Broker:
             if trio.current_time() >= next_retention:
                 next_retention = trio.current_time() + interval
                 await trio.to_thread.run_sync(self.logs.apply_retention, now_ms)
+                await trio.to_thread.run_sync(self.logs.checkpoint)
 
     async def close(self) -> None:
         for fn in reversed(self._closers):
@@ -83,7 +97,133 @@ class Broker:
                 await fn()
             except Exception:
                 log.exception("error during shutdown")
+        await trio.to_thread.run_sync(self.logs.close)
         await trio.to_thread.run_sync(self.metadata.close)
+
+    # -- topics and partitions ---------------------------------------------------------------
+
+    def _log_config(self, overrides: dict[str, Any]) -> LogConfig:
+        return LogConfig.from_dict(self.config.effective_topic_config(overrides))
+
+    def _load_logs(self) -> None:
+        def config_of(name: str) -> LogConfig:
+            topic = self.metadata.get(name)
+            return self._log_config(topic.configs if topic else {})
+
+        self.logs.load(config_of)
+        for lg in self.logs.all_logs():
+            if self.metadata.get(lg.topic) is None:
+                log.warning("deleting log %s-%d of an unknown topic", lg.topic, lg.partition)
+                self.logs.delete_topic_logs(lg.topic)
+        for topic in self.metadata.topics.values():
+            config = self._log_config(topic.configs)
+            for p in range(topic.partitions):
+                if self.logs.get_log(topic.name, p) is None:
+                    self.logs.create_log(topic.name, p, topic.topic_id, config)
+                else:
+                    self.logs.get_log(topic.name, p).update_config(config)
+
+    def partition_log(self, topic: str, partition: int) -> Log:
+        """The log of a partition this broker leads, or UNKNOWN_TOPIC_OR_PARTITION."""
+        log_ = self.logs.get_log(topic, partition)
+        if log_ is None:
+            raise KafkaError(
+                ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                f"This server does not host this topic-partition: {topic}-{partition}",
+            )
+        return log_
+
+    def topic_effective_config(self, name: str) -> dict[str, Any]:
+        topic = self.metadata.get(name)
+        return self.config.effective_topic_config(topic.configs if topic else {})
+
+    def check_topic_request(
+        self, name: str, partitions: int, replication: int, configs: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        """Validate a topic creation; returns (partition count, config overrides)."""
+        self.metadata.check_new_topic(name)
+        if partitions == -1:
+            partitions = self.config.get("num.partitions")
+        if partitions <= 0:
+            raise KafkaError(ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.")
+        if replication == -1:
+            replication = self.config.get("default.replication.factor")
+        if replication <= 0:
+            raise KafkaError(
+                ErrorCode.INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0."
+            )
+        if replication > 1:
+            raise KafkaError(
+                ErrorCode.INVALID_REPLICATION_FACTOR,
+                f"Unable to replicate the partition {replication} time(s): "
+                "The target replication factor of "
+                f"{replication} cannot be reached because only 1 broker(s) are registered.",
+            )
+        validate_topic_config(configs)
+        return partitions, {k: str(v) for k, v in configs.items()}
+
+    async def create_topic(
+        self, name: str, partitions: int, replication: int, configs: dict[str, Any]
+    ) -> Topic:
+        """Create a topic whose partitions are all writable when this returns."""
+        partitions, overrides = self.check_topic_request(name, partitions, replication, configs)
+        return await trio.to_thread.run_sync(self._create_topic_sync, name, partitions, overrides)
+
+    def _create_topic_sync(self, name: str, partitions: int, overrides: dict[str, str]) -> Topic:
+        topic = self.metadata.add_topic(name, partitions, overrides)
+        config = self._log_config(overrides)
+        for p in range(partitions):
+            self.logs.create_log(name, p, topic.topic_id, config)
+        log.info("created topic %s with %d partition(s)", name, partitions)
+        return topic
+
+    async def ensure_internal_topic(self, name: str, partitions: int, configs: dict[str, str]) -> Topic:
+        topic = self.metadata.get(name)
+        if topic is not None:
+            return topic
+        return await trio.to_thread.run_sync(self._create_topic_sync, name, partitions, configs)
+
+    async def delete_topic(self, name: str) -> Topic:
+        topic = self.metadata.get(name)
+        if topic is None:
+            raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {name} does not exist")
+        await trio.to_thread.run_sync(self._delete_topic_sync, name)
+        for p in range(topic.partitions):
+            self.notify_append((name, p))
+        return topic
+
+    def _delete_topic_sync(self, name: str) -> None:
+        self.metadata.remove_topic(name)
+        self.logs.delete_topic_logs(name)
+        log.info("deleted topic %s", name)
+
+    async def add_partitions(self, name: str, total: int) -> None:
+        def grow() -> None:
+            topic = self.metadata.get(name)
+            assert topic is not None
+            old = topic.partitions
+            self.metadata.add_partitions(name, total)
+            config = self._log_config(topic.configs)
+            for p in range(old, total):
+                self.logs.create_log(name, p, topic.topic_id, config)
+
+        await trio.to_thread.run_sync(grow)
+
+    def set_topic_configs(self, name: str, overrides: dict[str, str]) -> None:
+        self.metadata.set_configs(name, overrides)
+        config = self._log_config(overrides)
+        topic = self.metadata.get(name)
+        assert topic is not None
+        for p in range(topic.partitions):
+            self.partition_log(name, p).update_config(config)
+
+    async def after_produce(self) -> None:
+        """Run fsyncs that the flush policy made due, in a worker thread."""
+        if self.logs.needs_flush():
+            await trio.to_thread.run_sync(self.logs.flush_due)
+
+    def report_storage_error(self, topic: str, partition: int, exc: OSError) -> None:
+        log.error("storage error on %s-%d: %s", topic, partition, exc)
 
     # -- connections and listeners -------------------------------------------------------------
 

@@ -88,6 +88,9 @@ class Connection:
         except OSError as exc:
             if exc.errno not in (errno.ECONNRESET, errno.EPIPE, errno.ENOTCONN):
                 log.warning("%s socket error from %s: %s", self.id, self.peer, exc)
+        except Exception:
+            # Nothing a client does may stop the broker: drop this connection only.
+            log.exception("%s unexpected error serving %s; closing it", self.id, self.peer)
         finally:
             with trio.CancelScope(shield=True):
                 await self.stream.aclose()

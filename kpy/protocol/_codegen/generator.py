@@ -449,7 +449,7 @@ class Renderer:
                 self.emit(2, f"if {cond}:")
                 ind = 3
             self._emit_write_field(f, present, ind, f"self.{f.attr}", "w")
-            if cond is not None and not f.ignorable and (f.struct is None or f.is_array):
+            if cond is not None and self.msg.kind == "request" and not f.ignorable and (f.struct is None or f.is_array):
                 self.emit(2, f"elif {self.default_compare(f, 'self.' + f.attr)}:")
                 self.emit(3, f"raise UnsupportedVersion({f.attr!r} + ' cannot be set at version ' + str(version))")
         if has_flex:

@@ -375,15 +375,11 @@ class AddPartitionsToTxnResponse_AddPartitionsToTxnResult(Struct):
         flex = version >= 3
         if version >= 4:
             w.compact_string(self.transactional_id)
-        elif self.transactional_id != '':
-            raise UnsupportedVersion('transactional_id' + ' cannot be set at version ' + str(version))
         if version >= 4:
             w.compact_array_len(self.topic_results)
             if self.topic_results is not None:
                 for e in self.topic_results:
                     e._write(w, version)
-        elif self.topic_results:
-            raise UnsupportedVersion('topic_results' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -445,8 +441,6 @@ class AddPartitionsToTxnResponse(Struct):
             if self.results_by_transaction is not None:
                 for e in self.results_by_transaction:
                     e._write(w, version)
-        elif self.results_by_transaction:
-            raise UnsupportedVersion('results_by_transaction' + ' cannot be set at version ' + str(version))
         if version <= 3:
             if version >= 3:
                 w.compact_array_len(self.results_by_topic_v3_and_below)
@@ -458,8 +452,6 @@ class AddPartitionsToTxnResponse(Struct):
                 if self.results_by_topic_v3_and_below is not None:
                     for e in self.results_by_topic_v3_and_below:
                         e._write(w, version)
-        elif self.results_by_topic_v3_and_below:
-            raise UnsupportedVersion('results_by_topic_v3_and_below' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 

@@ -136,16 +136,10 @@ class ApiVersionsResponse_SupportedFeatureKey(Struct):
         flex = version >= 3
         if version >= 3:
             w.compact_string(self.name)
-        elif self.name != '':
-            raise UnsupportedVersion('name' + ' cannot be set at version ' + str(version))
         if version >= 3:
             w.int16(self.min_version)
-        elif self.min_version != 0:
-            raise UnsupportedVersion('min_version' + ' cannot be set at version ' + str(version))
         if version >= 3:
             w.int16(self.max_version)
-        elif self.max_version != 0:
-            raise UnsupportedVersion('max_version' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -192,16 +186,10 @@ class ApiVersionsResponse_FinalizedFeatureKey(Struct):
         flex = version >= 3
         if version >= 3:
             w.compact_string(self.name)
-        elif self.name != '':
-            raise UnsupportedVersion('name' + ' cannot be set at version ' + str(version))
         if version >= 3:
             w.int16(self.max_version_level)
-        elif self.max_version_level != 0:
-            raise UnsupportedVersion('max_version_level' + ' cannot be set at version ' + str(version))
         if version >= 3:
             w.int16(self.min_version_level)
-        elif self.min_version_level != 0:
-            raise UnsupportedVersion('min_version_level' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 

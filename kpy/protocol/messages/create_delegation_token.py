@@ -213,12 +213,8 @@ class CreateDelegationTokenResponse(Struct):
             w.string(self.principal_name)
         if version >= 3:
             w.compact_string(self.token_requester_principal_type)
-        elif self.token_requester_principal_type != '':
-            raise UnsupportedVersion('token_requester_principal_type' + ' cannot be set at version ' + str(version))
         if version >= 3:
             w.compact_string(self.token_requester_principal_name)
-        elif self.token_requester_principal_name != '':
-            raise UnsupportedVersion('token_requester_principal_name' + ' cannot be set at version ' + str(version))
         w.int64(self.issue_timestamp_ms)
         w.int64(self.expiry_timestamp_ms)
         w.int64(self.max_timestamp_ms)

@@ -303,22 +303,14 @@ class CreateTopicsResponse_CreatableTopicConfigs(Struct):
         flex = version >= 5
         if version >= 5:
             w.compact_string(self.name)
-        elif self.name != '':
-            raise UnsupportedVersion('name' + ' cannot be set at version ' + str(version))
         if version >= 5:
             w.compact_nullable_string(self.value)
-        elif self.value != '':
-            raise UnsupportedVersion('value' + ' cannot be set at version ' + str(version))
         if version >= 5:
             w.boolean(self.read_only)
-        elif self.read_only != False:
-            raise UnsupportedVersion('read_only' + ' cannot be set at version ' + str(version))
         if version >= 5:
             w.int8(self.config_source)
         if version >= 5:
             w.boolean(self.is_sensitive)
-        elif self.is_sensitive != False:
-            raise UnsupportedVersion('is_sensitive' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 

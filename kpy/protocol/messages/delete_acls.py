@@ -213,8 +213,6 @@ class DeleteAclsResponse_DeleteAclsMatchingAcl(Struct):
             w.string(self.resource_name)
         if version >= 1:
             w.int8(self.pattern_type)
-        elif self.pattern_type != 3:
-            raise UnsupportedVersion('pattern_type' + ' cannot be set at version ' + str(version))
         if version >= 2:
             w.compact_string(self.principal)
         else:

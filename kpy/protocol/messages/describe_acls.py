@@ -198,8 +198,6 @@ class DescribeAclsResponse_DescribeAclsResource(Struct):
             w.string(self.resource_name)
         if version >= 1:
             w.int8(self.pattern_type)
-        elif self.pattern_type != 3:
-            raise UnsupportedVersion('pattern_type' + ' cannot be set at version ' + str(version))
         if version >= 2:
             w.compact_array_len(self.acls)
             if self.acls is not None:

@@ -151,8 +151,6 @@ class DescribeClusterResponse(Struct):
         w.compact_nullable_string(self.error_message)
         if version >= 1:
             w.int8(self.endpoint_type)
-        elif self.endpoint_type != 1:
-            raise UnsupportedVersion('endpoint_type' + ' cannot be set at version ' + str(version))
         w.compact_string(self.cluster_id)
         w.int32(self.controller_id)
         w.compact_array_len(self.brokers)

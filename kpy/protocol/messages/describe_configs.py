@@ -188,19 +188,13 @@ class DescribeConfigsResponse_DescribeConfigsSynonym(Struct):
                 w.compact_string(self.name)
             else:
                 w.string(self.name)
-        elif self.name != '':
-            raise UnsupportedVersion('name' + ' cannot be set at version ' + str(version))
         if version >= 1:
             if version >= 4:
                 w.compact_nullable_string(self.value)
             else:
                 w.nullable_string(self.value)
-        elif self.value != '':
-            raise UnsupportedVersion('value' + ' cannot be set at version ' + str(version))
         if version >= 1:
             w.int8(self.source)
-        elif self.source != 0:
-            raise UnsupportedVersion('source' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -294,8 +288,6 @@ class DescribeConfigsResponse_DescribeConfigsResourceResult(Struct):
         w.boolean(self.read_only)
         if version <= 0:
             w.boolean(self.is_default)
-        elif self.is_default != False:
-            raise UnsupportedVersion('is_default' + ' cannot be set at version ' + str(version))
         if version >= 1:
             w.int8(self.config_source)
         w.boolean(self.is_sensitive)

@@ -250,8 +250,6 @@ class DescribeGroupsResponse_DescribedGroup(Struct):
                     e._write(w, version)
         if version >= 3:
             w.int32(self.authorized_operations)
-        elif self.authorized_operations != -2147483648:
-            raise UnsupportedVersion('authorized_operations' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 

@@ -167,8 +167,6 @@ class DescribeQuorumResponse_ReplicaState(Struct):
         w.int32(self.replica_id)
         if version >= 2:
             w.uuid(self.replica_directory_id)
-        elif self.replica_directory_id != ZERO_UUID:
-            raise UnsupportedVersion('replica_directory_id' + ' cannot be set at version ' + str(version))
         w.int64(self.log_end_offset)
         if version >= 1:
             w.int64(self.last_fetch_timestamp)
@@ -328,16 +326,10 @@ class DescribeQuorumResponse_Listener(Struct):
         flex = version >= 0
         if version >= 2:
             w.compact_string(self.name)
-        elif self.name != '':
-            raise UnsupportedVersion('name' + ' cannot be set at version ' + str(version))
         if version >= 2:
             w.compact_string(self.host)
-        elif self.host != '':
-            raise UnsupportedVersion('host' + ' cannot be set at version ' + str(version))
         if version >= 2:
             w.uint16(self.port)
-        elif self.port != 0:
-            raise UnsupportedVersion('port' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -379,15 +371,11 @@ class DescribeQuorumResponse_Node(Struct):
         flex = version >= 0
         if version >= 2:
             w.int32(self.node_id)
-        elif self.node_id != 0:
-            raise UnsupportedVersion('node_id' + ' cannot be set at version ' + str(version))
         if version >= 2:
             w.compact_array_len(self.listeners)
             if self.listeners is not None:
                 for e in self.listeners:
                     e._write(w, version)
-        elif self.listeners:
-            raise UnsupportedVersion('listeners' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -446,8 +434,6 @@ class DescribeQuorumResponse(Struct):
             if self.nodes is not None:
                 for e in self.nodes:
                     e._write(w, version)
-        elif self.nodes:
-            raise UnsupportedVersion('nodes' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 

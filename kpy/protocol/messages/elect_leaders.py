@@ -267,8 +267,6 @@ class ElectLeadersResponse(Struct):
         w.int32(self.throttle_time_ms)
         if version >= 1:
             w.int16(self.error_code)
-        elif self.error_code != 0:
-            raise UnsupportedVersion('error_code' + ' cannot be set at version ' + str(version))
         if version >= 2:
             w.compact_array_len(self.replica_election_results)
             if self.replica_election_results is not None:

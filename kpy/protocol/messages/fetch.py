@@ -463,12 +463,8 @@ class FetchResponse_EpochEndOffset(Struct):
         flex = version >= 12
         if version >= 12:
             w.int32(self.epoch)
-        elif self.epoch != -1:
-            raise UnsupportedVersion('epoch' + ' cannot be set at version ' + str(version))
         if version >= 12:
             w.int64(self.end_offset)
-        elif self.end_offset != -1:
-            raise UnsupportedVersion('end_offset' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -509,12 +505,8 @@ class FetchResponse_LeaderIdAndEpoch(Struct):
         flex = version >= 12
         if version >= 12:
             w.int32(self.leader_id)
-        elif self.leader_id != -1:
-            raise UnsupportedVersion('leader_id' + ' cannot be set at version ' + str(version))
         if version >= 12:
             w.int32(self.leader_epoch)
-        elif self.leader_epoch != -1:
-            raise UnsupportedVersion('leader_epoch' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -589,12 +581,8 @@ class FetchResponse_AbortedTransaction(Struct):
         flex = version >= 12
         if version >= 4:
             w.int64(self.producer_id)
-        elif self.producer_id != 0:
-            raise UnsupportedVersion('producer_id' + ' cannot be set at version ' + str(version))
         if version >= 4:
             w.int64(self.first_offset)
-        elif self.first_offset != 0:
-            raise UnsupportedVersion('first_offset' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -700,8 +688,6 @@ class FetchResponse_PartitionData(Struct):
                         e._write(w, version)
         if version >= 11:
             w.int32(self.preferred_read_replica)
-        elif self.preferred_read_replica != -1:
-            raise UnsupportedVersion('preferred_read_replica' + ' cannot be set at version ' + str(version))
         if version >= 12:
             w.compact_records(self.records)
         else:
@@ -837,20 +823,12 @@ class FetchResponse_NodeEndpoint(Struct):
         flex = version >= 12
         if version >= 16:
             w.int32(self.node_id)
-        elif self.node_id != 0:
-            raise UnsupportedVersion('node_id' + ' cannot be set at version ' + str(version))
         if version >= 16:
             w.compact_string(self.host)
-        elif self.host != '':
-            raise UnsupportedVersion('host' + ' cannot be set at version ' + str(version))
         if version >= 16:
             w.int32(self.port)
-        elif self.port != 0:
-            raise UnsupportedVersion('port' + ' cannot be set at version ' + str(version))
         if version >= 16:
             w.compact_nullable_string(self.rack)
-        elif self.rack != None:
-            raise UnsupportedVersion('rack' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -915,8 +893,6 @@ class FetchResponse(Struct):
             w.int16(self.error_code)
         if version >= 7:
             w.int32(self.session_id)
-        elif self.session_id != 0:
-            raise UnsupportedVersion('session_id' + ' cannot be set at version ' + str(version))
         if version >= 12:
             w.compact_array_len(self.responses)
             if self.responses is not None:

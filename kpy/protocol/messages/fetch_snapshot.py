@@ -401,16 +401,10 @@ class FetchSnapshotResponse_NodeEndpoint(Struct):
         flex = version >= 0
         if version >= 1:
             w.int32(self.node_id)
-        elif self.node_id != 0:
-            raise UnsupportedVersion('node_id' + ' cannot be set at version ' + str(version))
         if version >= 1:
             w.compact_string(self.host)
-        elif self.host != '':
-            raise UnsupportedVersion('host' + ' cannot be set at version ' + str(version))
         if version >= 1:
             w.uint16(self.port)
-        elif self.port != 0:
-            raise UnsupportedVersion('port' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 

@@ -140,24 +140,14 @@ class FindCoordinatorResponse_Coordinator(Struct):
         flex = version >= 3
         if version >= 4:
             w.compact_string(self.key)
-        elif self.key != '':
-            raise UnsupportedVersion('key' + ' cannot be set at version ' + str(version))
         if version >= 4:
             w.int32(self.node_id)
-        elif self.node_id != 0:
-            raise UnsupportedVersion('node_id' + ' cannot be set at version ' + str(version))
         if version >= 4:
             w.compact_string(self.host)
-        elif self.host != '':
-            raise UnsupportedVersion('host' + ' cannot be set at version ' + str(version))
         if version >= 4:
             w.int32(self.port)
-        elif self.port != 0:
-            raise UnsupportedVersion('port' + ' cannot be set at version ' + str(version))
         if version >= 4:
             w.int16(self.error_code)
-        elif self.error_code != 0:
-            raise UnsupportedVersion('error_code' + ' cannot be set at version ' + str(version))
         if version >= 4:
             w.compact_nullable_string(self.error_message)
         if flex:
@@ -239,8 +229,6 @@ class FindCoordinatorResponse(Struct):
             w.int32(self.throttle_time_ms)
         if version <= 3:
             w.int16(self.error_code)
-        elif self.error_code != 0:
-            raise UnsupportedVersion('error_code' + ' cannot be set at version ' + str(version))
         if 1 <= version <= 3:
             if version >= 3:
                 w.compact_nullable_string(self.error_message)
@@ -248,26 +236,18 @@ class FindCoordinatorResponse(Struct):
                 w.nullable_string(self.error_message)
         if version <= 3:
             w.int32(self.node_id)
-        elif self.node_id != 0:
-            raise UnsupportedVersion('node_id' + ' cannot be set at version ' + str(version))
         if version <= 3:
             if version >= 3:
                 w.compact_string(self.host)
             else:
                 w.string(self.host)
-        elif self.host != '':
-            raise UnsupportedVersion('host' + ' cannot be set at version ' + str(version))
         if version <= 3:
             w.int32(self.port)
-        elif self.port != 0:
-            raise UnsupportedVersion('port' + ' cannot be set at version ' + str(version))
         if version >= 4:
             w.compact_array_len(self.coordinators)
             if self.coordinators is not None:
                 for e in self.coordinators:
                     e._write(w, version)
-        elif self.coordinators:
-            raise UnsupportedVersion('coordinators' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 

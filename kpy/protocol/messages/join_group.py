@@ -319,8 +319,6 @@ class JoinGroupResponse(Struct):
             w.string(self.leader)
         if version >= 9:
             w.boolean(self.skip_assignment)
-        elif self.skip_assignment != False:
-            raise UnsupportedVersion('skip_assignment' + ' cannot be set at version ' + str(version))
         if version >= 6:
             w.compact_string(self.member_id)
         else:

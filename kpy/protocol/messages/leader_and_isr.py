@@ -490,15 +490,11 @@ class LeaderAndIsrResponse_LeaderAndIsrTopicError(Struct):
         flex = version >= 4
         if version >= 5:
             w.uuid(self.topic_id)
-        elif self.topic_id != ZERO_UUID:
-            raise UnsupportedVersion('topic_id' + ' cannot be set at version ' + str(version))
         if version >= 5:
             w.compact_array_len(self.partition_errors)
             if self.partition_errors is not None:
                 for e in self.partition_errors:
                     e._write(w, version)
-        elif self.partition_errors:
-            raise UnsupportedVersion('partition_errors' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -558,15 +554,11 @@ class LeaderAndIsrResponse(Struct):
                 if self.partition_errors is not None:
                     for e in self.partition_errors:
                         e._write(w, version)
-        elif self.partition_errors:
-            raise UnsupportedVersion('partition_errors' + ' cannot be set at version ' + str(version))
         if version >= 5:
             w.compact_array_len(self.topics)
             if self.topics is not None:
                 for e in self.topics:
                     e._write(w, version)
-        elif self.topics:
-            raise UnsupportedVersion('topics' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 

@@ -202,19 +202,13 @@ class LeaveGroupResponse_MemberResponse(Struct):
                 w.compact_string(self.member_id)
             else:
                 w.string(self.member_id)
-        elif self.member_id != '':
-            raise UnsupportedVersion('member_id' + ' cannot be set at version ' + str(version))
         if version >= 3:
             if version >= 4:
                 w.compact_nullable_string(self.group_instance_id)
             else:
                 w.nullable_string(self.group_instance_id)
-        elif self.group_instance_id != '':
-            raise UnsupportedVersion('group_instance_id' + ' cannot be set at version ' + str(version))
         if version >= 3:
             w.int16(self.error_code)
-        elif self.error_code != 0:
-            raise UnsupportedVersion('error_code' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -275,8 +269,6 @@ class LeaveGroupResponse(Struct):
                 if self.members is not None:
                     for e in self.members:
                         e._write(w, version)
-        elif self.members:
-            raise UnsupportedVersion('members' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 

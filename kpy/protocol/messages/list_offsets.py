@@ -248,20 +248,12 @@ class ListOffsetsResponse_ListOffsetsPartitionResponse(Struct):
             if self.old_style_offsets is not None:
                 for e in self.old_style_offsets:
                     w.int64(e)
-        elif self.old_style_offsets:
-            raise UnsupportedVersion('old_style_offsets' + ' cannot be set at version ' + str(version))
         if version >= 1:
             w.int64(self.timestamp)
-        elif self.timestamp != -1:
-            raise UnsupportedVersion('timestamp' + ' cannot be set at version ' + str(version))
         if version >= 1:
             w.int64(self.offset)
-        elif self.offset != -1:
-            raise UnsupportedVersion('offset' + ' cannot be set at version ' + str(version))
         if version >= 4:
             w.int32(self.leader_epoch)
-        elif self.leader_epoch != -1:
-            raise UnsupportedVersion('leader_epoch' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 

@@ -373,8 +373,6 @@ class MetadataResponse_MetadataResponseTopic(Struct):
                     e._write(w, version)
         if version >= 8:
             w.int32(self.topic_authorized_operations)
-        elif self.topic_authorized_operations != -2147483648:
-            raise UnsupportedVersion('topic_authorized_operations' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -475,8 +473,6 @@ class MetadataResponse(Struct):
                     e._write(w, version)
         if 8 <= version <= 10:
             w.int32(self.cluster_authorized_operations)
-        elif self.cluster_authorized_operations != -2147483648:
-            raise UnsupportedVersion('cluster_authorized_operations' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 

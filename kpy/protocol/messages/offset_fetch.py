@@ -346,12 +346,8 @@ class OffsetFetchResponse_OffsetFetchResponsePartition(Struct):
         flex = version >= 6
         if version <= 7:
             w.int32(self.partition_index)
-        elif self.partition_index != 0:
-            raise UnsupportedVersion('partition_index' + ' cannot be set at version ' + str(version))
         if version <= 7:
             w.int64(self.committed_offset)
-        elif self.committed_offset != 0:
-            raise UnsupportedVersion('committed_offset' + ' cannot be set at version ' + str(version))
         if 5 <= version <= 7:
             w.int32(self.committed_leader_epoch)
         if version <= 7:
@@ -359,12 +355,8 @@ class OffsetFetchResponse_OffsetFetchResponsePartition(Struct):
                 w.compact_nullable_string(self.metadata)
             else:
                 w.nullable_string(self.metadata)
-        elif self.metadata != '':
-            raise UnsupportedVersion('metadata' + ' cannot be set at version ' + str(version))
         if version <= 7:
             w.int16(self.error_code)
-        elif self.error_code != 0:
-            raise UnsupportedVersion('error_code' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -416,8 +408,6 @@ class OffsetFetchResponse_OffsetFetchResponseTopic(Struct):
                 w.compact_string(self.name)
             else:
                 w.string(self.name)
-        elif self.name != '':
-            raise UnsupportedVersion('name' + ' cannot be set at version ' + str(version))
         if version <= 7:
             if version >= 6:
                 w.compact_array_len(self.partitions)
@@ -429,8 +419,6 @@ class OffsetFetchResponse_OffsetFetchResponseTopic(Struct):
                 if self.partitions is not None:
                     for e in self.partitions:
                         e._write(w, version)
-        elif self.partitions:
-            raise UnsupportedVersion('partitions' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -489,22 +477,14 @@ class OffsetFetchResponse_OffsetFetchResponsePartitions(Struct):
         flex = version >= 6
         if version >= 8:
             w.int32(self.partition_index)
-        elif self.partition_index != 0:
-            raise UnsupportedVersion('partition_index' + ' cannot be set at version ' + str(version))
         if version >= 8:
             w.int64(self.committed_offset)
-        elif self.committed_offset != 0:
-            raise UnsupportedVersion('committed_offset' + ' cannot be set at version ' + str(version))
         if version >= 8:
             w.int32(self.committed_leader_epoch)
         if version >= 8:
             w.compact_nullable_string(self.metadata)
-        elif self.metadata != '':
-            raise UnsupportedVersion('metadata' + ' cannot be set at version ' + str(version))
         if version >= 8:
             w.int16(self.error_code)
-        elif self.error_code != 0:
-            raise UnsupportedVersion('error_code' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -546,15 +526,11 @@ class OffsetFetchResponse_OffsetFetchResponseTopics(Struct):
         flex = version >= 6
         if version >= 8:
             w.compact_string(self.name)
-        elif self.name != '':
-            raise UnsupportedVersion('name' + ' cannot be set at version ' + str(version))
         if version >= 8:
             w.compact_array_len(self.partitions)
             if self.partitions is not None:
                 for e in self.partitions:
                     e._write(w, version)
-        elif self.partitions:
-            raise UnsupportedVersion('partitions' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -602,19 +578,13 @@ class OffsetFetchResponse_OffsetFetchResponseGroup(Struct):
         flex = version >= 6
         if version >= 8:
             w.compact_string(self.group_id)
-        elif self.group_id != '':
-            raise UnsupportedVersion('group_id' + ' cannot be set at version ' + str(version))
         if version >= 8:
             w.compact_array_len(self.topics)
             if self.topics is not None:
                 for e in self.topics:
                     e._write(w, version)
-        elif self.topics:
-            raise UnsupportedVersion('topics' + ' cannot be set at version ' + str(version))
         if version >= 8:
             w.int16(self.error_code)
-        elif self.error_code != 0:
-            raise UnsupportedVersion('error_code' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -684,8 +654,6 @@ class OffsetFetchResponse(Struct):
                 if self.topics is not None:
                     for e in self.topics:
                         e._write(w, version)
-        elif self.topics:
-            raise UnsupportedVersion('topics' + ' cannot be set at version ' + str(version))
         if 2 <= version <= 7:
             w.int16(self.error_code)
         if version >= 8:
@@ -693,8 +661,6 @@ class OffsetFetchResponse(Struct):
             if self.groups is not None:
                 for e in self.groups:
                     e._write(w, version)
-        elif self.groups:
-            raise UnsupportedVersion('groups' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 

@@ -217,15 +217,11 @@ class ProduceResponse_BatchIndexAndErrorMessage(Struct):
         flex = version >= 9
         if version >= 8:
             w.int32(self.batch_index)
-        elif self.batch_index != 0:
-            raise UnsupportedVersion('batch_index' + ' cannot be set at version ' + str(version))
         if version >= 8:
             if version >= 9:
                 w.compact_nullable_string(self.batch_index_error_message)
             else:
                 w.nullable_string(self.batch_index_error_message)
-        elif self.batch_index_error_message != None:
-            raise UnsupportedVersion('batch_index_error_message' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -266,12 +262,8 @@ class ProduceResponse_LeaderIdAndEpoch(Struct):
         flex = version >= 9
         if version >= 10:
             w.int32(self.leader_id)
-        elif self.leader_id != -1:
-            raise UnsupportedVersion('leader_id' + ' cannot be set at version ' + str(version))
         if version >= 10:
             w.int32(self.leader_epoch)
-        elif self.leader_epoch != -1:
-            raise UnsupportedVersion('leader_epoch' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -478,20 +470,12 @@ class ProduceResponse_NodeEndpoint(Struct):
         flex = version >= 9
         if version >= 10:
             w.int32(self.node_id)
-        elif self.node_id != 0:
-            raise UnsupportedVersion('node_id' + ' cannot be set at version ' + str(version))
         if version >= 10:
             w.compact_string(self.host)
-        elif self.host != '':
-            raise UnsupportedVersion('host' + ' cannot be set at version ' + str(version))
         if version >= 10:
             w.int32(self.port)
-        elif self.port != 0:
-            raise UnsupportedVersion('port' + ' cannot be set at version ' + str(version))
         if version >= 10:
             w.compact_nullable_string(self.rack)
-        elif self.rack != None:
-            raise UnsupportedVersion('rack' + ' cannot be set at version ' + str(version))
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 

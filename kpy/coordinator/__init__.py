@@ -1,0 +1,1 @@
+"""Coordinators: producer ids, consumer groups and transactions."""

@@ -1,0 +1,225 @@
+"""Fetch (key 1), versions 4-17 (Kafka 4 dropped 0-3, KIP-896).
+
+Long-poll: when less than min_bytes is available the fetch waits for an append to one of
+its partitions (no polling) or for max_wait_ms. Byte limits follow Kafka: partitions are
+filled in request order within max_bytes and partition_max_bytes, and the first partition
+with data returns at least one whole batch even if it is larger than the limits.
+Topics are named (v4-12) or identified by id (v13+). Fetch sessions: kpy.fetch_session.
+Records are returned as file regions of the segments and sent with sendfile.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+
+from kpy.dispatch import RequestContext, handles
+from kpy.fetch_session import FINAL_EPOCH, INITIAL_EPOCH, CachedPartition
+from kpy.protocol.error_codes import ErrorCode, KafkaError
+from kpy.protocol.messages.fetch import FetchRequest, FetchResponse
+
+READ_COMMITTED = 1
+ZERO_UUID = uuid.UUID(int=0)
+PartitionData = FetchResponse.PartitionData
+
+
+@dataclass(slots=True)
+class Wanted:
+    topic: str
+    topic_id: uuid.UUID
+    partition: int
+    cached: CachedPartition
+    error: int = 0
+
+
+def fetch_error_response(req: FetchRequest, version: int, code: int) -> FetchResponse:
+    return FetchResponse(error_code=code, session_id=0)
+
+
+@handles(1, 4, 17, error_response=fetch_error_response)
+async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
+    broker = ctx.broker
+    version = ctx.api_version
+    sessions = broker.fetch_sessions
+    by_id = version >= 13
+
+    session = None
+    incremental = False
+    if req.session_id == 0:
+        if req.session_epoch == INITIAL_EPOCH:
+            session = sessions.new_session()
+    elif req.session_epoch == FINAL_EPOCH:
+        sessions.remove(req.session_id)
+    else:
+        session = sessions.get(req.session_id, req.session_epoch)  # raises on a bad id/epoch
+        incremental = True
+
+    requested = _requested(broker, req, by_id)
+    if session is not None:
+        if incremental:
+            for key, topic_id in _forgotten(broker, req, by_id):
+                session.partitions.pop(key, None)
+            for w in requested:
+                if w.error:
+                    continue
+                old = session.partitions.get((w.topic, w.partition))
+                if old is not None:
+                    w.cached.high_watermark = old.high_watermark
+                    w.cached.last_stable_offset = old.last_stable_offset
+                    w.cached.log_start_offset = old.log_start_offset
+                session.partitions[(w.topic, w.partition)] = w.cached
+                session.topic_ids[w.topic] = w.topic_id
+            errors = [w for w in requested if w.error]
+            wanted = [
+                Wanted(t, session.topic_ids.get(t, ZERO_UUID), p, c)
+                for (t, p), c in session.partitions.items()
+            ] + errors
+        else:
+            session.partitions = {(w.topic, w.partition): w.cached for w in requested if not w.error}
+            session.topic_ids = {w.topic: w.topic_id for w in requested}
+            wanted = requested
+        session.epoch = session.epoch + 1 if incremental else 1
+    else:
+        wanted = requested
+
+    read_committed = req.isolation_level == READ_COMMITTED
+    max_wait = max(req.max_wait_ms, 0) / 1000
+    deadline = trio.current_time() + max_wait
+    tps = [(w.topic, w.partition) for w in wanted if not w.error]
+    while True:
+        parts, total, failed = _read(broker, wanted, req.max_bytes, read_committed)
+        remaining = deadline - trio.current_time()
+        if total >= req.min_bytes or failed or remaining <= 0 or not tps:
+            break
+        await broker.wait_for_append(tps, remaining)
+
+    response = FetchResponse(session_id=session.id if session else 0)
+    topics: dict[str, Any] = {}
+    for w, data in zip(wanted, parts, strict=True):
+        if incremental and not _changed(w, data):
+            continue
+        if session is not None and not w.error:
+            w.cached.high_watermark = data.high_watermark
+            w.cached.last_stable_offset = data.last_stable_offset
+            w.cached.log_start_offset = data.log_start_offset
+        entry = topics.get(w.topic)
+        if entry is None:
+            entry = FetchResponse.FetchableTopicResponse(topic=w.topic, topic_id=w.topic_id)
+            topics[w.topic] = entry
+            response.responses.append(entry)
+        entry.partitions.append(data)
+    return response
+
+
+def _requested(broker, req: FetchRequest, by_id: bool) -> list[Wanted]:
+    out = []
+    for t in req.topics:
+        if by_id:
+            topic = broker.metadata.by_id(t.topic_id)
+            name = topic.name if topic else ""
+            topic_id = t.topic_id
+            missing = ErrorCode.UNKNOWN_TOPIC_ID if topic is None else 0
+        else:
+            name = t.topic
+            topic = broker.metadata.get(name)
+            topic_id = topic.topic_id if topic else ZERO_UUID
+            missing = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION if topic is None else 0
+        for p in t.partitions:
+            cached = CachedPartition(p.fetch_offset, p.partition_max_bytes, p.current_leader_epoch)
+            error = missing
+            if not error and not 0 <= p.partition < topic.partitions:
+                error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            out.append(Wanted(name or str(topic_id), topic_id, p.partition, cached, error))
+    return out
+
+
+def _forgotten(broker, req: FetchRequest, by_id: bool):
+    for t in req.forgotten_topics_data:
+        if by_id:
+            topic = broker.metadata.by_id(t.topic_id)
+            name = topic.name if topic else str(t.topic_id)
+            topic_id = t.topic_id
+        else:
+            name, topic_id = t.topic, None
+        for p in t.partitions:
+            yield (name, p), topic_id
+
+
+def _read(broker, wanted: list[Wanted], max_bytes: int, read_committed: bool):
+    parts = []
+    total = 0
+    failed = False
+    for w in wanted:
+        if w.error:
+            parts.append(_error_partition(w.partition, w.error))
+            failed = True
+            continue
+        try:
+            data = _read_partition(broker, w, max(max_bytes - total, 0), total == 0, read_committed)
+        except KafkaError as exc:
+            data = _error_partition(w.partition, exc.code, broker, w)
+            failed = True
+        total += len(data.records) if data.records is not None else 0
+        parts.append(data)
+    return parts, total, failed
+
+
+def _read_partition(broker, w: Wanted, budget: int, first: bool, read_committed: bool) -> PartitionData:
+    log = broker.partition_log(w.topic, w.partition)
+    epoch = broker.metadata.get(w.topic).leader_epochs[w.partition]
+    requested_epoch = w.cached.current_leader_epoch
+    if requested_epoch >= 0 and requested_epoch != epoch:
+        raise KafkaError(
+            ErrorCode.FENCED_LEADER_EPOCH if requested_epoch < epoch else ErrorCode.UNKNOWN_LEADER_EPOCH
+        )
+    hw = log.high_watermark
+    lso = log.last_stable_offset
+    upper = lso if read_committed else hw
+    limit = min(w.cached.max_bytes, budget)
+    aborted = None
+    if w.cached.fetch_offset >= upper and w.cached.fetch_offset <= log.log_end_offset:
+        records: Any = b""
+    else:
+        result = log.read(w.cached.fetch_offset, limit, max_offset=upper, min_one=first)
+        records = result.records
+        if read_committed:
+            aborted = [
+                FetchResponse.AbortedTransaction(producer_id=pid, first_offset=first_offset)
+                for pid, first_offset in log.aborted_transactions(
+                    w.cached.fetch_offset, w.cached.fetch_offset + max(len(records), 1), upper
+                )
+            ]
+    if read_committed and aborted is None:
+        aborted = []
+    return PartitionData(
+        partition_index=w.partition,
+        high_watermark=hw,
+        last_stable_offset=lso,
+        log_start_offset=log.log_start_offset,
+        aborted_transactions=aborted,
+        records=records,
+    )
+
+
+def _error_partition(partition: int, code: int, broker=None, w: Wanted | None = None) -> PartitionData:
+    data = PartitionData(partition_index=partition, error_code=code, high_watermark=-1, records=b"")
+    if broker is not None and w is not None and code == ErrorCode.OFFSET_OUT_OF_RANGE:
+        log = broker.partition_log(w.topic, w.partition)
+        data.high_watermark = log.high_watermark
+        data.last_stable_offset = log.last_stable_offset
+        data.log_start_offset = log.log_start_offset
+    return data
+
+
+def _changed(w: Wanted, data: PartitionData) -> bool:
+    return bool(
+        w.error
+        or data.error_code
+        or (data.records is not None and len(data.records) > 0)
+        or data.high_watermark != w.cached.high_watermark
+        or data.last_stable_offset != w.cached.last_stable_offset
+        or data.log_start_offset != w.cached.log_start_offset
+    )

@@ -1,0 +1,78 @@
+"""CreateTopics (key 19), versions 2-7 (Kafka 4 dropped 0-1, KIP-896).
+
+A created topic is fully usable when the response is sent: every partition has its log and
+this broker leads it, so no LEADER_NOT_AVAILABLE follows. -1 partitions / replication factor
+take num.partitions / default.replication.factor (v4+). validate_only checks without creating.
+v5+ answers with the effective configs of the topic.
+"""
+
+from __future__ import annotations
+
+from kpy.dispatch import RequestContext, handles
+from kpy.protocol.error_codes import ErrorCode, KafkaError
+from kpy.protocol.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
+
+Result = CreateTopicsResponse.CreatableTopicResult
+
+
+def error_response(req: CreateTopicsRequest, version: int, code: int) -> CreateTopicsResponse:
+    return CreateTopicsResponse(topics=[Result(name=t.name, error_code=code) for t in req.topics])
+
+
+@handles(19, 2, 7, error_response=error_response)
+async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> CreateTopicsResponse:
+    broker = ctx.broker
+    response = CreateTopicsResponse()
+    counts: dict[str, int] = {}
+    for t in req.topics:
+        counts[t.name] = counts.get(t.name, 0) + 1
+    for t in req.topics:
+        result = Result(name=t.name)
+        response.topics.append(result)
+        try:
+            if counts[t.name] > 1:
+                raise KafkaError(ErrorCode.INVALID_REQUEST, f"Duplicate topic name {t.name} in request")
+            configs = {c.name: c.value for c in t.configs}
+            partitions, replication = t.num_partitions, t.replication_factor
+            if t.assignments:
+                if partitions != -1 or replication != -1:
+                    raise KafkaError(
+                        ErrorCode.INVALID_REQUEST,
+                        "Both numPartitions or replicationFactor and replicasAssignments were set.",
+                    )
+                partitions = len(t.assignments)
+                replication = len(t.assignments[0].broker_ids)
+                for a in t.assignments:
+                    if any(b != broker.node_id for b in a.broker_ids) or len(set(a.broker_ids)) != len(a.broker_ids):
+                        raise KafkaError(
+                            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                            f"Invalid replica assignment {a.broker_ids} for partition {a.partition_index}",
+                        )
+            if ctx.api_version < 4 and (partitions == -1 or replication == -1):
+                raise KafkaError(ErrorCode.INVALID_REQUEST, "Defaults for partitions need CreateTopics v4+")
+            if req.validate_only:
+                partitions, overrides = broker.check_topic_request(t.name, partitions, replication, configs)
+                topic_id = None
+            else:
+                topic = await broker.create_topic(t.name, partitions, replication, configs)
+                overrides, partitions, topic_id = topic.configs, topic.partitions, topic.topic_id
+        except KafkaError as exc:
+            result.error_code = exc.code
+            result.error_message = exc.message
+            result.configs = None if ctx.api_version >= 5 else []
+            continue
+        if topic_id is not None:
+            result.topic_id = topic_id
+        result.num_partitions = partitions
+        result.replication_factor = 1
+        result.configs = [
+            CreateTopicsResponse.CreatableTopicConfigs(
+                name=e.name,
+                value=e.value,
+                read_only=e.read_only,
+                config_source=e.source,
+                is_sensitive=e.sensitive,
+            )
+            for e in broker.config.describe_topic_config(overrides)
+        ]
+    return response

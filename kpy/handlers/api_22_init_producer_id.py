@@ -1,0 +1,25 @@
+"""InitProducerId (key 22), versions 0-5.
+
+Without a transactional id (idempotent producers) every request gets a fresh producer id with
+epoch 0, as Kafka does; ids come from ProducerIdManager and are never reused. Requests with
+a transactional id go to the transaction coordinator.
+"""
+
+from __future__ import annotations
+
+from kpy.dispatch import RequestContext, handles
+from kpy.protocol.error_codes import ErrorCode
+from kpy.protocol.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
+
+
+@handles(22, 0, 5)
+async def init_producer_id(ctx: RequestContext, req: InitProducerIdRequest) -> InitProducerIdResponse:
+    broker = ctx.broker
+    if req.transactional_id is not None:
+        txns = getattr(broker, "txns", None)
+        if txns is None:
+            return InitProducerIdResponse(
+                error_code=ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producer_epoch=-1
+            )
+        return await txns.init_producer_id(ctx, req)
+    return InitProducerIdResponse(producer_id=broker.producer_ids.next_id(), producer_epoch=0)

@@ -1,0 +1,64 @@
+"""DescribeConfigs (key 32), versions 0-4.
+
+Topic resources list every topic-level key with its effective value and source (a topic
+override, a broker setting, or Kafka's default) and, on request, the synonyms behind it;
+broker resources list the broker keys kpy knows. Sensitive values are never shown.
+"""
+
+from __future__ import annotations
+
+from kpy.dispatch import RequestContext, handles
+from kpy.handlers.configs import BROKER, BROKER_LOGGER, TOPIC, check_broker_name, topic_of
+from kpy.protocol.error_codes import ErrorCode, KafkaError
+from kpy.protocol.messages.describe_configs import DescribeConfigsRequest, DescribeConfigsResponse
+
+Result = DescribeConfigsResponse.DescribeConfigsResult
+Entry = DescribeConfigsResponse.DescribeConfigsResourceResult
+Synonym = DescribeConfigsResponse.DescribeConfigsSynonym
+SOURCE_DEFAULT = 5
+
+
+@handles(32, 0, 4)
+async def describe_configs(ctx: RequestContext, req: DescribeConfigsRequest) -> DescribeConfigsResponse:
+    broker = ctx.broker
+    response = DescribeConfigsResponse()
+    for res in req.resources:
+        result = Result(resource_type=res.resource_type, resource_name=res.resource_name)
+        response.results.append(result)
+        try:
+            if res.resource_type == TOPIC:
+                entries = broker.config.describe_topic_config(topic_of(broker, res.resource_name).configs)
+            elif res.resource_type == BROKER:
+                check_broker_name(broker, res.resource_name)
+                entries = broker.config.describe_broker_config()
+            elif res.resource_type == BROKER_LOGGER:
+                check_broker_name(broker, res.resource_name)
+                entries = iter(())
+            else:
+                raise KafkaError(
+                    ErrorCode.INVALID_REQUEST, f"Unsupported resource type {res.resource_type}"
+                )
+            keys = set(res.configuration_keys) if res.configuration_keys is not None else None
+            for e in entries:
+                if keys is not None and e.name not in keys:
+                    continue
+                result.configs.append(
+                    Entry(
+                        name=e.name,
+                        value=e.value,
+                        read_only=e.read_only,
+                        is_default=e.source == SOURCE_DEFAULT,
+                        config_source=e.source,
+                        is_sensitive=e.sensitive,
+                        synonyms=[
+                            Synonym(name=n, value=v, source=s) for n, v, s in e.synonyms
+                        ]
+                        if req.include_synonyms
+                        else [],
+                        config_type=e.type,
+                    )
+                )
+        except KafkaError as exc:
+            result.error_code = exc.code
+            result.error_message = exc.message
+    return response

@@ -1,0 +1,44 @@
+"""AlterConfigs (key 33), versions 0-2: replace a resource's whole set of overrides.
+
+Topic overrides are validated, persisted with the topic metadata and applied to its logs at
+once. Broker resources accept the dynamically updatable keys (kept until restart).
+"""
+
+from __future__ import annotations
+
+from kpy.config import validate_topic_config
+from kpy.dispatch import RequestContext, handles
+from kpy.handlers.configs import BROKER, TOPIC, check_broker_name, topic_of
+from kpy.protocol.error_codes import ErrorCode, KafkaError
+from kpy.protocol.messages.alter_configs import AlterConfigsRequest, AlterConfigsResponse
+
+
+@handles(33, 0, 2)
+async def alter_configs(ctx: RequestContext, req: AlterConfigsRequest) -> AlterConfigsResponse:
+    broker = ctx.broker
+    response = AlterConfigsResponse()
+    for res in req.resources:
+        result = AlterConfigsResponse.AlterConfigsResourceResponse(
+            resource_type=res.resource_type, resource_name=res.resource_name
+        )
+        response.responses.append(result)
+        try:
+            values = {c.name: c.value for c in res.configs}
+            if res.resource_type == TOPIC:
+                topic_of(broker, res.resource_name)
+                validate_topic_config(values)
+                if not req.validate_only:
+                    broker.set_topic_configs(res.resource_name, {k: str(v) for k, v in values.items()})
+            elif res.resource_type == BROKER:
+                check_broker_name(broker, res.resource_name)
+                for name, value in values.items():
+                    if not req.validate_only:
+                        broker.config.set_dynamic(name, value)
+            else:
+                raise KafkaError(
+                    ErrorCode.INVALID_REQUEST, f"Unsupported resource type {res.resource_type}"
+                )
+        except KafkaError as exc:
+            result.error_code = exc.code
+            result.error_message = exc.message
+    return response

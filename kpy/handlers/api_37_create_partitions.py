@@ -1,0 +1,57 @@
+"""CreatePartitions (key 37), versions 0-3: grow a topic's partition count.
+
+Kafka never shrinks a topic: a count at or below the current one is INVALID_PARTITIONS.
+New partitions are writable when the response is sent.
+"""
+
+from __future__ import annotations
+
+from kpy.dispatch import RequestContext, handles
+from kpy.protocol.error_codes import ErrorCode, KafkaError
+from kpy.protocol.messages.create_partitions import CreatePartitionsRequest, CreatePartitionsResponse
+
+
+@handles(37, 0, 3)
+async def create_partitions(ctx: RequestContext, req: CreatePartitionsRequest) -> CreatePartitionsResponse:
+    broker = ctx.broker
+    response = CreatePartitionsResponse()
+    names = [t.name for t in req.topics]
+    for t in req.topics:
+        result = CreatePartitionsResponse.CreatePartitionsTopicResult(name=t.name)
+        response.results.append(result)
+        try:
+            if names.count(t.name) > 1:
+                raise KafkaError(ErrorCode.INVALID_REQUEST, f"Duplicate topic {t.name} in request")
+            topic = broker.metadata.get(t.name)
+            if topic is None:
+                raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {t.name} does not exist")
+            if t.count < topic.partitions:
+                raise KafkaError(
+                    ErrorCode.INVALID_PARTITIONS,
+                    f"Topic currently has {topic.partitions} partitions, which is higher than "
+                    f"the requested {t.count}.",
+                )
+            if t.count == topic.partitions:
+                raise KafkaError(
+                    ErrorCode.INVALID_PARTITIONS,
+                    f"Topic already has {topic.partitions} partitions.",
+                )
+            if t.assignments is not None:
+                if len(t.assignments) != t.count - topic.partitions:
+                    raise KafkaError(
+                        ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                        f"Attempted to add {t.count - topic.partitions} additional partitions, "
+                        f"but only {len(t.assignments)} assignments were specified.",
+                    )
+                for a in t.assignments:
+                    if a.broker_ids != [broker.node_id]:
+                        raise KafkaError(
+                            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                            f"Invalid replica assignment {a.broker_ids}",
+                        )
+            if not req.validate_only:
+                await broker.add_partitions(t.name, t.count)
+        except KafkaError as exc:
+            result.error_code = exc.code
+            result.error_message = exc.message
+    return response

@@ -1,0 +1,1 @@
+"""kpy's storage engine: Kafka-layout partition logs on disk (synchronous, no trio)."""

@@ -1,0 +1,53 @@
+"""Small file helpers with the durability rules of the storage layer."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """Make a rename or create inside ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace ``path`` with ``data`` so a crash leaves either the old or the new file:
+    write a temp file, fsync it, rename it over the target, fsync the directory."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[tuple[str, int], int]:
+    """Kafka's offset checkpoint text format: version 0, a count, then 'topic partition offset'."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except FileNotFoundError:
+        return {}
+    if len(lines) < 2 or lines[0].strip() != "0":
+        return {}
+    result = {}
+    for line in lines[2 : 2 + int(lines[1])]:
+        topic, partition, offset = line.rsplit(" ", 2)
+        result[(topic, int(partition))] = int(offset)
+    return result
+
+
+def write_checkpoint(path: str | os.PathLike[str], entries: dict[tuple[str, int], int]) -> None:
+    body = "".join(f"{t} {p} {o}\n" for (t, p), o in sorted(entries.items()))
+    atomic_write(path, f"0\n{len(entries)}\n{body}".encode())

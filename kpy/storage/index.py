@@ -1,0 +1,189 @@
+"""Sparse offset and time indexes of a segment, in Kafka's file formats.
+
+OffsetIndex (``.index``): 8-byte entries, big-endian int32 offset relative to the segment's
+base offset and int32 byte position of a batch in the ``.log`` file.
+TimeIndex (``.timeindex``): 12-byte entries, int64 timestamp and int32 relative offset; a
+timestamp only gets an entry when it is larger than the last one.
+
+Entries are kept in memory (arrays) and appended to the file as they are added. The files
+are derived data: when one is missing or fails its sanity check it is rebuilt from the log.
+Unlike Kafka the files are not preallocated, so their size always equals their content.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import struct
+from array import array
+from pathlib import Path
+
+_OFFSET_ENTRY = struct.Struct(">ii")
+_TIME_ENTRY = struct.Struct(">qi")
+
+
+class IndexCorrupt(ValueError):
+    pass
+
+
+class OffsetIndex:
+    ENTRY = 8
+
+    def __init__(self, path: Path, base_offset: int, max_bytes: int) -> None:
+        self.path = path
+        self.base_offset = base_offset
+        self.max_entries = max(max_bytes // self.ENTRY, 1)
+        self.offsets = array("q")
+        self.positions = array("q")
+        self._fd: int | None = None
+
+    def load(self, log_size: int) -> None:
+        """Read the file; IndexCorrupt if it cannot be trusted."""
+        data = self.path.read_bytes()
+        if len(data) % self.ENTRY:
+            raise IndexCorrupt(f"{self.path.name}: size {len(data)} is not a multiple of {self.ENTRY}")
+        last_off, last_pos = -1, -1
+        for rel, pos in _OFFSET_ENTRY.iter_unpack(data):
+            off = self.base_offset + rel
+            if off <= last_off or pos <= last_pos and last_pos >= 0 or pos >= log_size:
+                raise IndexCorrupt(f"{self.path.name}: entry ({off}, {pos}) out of order or past the log")
+            self.offsets.append(off)
+            self.positions.append(pos)
+            last_off, last_pos = off, pos
+
+    def open(self) -> None:
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def reset(self) -> None:
+        self.offsets = array("q")
+        self.positions = array("q")
+        self.close()
+        with open(self.path, "wb"):
+            pass
+        self.open()
+
+    @property
+    def full(self) -> bool:
+        return len(self.offsets) >= self.max_entries
+
+    def append(self, offset: int, position: int) -> None:
+        if self.offsets and offset <= self.offsets[-1]:
+            return
+        self.offsets.append(offset)
+        self.positions.append(position)
+        if self._fd is not None:
+            os.write(self._fd, _OFFSET_ENTRY.pack(offset - self.base_offset, position))
+
+    def lookup(self, offset: int) -> tuple[int, int]:
+        """The last entry at or below ``offset``: (offset, position); (base, 0) if none."""
+        i = bisect.bisect_right(self.offsets, offset) - 1
+        if i < 0:
+            return self.base_offset, 0
+        return self.offsets[i], self.positions[i]
+
+    def truncate_to_position(self, position: int) -> None:
+        """Drop entries at or beyond ``position`` and rewrite the file."""
+        i = bisect.bisect_left(self.positions, position)
+        if i == len(self.positions):
+            return
+        del self.offsets[i:]
+        del self.positions[i:]
+        self._rewrite()
+
+    def _rewrite(self) -> None:
+        data = b"".join(
+            _OFFSET_ENTRY.pack(o - self.base_offset, p) for o, p in zip(self.offsets, self.positions)
+        )
+        self.close()
+        with open(self.path, "wb") as f:
+            f.write(data)
+        self.open()
+
+    def flush(self) -> None:
+        if self._fd is not None:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class TimeIndex:
+    ENTRY = 12
+
+    def __init__(self, path: Path, base_offset: int, max_bytes: int) -> None:
+        self.path = path
+        self.base_offset = base_offset
+        self.max_entries = max(max_bytes // self.ENTRY, 1)
+        self.timestamps = array("q")
+        self.offsets = array("q")
+        self._fd: int | None = None
+
+    def load(self, next_offset: int) -> None:
+        data = self.path.read_bytes()
+        if len(data) % self.ENTRY:
+            raise IndexCorrupt(f"{self.path.name}: size {len(data)} is not a multiple of {self.ENTRY}")
+        last_ts, last_off = -(2**63), -1
+        for ts, rel in _TIME_ENTRY.iter_unpack(data):
+            off = self.base_offset + rel
+            if ts < last_ts or off < last_off or off >= next_offset:
+                raise IndexCorrupt(f"{self.path.name}: entry ({ts}, {off}) out of order or past the log")
+            self.timestamps.append(ts)
+            self.offsets.append(off)
+            last_ts, last_off = ts, off
+
+    def open(self) -> None:
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def reset(self) -> None:
+        self.timestamps = array("q")
+        self.offsets = array("q")
+        self.close()
+        with open(self.path, "wb"):
+            pass
+        self.open()
+
+    @property
+    def full(self) -> bool:
+        return len(self.offsets) >= self.max_entries
+
+    @property
+    def last_timestamp(self) -> int:
+        return self.timestamps[-1] if self.timestamps else -1
+
+    def maybe_append(self, timestamp: int, offset: int) -> None:
+        if self.timestamps and timestamp <= self.timestamps[-1]:
+            return
+        self.timestamps.append(timestamp)
+        self.offsets.append(offset)
+        if self._fd is not None:
+            os.write(self._fd, _TIME_ENTRY.pack(timestamp, offset - self.base_offset))
+
+    def lookup(self, timestamp: int) -> int:
+        """Offset of the last entry with a timestamp below ``timestamp`` (base if none)."""
+        i = bisect.bisect_left(self.timestamps, timestamp) - 1
+        return self.base_offset if i < 0 else self.offsets[i]
+
+    def truncate_to_offset(self, offset: int) -> None:
+        i = bisect.bisect_left(self.offsets, offset)
+        if i == len(self.offsets):
+            return
+        del self.timestamps[i:]
+        del self.offsets[i:]
+        data = b"".join(
+            _TIME_ENTRY.pack(t, o - self.base_offset) for t, o in zip(self.timestamps, self.offsets)
+        )
+        self.close()
+        with open(self.path, "wb") as f:
+            f.write(data)
+        self.open()
+
+    def flush(self) -> None:
+        if self._fd is not None:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -1,0 +1,552 @@
+"""A partition's log: a directory of segments, the log start offset and the end offsets.
+
+Directory ``<topic>-<partition>/`` holds the segments, ``partition.metadata`` (the topic id),
+``leader-epoch-checkpoint`` and producer snapshots. Offsets are assigned on append by
+rewriting each batch's baseOffset; nothing below the batch header is touched. On a single
+broker the high watermark is the log end offset; the last stable offset stops at the first
+open transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kpy.protocol import records
+from kpy.protocol.error_codes import ErrorCode, KafkaError
+from kpy.protocol.primitives import FileRegion
+from kpy.storage.files import atomic_write
+from kpy.storage.producer_state import ActiveProducer, ProducerStateManager
+from kpy.storage.segment import LogSegment, list_segments
+
+log = logging.getLogger("kpy.storage")
+
+
+@dataclass(slots=True)
+class LogConfig:
+    """The topic-level settings the log uses (Kafka names in comments)."""
+
+    segment_bytes: int = 1 << 30  # segment.bytes
+    segment_ms: int = 7 * 24 * 3600 * 1000  # segment.ms
+    segment_index_bytes: int = 10 * 1024 * 1024  # segment.index.bytes
+    index_interval_bytes: int = 4096  # index.interval.bytes
+    retention_ms: int = 7 * 24 * 3600 * 1000  # retention.ms
+    retention_bytes: int = -1  # retention.bytes
+    flush_messages: int = 2**63 - 1  # flush.messages
+    flush_ms: int = 2**63 - 1  # flush.ms
+    cleanup_policy: tuple[str, ...] = ("delete",)  # cleanup.policy
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LogConfig:
+        policy = d.get("cleanup.policy", ["delete"])
+        if isinstance(policy, str):
+            policy = [p.strip() for p in policy.split(",")]
+        return cls(
+            segment_bytes=int(d.get("segment.bytes", cls.segment_bytes)),
+            segment_ms=int(d.get("segment.ms", cls.segment_ms)),
+            segment_index_bytes=int(d.get("segment.index.bytes", cls.segment_index_bytes)),
+            index_interval_bytes=int(d.get("index.interval.bytes", cls.index_interval_bytes)),
+            retention_ms=int(d.get("retention.ms", cls.retention_ms)),
+            retention_bytes=int(d.get("retention.bytes", cls.retention_bytes)),
+            flush_messages=int(d.get("flush.messages", cls.flush_messages)),
+            flush_ms=int(d.get("flush.ms", cls.flush_ms)),
+            cleanup_policy=tuple(policy),
+        )
+
+
+@dataclass(slots=True)
+class AppendResult:
+    base_offset: int
+    last_offset: int
+    log_append_time_ms: int
+    log_start_offset: int
+    duplicate: bool = False
+
+
+class FileRecords:
+    """File regions of one or more segments; ``len()`` is the byte count."""
+
+    __slots__ = ("regions", "_size")
+
+    def __init__(self, regions: list[FileRegion]) -> None:
+        self.regions = regions
+        self._size = sum(r.length for r in regions)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def chunks(self) -> list[FileRegion]:
+        return self.regions
+
+    def read(self) -> bytes:
+        """The bytes themselves (for tests and internal readers, not the fetch path)."""
+        return b"".join(os.pread(r.fd, r.length, r.position) for r in self.regions)
+
+
+@dataclass(slots=True)
+class ReadResult:
+    records: FileRecords
+    first_offset: int
+    high_watermark: int
+    log_start_offset: int
+
+
+def encode_topic_id(topic_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(topic_id.bytes).decode().rstrip("=")
+
+
+class Log:
+    def __init__(
+        self,
+        directory: Path,
+        topic: str,
+        partition: int,
+        config: LogConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.dir = directory
+        self.log_dir = str(directory.parent)
+        self.topic = topic
+        self.partition = partition
+        self.config = config
+        self.clock = clock
+        self.segments: list[LogSegment] = []
+        self._bases: list[int] = []
+        self.log_start_offset = 0
+        self.recovery_point = 0
+        self.producer_state = ProducerStateManager(directory)
+        self.epochs: list[tuple[int, int]] = []  # (leader epoch, start offset)
+        self._unflushed = 0
+        self._last_flush_ms = self._now_ms()
+        self.offline = False
+
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    # -- opening --------------------------------------------------------------------------------
+
+    def create(self, topic_id: uuid.UUID) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(
+            self.dir / "partition.metadata",
+            f"version: 0\ntopic_id: {encode_topic_id(topic_id)}\n".encode(),
+        )
+        self._new_segment(0)
+        self._write_epochs()
+
+    def load(self, *, recovery_point: int, log_start_offset: int, clean: bool) -> None:
+        """Open the segments; after an unclean shutdown validate everything past the
+        recovery point and cut the log at the first invalid batch."""
+        bases = list_segments(self.dir)
+        now = self._now_ms()
+        truncated_total = 0
+        for i, base in enumerate(bases):
+            seg = self._segment_obj(base, now)
+            recover = not clean and (i + 1 >= len(bases) or bases[i + 1] > recovery_point)
+            truncated = seg.load(recover=recover)
+            if truncated:
+                truncated_total += truncated
+                log.warning(
+                    "%s-%d: truncated %d bytes of invalid data from segment %s during recovery",
+                    self.topic, self.partition, truncated, seg.log_path.name,
+                )
+            if truncated and i + 1 < len(bases):
+                # Everything after an invalid batch is gone, later segments included.
+                self.segments.append(seg)
+                self._bases.append(base)
+                for later in bases[i + 1 :]:
+                    s = self._segment_obj(later, now)
+                    log.warning("%s-%d: deleting segment %s after a truncation", self.topic, self.partition, s.log_path.name)
+                    s.delete()
+                break
+            self.segments.append(seg)
+            self._bases.append(base)
+        if not self.segments:
+            self._new_segment(max(log_start_offset, 0))
+        self.log_start_offset = max(log_start_offset, self.segments[0].base_offset)
+        self.recovery_point = min(recovery_point, self.log_end_offset) if clean else self.log_end_offset
+        self._read_epochs()
+        self._load_producer_state()
+        if truncated_total:
+            self.flush()
+
+    def _segment_obj(self, base: int, now: int) -> LogSegment:
+        return LogSegment(
+            self.dir,
+            base,
+            index_interval=self.config.index_interval_bytes,
+            index_max_bytes=self.config.segment_index_bytes,
+            created_ms=now,
+        )
+
+    def _new_segment(self, base: int) -> LogSegment:
+        seg = self._segment_obj(base, self._now_ms())
+        seg.create()
+        self.segments.append(seg)
+        self._bases.append(base)
+        return seg
+
+    def _load_producer_state(self) -> None:
+        """Newest snapshot, then the batch headers after it replayed."""
+        start = max(self.producer_state.load_snapshot(self.log_end_offset), self.log_start_offset)
+        for _, _, h in self.batches(start):
+            if h.base_offset >= start:
+                self.producer_state.update(h)
+
+    # -- offsets ------------------------------------------------------------------------------------
+
+    @property
+    def active(self) -> LogSegment:
+        return self.segments[-1]
+
+    @property
+    def log_end_offset(self) -> int:
+        return self.active.next_offset
+
+    @property
+    def high_watermark(self) -> int:
+        return self.log_end_offset
+
+    @property
+    def last_stable_offset(self) -> int:
+        first = self.producer_state.first_unstable_offset()
+        return self.high_watermark if first is None else min(first, self.high_watermark)
+
+    @property
+    def latest_epoch(self) -> int:
+        return self.epochs[-1][0] if self.epochs else -1
+
+    def size_in_bytes(self) -> int:
+        return sum(s.size for s in self.segments)
+
+    def update_config(self, config: LogConfig) -> None:
+        self.config = config
+        for seg in self.segments:
+            seg.index_interval = config.index_interval_bytes
+
+    # -- append -------------------------------------------------------------------------------------
+
+    def append(
+        self,
+        data: bytearray | memoryview,
+        *,
+        leader_epoch: int,
+        log_append_time_ms: int | None = None,
+        assign_offsets: bool = True,
+    ) -> AppendResult:
+        """Append validated v2 batches; assigns offsets unless ``assign_offsets`` is False
+        (then the batches keep theirs, as for replayed data)."""
+        if self.offline:
+            raise KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, f"{self.topic}-{self.partition} is offline")
+        buf = data if isinstance(data, (bytearray, memoryview)) else bytearray(data)
+        headers: list[records.BatchHeader] = []
+        next_offset = self.log_end_offset
+        first_offset = next_offset
+        for pos, h in records.iter_batches(buf):
+            duplicate = self.producer_state.check(h)
+            if duplicate is not None:
+                return AppendResult(
+                    duplicate.first_offset, duplicate.last_offset, -1, self.log_start_offset, True
+                )
+            if assign_offsets:
+                records.set_base_offset(buf, pos, next_offset)
+                records.set_partition_leader_epoch(buf, pos, leader_epoch)
+                h.base_offset = next_offset
+                if log_append_time_ms is not None:
+                    records.set_log_append_time(buf, pos, log_append_time_ms)
+                    h.max_timestamp = log_append_time_ms
+            next_offset = h.next_offset
+            headers.append(h)
+        if not headers:
+            raise KafkaError(ErrorCode.CORRUPT_MESSAGE, "no complete record batch to append")
+        size = sum(h.size for h in headers)
+        if self._should_roll(size, headers[0]):
+            self.roll()
+        if leader_epoch > self.latest_epoch and leader_epoch >= 0:
+            self.epochs.append((leader_epoch, first_offset))
+            self._write_epochs()
+        try:
+            self.active.append(memoryview(buf)[: size], headers)
+        except OSError as exc:
+            self.offline_error(exc)
+        for h in headers:
+            self.producer_state.update(h)
+        self._unflushed += sum(h.record_count for h in headers)
+        return AppendResult(
+            first_offset,
+            next_offset - 1,
+            log_append_time_ms if log_append_time_ms is not None else -1,
+            self.log_start_offset,
+        )
+
+    def offline_error(self, exc: OSError) -> None:
+        raise KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, f"{self.topic}-{self.partition}: {exc}") from exc
+
+    def _should_roll(self, size: int, first: records.BatchHeader) -> bool:
+        seg = self.active
+        if seg.size == 0:
+            return False
+        if seg.size + size > self.config.segment_bytes:
+            return True
+        if seg.index_full:
+            return True
+        return self._now_ms() - seg.created_ms > self.config.segment_ms
+
+    def roll(self) -> LogSegment:
+        """Start a new active segment at the log end offset."""
+        if self.active.size == 0:
+            return self.active
+        seg = self._new_segment(self.log_end_offset)
+        self.producer_state.take_snapshot(seg.base_offset)
+        return seg
+
+    # -- read -----------------------------------------------------------------------------------------
+
+    def _segment_index(self, offset: int) -> int:
+        return max(bisect.bisect_right(self._bases, offset) - 1, 0)
+
+    def check_offset(self, offset: int) -> None:
+        if offset < self.log_start_offset or offset > self.log_end_offset:
+            raise KafkaError(
+                ErrorCode.OFFSET_OUT_OF_RANGE,
+                f"Offset {offset} is out of range for {self.topic}-{self.partition}: "
+                f"log start {self.log_start_offset}, log end {self.log_end_offset}",
+            )
+
+    def read(self, offset: int, max_bytes: int, *, max_offset: int | None = None, min_one: bool = True) -> ReadResult:
+        """Whole batches from the one holding ``offset``, within ``max_bytes`` (at least one
+        batch when ``min_one``), below ``max_offset`` (default: the high watermark)."""
+        self.check_offset(offset)
+        upper = self.high_watermark if max_offset is None else max_offset
+        regions: list[FileRegion] = []
+        first = offset
+        if offset < upper:
+            i = self._segment_index(offset)
+            while i < len(self.segments):
+                seg = self.segments[i]
+                found = seg.find_batch(offset)
+                if found is not None:
+                    position, h = found
+                    first = max(h.base_offset, offset) if not regions else first
+                    end = seg.read_end(position, max_bytes, upper, min_one)
+                    if end > position:
+                        regions.append(FileRegion(seg.fd, position, end - position))
+                    break
+                i += 1
+        return ReadResult(FileRecords(regions), first, self.high_watermark, self.log_start_offset)
+
+    def batches(self, start: int = 0) -> Iterator[tuple[LogSegment, int, records.BatchHeader]]:
+        """Every batch from offset ``start`` on (headers only)."""
+        for seg in self.segments[self._segment_index(start) :]:
+            found = seg.find_batch(start) if seg.base_offset <= start else None
+            pos = found[0] if found else 0
+            for p, h in seg.scan(pos):
+                if h.last_offset >= start:
+                    yield seg, p, h
+
+    def read_batch_bytes(self, seg: LogSegment, position: int, h: records.BatchHeader) -> bytes:
+        return seg.read_bytes(position, h.size)
+
+    def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record at or after ``timestamp``."""
+        for seg in self.segments:
+            if seg.max_timestamp < timestamp:
+                continue
+            found = seg.find_timestamp(timestamp)
+            if found is None:
+                continue
+            position, h = found
+            for off, ts in _record_timestamps(seg.read_bytes(position, h.size)):
+                if ts >= timestamp and off >= self.log_start_offset:
+                    return off, ts
+        return None
+
+    def max_timestamp_entry(self) -> tuple[int, int] | None:
+        best = None
+        for seg in self.segments:
+            if seg.max_timestamp >= 0 and (best is None or seg.max_timestamp > best.max_timestamp):
+                best = seg
+        if best is None:
+            return None
+        found = best.find_timestamp(best.max_timestamp)
+        if found is None:
+            return None
+        position, h = found
+        for off, ts in _record_timestamps(best.read_bytes(position, h.size)):
+            if ts == best.max_timestamp:
+                return off, ts
+        return h.last_offset, h.max_timestamp
+
+    # -- leader epochs ---------------------------------------------------------------------------------
+
+    def _write_epochs(self) -> None:
+        body = "".join(f"{e} {o}\n" for e, o in self.epochs)
+        atomic_write(self.dir / "leader-epoch-checkpoint", f"0\n{len(self.epochs)}\n{body}".encode())
+
+    def _read_epochs(self) -> None:
+        try:
+            lines = (self.dir / "leader-epoch-checkpoint").read_text().splitlines()
+            self.epochs = [(int(a), int(b)) for a, b in (line.split() for line in lines[2 : 2 + int(lines[1])])]
+        except (FileNotFoundError, ValueError, IndexError):
+            self.epochs = []
+        leo = self.log_end_offset
+        kept = [(e, o) for e, o in self.epochs if o <= leo]
+        if kept != self.epochs:
+            self.epochs = kept
+            self._write_epochs()
+
+    def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
+        """Largest known epoch <= ``epoch`` and the offset where it ended ((-1, -1) if none)."""
+        if not self.epochs or epoch < self.epochs[0][0]:
+            if not self.epochs and epoch >= 0:
+                return -1, -1
+            return -1, -1
+        for i in range(len(self.epochs) - 1, -1, -1):
+            e, _ = self.epochs[i]
+            if e <= epoch:
+                end = self.epochs[i + 1][1] if i + 1 < len(self.epochs) else self.log_end_offset
+                return e, end
+        return -1, -1
+
+    def epoch_for_offset(self, offset: int) -> int:
+        result = -1
+        for e, start in self.epochs:
+            if start <= offset:
+                result = e
+        return result
+
+    # -- producers / transactions -------------------------------------------------------------------------
+
+    def active_producers(self) -> list[ActiveProducer]:
+        return self.producer_state.active_producers()
+
+    def aborted_transactions(self, start: int, end: int, upper: int) -> list[tuple[int, int]]:
+        """Aborted transactions overlapping [start, upper) (filled by the transactions work)."""
+        return []
+
+    # -- retention and truncation ---------------------------------------------------------------------
+
+    def delete_records_before(self, offset: int) -> None:
+        """Advance the log start offset (DeleteRecords); whole segments below it go."""
+        if offset > self.high_watermark:
+            raise KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, f"{offset} is above the high watermark")
+        if offset <= self.log_start_offset:
+            return
+        self.log_start_offset = offset
+        self._delete_segments_below(offset)
+
+    def _delete_segments_below(self, offset: int) -> None:
+        while len(self.segments) > 1 and self.segments[1].base_offset <= offset:
+            self._delete_oldest("log start offset")
+
+    def _delete_oldest(self, reason: str) -> None:
+        seg = self.segments.pop(0)
+        self._bases.pop(0)
+        log.info("%s-%d: deleting segment %s (%s)", self.topic, self.partition, seg.log_path.name, reason)
+        seg.delete()
+        self.log_start_offset = max(self.log_start_offset, self.segments[0].base_offset)
+
+    def apply_retention(self, now_ms: int) -> int:
+        """Delete old segments by retention.ms and retention.bytes; returns how many."""
+        if "delete" not in self.config.cleanup_policy:
+            return 0
+        deleted = 0
+        if self.config.retention_ms >= 0:
+            while len(self.segments) > 1:
+                seg = self.segments[0]
+                newest = seg.max_timestamp if seg.max_timestamp >= 0 else seg.created_ms
+                if now_ms - newest <= self.config.retention_ms:
+                    break
+                self._delete_oldest(f"retention.ms={self.config.retention_ms}")
+                deleted += 1
+            active = self.active
+            if active.size and active.max_timestamp >= 0 and now_ms - active.max_timestamp > self.config.retention_ms:
+                # Kafka rolls an expired active segment so that it can be deleted too.
+                self.roll()
+                self._delete_oldest(f"retention.ms={self.config.retention_ms}")
+                deleted += 1
+        if self.config.retention_bytes >= 0:
+            total = self.size_in_bytes()
+            while len(self.segments) > 1 and total - self.segments[0].size >= self.config.retention_bytes:
+                total -= self.segments[0].size
+                self._delete_oldest(f"retention.bytes={self.config.retention_bytes}")
+                deleted += 1
+        return deleted
+
+    def truncate_to(self, offset: int) -> None:
+        """Remove everything at and after ``offset`` (a batch boundary)."""
+        if offset >= self.log_end_offset:
+            return
+        while len(self.segments) > 1 and self.active.base_offset >= offset:
+            seg = self.segments.pop()
+            self._bases.pop()
+            seg.delete()
+        self.active.truncate_to(offset)
+        if self.active.base_offset > offset:
+            self.active.truncate_to(self.active.base_offset)
+        self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
+        self.recovery_point = min(self.recovery_point, self.log_end_offset)
+        self.epochs = [(e, o) for e, o in self.epochs if o < self.log_end_offset] or self.epochs[:1]
+        self._write_epochs()
+        self.producer_state.truncate()
+        self._load_producer_state()
+
+    # -- flushing and closing -------------------------------------------------------------------------
+
+    def flush_due(self, now_ms: int) -> bool:
+        if self._unflushed == 0:
+            return False
+        return (
+            self._unflushed >= self.config.flush_messages
+            or now_ms - self._last_flush_ms >= self.config.flush_ms
+        )
+
+    def flush(self) -> None:
+        """fsync every segment written since the last flush; advances the recovery point."""
+        end = self.log_end_offset
+        for seg in self.segments:
+            if seg.next_offset > self.recovery_point or seg is self.active:
+                seg.flush()
+        self.recovery_point = end
+        self._unflushed = 0
+        self._last_flush_ms = self._now_ms()
+
+    def close(self) -> None:
+        self.producer_state.take_snapshot(self.log_end_offset)
+        for seg in self.segments:
+            seg.close()
+
+    def delete(self) -> None:
+        for seg in self.segments:
+            seg.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def statistics(self) -> dict[str, int]:
+        return {
+            "segments": len(self.segments),
+            "size": self.size_in_bytes(),
+            "log_start_offset": self.log_start_offset,
+            "log_end_offset": self.log_end_offset,
+            "recovery_point": self.recovery_point,
+        }
+
+
+def _record_timestamps(batch: bytes) -> list[tuple[int, int]]:
+    """(offset, timestamp) of each record in a batch; LogAppendTime batches use maxTimestamp."""
+    h = records.read_header(batch)
+    if h.is_log_append_time:
+        return [(h.base_offset + i, h.max_timestamp) for i in range(h.last_offset_delta + 1)]
+    decode = getattr(records, "decode_records", None)
+    if decode is None:
+        return [(h.base_offset, h.max_timestamp)]
+    return [(h.base_offset + r.offset_delta, h.base_timestamp + r.timestamp_delta) for r in decode(batch)]

@@ -1,0 +1,209 @@
+"""Per-partition producer state for idempotence and transactions.
+
+For each producer id: its epoch, the last five batches it wrote (first and last sequence,
+first and last offset), the time of its last write, and the first offset of its open
+transaction. Appends of idempotent batches are checked against it like Kafka does:
+a batch equal to one of the last five is a duplicate (the client retried), a sequence gap
+is OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch is INVALID_PRODUCER_EPOCH.
+
+Snapshots (``<offset>.snapshot``, JSON, written atomically) hold the state as of an offset;
+on load the batches after the newest snapshot are replayed from their headers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kpy.protocol.error_codes import ErrorCode, KafkaError
+from kpy.protocol.records import NO_SEQUENCE, BatchHeader
+from kpy.storage.files import atomic_write
+
+BATCHES_KEPT = 5
+INT32_MAX = 2**31 - 1
+
+
+@dataclass(slots=True)
+class BatchMeta:
+    first_seq: int
+    last_seq: int
+    first_offset: int
+    last_offset: int
+    timestamp: int
+
+
+@dataclass(slots=True)
+class ProducerEntry:
+    producer_id: int
+    producer_epoch: int
+    batches: deque[BatchMeta] = field(default_factory=lambda: deque(maxlen=BATCHES_KEPT))
+    last_timestamp: int = -1
+    coordinator_epoch: int = -1
+    current_txn_first_offset: int = -1
+
+    @property
+    def last_sequence(self) -> int:
+        return self.batches[-1].last_seq if self.batches else -1
+
+    @property
+    def last_offset(self) -> int:
+        return self.batches[-1].last_offset if self.batches else -1
+
+
+@dataclass(slots=True)
+class ActiveProducer:
+    producer_id: int
+    producer_epoch: int
+    last_sequence: int
+    last_timestamp: int
+    coordinator_epoch: int
+    current_txn_start_offset: int
+
+
+class ProducerStateManager:
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self.producers: dict[int, ProducerEntry] = {}
+        self.snapshot_offset = 0
+
+    def check(self, h: BatchHeader) -> BatchMeta | None:
+        """Validate an idempotent batch before append; returns the original batch for a
+        duplicate, None for a new batch; raises for fencing and sequence errors."""
+        if h.producer_id < 0 or h.base_sequence == NO_SEQUENCE:
+            return None
+        entry = self.producers.get(h.producer_id)
+        if entry is None:
+            return None
+        if h.producer_epoch < entry.producer_epoch:
+            raise KafkaError(
+                ErrorCode.INVALID_PRODUCER_EPOCH,
+                f"Epoch {h.producer_epoch} of producer {h.producer_id} is older than "
+                f"the current epoch {entry.producer_epoch}",
+            )
+        if h.producer_epoch > entry.producer_epoch:
+            if h.base_sequence != 0 and not h.is_transactional:
+                raise KafkaError(
+                    ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+                    f"New epoch {h.producer_epoch} of producer {h.producer_id} must start at "
+                    f"sequence 0, not {h.base_sequence}",
+                )
+            return None
+        for meta in entry.batches:
+            if meta.first_seq == h.base_sequence and meta.last_seq == h.last_sequence:
+                return meta
+        last = entry.last_sequence
+        expected = 0 if last == INT32_MAX else last + 1
+        if entry.batches and h.base_sequence != expected:
+            raise KafkaError(
+                ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+                f"Out of order sequence number for producer {h.producer_id}: "
+                f"{h.base_sequence} (incoming seq. number), {last} (current end sequence number)",
+            )
+        return None
+
+    def update(self, h: BatchHeader) -> None:
+        """Record an appended batch (offsets assigned)."""
+        if h.producer_id < 0:
+            return
+        entry = self.producers.get(h.producer_id)
+        if entry is None or h.producer_epoch > entry.producer_epoch:
+            old = entry
+            entry = ProducerEntry(h.producer_id, h.producer_epoch)
+            if old is not None:
+                entry.current_txn_first_offset = old.current_txn_first_offset
+                entry.coordinator_epoch = old.coordinator_epoch
+            self.producers[h.producer_id] = entry
+        if h.is_control:
+            entry.current_txn_first_offset = -1
+        else:
+            if h.base_sequence != NO_SEQUENCE:
+                entry.batches.append(
+                    BatchMeta(h.base_sequence, h.last_sequence, h.base_offset, h.last_offset, h.max_timestamp)
+                )
+            if h.is_transactional and entry.current_txn_first_offset < 0:
+                entry.current_txn_first_offset = h.base_offset
+        entry.last_timestamp = max(entry.last_timestamp, h.max_timestamp)
+
+    def first_unstable_offset(self) -> int | None:
+        offsets = [e.current_txn_first_offset for e in self.producers.values() if e.current_txn_first_offset >= 0]
+        return min(offsets) if offsets else None
+
+    def active_producers(self) -> list[ActiveProducer]:
+        return [
+            ActiveProducer(
+                e.producer_id, e.producer_epoch, e.last_sequence, e.last_timestamp,
+                e.coordinator_epoch, e.current_txn_first_offset,
+            )
+            for e in self.producers.values()
+        ]
+
+    def expire(self, now_ms: int, max_age_ms: int) -> None:
+        for pid in [
+            pid
+            for pid, e in self.producers.items()
+            if e.current_txn_first_offset < 0 and e.last_timestamp >= 0 and now_ms - e.last_timestamp > max_age_ms
+        ]:
+            del self.producers[pid]
+
+    # -- snapshots ---------------------------------------------------------------------------
+
+    def snapshot_path(self, offset: int) -> Path:
+        return self.dir / f"{offset:020d}.snapshot"
+
+    def take_snapshot(self, offset: int) -> None:
+        data = {
+            "version": 1,
+            "offset": offset,
+            "producers": [
+                {
+                    "id": e.producer_id,
+                    "epoch": e.producer_epoch,
+                    "ts": e.last_timestamp,
+                    "coord_epoch": e.coordinator_epoch,
+                    "txn_first": e.current_txn_first_offset,
+                    "batches": [[b.first_seq, b.last_seq, b.first_offset, b.last_offset, b.timestamp] for b in e.batches],
+                }
+                for e in self.producers.values()
+            ],
+        }
+        atomic_write(self.snapshot_path(offset), json.dumps(data).encode())
+        self.snapshot_offset = offset
+        for old in self.snapshots():
+            if old < offset:
+                os.unlink(self.snapshot_path(old))
+
+    def snapshots(self) -> list[int]:
+        return sorted(int(n[:-9]) for n in os.listdir(self.dir) if n.endswith(".snapshot") and n[:-9].isdigit())
+
+    def load_snapshot(self, max_offset: int) -> int:
+        """Load the newest usable snapshot at or below ``max_offset``; returns its offset."""
+        self.producers = {}
+        for offset in reversed(self.snapshots()):
+            if offset > max_offset:
+                os.unlink(self.snapshot_path(offset))
+                continue
+            try:
+                data = json.loads(self.snapshot_path(offset).read_text())
+            except (OSError, ValueError):
+                os.unlink(self.snapshot_path(offset))
+                continue
+            for p in data["producers"]:
+                e = ProducerEntry(p["id"], p["epoch"], last_timestamp=p["ts"],
+                                  coordinator_epoch=p["coord_epoch"], current_txn_first_offset=p["txn_first"])
+                for b in p["batches"]:
+                    e.batches.append(BatchMeta(*b))
+                self.producers[e.producer_id] = e
+            self.snapshot_offset = offset
+            return offset
+        self.snapshot_offset = 0
+        return 0
+
+    def truncate(self) -> None:
+        """Forget everything (after truncation the state is rebuilt by replay)."""
+        self.producers = {}
+        for offset in self.snapshots():
+            os.unlink(self.snapshot_path(offset))
+        self.snapshot_offset = 0

@@ -1,0 +1,250 @@
+"""One log segment: ``<base offset>.log`` plus its ``.index`` and ``.timeindex``.
+
+The ``.log`` file is a plain concatenation of v2 record batches whose offsets start at the
+segment's base offset (20 digits, zero padded, in the file name). Invariants: batches are
+whole and in offset order; index entries point at batch starts; every batch is below
+``next_offset``. Appends write the batch bytes as they are; reads hand out file regions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from kpy.protocol import records
+from kpy.protocol.records import BATCH_OVERHEAD, BatchHeader, read_header
+from kpy.storage.index import IndexCorrupt, OffsetIndex, TimeIndex
+
+log = logging.getLogger("kpy.storage")
+
+
+def segment_name(base_offset: int) -> str:
+    return f"{base_offset:020d}"
+
+
+class LogSegment:
+    def __init__(
+        self, directory: Path, base_offset: int, *, index_interval: int, index_max_bytes: int, created_ms: int
+    ) -> None:
+        self.dir = directory
+        self.base_offset = base_offset
+        name = segment_name(base_offset)
+        self.log_path = directory / f"{name}.log"
+        self.index = OffsetIndex(directory / f"{name}.index", base_offset, index_max_bytes)
+        self.time_index = TimeIndex(directory / f"{name}.timeindex", base_offset, index_max_bytes)
+        self.txn_index_path = directory / f"{name}.txnindex"
+        self.index_interval = index_interval
+        self.created_ms = created_ms
+        self.fd = os.open(self.log_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        self.size = 0
+        self.next_offset = base_offset
+        self.max_timestamp = -1
+        self.offset_of_max_timestamp = -1
+        self._bytes_since_index = 0
+        self.first_batch_timestamp = -1
+
+    # -- opening and recovery ----------------------------------------------------------------
+
+    def create(self) -> None:
+        self.index.reset()
+        self.time_index.reset()
+
+    def load(self, *, recover: bool) -> int:
+        """Open an existing segment; with ``recover`` validate every batch (CRC) and truncate
+        after the last valid one. Returns the number of bytes truncated."""
+        self.size = os.fstat(self.fd).st_size
+        rebuild = recover
+        if not rebuild:
+            try:
+                self.index.load(self.size)
+                self.time_index.load(2**63 - 1)
+            except (FileNotFoundError, IndexCorrupt) as exc:
+                log.warning("%s: rebuilding indexes (%s)", self.log_path, exc)
+                rebuild = True
+        if rebuild:
+            return self._rebuild(validate=recover)
+        # Find the segment's end and its max timestamp from the last index entry onward.
+        _, pos = self.index.lookup(2**63 - 1)
+        self.max_timestamp = self.time_index.last_timestamp
+        if self.time_index.offsets:
+            self.offset_of_max_timestamp = self.time_index.offsets[-1]
+        for _, h in self.scan(pos):
+            self._note_batch(h, index=False)
+        self.index.open()
+        self.time_index.open()
+        return 0
+
+    def _rebuild(self, *, validate: bool) -> int:
+        self.index.reset()
+        self.time_index.reset()
+        self.next_offset = self.base_offset
+        self.max_timestamp = -1
+        self.offset_of_max_timestamp = -1
+        self._bytes_since_index = 0
+        pos = 0
+        end = self.size
+        while pos + BATCH_OVERHEAD <= end:
+            size = records.batch_size_at(os.pread(self.fd, records.LOG_OVERHEAD, pos))
+            if size < BATCH_OVERHEAD or pos + size > end:
+                log.warning("%s: incomplete batch at position %d", self.log_path, pos)
+                break
+            try:
+                if validate:
+                    h = records.validate_batch(os.pread(self.fd, size, pos))
+                else:
+                    h = read_header(os.pread(self.fd, BATCH_OVERHEAD, pos))
+            except records.InvalidBatch as exc:
+                log.warning("%s: invalid batch at position %d: %s", self.log_path, pos, exc)
+                break
+            if h.base_offset < self.next_offset:
+                log.warning("%s: offsets go backwards at position %d", self.log_path, pos)
+                break
+            self._note_batch(h, index=True, position=pos)
+            pos += size
+        truncated = self.size - pos
+        if truncated:
+            os.ftruncate(self.fd, pos)
+            self.size = pos
+        return truncated
+
+    def _note_batch(self, h: BatchHeader, *, index: bool, position: int = 0) -> None:
+        if index and self._bytes_since_index >= self.index_interval:
+            self.index.append(h.base_offset, position)
+            self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
+            self._bytes_since_index = 0
+        if index:
+            self._bytes_since_index += h.size
+        if self.first_batch_timestamp < 0:
+            self.first_batch_timestamp = h.max_timestamp
+        if h.max_timestamp > self.max_timestamp:
+            self.max_timestamp = h.max_timestamp
+            self.offset_of_max_timestamp = h.last_offset
+        self.next_offset = h.next_offset
+
+    # -- append and read ---------------------------------------------------------------------
+
+    def append(self, data: bytes | bytearray | memoryview, headers: list[BatchHeader]) -> None:
+        """Write whole batches (offsets already assigned) at the end of the segment."""
+        position = self.size
+        view = memoryview(data)
+        while view:
+            n = os.write(self.fd, view)
+            view = view[n:]
+        for h in headers:
+            self._note_batch(h, index=True, position=position)
+            position += h.size
+        self.size = position
+
+    def scan(self, position: int, end: int | None = None) -> Iterator[tuple[int, BatchHeader]]:
+        """(position, header) of each batch from ``position`` (a batch start) on."""
+        end = self.size if end is None else end
+        while position + BATCH_OVERHEAD <= end:
+            head = os.pread(self.fd, BATCH_OVERHEAD, position)
+            if len(head) < BATCH_OVERHEAD:
+                return
+            h = read_header(head)
+            if h.size < BATCH_OVERHEAD or position + h.size > end:
+                return
+            yield position, h
+            position += h.size
+
+    def find_batch(self, offset: int) -> tuple[int, BatchHeader] | None:
+        """The batch holding ``offset`` (or the first after it): position and header."""
+        _, pos = self.index.lookup(offset)
+        for p, h in self.scan(pos):
+            if h.last_offset >= offset:
+                return p, h
+        return None
+
+    def read_end(self, start: int, max_bytes: int, max_offset: int, min_one: bool) -> int:
+        """End position of a read from batch position ``start``: whole batches, below
+        ``max_offset``, within ``max_bytes`` (or one batch regardless when ``min_one``)."""
+        end = start
+        for p, h in self.scan(start):
+            if h.base_offset >= max_offset:
+                break
+            if p + h.size - start > max_bytes:
+                if end == start and min_one:
+                    end = p + h.size
+                break
+            end = p + h.size
+        return end
+
+    def find_timestamp(self, timestamp: int) -> tuple[int, BatchHeader] | None:
+        """The first batch whose max timestamp is at or after ``timestamp``."""
+        start_offset = self.time_index.lookup(timestamp)
+        _, pos = self.index.lookup(start_offset)
+        for p, h in self.scan(pos):
+            if h.max_timestamp >= timestamp:
+                return p, h
+        return None
+
+    def read_bytes(self, position: int, size: int) -> bytes:
+        return os.pread(self.fd, size, position)
+
+    # -- maintenance -----------------------------------------------------------------------------
+
+    def truncate_to(self, offset: int) -> None:
+        """Drop every batch at or after ``offset`` (offset must be a batch boundary)."""
+        found = self.find_batch(offset)
+        if found is None:
+            return
+        position, h = found
+        if h.base_offset < offset:
+            position += h.size
+        os.ftruncate(self.fd, position)
+        self.size = position
+        self.index.truncate_to_position(position)
+        self.time_index.truncate_to_offset(offset)
+        # Recompute the tail state from the last index entry.
+        self.next_offset = self.base_offset
+        self.max_timestamp = self.time_index.last_timestamp
+        self.offset_of_max_timestamp = self.time_index.offsets[-1] if self.time_index.offsets else -1
+        idx_off, pos = self.index.lookup(2**63 - 1)
+        self._bytes_since_index = 0
+        for _, hh in self.scan(pos):
+            self._note_batch(hh, index=False)
+            self._bytes_since_index += hh.size
+
+    @property
+    def index_full(self) -> bool:
+        return self.index.full or self.time_index.full
+
+    def flush(self) -> None:
+        os.fsync(self.fd)
+        self.index.flush()
+        self.time_index.flush()
+
+    def close(self) -> None:
+        self.index.close()
+        self.time_index.close()
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def paths(self) -> list[Path]:
+        return [self.log_path, self.index.path, self.time_index.path, self.txn_index_path]
+
+    def delete(self) -> None:
+        self.close()
+        for p in self.paths():
+            try:
+                os.unlink(p)
+            except FileNotFoundError:
+                pass
+
+
+def list_segments(directory: Path) -> list[int]:
+    bases = []
+    for name in os.listdir(directory):
+        if name.endswith(".log") and name[:-4].isdigit():
+            bases.append(int(name[:-4]))
+        elif name.endswith((".cleaned", ".swap", ".deleted")):
+            # Leftovers of an interrupted operation; the .log files are authoritative.
+            try:
+                os.unlink(directory / name)
+            except OSError:
+                pass
+    return sorted(bases)
