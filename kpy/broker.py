@@ -36,9 +36,7 @@ class Broker:
         self.clock = clock
         self.node_id: int = config.node_id()
         self.metadata = ClusterMetadata(config)
-        self.logs = LogManager(
-            config.log_dirs(), default_config=self._log_config({}), clock=clock
-        )
+        self.logs = LogManager(config.log_dirs(), default_config=self._log_config({}), clock=clock)
         self.producer_ids = ProducerIdManager(self.metadata.data_dir)
         self.fetch_sessions = FetchSessionCache(
             config.get("max.incremental.fetch.session.cache.slots")
@@ -145,7 +143,9 @@ class Broker:
         if partitions == -1:
             partitions = self.config.get("num.partitions")
         if partitions <= 0:
-            raise KafkaError(ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.")
+            raise KafkaError(
+                ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0."
+            )
         if replication == -1:
             replication = self.config.get("default.replication.factor")
         if replication <= 0:
@@ -177,7 +177,9 @@ class Broker:
         log.info("created topic %s with %d partition(s)", name, partitions)
         return topic
 
-    async def ensure_internal_topic(self, name: str, partitions: int, configs: dict[str, str]) -> Topic:
+    async def ensure_internal_topic(
+        self, name: str, partitions: int, configs: dict[str, str]
+    ) -> Topic:
         topic = self.metadata.get(name)
         if topic is not None:
             return topic

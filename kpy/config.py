@@ -34,8 +34,17 @@ SOURCE_STATIC_BROKER = 4
 SOURCE_DEFAULT = 5
 
 # DescribeConfigs ConfigType values (v3+).
-TYPE_IDS = {"boolean": 1, "string": 2, "int": 3, "short": 4, "long": 5, "double": 6, "list": 7,
-            "class": 8, "password": 9}
+TYPE_IDS = {
+    "boolean": 1,
+    "string": 2,
+    "int": 3,
+    "short": 4,
+    "long": 5,
+    "double": 6,
+    "list": 7,
+    "class": 8,
+    "password": 9,
+}
 
 MS_PER_HOUR = 3_600_000
 MS_PER_MINUTE = 60_000
@@ -82,32 +91,83 @@ _TS_TYPES = ("CreateTime", "LogAppendTime")
 
 # Topic-level keys and the broker keys that set their defaults, highest priority first.
 TOPIC_KEYS: list[tuple[Key, list[str]]] = [
-    (Key("cleanup.policy", "list", ["delete"], "topic", list_of("delete", "compact")), ["log.cleanup.policy"]),
-    (Key("compression.type", "string", "producer", "topic", one_of(*_COMPRESSION)), ["compression.type"]),
+    (
+        Key("cleanup.policy", "list", ["delete"], "topic", list_of("delete", "compact")),
+        ["log.cleanup.policy"],
+    ),
+    (
+        Key("compression.type", "string", "producer", "topic", one_of(*_COMPRESSION)),
+        ["compression.type"],
+    ),
     (Key("compression.gzip.level", "int", -1, "topic"), ["compression.gzip.level"]),
     (Key("compression.lz4.level", "int", 9, "topic"), ["compression.lz4.level"]),
     (Key("compression.zstd.level", "int", 3, "topic"), ["compression.zstd.level"]),
-    (Key("delete.retention.ms", "long", 86_400_000, "topic", at_least(0)), ["log.cleaner.delete.retention.ms"]),
-    (Key("file.delete.delay.ms", "long", 60_000, "topic", at_least(0)), ["log.segment.delete.delay.ms"]),
-    (Key("flush.messages", "long", LONG_MAX, "topic", at_least(1)), ["log.flush.interval.messages"]),
-    (Key("flush.ms", "long", LONG_MAX, "topic", at_least(0)), ["log.flush.interval.ms", "log.flush.scheduler.interval.ms"]),
+    (
+        Key("delete.retention.ms", "long", 86_400_000, "topic", at_least(0)),
+        ["log.cleaner.delete.retention.ms"],
+    ),
+    (
+        Key("file.delete.delay.ms", "long", 60_000, "topic", at_least(0)),
+        ["log.segment.delete.delay.ms"],
+    ),
+    (
+        Key("flush.messages", "long", LONG_MAX, "topic", at_least(1)),
+        ["log.flush.interval.messages"],
+    ),
+    (
+        Key("flush.ms", "long", LONG_MAX, "topic", at_least(0)),
+        ["log.flush.interval.ms", "log.flush.scheduler.interval.ms"],
+    ),
     (Key("index.interval.bytes", "int", 4096, "topic", at_least(0)), ["log.index.interval.bytes"]),
-    (Key("max.compaction.lag.ms", "long", LONG_MAX, "topic", at_least(1)), ["log.cleaner.max.compaction.lag.ms"]),
+    (
+        Key("max.compaction.lag.ms", "long", LONG_MAX, "topic", at_least(1)),
+        ["log.cleaner.max.compaction.lag.ms"],
+    ),
     (Key("max.message.bytes", "int", 1_048_588, "topic", at_least(0)), ["message.max.bytes"]),
-    (Key("message.timestamp.after.max.ms", "long", 3_600_000, "topic", at_least(0)), ["log.message.timestamp.after.max.ms"]),
-    (Key("message.timestamp.before.max.ms", "long", LONG_MAX, "topic", at_least(0)), ["log.message.timestamp.before.max.ms"]),
-    (Key("message.timestamp.type", "string", "CreateTime", "topic", one_of(*_TS_TYPES)), ["log.message.timestamp.type"]),
-    (Key("min.cleanable.dirty.ratio", "double", 0.5, "topic", between(0, 1)), ["log.cleaner.min.cleanable.ratio"]),
-    (Key("min.compaction.lag.ms", "long", 0, "topic", at_least(0)), ["log.cleaner.min.compaction.lag.ms"]),
+    (
+        Key("message.timestamp.after.max.ms", "long", 3_600_000, "topic", at_least(0)),
+        ["log.message.timestamp.after.max.ms"],
+    ),
+    (
+        Key("message.timestamp.before.max.ms", "long", LONG_MAX, "topic", at_least(0)),
+        ["log.message.timestamp.before.max.ms"],
+    ),
+    (
+        Key("message.timestamp.type", "string", "CreateTime", "topic", one_of(*_TS_TYPES)),
+        ["log.message.timestamp.type"],
+    ),
+    (
+        Key("min.cleanable.dirty.ratio", "double", 0.5, "topic", between(0, 1)),
+        ["log.cleaner.min.cleanable.ratio"],
+    ),
+    (
+        Key("min.compaction.lag.ms", "long", 0, "topic", at_least(0)),
+        ["log.cleaner.min.compaction.lag.ms"],
+    ),
     (Key("min.insync.replicas", "int", 1, "topic", at_least(1)), ["min.insync.replicas"]),
     (Key("preallocate", "boolean", False, "topic"), ["log.preallocate"]),
     (Key("retention.bytes", "long", -1, "topic"), ["log.retention.bytes"]),
-    (Key("retention.ms", "long", 604_800_000, "topic", at_least(-1)), ["log.retention.ms", "log.retention.minutes", "log.retention.hours"]),
+    (
+        Key("retention.ms", "long", 604_800_000, "topic", at_least(-1)),
+        ["log.retention.ms", "log.retention.minutes", "log.retention.hours"],
+    ),
     (Key("segment.bytes", "int", 1_073_741_824, "topic", at_least(14)), ["log.segment.bytes"]),
-    (Key("segment.index.bytes", "int", 10_485_760, "topic", at_least(8)), ["log.index.size.max.bytes"]),
-    (Key("segment.jitter.ms", "long", 0, "topic", at_least(0)), ["log.roll.jitter.ms", "log.roll.jitter.hours"]),
-    (Key("segment.ms", "long", 604_800_000, "topic", at_least(1)), ["log.roll.ms", "log.roll.hours"]),
-    (Key("unclean.leader.election.enable", "boolean", False, "topic"), ["unclean.leader.election.enable"]),
+    (
+        Key("segment.index.bytes", "int", 10_485_760, "topic", at_least(8)),
+        ["log.index.size.max.bytes"],
+    ),
+    (
+        Key("segment.jitter.ms", "long", 0, "topic", at_least(0)),
+        ["log.roll.jitter.ms", "log.roll.jitter.hours"],
+    ),
+    (
+        Key("segment.ms", "long", 604_800_000, "topic", at_least(1)),
+        ["log.roll.ms", "log.roll.hours"],
+    ),
+    (
+        Key("unclean.leader.election.enable", "boolean", False, "topic"),
+        ["unclean.leader.election.enable"],
+    ),
     (Key("message.downconversion.enable", "boolean", True, "topic"), []),
     (Key("local.retention.bytes", "long", -2, "topic"), ["log.local.retention.bytes"]),
     (Key("local.retention.ms", "long", -2, "topic"), ["log.local.retention.ms"]),
@@ -127,9 +187,17 @@ _UNIT = {
 BROKER_KEYS: list[Key] = [
     Key("listeners", "list", ["PLAINTEXT://:9092"]),
     Key("advertised.listeners", "list", None),
-    Key("listener.security.protocol.map", "list",
-        ["PLAINTEXT:PLAINTEXT", "SSL:SSL", "SASL_PLAINTEXT:SASL_PLAINTEXT", "SASL_SSL:SASL_SSL",
-         "CONTROLLER:PLAINTEXT"]),
+    Key(
+        "listener.security.protocol.map",
+        "list",
+        [
+            "PLAINTEXT:PLAINTEXT",
+            "SSL:SSL",
+            "SASL_PLAINTEXT:SASL_PLAINTEXT",
+            "SASL_SSL:SASL_SSL",
+            "CONTROLLER:PLAINTEXT",
+        ],
+    ),
     Key("log.dirs", "list", None),
     Key("log.dir", "string", "/tmp/kafka-logs"),
     Key("node.id", "int", -1),
@@ -160,8 +228,18 @@ BROKER_KEYS: list[Key] = [
     Key("transaction.state.log.segment.bytes", "int", 104_857_600, validator=at_least(1)),
     Key("transaction.max.timeout.ms", "int", 900_000, validator=at_least(1)),
     Key("transactional.id.expiration.ms", "int", 604_800_000, validator=at_least(1)),
-    Key("transaction.abort.timed.out.transaction.cleanup.interval.ms", "int", 10_000, validator=at_least(1)),
-    Key("transaction.remove.expired.transaction.cleanup.interval.ms", "int", 3_600_000, validator=at_least(1)),
+    Key(
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+        "int",
+        10_000,
+        validator=at_least(1),
+    ),
+    Key(
+        "transaction.remove.expired.transaction.cleanup.interval.ms",
+        "int",
+        3_600_000,
+        validator=at_least(1),
+    ),
     Key("producer.id.expiration.ms", "int", 86_400_000, validator=at_least(1)),
     Key("socket.request.max.bytes", "int", 104_857_600, validator=at_least(1)),
     Key("max.connections", "int", INT_MAX, validator=at_least(0), read_only=False),
@@ -179,18 +257,39 @@ BROKER_KEYS: list[Key] = [
 
 # Keys that configure parts of a Kafka cluster kpy does not have; accepted and ignored.
 IGNORED_KEYS = [
-    "process.roles", "controller.quorum.voters", "controller.quorum.bootstrap.servers",
-    "controller.listener.names", "inter.broker.listener.name", "num.network.threads",
-    "num.io.threads", "socket.send.buffer.bytes", "socket.receive.buffer.bytes",
-    "num.recovery.threads.per.data.dir", "transaction.state.log.replication.factor",
-    "transaction.state.log.min.isr", "share.coordinator.state.topic.replication.factor",
-    "share.coordinator.state.topic.min.isr", "num.replica.fetchers", "replica.lag.time.max.ms",
-    "metadata.log.dir", "zookeeper.connect", "zookeeper.connection.timeout.ms",
-    "log.cleaner.threads", "background.threads", "authorizer.class.name", "super.users",
-    "sasl.enabled.mechanisms", "sasl.mechanism.inter.broker.protocol",
-    "sasl.mechanism.controller.protocol", "confluent.support.metrics.enable",
-    "group.share.enable", "unstable.api.versions.enable", "unstable.feature.versions.enable",
-    "auto.leader.rebalance.enable", "controlled.shutdown.enable", "metric.reporters",
+    "process.roles",
+    "controller.quorum.voters",
+    "controller.quorum.bootstrap.servers",
+    "controller.listener.names",
+    "inter.broker.listener.name",
+    "num.network.threads",
+    "num.io.threads",
+    "socket.send.buffer.bytes",
+    "socket.receive.buffer.bytes",
+    "num.recovery.threads.per.data.dir",
+    "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr",
+    "share.coordinator.state.topic.replication.factor",
+    "share.coordinator.state.topic.min.isr",
+    "num.replica.fetchers",
+    "replica.lag.time.max.ms",
+    "metadata.log.dir",
+    "zookeeper.connect",
+    "zookeeper.connection.timeout.ms",
+    "log.cleaner.threads",
+    "background.threads",
+    "authorizer.class.name",
+    "super.users",
+    "sasl.enabled.mechanisms",
+    "sasl.mechanism.inter.broker.protocol",
+    "sasl.mechanism.controller.protocol",
+    "confluent.support.metrics.enable",
+    "group.share.enable",
+    "unstable.api.versions.enable",
+    "unstable.feature.versions.enable",
+    "auto.leader.rebalance.enable",
+    "controlled.shutdown.enable",
+    "metric.reporters",
 ]
 
 KEYS: dict[str, Key] = {}
@@ -208,7 +307,9 @@ for _topic_key, _synonyms in TOPIC_KEYS:
         _BROKER_SYNONYM_OF[_syn] = _topic_key.name
         if _syn not in KEYS:
             _t = _topic_key.type
-            KEYS[_syn] = Key(_syn, _t, None, "broker", _topic_key.validator if _syn not in _UNIT else None)
+            KEYS[_syn] = Key(
+                _syn, _t, None, "broker", _topic_key.validator if _syn not in _UNIT else None
+            )
 # Broker-level defaults of synonyms that Kafka documents with their own default value.
 _BROKER_DEFAULTS = {"log.retention.hours": 168, "log.roll.hours": 168}
 
@@ -388,7 +489,9 @@ class Config:
         self._topic_defaults = {name: self._topic_default(name)[0] for name in TOPIC_SYNONYMS}
 
     @classmethod
-    def from_file(cls, path: str | Path | None, overrides: Mapping[str, Any] | None = None) -> Config:
+    def from_file(
+        cls, path: str | Path | None, overrides: Mapping[str, Any] | None = None
+    ) -> Config:
         values: dict[str, Any] = {}
         if path is not None:
             try:
@@ -464,9 +567,18 @@ class Config:
             for syn in synonyms:
                 if syn in self._explicit:
                     syns.append((syn, format_value(self._explicit[syn]), SOURCE_STATIC_BROKER))
-            syns.append((synonyms[0] if synonyms else key.name, format_value(key.default), SOURCE_DEFAULT))
-            yield ConfigEntry(key.name, format_value(value), source, False, key.sensitive,
-                              TYPE_IDS.get(key.type, 0), syns)
+            syns.append(
+                (synonyms[0] if synonyms else key.name, format_value(key.default), SOURCE_DEFAULT)
+            )
+            yield ConfigEntry(
+                key.name,
+                format_value(value),
+                source,
+                False,
+                key.sensitive,
+                TYPE_IDS.get(key.type, 0),
+                syns,
+            )
 
     def describe_broker_config(self) -> Iterator[ConfigEntry]:
         for name in sorted(KEYS):
@@ -476,11 +588,22 @@ class Config:
             value = self.get(name)
             if name in _BROKER_SYNONYM_OF and value is None:
                 topic_key = _BROKER_SYNONYM_OF[name]
-                value = KEYS[topic_key].default // _UNIT.get(name, 1) if name in _UNIT else KEYS[topic_key].default
+                value = (
+                    KEYS[topic_key].default // _UNIT.get(name, 1)
+                    if name in _UNIT
+                    else KEYS[topic_key].default
+                )
             source = SOURCE_STATIC_BROKER if name in self._explicit else SOURCE_DEFAULT
             shown = None if key.sensitive else format_value(value)
-            yield ConfigEntry(name, shown, source, key.read_only, key.sensitive,
-                              TYPE_IDS.get(key.type, 0), [(name, shown, source)])
+            yield ConfigEntry(
+                name,
+                shown,
+                source,
+                key.read_only,
+                key.sensitive,
+                TYPE_IDS.get(key.type, 0),
+                [(name, shown, source)],
+            )
 
 
 def validate_topic_config(configs: Mapping[str, Any]) -> dict[str, Any]:
@@ -490,7 +613,9 @@ def validate_topic_config(configs: Mapping[str, Any]) -> dict[str, Any]:
         if name not in TOPIC_SYNONYMS:
             raise KafkaError(ErrorCode.INVALID_CONFIG, f"Unknown topic config name: {name}")
         if raw is None:
-            raise KafkaError(ErrorCode.INVALID_CONFIG, f"Null value not supported for topic config {name}")
+            raise KafkaError(
+                ErrorCode.INVALID_CONFIG, f"Null value not supported for topic config {name}"
+            )
         try:
             parsed[name] = parse_value(KEYS[name], raw)
         except ConfigError as exc:

@@ -61,7 +61,9 @@ class Registration:
 REGISTRY: dict[int, Registration] = {}
 
 
-def handles(api_key: int, min_version: int, max_version: int, *, error_response: ErrorFn | None = None):
+def handles(
+    api_key: int, min_version: int, max_version: int, *, error_response: ErrorFn | None = None
+):
     """Register an async handler ``(ctx, request) -> response | None`` for one API.
 
     ``error_response(request, version, code)`` builds the response that carries ``code`` for

@@ -35,9 +35,11 @@ METADATA_TOPIC_ID = uuid.UUID("00000000-0000-0000-0000-000000000001")
 def validate_topic_name(name: str | None) -> None:
     """Kafka's topic name rules; raises KafkaError(INVALID_TOPIC_EXCEPTION)."""
     if not name:
-        raise KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, "Topic name is illegal, it can't be empty")
+        raise KafkaError(
+            ErrorCode.INVALID_TOPIC_EXCEPTION, "Topic name is illegal, it can't be empty"
+        )
     if name in (".", ".."):
-        raise KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, f"Topic name cannot be \"{name}\"")
+        raise KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, f'Topic name cannot be "{name}"')
     if len(name) > MAX_TOPIC_NAME:
         raise KafkaError(
             ErrorCode.INVALID_TOPIC_EXCEPTION,
@@ -47,7 +49,7 @@ def validate_topic_name(name: str | None) -> None:
     if not _LEGAL.fullmatch(name):
         raise KafkaError(
             ErrorCode.INVALID_TOPIC_EXCEPTION,
-            f"Topic name \"{name}\" is illegal, it contains a character other than "
+            f'Topic name "{name}" is illegal, it contains a character other than '
             "ASCII alphanumerics, '.', '_' and '-'",
         )
 
@@ -93,7 +95,13 @@ class Topic:
     def from_json(cls, d: dict[str, Any]) -> Topic:
         epochs = list(d.get("leader_epochs") or [])
         epochs += [0] * (d["partitions"] - len(epochs))
-        return cls(d["name"], uuid.UUID(d["topic_id"]), d["partitions"], dict(d.get("configs") or {}), epochs)
+        return cls(
+            d["name"],
+            uuid.UUID(d["topic_id"]),
+            d["partitions"],
+            dict(d.get("configs") or {}),
+            epochs,
+        )
 
 
 def read_properties(path: Path) -> dict[str, str]:

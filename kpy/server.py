@@ -55,7 +55,11 @@ async def serve(config: Config, *, task_status=trio.TASK_STATUS_IGNORED) -> None
             broker.set_bound_listeners(bound)
             nursery.start_soon(broker.run_background)
             task_status.started(ServerInfo(bound, list(config.log_dirs())))
-            log.info("kpy %s serving on %s", broker.node_id, ", ".join(f"{n}://{h}:{p}" for n, h, p in bound))
+            log.info(
+                "kpy %s serving on %s",
+                broker.node_id,
+                ", ".join(f"{n}://{h}:{p}" for n, h, p in bound),
+            )
     finally:
         with trio.CancelScope(shield=True):
             with trio.move_on_after(SHUTDOWN_GRACE_S * 5):

@@ -38,8 +38,10 @@ class BrokerProcess:
         self.host = host
         self.port = port
         self.start_timeout = start_timeout
-        self.log_path = Path(log_file) if log_file else self.data_dir.parent / (
-            self.data_dir.name + ".broker.log"
+        self.log_path = (
+            Path(log_file)
+            if log_file
+            else self.data_dir.parent / (self.data_dir.name + ".broker.log")
         )
         self.proc: subprocess.Popen[bytes] | None = None
         self.bootstrap = ""

@@ -57,7 +57,9 @@ def append_partition(broker, topic: str, part, now_ms: int, transactional_id: st
     try:
         log = broker.partition_log(topic, part.index)
         if broker.metadata.get(topic).internal:
-            raise KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, f"Cannot append to internal topic {topic}")
+            raise KafkaError(
+                ErrorCode.INVALID_TOPIC_EXCEPTION, f"Cannot append to internal topic {topic}"
+            )
         config = broker.topic_effective_config(topic)
         batch = validate_produce_records(part.records, config, now_ms)
         if transactional_id is not None:
@@ -86,4 +88,3 @@ def append_partition(broker, topic: str, part, now_ms: int, transactional_id: st
         log_append_time_ms=result.log_append_time_ms,
         log_start_offset=result.log_start_offset,
     )
-

@@ -60,7 +60,7 @@ async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
     requested = _requested(broker, req, by_id)
     if session is not None:
         if incremental:
-            for key, topic_id in _forgotten(broker, req, by_id):
+            for key, _topic_id in _forgotten(broker, req, by_id):
                 session.partitions.pop(key, None)
             for w in requested:
                 if w.error:
@@ -78,7 +78,9 @@ async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
                 for (t, p), c in session.partitions.items()
             ] + errors
         else:
-            session.partitions = {(w.topic, w.partition): w.cached for w in requested if not w.error}
+            session.partitions = {
+                (w.topic, w.partition): w.cached for w in requested if not w.error
+            }
             session.topic_ids = {w.topic: w.topic_id for w in requested}
             wanted = requested
         session.epoch = session.epoch + 1 if incremental else 1
@@ -167,13 +169,17 @@ def _read(broker, wanted: list[Wanted], max_bytes: int, read_committed: bool):
     return parts, total, failed
 
 
-def _read_partition(broker, w: Wanted, budget: int, first: bool, read_committed: bool) -> PartitionData:
+def _read_partition(
+    broker, w: Wanted, budget: int, first: bool, read_committed: bool
+) -> PartitionData:
     log = broker.partition_log(w.topic, w.partition)
     epoch = broker.metadata.get(w.topic).leader_epochs[w.partition]
     requested_epoch = w.cached.current_leader_epoch
     if requested_epoch >= 0 and requested_epoch != epoch:
         raise KafkaError(
-            ErrorCode.FENCED_LEADER_EPOCH if requested_epoch < epoch else ErrorCode.UNKNOWN_LEADER_EPOCH
+            ErrorCode.FENCED_LEADER_EPOCH
+            if requested_epoch < epoch
+            else ErrorCode.UNKNOWN_LEADER_EPOCH
         )
     hw = log.high_watermark
     lso = log.last_stable_offset
@@ -204,7 +210,9 @@ def _read_partition(broker, w: Wanted, budget: int, first: bool, read_committed:
     )
 
 
-def _error_partition(partition: int, code: int, broker=None, w: Wanted | None = None) -> PartitionData:
+def _error_partition(
+    partition: int, code: int, broker=None, w: Wanted | None = None
+) -> PartitionData:
     data = PartitionData(partition_index=partition, error_code=code, high_watermark=-1, records=b"")
     if broker is not None and w is not None and code == ErrorCode.OFFSET_OUT_OF_RANGE:
         log = broker.partition_log(w.topic, w.partition)

@@ -41,7 +41,9 @@ async def list_offsets(ctx: RequestContext, req: ListOffsetsRequest) -> ListOffs
         for p in t.partitions:
             if p.partition_index in seen:
                 entry.partitions.append(
-                    PartitionResponse(partition_index=p.partition_index, error_code=ErrorCode.INVALID_REQUEST)
+                    PartitionResponse(
+                        partition_index=p.partition_index, error_code=ErrorCode.INVALID_REQUEST
+                    )
                 )
                 continue
             seen.add(p.partition_index)

@@ -23,7 +23,9 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
     broker = ctx.broker
     host, port = broker.advertised(ctx.listener)
     response = MetadataResponse(
-        brokers=[MetadataResponse.MetadataResponseBroker(node_id=broker.node_id, host=host, port=port)],
+        brokers=[
+            MetadataResponse.MetadataResponseBroker(node_id=broker.node_id, host=host, port=port)
+        ],
         cluster_id=broker.metadata.cluster_id,
         controller_id=broker.node_id,
     )

@@ -31,7 +31,9 @@ async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> Create
         response.topics.append(result)
         try:
             if counts[t.name] > 1:
-                raise KafkaError(ErrorCode.INVALID_REQUEST, f"Duplicate topic name {t.name} in request")
+                raise KafkaError(
+                    ErrorCode.INVALID_REQUEST, f"Duplicate topic name {t.name} in request"
+                )
             configs = {c.name: c.value for c in t.configs}
             partitions, replication = t.num_partitions, t.replication_factor
             if t.assignments:
@@ -43,15 +45,21 @@ async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> Create
                 partitions = len(t.assignments)
                 replication = len(t.assignments[0].broker_ids)
                 for a in t.assignments:
-                    if any(b != broker.node_id for b in a.broker_ids) or len(set(a.broker_ids)) != len(a.broker_ids):
+                    if any(b != broker.node_id for b in a.broker_ids) or len(
+                        set(a.broker_ids)
+                    ) != len(a.broker_ids):
                         raise KafkaError(
                             ErrorCode.INVALID_REPLICA_ASSIGNMENT,
                             f"Invalid replica assignment {a.broker_ids} for partition {a.partition_index}",
                         )
             if ctx.api_version < 4 and (partitions == -1 or replication == -1):
-                raise KafkaError(ErrorCode.INVALID_REQUEST, "Defaults for partitions need CreateTopics v4+")
+                raise KafkaError(
+                    ErrorCode.INVALID_REQUEST, "Defaults for partitions need CreateTopics v4+"
+                )
             if req.validate_only:
-                partitions, overrides = broker.check_topic_request(t.name, partitions, replication, configs)
+                partitions, overrides = broker.check_topic_request(
+                    t.name, partitions, replication, configs
+                )
                 topic_id = None
             else:
                 topic = await broker.create_topic(t.name, partitions, replication, configs)

@@ -34,12 +34,16 @@ async def delete_topics(ctx: RequestContext, req: DeleteTopicsRequest) -> Delete
             if name is None:
                 topic = broker.metadata.by_id(topic_id)
                 if topic is None:
-                    raise KafkaError(ErrorCode.UNKNOWN_TOPIC_ID, f"Topic id {topic_id} does not exist")
+                    raise KafkaError(
+                        ErrorCode.UNKNOWN_TOPIC_ID, f"Topic id {topic_id} does not exist"
+                    )
                 name = topic.name
                 result.name = name
             topic = broker.metadata.get(name)
             if topic is None:
-                raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {name} does not exist")
+                raise KafkaError(
+                    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {name} does not exist"
+                )
             if topic.internal:
                 raise KafkaError(ErrorCode.INVALID_REQUEST, f"Cannot delete internal topic {name}")
             result.topic_id = topic.topic_id

@@ -34,10 +34,14 @@ async def delete_records(ctx: RequestContext, req: DeleteRecordsRequest) -> Dele
                     )
                 await trio.to_thread.run_sync(log.delete_records_before, offset)
                 entry.partitions.append(
-                    PartitionResult(partition_index=p.partition_index, low_watermark=log.log_start_offset)
+                    PartitionResult(
+                        partition_index=p.partition_index, low_watermark=log.log_start_offset
+                    )
                 )
             except KafkaError as exc:
                 entry.partitions.append(
-                    PartitionResult(partition_index=p.partition_index, low_watermark=-1, error_code=exc.code)
+                    PartitionResult(
+                        partition_index=p.partition_index, low_watermark=-1, error_code=exc.code
+                    )
                 )
     return response

@@ -13,7 +13,9 @@ from kpy.protocol.messages.init_producer_id import InitProducerIdRequest, InitPr
 
 
 @handles(22, 0, 5)
-async def init_producer_id(ctx: RequestContext, req: InitProducerIdRequest) -> InitProducerIdResponse:
+async def init_producer_id(
+    ctx: RequestContext, req: InitProducerIdRequest
+) -> InitProducerIdResponse:
     broker = ctx.broker
     if req.transactional_id is not None:
         txns = getattr(broker, "txns", None)

@@ -19,7 +19,9 @@ SOURCE_DEFAULT = 5
 
 
 @handles(32, 0, 4)
-async def describe_configs(ctx: RequestContext, req: DescribeConfigsRequest) -> DescribeConfigsResponse:
+async def describe_configs(
+    ctx: RequestContext, req: DescribeConfigsRequest
+) -> DescribeConfigsResponse:
     broker = ctx.broker
     response = DescribeConfigsResponse()
     for res in req.resources:
@@ -27,7 +29,9 @@ async def describe_configs(ctx: RequestContext, req: DescribeConfigsRequest) -> 
         response.results.append(result)
         try:
             if res.resource_type == TOPIC:
-                entries = broker.config.describe_topic_config(topic_of(broker, res.resource_name).configs)
+                entries = broker.config.describe_topic_config(
+                    topic_of(broker, res.resource_name).configs
+                )
             elif res.resource_type == BROKER:
                 check_broker_name(broker, res.resource_name)
                 entries = broker.config.describe_broker_config()
@@ -50,9 +54,7 @@ async def describe_configs(ctx: RequestContext, req: DescribeConfigsRequest) -> 
                         is_default=e.source == SOURCE_DEFAULT,
                         config_source=e.source,
                         is_sensitive=e.sensitive,
-                        synonyms=[
-                            Synonym(name=n, value=v, source=s) for n, v, s in e.synonyms
-                        ]
+                        synonyms=[Synonym(name=n, value=v, source=s) for n, v, s in e.synonyms]
                         if req.include_synonyms
                         else [],
                         config_type=e.type,

@@ -28,7 +28,9 @@ async def alter_configs(ctx: RequestContext, req: AlterConfigsRequest) -> AlterC
                 topic_of(broker, res.resource_name)
                 validate_topic_config(values)
                 if not req.validate_only:
-                    broker.set_topic_configs(res.resource_name, {k: str(v) for k, v in values.items()})
+                    broker.set_topic_configs(
+                        res.resource_name, {k: str(v) for k, v in values.items()}
+                    )
             elif res.resource_type == BROKER:
                 check_broker_name(broker, res.resource_name)
                 for name, value in values.items():

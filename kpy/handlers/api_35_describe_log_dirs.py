@@ -9,7 +9,9 @@ from kpy.protocol.messages.describe_log_dirs import DescribeLogDirsRequest, Desc
 
 
 @handles(35, 1, 4)
-async def describe_log_dirs(ctx: RequestContext, req: DescribeLogDirsRequest) -> DescribeLogDirsResponse:
+async def describe_log_dirs(
+    ctx: RequestContext, req: DescribeLogDirsRequest
+) -> DescribeLogDirsResponse:
     broker = ctx.broker
     wanted = None
     if req.topics is not None:

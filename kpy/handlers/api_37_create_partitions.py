@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
 from kpy.protocol.error_codes import ErrorCode, KafkaError
-from kpy.protocol.messages.create_partitions import CreatePartitionsRequest, CreatePartitionsResponse
+from kpy.protocol.messages.create_partitions import (
+    CreatePartitionsRequest,
+    CreatePartitionsResponse,
+)
 
 
 @handles(37, 0, 3)
-async def create_partitions(ctx: RequestContext, req: CreatePartitionsRequest) -> CreatePartitionsResponse:
+async def create_partitions(
+    ctx: RequestContext, req: CreatePartitionsRequest
+) -> CreatePartitionsResponse:
     broker = ctx.broker
     response = CreatePartitionsResponse()
     names = [t.name for t in req.topics]
@@ -24,7 +29,9 @@ async def create_partitions(ctx: RequestContext, req: CreatePartitionsRequest) -
                 raise KafkaError(ErrorCode.INVALID_REQUEST, f"Duplicate topic {t.name} in request")
             topic = broker.metadata.get(t.name)
             if topic is None:
-                raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {t.name} does not exist")
+                raise KafkaError(
+                    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {t.name} does not exist"
+                )
             if t.count < topic.partitions:
                 raise KafkaError(
                     ErrorCode.INVALID_PARTITIONS,

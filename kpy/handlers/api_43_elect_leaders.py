@@ -27,11 +27,19 @@ async def elect_leaders(ctx: RequestContext, req: ElectLeadersRequest) -> ElectL
         topic = broker.metadata.get(tp.topic)
         for p in tp.partitions:
             if topic is None or not 0 <= p < topic.partitions:
-                result.partition_result.append(R.PartitionResult(
-                    partition_id=p, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-                    error_message=f"The partition {tp.topic}-{p} does not exist."))
+                result.partition_result.append(
+                    R.PartitionResult(
+                        partition_id=p,
+                        error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                        error_message=f"The partition {tp.topic}-{p} does not exist.",
+                    )
+                )
             else:
-                result.partition_result.append(R.PartitionResult(
-                    partition_id=p, error_code=ErrorCode.ELECTION_NOT_NEEDED,
-                    error_message="Leader election not needed for topic partition."))
+                result.partition_result.append(
+                    R.PartitionResult(
+                        partition_id=p,
+                        error_code=ErrorCode.ELECTION_NOT_NEEDED,
+                        error_message="Leader election not needed for topic partition.",
+                    )
+                )
     return response

@@ -40,7 +40,10 @@ async def incremental_alter_configs(
                 check_broker_name(broker, res.resource_name)
                 for c in res.configs:
                     if c.config_operation != SET:
-                        raise KafkaError(ErrorCode.INVALID_REQUEST, f"Only SET is supported for broker config {c.name}")
+                        raise KafkaError(
+                            ErrorCode.INVALID_REQUEST,
+                            f"Only SET is supported for broker config {c.name}",
+                        )
                     if not req.validate_only:
                         broker.config.set_dynamic(c.name, c.value)
             else:
@@ -80,5 +83,7 @@ def apply_ops(overrides: dict[str, str], current: dict, ops) -> dict[str, str]:
                 items = [v for v in items if v not in values]
             overrides[c.name] = ",".join(items)
         else:
-            raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unknown config operation {c.config_operation}")
+            raise KafkaError(
+                ErrorCode.INVALID_REQUEST, f"Unknown config operation {c.config_operation}"
+            )
     return overrides

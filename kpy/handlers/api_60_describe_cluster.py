@@ -10,7 +10,9 @@ BROKER_ENDPOINT = 1
 
 
 @handles(60, 0, 1)
-async def describe_cluster(ctx: RequestContext, req: DescribeClusterRequest) -> DescribeClusterResponse:
+async def describe_cluster(
+    ctx: RequestContext, req: DescribeClusterRequest
+) -> DescribeClusterResponse:
     broker = ctx.broker
     if ctx.api_version >= 1 and req.endpoint_type != BROKER_ENDPOINT:
         return DescribeClusterResponse(
@@ -23,5 +25,9 @@ async def describe_cluster(ctx: RequestContext, req: DescribeClusterRequest) -> 
     return DescribeClusterResponse(
         cluster_id=broker.metadata.cluster_id,
         controller_id=broker.node_id,
-        brokers=[DescribeClusterResponse.DescribeClusterBroker(broker_id=broker.node_id, host=host, port=port)],
+        brokers=[
+            DescribeClusterResponse.DescribeClusterBroker(
+                broker_id=broker.node_id, host=host, port=port
+            )
+        ],
     )

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
 from kpy.protocol.error_codes import KafkaError
-from kpy.protocol.messages.describe_producers import DescribeProducersRequest, DescribeProducersResponse
+from kpy.protocol.messages.describe_producers import (
+    DescribeProducersRequest,
+    DescribeProducersResponse,
+)
 
 R = DescribeProducersResponse
 
 
 @handles(61, 0, 0)
-async def describe_producers(ctx: RequestContext, req: DescribeProducersRequest) -> DescribeProducersResponse:
+async def describe_producers(
+    ctx: RequestContext, req: DescribeProducersRequest
+) -> DescribeProducersResponse:
     broker = ctx.broker
     response = R()
     for t in req.topics:
@@ -25,9 +30,14 @@ async def describe_producers(ctx: RequestContext, req: DescribeProducersRequest)
                 part.error_code, part.error_message = exc.code, exc.message
                 continue
             for s in log.active_producers():
-                part.active_producers.append(R.ProducerState(
-                    producer_id=s.producer_id, producer_epoch=s.producer_epoch,
-                    last_sequence=s.last_sequence, last_timestamp=s.last_timestamp,
-                    coordinator_epoch=s.coordinator_epoch,
-                    current_txn_start_offset=s.current_txn_start_offset))
+                part.active_producers.append(
+                    R.ProducerState(
+                        producer_id=s.producer_id,
+                        producer_epoch=s.producer_epoch,
+                        last_sequence=s.last_sequence,
+                        last_timestamp=s.last_timestamp,
+                        coordinator_epoch=s.coordinator_epoch,
+                        current_txn_start_offset=s.current_txn_start_offset,
+                    )
+                )
     return response

@@ -33,19 +33,31 @@ async def describe_topic_partitions(
             continue
         topic = broker.metadata.get(name)
         if topic is None:
-            response.topics.append(R.DescribeTopicPartitionsResponseTopic(
-                error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name))
+            response.topics.append(
+                R.DescribeTopicPartitionsResponseTopic(
+                    error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name
+                )
+            )
             continue
         first = start_partition if name == start_topic else 0
         entry = R.DescribeTopicPartitionsResponseTopic(
-            name=name, topic_id=topic.topic_id, is_internal=topic.internal)
+            name=name, topic_id=topic.topic_id, is_internal=topic.internal
+        )
         response.topics.append(entry)
         for p in range(first, topic.partitions):
             if budget == 0:
                 response.next_cursor = R.Cursor(topic_name=name, partition_index=p)
                 return response
-            entry.partitions.append(R.DescribeTopicPartitionsResponsePartition(
-                partition_index=p, leader_id=node, leader_epoch=topic.leader_epochs[p],
-                replica_nodes=[node], isr_nodes=[node], eligible_leader_replicas=[], last_known_elr=[]))
+            entry.partitions.append(
+                R.DescribeTopicPartitionsResponsePartition(
+                    partition_index=p,
+                    leader_id=node,
+                    leader_epoch=topic.leader_epochs[p],
+                    replica_nodes=[node],
+                    isr_nodes=[node],
+                    eligible_leader_replicas=[],
+                    last_known_elr=[],
+                )
+            )
             budget -= 1
     return response

@@ -43,7 +43,9 @@ def decode_request(frame: Any) -> tuple[RequestHeader, Any]:
     return header, body
 
 
-def encode_response(correlation_id: int, api_key: int, api_version: int, response: Any) -> list[Any]:
+def encode_response(
+    correlation_id: int, api_key: int, api_version: int, response: Any
+) -> list[Any]:
     """Chunks of a whole response frame, size prefix first; records chunks are not copied."""
     w = Writer()
     w.buf += b"\0\0\0\0"

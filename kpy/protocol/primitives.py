@@ -341,17 +341,19 @@ def read_unknown_tag(r: Reader, tag: int, size: int, into: list[tuple[int, bytes
 class Struct:
     """Base of every generated message and struct: equality, repr, encode and decode."""
 
-    __slots__ = ()
+    __slots__: tuple[str, ...] = ()
     VALID_VERSIONS: tuple[int, int] = (0, 0)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
 
     def __repr__(self) -> str:
         inner = ", ".join(
-            f"{s}={getattr(self, s)!r}" for s in self.__slots__ if s != "unknown_tagged_fields"
+            f"{name}={getattr(self, name)!r}"
+            for name in self.__slots__
+            if name != "unknown_tagged_fields"
         )
         return f"{type(self).__name__}({inner})"
 

@@ -231,3 +231,259 @@ def set_log_append_time(buf: bytearray | memoryview, pos: int, timestamp_ms: int
     struct.pack_into(">h", buf, pos + ATTRIBUTES_OFFSET, attrs | TIMESTAMP_TYPE_MASK)
     _I64.pack_into(buf, pos + MAX_TIMESTAMP_OFFSET, timestamp_ms)
     _U32.pack_into(buf, pos + CRC_OFFSET, compute_crc(buf, pos, size))
+
+
+# -- records inside a batch (only where a feature needs them) ------------------------------------
+
+CONTROL_ABORT = 0
+CONTROL_COMMIT = 1
+# Produce v3+ must carry magic 2 batches; Kafka answers older message formats (magic 0/1)
+# with INVALID_RECORD. kpy rejects them on produce and does not convert them.
+
+
+@dataclass(slots=True)
+class Record:
+    """One record of a v2 batch; offset and timestamp are deltas from the batch's bases."""
+
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes | None]]
+    offset_delta: int = 0
+    timestamp_delta: int = 0
+    attributes: int = 0
+
+
+def _zigzag(v: int) -> int:
+    return (v << 1) ^ (v >> 63)
+
+
+def _put_varint(out: bytearray, v: int) -> None:
+    u = _zigzag(v) & 0xFFFFFFFFFFFFFFFF
+    while u >= 0x80:
+        out.append((u & 0x7F) | 0x80)
+        u >>= 7
+    out.append(u)
+
+
+def _get_varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return (result >> 1) ^ -(result & 1), pos
+        shift += 7
+        if shift > 63:
+            raise InvalidBatch("varint too long")
+
+
+def encode_record(r: Record) -> bytes:
+    body = bytearray()
+    body.append(r.attributes & 0xFF)
+    _put_varint(body, r.timestamp_delta)
+    _put_varint(body, r.offset_delta)
+    for blob in (r.key, r.value):
+        if blob is None:
+            _put_varint(body, -1)
+        else:
+            _put_varint(body, len(blob))
+            body += blob
+    _put_varint(body, len(r.headers))
+    for hk, hv in r.headers:
+        kb = hk.encode()
+        _put_varint(body, len(kb))
+        body += kb
+        if hv is None:
+            _put_varint(body, -1)
+        else:
+            _put_varint(body, len(hv))
+            body += hv
+    out = bytearray()
+    _put_varint(out, len(body))
+    return bytes(out + body)
+
+
+def _parse_records(data: bytes | memoryview, count: int) -> list[Record]:
+    out = []
+    pos = 0
+    end = len(data)
+    try:
+        for _ in range(count):
+            length, pos = _get_varint(data, pos)
+            stop = pos + length
+            if length < 0 or stop > end:
+                raise InvalidBatch("record length past the end of the batch")
+            attributes = data[pos]
+            pos += 1
+            ts_delta, pos = _get_varint(data, pos)
+            off_delta, pos = _get_varint(data, pos)
+            blobs: list[bytes | None] = []
+            for _ in range(2):
+                n, pos = _get_varint(data, pos)
+                if n < 0:
+                    blobs.append(None)
+                else:
+                    blobs.append(bytes(data[pos : pos + n]))
+                    pos += n
+            nh, pos = _get_varint(data, pos)
+            headers: list[tuple[str, bytes | None]] = []
+            for _ in range(nh):
+                n, pos = _get_varint(data, pos)
+                hk = bytes(data[pos : pos + n]).decode()
+                pos += n
+                n, pos = _get_varint(data, pos)
+                if n < 0:
+                    headers.append((hk, None))
+                else:
+                    headers.append((hk, bytes(data[pos : pos + n])))
+                    pos += n
+            if pos != stop:
+                raise InvalidBatch("record length does not match its contents")
+            out.append(Record(blobs[0], blobs[1], headers, off_delta, ts_delta, attributes))
+    except IndexError as exc:
+        raise InvalidBatch("record truncated") from exc
+    return out
+
+
+def records_payload(batch: bytes | bytearray | memoryview, pos: int = 0) -> bytes | memoryview:
+    """The uncompressed record bytes of the batch at ``pos``."""
+    from kpy.protocol.compression import decompress
+
+    h = read_header(batch, pos)
+    body = memoryview(batch)[pos + BATCH_OVERHEAD : pos + h.size]
+    if h.compression:
+        return decompress(h.compression, body)
+    return body
+
+
+def decode_records(batch: bytes | bytearray | memoryview, pos: int = 0) -> list[Record]:
+    """Every record of the batch at ``pos`` (decompressing if needed)."""
+    h = read_header(batch, pos)
+    return _parse_records(records_payload(batch, pos), h.record_count)
+
+
+def build_batch(
+    recs: list[Record],
+    *,
+    base_offset: int = 0,
+    base_timestamp: int | None = None,
+    compression: int = 0,
+    producer_id: int = NO_PRODUCER_ID,
+    producer_epoch: int = NO_PRODUCER_EPOCH,
+    base_sequence: int = NO_SEQUENCE,
+    is_transactional: bool = False,
+    is_control: bool = False,
+    partition_leader_epoch: int = NO_PARTITION_LEADER_EPOCH,
+    timestamp_type: int = 0,
+    delete_horizon_ms: int | None = None,
+    max_timestamp: int | None = None,
+) -> bytearray:
+    """A complete v2 batch with a correct CRC."""
+    from kpy.protocol.compression import compress
+
+    if not recs:
+        raise ValueError("a batch needs at least one record")
+    base_ts = base_timestamp if base_timestamp is not None else 0
+    if delete_horizon_ms is not None:
+        base_ts = delete_horizon_ms
+    payload = b"".join(encode_record(r) for r in recs)
+    if compression:
+        payload = compress(compression, payload)
+    attrs = compression & COMPRESSION_MASK
+    if timestamp_type:
+        attrs |= TIMESTAMP_TYPE_MASK
+    if is_transactional:
+        attrs |= TRANSACTIONAL_FLAG
+    if is_control:
+        attrs |= CONTROL_FLAG
+    if delete_horizon_ms is not None:
+        attrs |= DELETE_HORIZON_FLAG
+    last_delta = max(r.offset_delta for r in recs)
+    max_ts = (
+        max_timestamp
+        if max_timestamp is not None
+        else base_ts + max(r.timestamp_delta for r in recs)
+    )
+    h = BatchHeader(
+        base_offset,
+        BATCH_OVERHEAD - LOG_OVERHEAD + len(payload),
+        partition_leader_epoch,
+        2,
+        0,
+        attrs,
+        last_delta,
+        base_ts,
+        max_ts,
+        producer_id,
+        producer_epoch,
+        base_sequence,
+        len(recs),
+    )
+    buf = bytearray(pack_header(h))
+    buf += payload
+    _U32.pack_into(buf, CRC_OFFSET, compute_crc(buf, 0, len(buf)))
+    return buf
+
+
+def build_control_batch(
+    control_type: int,
+    *,
+    producer_id: int,
+    producer_epoch: int,
+    coordinator_epoch: int = 0,
+    timestamp: int = 0,
+    base_offset: int = 0,
+) -> bytearray:
+    """A transaction marker: a control batch with one COMMIT or ABORT record."""
+    key = struct.pack(">hh", 0, control_type)
+    value = struct.pack(">hi", 0, coordinator_epoch)
+    return build_batch(
+        [Record(key, value, [])],
+        base_offset=base_offset,
+        base_timestamp=timestamp,
+        producer_id=producer_id,
+        producer_epoch=producer_epoch,
+        is_transactional=True,
+        is_control=True,
+    )
+
+
+def control_type(batch: bytes | bytearray | memoryview, pos: int = 0) -> int | None:
+    """COMMIT (1) or ABORT (0) for a control batch, None for a data batch."""
+    h = read_header(batch, pos)
+    if not h.is_control:
+        return None
+    recs = decode_records(batch, pos)
+    if not recs or recs[0].key is None or len(recs[0].key) < 4:
+        raise InvalidBatch("control batch without a control record key")
+    return struct.unpack_from(">h", recs[0].key, 2)[0]
+
+
+def has_null_key(batch: bytes | bytearray | memoryview, pos: int = 0) -> bool:
+    return any(r.key is None for r in decode_records(batch, pos))
+
+
+def recompress(batch: bytes | bytearray | memoryview, codec: int, pos: int = 0) -> bytearray:
+    """The same batch with its records compressed by ``codec``; header fields kept."""
+    h = read_header(batch, pos)
+    recs = decode_records(batch, pos)
+    return build_batch(
+        recs,
+        base_offset=h.base_offset,
+        base_timestamp=h.base_timestamp,
+        compression=codec,
+        producer_id=h.producer_id,
+        producer_epoch=h.producer_epoch,
+        base_sequence=h.base_sequence,
+        is_transactional=h.is_transactional,
+        is_control=h.is_control,
+        partition_leader_epoch=h.partition_leader_epoch,
+        timestamp_type=1 if h.is_log_append_time else 0,
+        max_timestamp=h.max_timestamp,
+    )
+
+
+def is_legacy(buf: bytes | bytearray | memoryview, pos: int = 0) -> bool:
+    """True for a message set of magic 0 or 1 (pre-0.11 formats)."""
+    return len(buf) - pos > MAGIC_OFFSET and buf[pos + MAGIC_OFFSET] in (0, 1)

@@ -41,12 +41,16 @@ class OffsetIndex:
         """Read the file; IndexCorrupt if it cannot be trusted."""
         data = self.path.read_bytes()
         if len(data) % self.ENTRY:
-            raise IndexCorrupt(f"{self.path.name}: size {len(data)} is not a multiple of {self.ENTRY}")
+            raise IndexCorrupt(
+                f"{self.path.name}: size {len(data)} is not a multiple of {self.ENTRY}"
+            )
         last_off, last_pos = -1, -1
         for rel, pos in _OFFSET_ENTRY.iter_unpack(data):
             off = self.base_offset + rel
             if off <= last_off or pos <= last_pos and last_pos >= 0 or pos >= log_size:
-                raise IndexCorrupt(f"{self.path.name}: entry ({off}, {pos}) out of order or past the log")
+                raise IndexCorrupt(
+                    f"{self.path.name}: entry ({off}, {pos}) out of order or past the log"
+                )
             self.offsets.append(off)
             self.positions.append(pos)
             last_off, last_pos = off, pos
@@ -92,7 +96,8 @@ class OffsetIndex:
 
     def _rewrite(self) -> None:
         data = b"".join(
-            _OFFSET_ENTRY.pack(o - self.base_offset, p) for o, p in zip(self.offsets, self.positions)
+            _OFFSET_ENTRY.pack(o - self.base_offset, p)
+            for o, p in zip(self.offsets, self.positions)
         )
         self.close()
         with open(self.path, "wb") as f:
@@ -123,12 +128,16 @@ class TimeIndex:
     def load(self, next_offset: int) -> None:
         data = self.path.read_bytes()
         if len(data) % self.ENTRY:
-            raise IndexCorrupt(f"{self.path.name}: size {len(data)} is not a multiple of {self.ENTRY}")
+            raise IndexCorrupt(
+                f"{self.path.name}: size {len(data)} is not a multiple of {self.ENTRY}"
+            )
         last_ts, last_off = -(2**63), -1
         for ts, rel in _TIME_ENTRY.iter_unpack(data):
             off = self.base_offset + rel
             if ts < last_ts or off < last_off or off >= next_offset:
-                raise IndexCorrupt(f"{self.path.name}: entry ({ts}, {off}) out of order or past the log")
+                raise IndexCorrupt(
+                    f"{self.path.name}: entry ({ts}, {off}) out of order or past the log"
+                )
             self.timestamps.append(ts)
             self.offsets.append(off)
             last_ts, last_off = ts, off

@@ -31,7 +31,7 @@ from kpy.storage.segment import LogSegment, list_segments
 log = logging.getLogger("kpy.storage")
 
 
-@dataclass(slots=True)
+@dataclass
 class LogConfig:
     """The topic-level settings the log uses (Kafka names in comments)."""
 
@@ -158,7 +158,10 @@ class Log:
                 truncated_total += truncated
                 log.warning(
                     "%s-%d: truncated %d bytes of invalid data from segment %s during recovery",
-                    self.topic, self.partition, truncated, seg.log_path.name,
+                    self.topic,
+                    self.partition,
+                    truncated,
+                    seg.log_path.name,
                 )
             if truncated and i + 1 < len(bases):
                 # Everything after an invalid batch is gone, later segments included.
@@ -166,7 +169,12 @@ class Log:
                 self._bases.append(base)
                 for later in bases[i + 1 :]:
                     s = self._segment_obj(later, now)
-                    log.warning("%s-%d: deleting segment %s after a truncation", self.topic, self.partition, s.log_path.name)
+                    log.warning(
+                        "%s-%d: deleting segment %s after a truncation",
+                        self.topic,
+                        self.partition,
+                        s.log_path.name,
+                    )
                     s.delete()
                 break
             self.segments.append(seg)
@@ -174,7 +182,9 @@ class Log:
         if not self.segments:
             self._new_segment(max(log_start_offset, 0))
         self.log_start_offset = max(log_start_offset, self.segments[0].base_offset)
-        self.recovery_point = min(recovery_point, self.log_end_offset) if clean else self.log_end_offset
+        self.recovery_point = (
+            min(recovery_point, self.log_end_offset) if clean else self.log_end_offset
+        )
         self._read_epochs()
         self._load_producer_state()
         if truncated_total:
@@ -247,7 +257,9 @@ class Log:
         """Append validated v2 batches; assigns offsets unless ``assign_offsets`` is False
         (then the batches keep theirs, as for replayed data)."""
         if self.offline:
-            raise KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, f"{self.topic}-{self.partition} is offline")
+            raise KafkaError(
+                ErrorCode.KAFKA_STORAGE_ERROR, f"{self.topic}-{self.partition} is offline"
+            )
         buf = data if isinstance(data, (bytearray, memoryview)) else bytearray(data)
         headers: list[records.BatchHeader] = []
         next_offset = self.log_end_offset
@@ -276,7 +288,7 @@ class Log:
             self.epochs.append((leader_epoch, first_offset))
             self._write_epochs()
         try:
-            self.active.append(memoryview(buf)[: size], headers)
+            self.active.append(memoryview(buf)[:size], headers)
         except OSError as exc:
             self.offline_error(exc)
         for h in headers:
@@ -290,7 +302,9 @@ class Log:
         )
 
     def offline_error(self, exc: OSError) -> None:
-        raise KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, f"{self.topic}-{self.partition}: {exc}") from exc
+        raise KafkaError(
+            ErrorCode.KAFKA_STORAGE_ERROR, f"{self.topic}-{self.partition}: {exc}"
+        ) from exc
 
     def _should_roll(self, size: int, first: records.BatchHeader) -> bool:
         seg = self.active
@@ -323,7 +337,9 @@ class Log:
                 f"log start {self.log_start_offset}, log end {self.log_end_offset}",
             )
 
-    def read(self, offset: int, max_bytes: int, *, max_offset: int | None = None, min_one: bool = True) -> ReadResult:
+    def read(
+        self, offset: int, max_bytes: int, *, max_offset: int | None = None, min_one: bool = True
+    ) -> ReadResult:
         """Whole batches from the one holding ``offset``, within ``max_bytes`` (at least one
         batch when ``min_one``), below ``max_offset`` (default: the high watermark)."""
         self.check_offset(offset)
@@ -391,12 +407,16 @@ class Log:
 
     def _write_epochs(self) -> None:
         body = "".join(f"{e} {o}\n" for e, o in self.epochs)
-        atomic_write(self.dir / "leader-epoch-checkpoint", f"0\n{len(self.epochs)}\n{body}".encode())
+        atomic_write(
+            self.dir / "leader-epoch-checkpoint", f"0\n{len(self.epochs)}\n{body}".encode()
+        )
 
     def _read_epochs(self) -> None:
         try:
             lines = (self.dir / "leader-epoch-checkpoint").read_text().splitlines()
-            self.epochs = [(int(a), int(b)) for a, b in (line.split() for line in lines[2 : 2 + int(lines[1])])]
+            self.epochs = [
+                (int(a), int(b)) for a, b in (line.split() for line in lines[2 : 2 + int(lines[1])])
+            ]
         except (FileNotFoundError, ValueError, IndexError):
             self.epochs = []
         leo = self.log_end_offset
@@ -452,7 +472,9 @@ class Log:
     def _delete_oldest(self, reason: str) -> None:
         seg = self.segments.pop(0)
         self._bases.pop(0)
-        log.info("%s-%d: deleting segment %s (%s)", self.topic, self.partition, seg.log_path.name, reason)
+        log.info(
+            "%s-%d: deleting segment %s (%s)", self.topic, self.partition, seg.log_path.name, reason
+        )
         seg.delete()
         self.log_start_offset = max(self.log_start_offset, self.segments[0].base_offset)
 
@@ -470,14 +492,21 @@ class Log:
                 self._delete_oldest(f"retention.ms={self.config.retention_ms}")
                 deleted += 1
             active = self.active
-            if active.size and active.max_timestamp >= 0 and now_ms - active.max_timestamp > self.config.retention_ms:
+            if (
+                active.size
+                and active.max_timestamp >= 0
+                and now_ms - active.max_timestamp > self.config.retention_ms
+            ):
                 # Kafka rolls an expired active segment so that it can be deleted too.
                 self.roll()
                 self._delete_oldest(f"retention.ms={self.config.retention_ms}")
                 deleted += 1
         if self.config.retention_bytes >= 0:
             total = self.size_in_bytes()
-            while len(self.segments) > 1 and total - self.segments[0].size >= self.config.retention_bytes:
+            while (
+                len(self.segments) > 1
+                and total - self.segments[0].size >= self.config.retention_bytes
+            ):
                 total -= self.segments[0].size
                 self._delete_oldest(f"retention.bytes={self.config.retention_bytes}")
                 deleted += 1
@@ -549,4 +578,7 @@ def _record_timestamps(batch: bytes) -> list[tuple[int, int]]:
     decode = getattr(records, "decode_records", None)
     if decode is None:
         return [(h.base_offset, h.max_timestamp)]
-    return [(h.base_offset + r.offset_delta, h.base_timestamp + r.timestamp_delta) for r in decode(batch)]
+    return [
+        (h.base_offset + r.offset_delta, h.base_timestamp + r.timestamp_delta)
+        for r in decode(batch)
+    ]

@@ -69,16 +69,30 @@ class LogManager:
             if clean:
                 os.unlink(d / CLEAN_SHUTDOWN)
             elif self.logs:
-                log.warning("%s: no clean-shutdown marker, recovered logs past their recovery points", d)
-        log.info("loaded %d partition logs in %.0f ms", len(self.logs), (time.monotonic() - started) * 1000)
+                log.warning(
+                    "%s: no clean-shutdown marker, recovered logs past their recovery points", d
+                )
+        log.info(
+            "loaded %d partition logs in %.0f ms",
+            len(self.logs),
+            (time.monotonic() - started) * 1000,
+        )
 
-    def create_log(self, topic: str, partition: int, topic_id: uuid.UUID, config: LogConfig | None = None) -> Log:
+    def create_log(
+        self, topic: str, partition: int, topic_id: uuid.UUID, config: LogConfig | None = None
+    ) -> Log:
         existing = self.logs.get((topic, partition))
         if existing is not None:
             return existing
         d = self.log_dirs[self._next_dir % len(self.log_dirs)]
         self._next_dir += 1
-        lg = Log(d / f"{topic}-{partition}", topic, partition, config or self.default_config, clock=self.clock)
+        lg = Log(
+            d / f"{topic}-{partition}",
+            topic,
+            partition,
+            config or self.default_config,
+            clock=self.clock,
+        )
         lg.create(topic_id)
         self.logs[(topic, partition)] = lg
         return lg
@@ -118,8 +132,13 @@ class LogManager:
     def checkpoint(self) -> None:
         for d in self.log_dirs:
             mine = [lg for lg in self.logs.values() if Path(lg.log_dir) == d]
-            write_checkpoint(d / RECOVERY_CHECKPOINT, {(lg.topic, lg.partition): lg.recovery_point for lg in mine})
-            write_checkpoint(d / START_CHECKPOINT, {(lg.topic, lg.partition): lg.log_start_offset for lg in mine})
+            write_checkpoint(
+                d / RECOVERY_CHECKPOINT,
+                {(lg.topic, lg.partition): lg.recovery_point for lg in mine},
+            )
+            write_checkpoint(
+                d / START_CHECKPOINT, {(lg.topic, lg.partition): lg.log_start_offset for lg in mine}
+            )
 
     def close(self) -> None:
         """Clean shutdown: flush, snapshot, checkpoint, then write the marker."""
@@ -134,4 +153,7 @@ class LogManager:
             os.close(fd)
 
     def statistics(self) -> dict[str, int]:
-        return {"logs": len(self.logs), "bytes": sum(lg.size_in_bytes() for lg in self.logs.values())}
+        return {
+            "logs": len(self.logs),
+            "bytes": sum(lg.size_in_bytes() for lg in self.logs.values()),
+        }

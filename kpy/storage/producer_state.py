@@ -121,21 +121,35 @@ class ProducerStateManager:
         else:
             if h.base_sequence != NO_SEQUENCE:
                 entry.batches.append(
-                    BatchMeta(h.base_sequence, h.last_sequence, h.base_offset, h.last_offset, h.max_timestamp)
+                    BatchMeta(
+                        h.base_sequence,
+                        h.last_sequence,
+                        h.base_offset,
+                        h.last_offset,
+                        h.max_timestamp,
+                    )
                 )
             if h.is_transactional and entry.current_txn_first_offset < 0:
                 entry.current_txn_first_offset = h.base_offset
         entry.last_timestamp = max(entry.last_timestamp, h.max_timestamp)
 
     def first_unstable_offset(self) -> int | None:
-        offsets = [e.current_txn_first_offset for e in self.producers.values() if e.current_txn_first_offset >= 0]
+        offsets = [
+            e.current_txn_first_offset
+            for e in self.producers.values()
+            if e.current_txn_first_offset >= 0
+        ]
         return min(offsets) if offsets else None
 
     def active_producers(self) -> list[ActiveProducer]:
         return [
             ActiveProducer(
-                e.producer_id, e.producer_epoch, e.last_sequence, e.last_timestamp,
-                e.coordinator_epoch, e.current_txn_first_offset,
+                e.producer_id,
+                e.producer_epoch,
+                e.last_sequence,
+                e.last_timestamp,
+                e.coordinator_epoch,
+                e.current_txn_first_offset,
             )
             for e in self.producers.values()
         ]
@@ -144,7 +158,9 @@ class ProducerStateManager:
         for pid in [
             pid
             for pid, e in self.producers.items()
-            if e.current_txn_first_offset < 0 and e.last_timestamp >= 0 and now_ms - e.last_timestamp > max_age_ms
+            if e.current_txn_first_offset < 0
+            and e.last_timestamp >= 0
+            and now_ms - e.last_timestamp > max_age_ms
         ]:
             del self.producers[pid]
 
@@ -164,7 +180,10 @@ class ProducerStateManager:
                     "ts": e.last_timestamp,
                     "coord_epoch": e.coordinator_epoch,
                     "txn_first": e.current_txn_first_offset,
-                    "batches": [[b.first_seq, b.last_seq, b.first_offset, b.last_offset, b.timestamp] for b in e.batches],
+                    "batches": [
+                        [b.first_seq, b.last_seq, b.first_offset, b.last_offset, b.timestamp]
+                        for b in e.batches
+                    ],
                 }
                 for e in self.producers.values()
             ],
@@ -176,7 +195,11 @@ class ProducerStateManager:
                 os.unlink(self.snapshot_path(old))
 
     def snapshots(self) -> list[int]:
-        return sorted(int(n[:-9]) for n in os.listdir(self.dir) if n.endswith(".snapshot") and n[:-9].isdigit())
+        return sorted(
+            int(n[:-9])
+            for n in os.listdir(self.dir)
+            if n.endswith(".snapshot") and n[:-9].isdigit()
+        )
 
     def load_snapshot(self, max_offset: int) -> int:
         """Load the newest usable snapshot at or below ``max_offset``; returns its offset."""
@@ -191,8 +214,13 @@ class ProducerStateManager:
                 os.unlink(self.snapshot_path(offset))
                 continue
             for p in data["producers"]:
-                e = ProducerEntry(p["id"], p["epoch"], last_timestamp=p["ts"],
-                                  coordinator_epoch=p["coord_epoch"], current_txn_first_offset=p["txn_first"])
+                e = ProducerEntry(
+                    p["id"],
+                    p["epoch"],
+                    last_timestamp=p["ts"],
+                    coordinator_epoch=p["coord_epoch"],
+                    current_txn_first_offset=p["txn_first"],
+                )
                 for b in p["batches"]:
                     e.batches.append(BatchMeta(*b))
                 self.producers[e.producer_id] = e

@@ -26,7 +26,13 @@ def segment_name(base_offset: int) -> str:
 
 class LogSegment:
     def __init__(
-        self, directory: Path, base_offset: int, *, index_interval: int, index_max_bytes: int, created_ms: int
+        self,
+        directory: Path,
+        base_offset: int,
+        *,
+        index_interval: int,
+        index_max_bytes: int,
+        created_ms: int,
     ) -> None:
         self.dir = directory
         self.base_offset = base_offset
@@ -201,7 +207,9 @@ class LogSegment:
         # Recompute the tail state from the last index entry.
         self.next_offset = self.base_offset
         self.max_timestamp = self.time_index.last_timestamp
-        self.offset_of_max_timestamp = self.time_index.offsets[-1] if self.time_index.offsets else -1
+        self.offset_of_max_timestamp = (
+            self.time_index.offsets[-1] if self.time_index.offsets else -1
+        )
         idx_off, pos = self.index.lookup(2**63 - 1)
         self._bytes_since_index = 0
         for _, hh in self.scan(pos):

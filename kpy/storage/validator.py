@@ -35,12 +35,15 @@ def validate_produce_records(
     if data is None or len(data) == 0:
         raise KafkaError(ErrorCode.INVALID_RECORD, "Produce request has no record batch")
     if len(data) < records.LOG_OVERHEAD + 5:
-        raise KafkaError(ErrorCode.CORRUPT_MESSAGE, f"Record batch of {len(data)} bytes is too short")
+        raise KafkaError(
+            ErrorCode.CORRUPT_MESSAGE, f"Record batch of {len(data)} bytes is too short"
+        )
     magic = data[records.MAGIC_OFFSET]
     if magic != 2:
         raise KafkaError(
-            ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
-            f"Produce requests must use record batch magic 2, not {magic}",
+            ErrorCode.INVALID_RECORD,
+            f"Produce requests with version 3 and above are only allowed to contain record "
+            f"batches with magic version 2, not {magic}",
         )
     size = records.batch_size_at(data, 0)
     if size != len(data):
@@ -49,7 +52,10 @@ def validate_produce_records(
                 ErrorCode.INVALID_RECORD,
                 "Produce requests with version 3 and above must contain exactly one record batch",
             )
-        raise KafkaError(ErrorCode.CORRUPT_MESSAGE, f"Record batch length {size} does not match {len(data)} bytes")
+        raise KafkaError(
+            ErrorCode.CORRUPT_MESSAGE,
+            f"Record batch length {size} does not match {len(data)} bytes",
+        )
     try:
         header = records.validate_batch(data, 0)
     except records.CorruptBatch as exc:

@@ -15,13 +15,17 @@ from tests.integration.helpers import kcat_path, requires_kcat, wait_for
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 
 
-def create_topic(bootstrap: str, name: str, partitions: int = 1, config: dict | None = None) -> None:
+def create_topic(
+    bootstrap: str, name: str, partitions: int = 1, config: dict | None = None
+) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     futures = admin.create_topics([NewTopic(name, partitions, 1, config=config or {})])
     futures[name].result(timeout=15)
 
 
-def consume_all(bootstrap: str, topic: str, count: int, *, partitions: int = 1, timeout: float = 20.0, **extra):
+def consume_all(
+    bootstrap: str, topic: str, count: int, *, partitions: int = 1, timeout: float = 20.0, **extra
+):
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -197,12 +201,29 @@ def test_kcat_metadata_produce_consume(broker, topic_name):
     lines = "\n".join(f"k{i}:v{i}" for i in range(20)) + "\n"
     prod = subprocess.run(
         [kcat, "-b", broker.bootstrap, "-P", "-t", topic_name, "-K:"],
-        input=lines, capture_output=True, text=True, timeout=30,
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert prod.returncode == 0, prod.stderr
     cons = subprocess.run(
-        [kcat, "-b", broker.bootstrap, "-C", "-t", topic_name, "-o", "beginning", "-e", "-f", "%k=%s\n"],
-        capture_output=True, text=True, timeout=30,
+        [
+            kcat,
+            "-b",
+            broker.bootstrap,
+            "-C",
+            "-t",
+            topic_name,
+            "-o",
+            "beginning",
+            "-e",
+            "-f",
+            "%k=%s\n",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert cons.returncode == 0, cons.stderr
     assert cons.stdout.splitlines() == [f"k{i}=v{i}" for i in range(20)]

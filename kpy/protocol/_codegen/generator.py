@@ -24,12 +24,52 @@ DEFAULT_SCHEMAS = REPO_ROOT.parent / "shared" / "kafka-protocol"
 MAX_VERSION = 32767
 
 # KIP-896: the oldest version Kafka 4.0 still accepts, per API key (absent: the schema's min).
-KAFKA4_FLOORS = {0: 3, 1: 4, 2: 1, 8: 2, 9: 1, 19: 2, 20: 1, 21: 0, 23: 2, 32: 1, 33: 0, 35: 1,
-                 11: 2, 12: 0, 13: 0, 14: 0, 10: 0, 15: 0, 16: 0, 22: 0, 24: 0, 25: 0, 26: 0,
-                 28: 0, 36: 0, 37: 0, 42: 0, 43: 0, 44: 0}
+KAFKA4_FLOORS = {
+    0: 3,
+    1: 4,
+    2: 1,
+    8: 2,
+    9: 1,
+    19: 2,
+    20: 1,
+    21: 0,
+    23: 2,
+    32: 1,
+    33: 0,
+    35: 1,
+    11: 2,
+    12: 0,
+    13: 0,
+    14: 0,
+    10: 0,
+    15: 0,
+    16: 0,
+    22: 0,
+    24: 0,
+    25: 0,
+    26: 0,
+    28: 0,
+    36: 0,
+    37: 0,
+    42: 0,
+    43: 0,
+    44: 0,
+}
 
-PRIMITIVES = {"bool", "int8", "int16", "uint16", "int32", "uint32", "int64", "float64",
-              "uuid", "string", "bytes", "records"}
+PRIMITIVES = {
+    "bool",
+    "int8",
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "int64",
+    "float64",
+    "uuid",
+    "string",
+    "bytes",
+    "records",
+}
 
 
 # -- schema model ----------------------------------------------------------------------------
@@ -169,7 +209,7 @@ def parse_default(ftype: str, raw: object, nullable: bool) -> object:
         text = str(raw)
         return int(text, 16) if text.lower().startswith(("0x", "-0x")) else int(text)
     if ftype == "float64":
-        return float(raw)
+        return float(str(raw))
     if ftype == "string":
         return str(raw)
     return _type_default(ftype, nullable)
@@ -223,7 +263,9 @@ def load_message(path: Path, common_cache: dict | None = None) -> Message:
             tag=fj.get("tag"),
             ignorable=bool(fj.get("ignorable", False)),
             default=None,
-            flexible_override=Versions.parse(fj["flexibleVersions"]) if "flexibleVersions" in fj else None,
+            flexible_override=Versions.parse(fj["flexibleVersions"])
+            if "flexibleVersions" in fj
+            else None,
         )
         elem = f.elem
         if "fields" in fj:
@@ -263,9 +305,17 @@ def load_message(path: Path, common_cache: dict | None = None) -> Message:
 
 # -- rendering ---------------------------------------------------------------------------------
 
-_SIMPLE = {"bool": "boolean", "int8": "int8", "int16": "int16", "uint16": "uint16",
-           "int32": "int32", "uint32": "uint32", "int64": "int64", "float64": "float64",
-           "uuid": "uuid"}
+_SIMPLE = {
+    "bool": "boolean",
+    "int8": "int8",
+    "int16": "int16",
+    "uint16": "uint16",
+    "int32": "int32",
+    "uint32": "uint32",
+    "int64": "int64",
+    "float64": "float64",
+    "uuid": "uuid",
+}
 
 
 class Renderer:
@@ -298,9 +348,9 @@ class Renderer:
         if ftype in _SIMPLE:
             return f"r.{_SIMPLE[ftype]}()"
         if ftype == "string":
-            base = ("nullable_string" if nullable else "string")
+            base = "nullable_string" if nullable else "string"
         elif ftype == "bytes":
-            base = ("nullable_bytes" if nullable else "bytes_")
+            base = "nullable_bytes" if nullable else "bytes_"
         elif ftype == "records":
             base = "records"
         else:
@@ -348,8 +398,13 @@ class Renderer:
             return lines
         if f.struct is not None:
             if nullable:
-                return [f"if {value} is None:", f"    {w}.int8(-1)", "else:",
-                        f"    {w}.int8(1)", f"    {value}._write({w}, version)"]
+                return [
+                    f"if {value} is None:",
+                    f"    {w}.int8(-1)",
+                    "else:",
+                    f"    {w}.int8(1)",
+                    f"    {value}._write({w}, version)",
+                ]
             return [f"{value}._write({w}, version)"]
         return [self._prim_writer(f.type, compact, nullable, value, w)]
 
@@ -384,17 +439,26 @@ class Renderer:
         attrs = [f.attr for f in st.fields]
         base = "Struct"
         self.emit(0, f"class {st.pyname}({base}):")
-        self.emit(1, f"__slots__ = ({', '.join(repr(a) for a in attrs + ['unknown_tagged_fields'])},)")
+        self.emit(
+            1, f"__slots__ = ({', '.join(repr(a) for a in attrs + ['unknown_tagged_fields'])},)"
+        )
         self.emit(1, f"VALID_VERSIONS = ({valid.lo}, {valid.hi})")
         self.emit(0, "")
         # __init__
         params = ", ".join(f"{f.attr}=_UNSET" for f in st.fields)
-        sig = f"self, *, {params}, unknown_tagged_fields=None" if params else "self, *, unknown_tagged_fields=None"
+        sig = (
+            f"self, *, {params}, unknown_tagged_fields=None"
+            if params
+            else "self, *, unknown_tagged_fields=None"
+        )
         self.emit(1, f"def __init__({sig}):")
         for f in st.fields:
             dflt = self.default_expr(f)
             self.emit(2, f"self.{f.attr} = {dflt} if {f.attr} is _UNSET else {f.attr}")
-        self.emit(2, "self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields")
+        self.emit(
+            2,
+            "self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields",
+        )
         self.emit(0, "")
         # _read
         self.emit(1, "@classmethod")
@@ -449,9 +513,17 @@ class Renderer:
                 self.emit(2, f"if {cond}:")
                 ind = 3
             self._emit_write_field(f, present, ind, f"self.{f.attr}", "w")
-            if cond is not None and self.msg.kind == "request" and not f.ignorable and (f.struct is None or f.is_array):
+            if (
+                cond is not None
+                and self.msg.kind == "request"
+                and not f.ignorable
+                and (f.struct is None or f.is_array)
+            ):
                 self.emit(2, f"elif {self.default_compare(f, 'self.' + f.attr)}:")
-                self.emit(3, f"raise UnsupportedVersion({f.attr!r} + ' cannot be set at version ' + str(version))")
+                self.emit(
+                    3,
+                    f"raise UnsupportedVersion({f.attr!r} + ' cannot be set at version ' + str(version))",
+                )
         if has_flex:
             self.emit(2, "if flex:")
             if not tagged:
@@ -517,11 +589,11 @@ class Renderer:
         return self.lines
 
 
-HEADER = '''# GENERATED by `make generate` (kpy.protocol._codegen) from Kafka's {sources}.
+HEADER = """# GENERATED by `make generate` (kpy.protocol._codegen) from Kafka's {sources}.
 # Do not edit: change the generator and regenerate.
-'''
+"""
 
-IMPORTS = '''
+IMPORTS = """
 from kpy.protocol.primitives import (
     ZERO_UUID,
     Struct,
@@ -533,7 +605,7 @@ from kpy.protocol.primitives import (
 _UNSET = object()
 
 
-'''
+"""
 
 
 def module_text(messages: list[Message], sources: list[str]) -> str:
@@ -556,7 +628,11 @@ def api_module_name(msg_name: str) -> str:
 def load_all(schemas: Path) -> tuple[list[Message], list[Message]]:
     messages = [load_message(p) for p in sorted((schemas / "messages").glob("*.json"))]
     internal_dir = schemas / "internal-topics"
-    internal = [load_message(p) for p in sorted(internal_dir.glob("*.json"))] if internal_dir.exists() else []
+    internal = (
+        [load_message(p) for p in sorted(internal_dir.glob("*.json"))]
+        if internal_dir.exists()
+        else []
+    )
     return messages, internal
 
 
@@ -583,9 +659,13 @@ def render_all(schemas: Path) -> dict[Path, str]:
 
 
 def render_api_keys(messages: list[Message]) -> str:
-    requests = {m.api_key: m for m in messages if m.kind == "request"}
-    responses = {m.api_key: m for m in messages if m.kind == "response"}
-    lines = [HEADER.format(sources="message schemas (apiKey, validVersions, flexibleVersions, listeners)")]
+    requests = {m.api_key: m for m in messages if m.kind == "request" and m.api_key is not None}
+    responses = {m.api_key: m for m in messages if m.kind == "response" and m.api_key is not None}
+    lines = [
+        HEADER.format(
+            sources="message schemas (apiKey, validVersions, flexibleVersions, listeners)"
+        )
+    ]
     lines.append('''"""The Kafka API table: key -> name, classes, schema version range, flexible versions."""
 
 from __future__ import annotations
