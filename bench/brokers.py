@@ -126,7 +126,7 @@ def peer_specs(binaries: dict[str, Path]) -> dict[str, BrokerSpec]:
                 "--advertised-listener-url=tcp://127.0.0.1:{port}",
                 "--storage-engine=memory://tansu/",
             ],
-            version=_version_of([binary, "--version"]),
+            version=f"{_version_of([binary, '--version'])} ({PEER_PACKAGES['tansu']})",
         )
     if "noida" in binaries:
         binary = str(binaries["noida"])
@@ -144,7 +144,7 @@ def peer_specs(binaries: dict[str, Path]) -> dict[str, BrokerSpec]:
                 "--kafka-port",
                 "{port}",
             ],
-            version=_version_of([binary, "version"]),
+            version=f"{_version_of([binary, 'version'])} ({PEER_PACKAGES['noida']})",
         )
     return specs
 
@@ -155,8 +155,7 @@ def kpy_spec(command: str) -> BrokerSpec:
     exe = template[0]
     if shutil.which(exe) is None:
         raise BrokerUnavailable(f"kpy not available: {exe} not found")
-    version = _git_revision()
-    return BrokerSpec("kpy", template, version=version)
+    return BrokerSpec("kpy", template, version=f"kpy {_git_revision()}".strip())
 
 
 def _git_revision() -> str:

@@ -83,7 +83,7 @@ def build_rows(results: dict, workloads: list, brokers: list[str], unavailable: 
         medians = {}
         for b in brokers:
             s = per.get(b)
-            if b in unavailable:
+            if b in unavailable or (w.only and b not in w.only):
                 cells.append("n/a")
             elif s is None:
                 cells.append("-")
@@ -126,7 +126,7 @@ def markdown(header, rows, notes, info: dict, config: dict) -> str:
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, Linux {m['kernel']}, "
         f"Python {m['python']}; {m['date']}.",
         "Brokers: "
-        + ", ".join(f"{b} {v}".strip() for b, v in info.get("versions", {}).items())
+        + ", ".join(info.get("versions", {}).values())
         + f". Medians of {config['runs']} interleaved run(s) each"
         + (" (--quick sizes)." if config.get("quick") else "."),
         "Latency cells are p50 / p99. Ratios are kpy/peer medians: above 1 is better for kpy when"

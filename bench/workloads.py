@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import random
 import sys
 import threading
@@ -24,17 +25,33 @@ class WorkloadFailed(Exception):
     pass
 
 
-class Errors:
-    """Collects client-level errors so a failure can name its cause."""
+class Errors(logging.Handler):
+    """Collects client errors and librdkafka's warnings so a failure can name its cause.
+
+    Pass the instance as `error_cb` and `errors.logger` as `logger` in a client's config.
+    """
 
     def __init__(self) -> None:
+        super().__init__(logging.WARNING)
         self.last = ""
+        self.log = ""
+        self.logger = logging.getLogger(f"bench.rdkafka.{id(self)}")
+        self.logger.propagate = False
+        self.logger.addHandler(self)
 
     def __call__(self, err) -> None:
         self.last = str(err)
 
+    def emit(self, record: logging.LogRecord) -> None:
+        self.log = record.getMessage()
+
     def reason(self, default: str) -> str:
-        return f"{default}; last client error: {self.last}" if self.last else default
+        parts = [default]
+        if self.log:
+            parts.append(f"client log: {self.log}")
+        if self.last:
+            parts.append(f"last client error: {self.last}")
+        return "; ".join(parts)
 
 
 def payloads(size: int, count: int = 1024) -> list[bytes]:
@@ -59,6 +76,7 @@ def producer_config(bootstrap: str, errors: Errors, **overrides) -> dict:
         "acks": "all",
         "delivery.timeout.ms": 60_000,
         "error_cb": errors,
+        "logger": errors.logger,
     }
     config.update(overrides)
     return config
@@ -69,7 +87,9 @@ def create_topic(bootstrap: str, topic: str, partitions: int, timeout: float = 6
     from confluent_kafka.admin import AdminClient, NewTopic
 
     errors = Errors()
-    admin = AdminClient({"bootstrap.servers": bootstrap, "error_cb": errors})
+    admin = AdminClient(
+        {"bootstrap.servers": bootstrap, "error_cb": errors, "logger": errors.logger}
+    )
     future = admin.create_topics([NewTopic(topic, partitions, 1)], request_timeout=timeout)[topic]
     try:
         future.result(timeout)
@@ -185,6 +205,7 @@ def w_consume(bootstrap: str, p: dict) -> tuple[float, dict]:
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "error_cb": errors,
+            "logger": errors.logger,
         }
     )
     want, got, nbytes = p["count"], 0, 0
@@ -241,6 +262,7 @@ def w_latency(bootstrap: str, p: dict) -> tuple[float, dict]:
             "group.id": "kpy-bench-latency",
             "enable.auto.commit": False,
             "error_cb": errors,
+            "logger": errors.logger,
         }
     )
     consumer.assign([TopicPartition("bench", 0, OFFSET_BEGINNING)])
