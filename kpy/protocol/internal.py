@@ -15,6 +15,10 @@ _UNSET = object()
 class ConsumerGroupCurrentMemberAssignmentKey(Struct):
     __slots__ = ('group_id', 'member_id', 'unknown_tagged_fields',)
     VALID_VERSIONS = (8, 8)
+    FIELDS = (
+        ('group_id', 'string', (8, 8), (8, -2), None, (8, -2), None),
+        ('member_id', 'string', (8, 8), (8, -2), None, (8, -2), None),
+    )
 
     def __init__(self, *, group_id=_UNSET, member_id=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -41,6 +45,10 @@ class ConsumerGroupCurrentMemberAssignmentKey(Struct):
 class ConsumerGroupCurrentMemberAssignmentValue_TopicPartitions(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -79,6 +87,13 @@ class ConsumerGroupCurrentMemberAssignmentValue_TopicPartitions(Struct):
 class ConsumerGroupCurrentMemberAssignmentValue(Struct):
     __slots__ = ('member_epoch', 'previous_member_epoch', 'state', 'assigned_partitions', 'partitions_pending_revocation', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('member_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('previous_member_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('state', 'int8', (0, 0), (0, -2), None, (0, -2), None),
+        ('assigned_partitions', '[]TopicPartitions', (0, 0), (0, -2), None, (0, -2), 'ConsumerGroupCurrentMemberAssignmentValue_TopicPartitions'),
+        ('partitions_pending_revocation', '[]TopicPartitions', (0, 0), (0, -2), None, (0, -2), 'ConsumerGroupCurrentMemberAssignmentValue_TopicPartitions'),
+    )
 
     def __init__(self, *, member_epoch=_UNSET, previous_member_epoch=_UNSET, state=_UNSET, assigned_partitions=_UNSET, partitions_pending_revocation=_UNSET, unknown_tagged_fields=None):
         self.member_epoch = 0 if member_epoch is _UNSET else member_epoch
@@ -136,6 +151,10 @@ ConsumerGroupCurrentMemberAssignmentValue.TopicPartitions = ConsumerGroupCurrent
 class ConsumerGroupMemberMetadataKey(Struct):
     __slots__ = ('group_id', 'member_id', 'unknown_tagged_fields',)
     VALID_VERSIONS = (5, 5)
+    FIELDS = (
+        ('group_id', 'string', (5, 5), (5, -2), None, (5, -2), None),
+        ('member_id', 'string', (5, 5), (5, -2), None, (5, -2), None),
+    )
 
     def __init__(self, *, group_id=_UNSET, member_id=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -162,6 +181,10 @@ class ConsumerGroupMemberMetadataKey(Struct):
 class ConsumerGroupMemberMetadataValue_ClassicProtocol(Struct):
     __slots__ = ('name', 'metadata', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('metadata', 'bytes', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, metadata=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -174,7 +197,7 @@ class ConsumerGroupMemberMetadataValue_ClassicProtocol(Struct):
         flex = version >= 0
         v = r.compact_string()
         self.name = v
-        v = r.compact_bytes_()
+        v = r.compact_bytes()
         self.metadata = v
         self.unknown_tagged_fields = []
         if flex:
@@ -188,7 +211,7 @@ class ConsumerGroupMemberMetadataValue_ClassicProtocol(Struct):
     def _write(self, w, version):
         flex = version >= 0
         w.compact_string(self.name)
-        w.compact_bytes_(self.metadata)
+        w.compact_bytes(self.metadata)
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -196,6 +219,10 @@ class ConsumerGroupMemberMetadataValue_ClassicProtocol(Struct):
 class ConsumerGroupMemberMetadataValue_ClassicMemberMetadata(Struct):
     __slots__ = ('session_timeout_ms', 'supported_protocols', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('session_timeout_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('supported_protocols', '[]ClassicProtocol', (0, 0), (0, -2), None, (0, -2), 'ConsumerGroupMemberMetadataValue_ClassicProtocol'),
+    )
 
     def __init__(self, *, session_timeout_ms=_UNSET, supported_protocols=_UNSET, unknown_tagged_fields=None):
         self.session_timeout_ms = 0 if session_timeout_ms is _UNSET else session_timeout_ms
@@ -234,6 +261,17 @@ class ConsumerGroupMemberMetadataValue_ClassicMemberMetadata(Struct):
 class ConsumerGroupMemberMetadataValue(Struct):
     __slots__ = ('instance_id', 'rack_id', 'client_id', 'client_host', 'subscribed_topic_names', 'subscribed_topic_regex', 'rebalance_timeout_ms', 'server_assignor', 'classic_member_metadata', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('instance_id', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('rack_id', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('client_id', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('client_host', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('subscribed_topic_names', '[]string', (0, 0), (0, -2), None, (0, -2), None),
+        ('subscribed_topic_regex', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('rebalance_timeout_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('server_assignor', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('classic_member_metadata', 'ClassicMemberMetadata', (0, 0), (0, 32767), 0, (0, 32767), 'ConsumerGroupMemberMetadataValue_ClassicMemberMetadata'),
+    )
 
     def __init__(self, *, instance_id=_UNSET, rack_id=_UNSET, client_id=_UNSET, client_host=_UNSET, subscribed_topic_names=_UNSET, subscribed_topic_regex=_UNSET, rebalance_timeout_ms=_UNSET, server_assignor=_UNSET, classic_member_metadata=_UNSET, unknown_tagged_fields=None):
         self.instance_id = '' if instance_id is _UNSET else instance_id
@@ -314,6 +352,9 @@ ConsumerGroupMemberMetadataValue.ClassicMemberMetadata = ConsumerGroupMemberMeta
 class ConsumerGroupMetadataKey(Struct):
     __slots__ = ('group_id', 'unknown_tagged_fields',)
     VALID_VERSIONS = (3, 3)
+    FIELDS = (
+        ('group_id', 'string', (3, 3), (3, -2), None, (3, -2), None),
+    )
 
     def __init__(self, *, group_id=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -336,6 +377,9 @@ class ConsumerGroupMetadataKey(Struct):
 class ConsumerGroupMetadataValue(Struct):
     __slots__ = ('epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, epoch=_UNSET, unknown_tagged_fields=None):
         self.epoch = 0 if epoch is _UNSET else epoch
@@ -368,6 +412,9 @@ class ConsumerGroupMetadataValue(Struct):
 class ConsumerGroupPartitionMetadataKey(Struct):
     __slots__ = ('group_id', 'unknown_tagged_fields',)
     VALID_VERSIONS = (4, 4)
+    FIELDS = (
+        ('group_id', 'string', (4, 4), (4, -2), None, (4, -2), None),
+    )
 
     def __init__(self, *, group_id=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -390,6 +437,10 @@ class ConsumerGroupPartitionMetadataKey(Struct):
 class ConsumerGroupPartitionMetadataValue_PartitionMetadata(Struct):
     __slots__ = ('partition', 'racks', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('racks', '[]string', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition=_UNSET, racks=_UNSET, unknown_tagged_fields=None):
         self.partition = 0 if partition is _UNSET else partition
@@ -428,6 +479,12 @@ class ConsumerGroupPartitionMetadataValue_PartitionMetadata(Struct):
 class ConsumerGroupPartitionMetadataValue_TopicMetadata(Struct):
     __slots__ = ('topic_id', 'topic_name', 'num_partitions', 'partition_metadata', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('topic_name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('num_partitions', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('partition_metadata', '[]PartitionMetadata', (0, 0), (0, -2), None, (0, -2), 'ConsumerGroupPartitionMetadataValue_PartitionMetadata'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, topic_name=_UNSET, num_partitions=_UNSET, partition_metadata=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -474,6 +531,9 @@ class ConsumerGroupPartitionMetadataValue_TopicMetadata(Struct):
 class ConsumerGroupPartitionMetadataValue(Struct):
     __slots__ = ('topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topics', '[]TopicMetadata', (0, 0), (0, -2), None, (0, -2), 'ConsumerGroupPartitionMetadataValue_TopicMetadata'),
+    )
 
     def __init__(self, *, topics=_UNSET, unknown_tagged_fields=None):
         self.topics = [] if topics is _UNSET else topics
@@ -512,6 +572,10 @@ ConsumerGroupPartitionMetadataValue.TopicMetadata = ConsumerGroupPartitionMetada
 class ConsumerGroupTargetAssignmentMemberKey(Struct):
     __slots__ = ('group_id', 'member_id', 'unknown_tagged_fields',)
     VALID_VERSIONS = (7, 7)
+    FIELDS = (
+        ('group_id', 'string', (7, 7), (7, -2), None, (7, -2), None),
+        ('member_id', 'string', (7, 7), (7, -2), None, (7, -2), None),
+    )
 
     def __init__(self, *, group_id=_UNSET, member_id=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -538,6 +602,10 @@ class ConsumerGroupTargetAssignmentMemberKey(Struct):
 class ConsumerGroupTargetAssignmentMemberValue_TopicPartition(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -576,6 +644,9 @@ class ConsumerGroupTargetAssignmentMemberValue_TopicPartition(Struct):
 class ConsumerGroupTargetAssignmentMemberValue(Struct):
     __slots__ = ('topic_partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_partitions', '[]TopicPartition', (0, 0), (0, -2), None, (0, -2), 'ConsumerGroupTargetAssignmentMemberValue_TopicPartition'),
+    )
 
     def __init__(self, *, topic_partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_partitions = [] if topic_partitions is _UNSET else topic_partitions
@@ -613,6 +684,9 @@ ConsumerGroupTargetAssignmentMemberValue.TopicPartition = ConsumerGroupTargetAss
 class ConsumerGroupTargetAssignmentMetadataKey(Struct):
     __slots__ = ('group_id', 'unknown_tagged_fields',)
     VALID_VERSIONS = (6, 6)
+    FIELDS = (
+        ('group_id', 'string', (6, 6), (6, -2), None, (6, -2), None),
+    )
 
     def __init__(self, *, group_id=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -635,6 +709,9 @@ class ConsumerGroupTargetAssignmentMetadataKey(Struct):
 class ConsumerGroupTargetAssignmentMetadataValue(Struct):
     __slots__ = ('assignment_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('assignment_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, assignment_epoch=_UNSET, unknown_tagged_fields=None):
         self.assignment_epoch = 0 if assignment_epoch is _UNSET else assignment_epoch
@@ -667,6 +744,9 @@ class ConsumerGroupTargetAssignmentMetadataValue(Struct):
 class GroupMetadataKey(Struct):
     __slots__ = ('group', 'unknown_tagged_fields',)
     VALID_VERSIONS = (2, 2)
+    FIELDS = (
+        ('group', 'string', (2, 2), (2, -2), None, (2, -2), None),
+    )
 
     def __init__(self, *, group=_UNSET, unknown_tagged_fields=None):
         self.group = '' if group is _UNSET else group
@@ -689,6 +769,16 @@ class GroupMetadataKey(Struct):
 class GroupMetadataValue_MemberMetadata(Struct):
     __slots__ = ('member_id', 'group_instance_id', 'client_id', 'client_host', 'rebalance_timeout', 'session_timeout', 'subscription', 'assignment', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('member_id', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('group_instance_id', 'string', (3, 4), (3, 32767), None, (3, -2), None),
+        ('client_id', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('client_host', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('rebalance_timeout', 'int32', (1, 4), (1, -2), None, (1, -2), None),
+        ('session_timeout', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+        ('subscription', 'bytes', (0, 4), (0, -2), None, (0, -2), None),
+        ('assignment', 'bytes', (0, 4), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, member_id=_UNSET, group_instance_id=_UNSET, client_id=_UNSET, client_host=_UNSET, rebalance_timeout=_UNSET, session_timeout=_UNSET, subscription=_UNSET, assignment=_UNSET, unknown_tagged_fields=None):
         self.member_id = '' if member_id is _UNSET else member_id
@@ -736,12 +826,12 @@ class GroupMetadataValue_MemberMetadata(Struct):
         v = r.int32()
         self.session_timeout = v
         if version >= 4:
-            v = r.compact_bytes_()
+            v = r.compact_bytes()
         else:
             v = r.bytes_()
         self.subscription = v
         if version >= 4:
-            v = r.compact_bytes_()
+            v = r.compact_bytes()
         else:
             v = r.bytes_()
         self.assignment = v
@@ -777,11 +867,11 @@ class GroupMetadataValue_MemberMetadata(Struct):
             w.int32(self.rebalance_timeout)
         w.int32(self.session_timeout)
         if version >= 4:
-            w.compact_bytes_(self.subscription)
+            w.compact_bytes(self.subscription)
         else:
             w.bytes_(self.subscription)
         if version >= 4:
-            w.compact_bytes_(self.assignment)
+            w.compact_bytes(self.assignment)
         else:
             w.bytes_(self.assignment)
         if flex:
@@ -791,6 +881,14 @@ class GroupMetadataValue_MemberMetadata(Struct):
 class GroupMetadataValue(Struct):
     __slots__ = ('protocol_type', 'generation', 'protocol', 'leader', 'current_state_timestamp', 'members', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('protocol_type', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('generation', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+        ('protocol', 'string', (0, 4), (0, 32767), None, (0, -2), None),
+        ('leader', 'string', (0, 4), (0, 32767), None, (0, -2), None),
+        ('current_state_timestamp', 'int64', (2, 4), (2, -2), None, (2, -2), None),
+        ('members', '[]MemberMetadata', (0, 4), (0, -2), None, (0, -2), 'GroupMetadataValue_MemberMetadata'),
+    )
 
     def __init__(self, *, protocol_type=_UNSET, generation=_UNSET, protocol=_UNSET, leader=_UNSET, current_state_timestamp=_UNSET, members=_UNSET, unknown_tagged_fields=None):
         self.protocol_type = '' if protocol_type is _UNSET else protocol_type
@@ -880,6 +978,11 @@ GroupMetadataValue.MemberMetadata = GroupMetadataValue_MemberMetadata
 class OffsetCommitKey(Struct):
     __slots__ = ('group', 'topic', 'partition', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('group', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('topic', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('partition', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, group=_UNSET, topic=_UNSET, partition=_UNSET, unknown_tagged_fields=None):
         self.group = '' if group is _UNSET else group
@@ -910,6 +1013,13 @@ class OffsetCommitKey(Struct):
 class OffsetCommitValue(Struct):
     __slots__ = ('offset', 'leader_epoch', 'metadata', 'commit_timestamp', 'expire_timestamp', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('offset', 'int64', (0, 4), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (3, 4), (3, -2), None, (3, -2), None),
+        ('metadata', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('commit_timestamp', 'int64', (0, 4), (0, -2), None, (0, -2), None),
+        ('expire_timestamp', 'int64', (1, 1), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, offset=_UNSET, leader_epoch=_UNSET, metadata=_UNSET, commit_timestamp=_UNSET, expire_timestamp=_UNSET, unknown_tagged_fields=None):
         self.offset = 0 if offset is _UNSET else offset
@@ -972,6 +1082,9 @@ class OffsetCommitValue(Struct):
 class TransactionLogKey(Struct):
     __slots__ = ('transactional_id', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('transactional_id', 'string', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, transactional_id=_UNSET, unknown_tagged_fields=None):
         self.transactional_id = '' if transactional_id is _UNSET else transactional_id
@@ -994,6 +1107,10 @@ class TransactionLogKey(Struct):
 class TransactionLogValue_PartitionsSchema(Struct):
     __slots__ = ('topic', 'partition_ids', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('topic', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('partition_ids', '[]int32', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic=_UNSET, partition_ids=_UNSET, unknown_tagged_fields=None):
         self.topic = '' if topic is _UNSET else topic
@@ -1048,6 +1165,18 @@ class TransactionLogValue_PartitionsSchema(Struct):
 class TransactionLogValue(Struct):
     __slots__ = ('producer_id', 'previous_producer_id', 'next_producer_id', 'producer_epoch', 'transaction_timeout_ms', 'transaction_status', 'transaction_partitions', 'transaction_last_update_timestamp_ms', 'transaction_start_timestamp_ms', 'client_transaction_version', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('producer_id', 'int64', (0, 1), (0, -2), None, (0, -2), None),
+        ('previous_producer_id', 'int64', (0, -2), (-1, -2), 0, (1, -2), None),
+        ('next_producer_id', 'int64', (0, -2), (-1, -2), 1, (1, -2), None),
+        ('producer_epoch', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('transaction_timeout_ms', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('transaction_status', 'int8', (0, 1), (0, -2), None, (0, -2), None),
+        ('transaction_partitions', '[]PartitionsSchema', (0, 1), (0, 32767), None, (0, -2), 'TransactionLogValue_PartitionsSchema'),
+        ('transaction_last_update_timestamp_ms', 'int64', (0, 1), (0, -2), None, (0, -2), None),
+        ('transaction_start_timestamp_ms', 'int64', (0, 1), (0, -2), None, (0, -2), None),
+        ('client_transaction_version', 'int16', (0, -2), (-1, -2), 2, (1, -2), None),
+    )
 
     def __init__(self, *, producer_id=_UNSET, previous_producer_id=_UNSET, next_producer_id=_UNSET, producer_epoch=_UNSET, transaction_timeout_ms=_UNSET, transaction_status=_UNSET, transaction_partitions=_UNSET, transaction_last_update_timestamp_ms=_UNSET, transaction_start_timestamp_ms=_UNSET, client_transaction_version=_UNSET, unknown_tagged_fields=None):
         self.producer_id = 0 if producer_id is _UNSET else producer_id

@@ -355,7 +355,7 @@ class Renderer:
             base = "records"
         else:
             raise ValueError(ftype)
-        return f"r.{'compact_' if compact else ''}{base}()"
+        return f"r.{'compact_' + base.rstrip('_') if compact else base}()"
 
     def _prim_writer(self, ftype: str, compact: bool, nullable: bool, value: str, w: str) -> str:
         if ftype in _SIMPLE:
@@ -366,7 +366,7 @@ class Renderer:
             base = "nullable_bytes" if nullable else "bytes_"
         else:
             base = "records"
-        return f"{w}.{'compact_' if compact else ''}{base}({value})"
+        return f"{w}.{'compact_' + base.rstrip('_') if compact else base}({value})"
 
     def read_expr(self, f: Field, compact: bool) -> list[str]:
         """Statements that set ``v`` from reader r for one compactness."""
@@ -443,6 +443,19 @@ class Renderer:
             1, f"__slots__ = ({', '.join(repr(a) for a in attrs + ['unknown_tagged_fields'])},)"
         )
         self.emit(1, f"VALID_VERSIONS = ({valid.lo}, {valid.hi})")
+        # (attribute, type, versions, nullable versions, tag, tagged versions, struct class)
+        self.emit(1, "FIELDS = (")
+        for f in st.fields:
+            vr = f.versions.intersect(valid)
+            nr = f.nullable.intersect(f.versions)
+            tr = f.tagged.intersect(f.versions)
+            struct_name = repr(f.struct.pyname) if f.struct is not None else "None"
+            self.emit(
+                2,
+                f"({f.attr!r}, {f.type!r}, ({vr.lo}, {vr.hi}), ({nr.lo}, {nr.hi}), "
+                f"{f.tag!r}, ({tr.lo}, {tr.hi}), {struct_name}),",
+            )
+        self.emit(1, ")")
         self.emit(0, "")
         # __init__
         params = ", ".join(f"{f.attr}=_UNSET" for f in st.fields)

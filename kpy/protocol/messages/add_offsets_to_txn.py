@@ -15,6 +15,12 @@ _UNSET = object()
 class AddOffsetsToTxnRequest(Struct):
     __slots__ = ('transactional_id', 'producer_id', 'producer_epoch', 'group_id', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('transactional_id', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('producer_id', 'int64', (0, 4), (0, -2), None, (0, -2), None),
+        ('producer_epoch', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+        ('group_id', 'string', (0, 4), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, transactional_id=_UNSET, producer_id=_UNSET, producer_epoch=_UNSET, group_id=_UNSET, unknown_tagged_fields=None):
         self.transactional_id = '' if transactional_id is _UNSET else transactional_id
@@ -71,6 +77,10 @@ class AddOffsetsToTxnRequest(Struct):
 class AddOffsetsToTxnResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,10 @@ _UNSET = object()
 class AddPartitionsToTxnRequest_AddPartitionsToTxnTopic(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('name', 'string', (0, 5), (0, -2), None, (0, -2), None),
+        ('partitions', '[]int32', (0, 5), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -69,6 +73,13 @@ class AddPartitionsToTxnRequest_AddPartitionsToTxnTopic(Struct):
 class AddPartitionsToTxnRequest_AddPartitionsToTxnTransaction(Struct):
     __slots__ = ('transactional_id', 'producer_id', 'producer_epoch', 'verify_only', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('transactional_id', 'string', (4, 5), (4, -2), None, (4, -2), None),
+        ('producer_id', 'int64', (4, 5), (4, -2), None, (4, -2), None),
+        ('producer_epoch', 'int16', (4, 5), (4, -2), None, (4, -2), None),
+        ('verify_only', 'bool', (4, 5), (4, -2), None, (4, -2), None),
+        ('topics', '[]AddPartitionsToTxnTopic', (4, 5), (4, -2), None, (4, -2), 'AddPartitionsToTxnRequest_AddPartitionsToTxnTopic'),
+    )
 
     def __init__(self, *, transactional_id=_UNSET, producer_id=_UNSET, producer_epoch=_UNSET, verify_only=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.transactional_id = '' if transactional_id is _UNSET else transactional_id
@@ -149,6 +160,13 @@ class AddPartitionsToTxnRequest_AddPartitionsToTxnTransaction(Struct):
 class AddPartitionsToTxnRequest(Struct):
     __slots__ = ('transactions', 'v3_and_below_transactional_id', 'v3_and_below_producer_id', 'v3_and_below_producer_epoch', 'v3_and_below_topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('transactions', '[]AddPartitionsToTxnTransaction', (4, 5), (4, -2), None, (4, -2), 'AddPartitionsToTxnRequest_AddPartitionsToTxnTransaction'),
+        ('v3_and_below_transactional_id', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('v3_and_below_producer_id', 'int64', (0, 3), (0, -2), None, (0, -2), None),
+        ('v3_and_below_producer_epoch', 'int16', (0, 3), (0, -2), None, (0, -2), None),
+        ('v3_and_below_topics', '[]AddPartitionsToTxnTopic', (0, 3), (0, -2), None, (0, -2), 'AddPartitionsToTxnRequest_AddPartitionsToTxnTopic'),
+    )
 
     def __init__(self, *, transactions=_UNSET, v3_and_below_transactional_id=_UNSET, v3_and_below_producer_id=_UNSET, v3_and_below_producer_epoch=_UNSET, v3_and_below_topics=_UNSET, unknown_tagged_fields=None):
         self.transactions = [] if transactions is _UNSET else transactions
@@ -253,6 +271,10 @@ AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction = AddPartitionsToTxnRequ
 class AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult(Struct):
     __slots__ = ('partition_index', 'partition_error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 5), (0, -2), None, (0, -2), None),
+        ('partition_error_code', 'int16', (0, 5), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, partition_error_code=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -287,6 +309,10 @@ class AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult(Struct):
 class AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult(Struct):
     __slots__ = ('name', 'results_by_partition', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('name', 'string', (0, 5), (0, -2), None, (0, -2), None),
+        ('results_by_partition', '[]AddPartitionsToTxnPartitionResult', (0, 5), (0, -2), None, (0, -2), 'AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult'),
+    )
 
     def __init__(self, *, name=_UNSET, results_by_partition=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -341,6 +367,10 @@ class AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult(Struct):
 class AddPartitionsToTxnResponse_AddPartitionsToTxnResult(Struct):
     __slots__ = ('transactional_id', 'topic_results', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('transactional_id', 'string', (4, 5), (4, -2), None, (4, -2), None),
+        ('topic_results', '[]AddPartitionsToTxnTopicResult', (4, 5), (4, -2), None, (4, -2), 'AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult'),
+    )
 
     def __init__(self, *, transactional_id=_UNSET, topic_results=_UNSET, unknown_tagged_fields=None):
         self.transactional_id = '' if transactional_id is _UNSET else transactional_id
@@ -387,6 +417,12 @@ class AddPartitionsToTxnResponse_AddPartitionsToTxnResult(Struct):
 class AddPartitionsToTxnResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'results_by_transaction', 'results_by_topic_v3_and_below', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 5), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (4, 5), (4, -2), None, (4, -2), None),
+        ('results_by_transaction', '[]AddPartitionsToTxnResult', (4, 5), (4, -2), None, (4, -2), 'AddPartitionsToTxnResponse_AddPartitionsToTxnResult'),
+        ('results_by_topic_v3_and_below', '[]AddPartitionsToTxnTopicResult', (0, 3), (0, -2), None, (0, -2), 'AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, results_by_transaction=_UNSET, results_by_topic_v3_and_below=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,11 @@ _UNSET = object()
 class AddRaftVoterRequest_Listener(Struct):
     __slots__ = ('name', 'host', 'port', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('host', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('port', 'uint16', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, host=_UNSET, port=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -53,6 +58,13 @@ class AddRaftVoterRequest_Listener(Struct):
 class AddRaftVoterRequest(Struct):
     __slots__ = ('cluster_id', 'timeout_ms', 'voter_id', 'voter_directory_id', 'listeners', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('cluster_id', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('timeout_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('voter_id', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('voter_directory_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('listeners', '[]Listener', (0, 0), (0, -2), None, (0, -2), 'AddRaftVoterRequest_Listener'),
+    )
 
     def __init__(self, *, cluster_id=_UNSET, timeout_ms=_UNSET, voter_id=_UNSET, voter_directory_id=_UNSET, listeners=_UNSET, unknown_tagged_fields=None):
         self.cluster_id = '' if cluster_id is _UNSET else cluster_id
@@ -106,6 +118,11 @@ AddRaftVoterRequest.Listener = AddRaftVoterRequest_Listener
 class AddRaftVoterResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'error_message', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, error_message=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

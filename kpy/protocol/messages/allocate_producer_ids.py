@@ -15,6 +15,10 @@ _UNSET = object()
 class AllocateProducerIdsRequest(Struct):
     __slots__ = ('broker_id', 'broker_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('broker_id', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('broker_epoch', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, broker_id=_UNSET, broker_epoch=_UNSET, unknown_tagged_fields=None):
         self.broker_id = 0 if broker_id is _UNSET else broker_id
@@ -51,6 +55,12 @@ class AllocateProducerIdsRequest(Struct):
 class AllocateProducerIdsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'producer_id_start', 'producer_id_len', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('producer_id_start', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('producer_id_len', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, producer_id_start=_UNSET, producer_id_len=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,10 @@ _UNSET = object()
 class AlterClientQuotasRequest_EntityData(Struct):
     __slots__ = ('entity_type', 'entity_name', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('entity_type', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('entity_name', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, entity_type=_UNSET, entity_name=_UNSET, unknown_tagged_fields=None):
         self.entity_type = '' if entity_type is _UNSET else entity_type
@@ -61,6 +65,11 @@ class AlterClientQuotasRequest_EntityData(Struct):
 class AlterClientQuotasRequest_OpData(Struct):
     __slots__ = ('key', 'value', 'remove', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('key', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('value', 'float64', (0, 1), (0, -2), None, (0, -2), None),
+        ('remove', 'bool', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, key=_UNSET, value=_UNSET, remove=_UNSET, unknown_tagged_fields=None):
         self.key = '' if key is _UNSET else key
@@ -105,6 +114,10 @@ class AlterClientQuotasRequest_OpData(Struct):
 class AlterClientQuotasRequest_EntryData(Struct):
     __slots__ = ('entity', 'ops', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('entity', '[]EntityData', (0, 1), (0, -2), None, (0, -2), 'AlterClientQuotasRequest_EntityData'),
+        ('ops', '[]OpData', (0, 1), (0, -2), None, (0, -2), 'AlterClientQuotasRequest_OpData'),
+    )
 
     def __init__(self, *, entity=_UNSET, ops=_UNSET, unknown_tagged_fields=None):
         self.entity = [] if entity is _UNSET else entity
@@ -167,6 +180,10 @@ class AlterClientQuotasRequest_EntryData(Struct):
 class AlterClientQuotasRequest(Struct):
     __slots__ = ('entries', 'validate_only', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('entries', '[]EntryData', (0, 1), (0, -2), None, (0, -2), 'AlterClientQuotasRequest_EntryData'),
+        ('validate_only', 'bool', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, entries=_UNSET, validate_only=_UNSET, unknown_tagged_fields=None):
         self.entries = [] if entries is _UNSET else entries
@@ -220,6 +237,10 @@ AlterClientQuotasRequest.EntryData = AlterClientQuotasRequest_EntryData
 class AlterClientQuotasResponse_EntityData(Struct):
     __slots__ = ('entity_type', 'entity_name', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('entity_type', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('entity_name', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, entity_type=_UNSET, entity_name=_UNSET, unknown_tagged_fields=None):
         self.entity_type = '' if entity_type is _UNSET else entity_type
@@ -266,6 +287,11 @@ class AlterClientQuotasResponse_EntityData(Struct):
 class AlterClientQuotasResponse_EntryData(Struct):
     __slots__ = ('error_code', 'error_message', 'entity', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('error_code', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+        ('entity', '[]EntityData', (0, 1), (0, -2), None, (0, -2), 'AlterClientQuotasResponse_EntityData'),
+    )
 
     def __init__(self, *, error_code=_UNSET, error_message=_UNSET, entity=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -324,6 +350,10 @@ class AlterClientQuotasResponse_EntryData(Struct):
 class AlterClientQuotasResponse(Struct):
     __slots__ = ('throttle_time_ms', 'entries', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('entries', '[]EntryData', (0, 1), (0, -2), None, (0, -2), 'AlterClientQuotasResponse_EntryData'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, entries=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,10 @@ _UNSET = object()
 class AlterConfigsRequest_AlterableConfig(Struct):
     __slots__ = ('name', 'value', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('name', 'string', (0, 2), (0, -2), None, (0, -2), None),
+        ('value', 'string', (0, 2), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, value=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -61,6 +65,11 @@ class AlterConfigsRequest_AlterableConfig(Struct):
 class AlterConfigsRequest_AlterConfigsResource(Struct):
     __slots__ = ('resource_type', 'resource_name', 'configs', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('resource_type', 'int8', (0, 2), (0, -2), None, (0, -2), None),
+        ('resource_name', 'string', (0, 2), (0, -2), None, (0, -2), None),
+        ('configs', '[]AlterableConfig', (0, 2), (0, -2), None, (0, -2), 'AlterConfigsRequest_AlterableConfig'),
+    )
 
     def __init__(self, *, resource_type=_UNSET, resource_name=_UNSET, configs=_UNSET, unknown_tagged_fields=None):
         self.resource_type = 0 if resource_type is _UNSET else resource_type
@@ -119,6 +128,10 @@ class AlterConfigsRequest_AlterConfigsResource(Struct):
 class AlterConfigsRequest(Struct):
     __slots__ = ('resources', 'validate_only', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('resources', '[]AlterConfigsResource', (0, 2), (0, -2), None, (0, -2), 'AlterConfigsRequest_AlterConfigsResource'),
+        ('validate_only', 'bool', (0, 2), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, resources=_UNSET, validate_only=_UNSET, unknown_tagged_fields=None):
         self.resources = [] if resources is _UNSET else resources
@@ -171,6 +184,12 @@ AlterConfigsRequest.AlterConfigsResource = AlterConfigsRequest_AlterConfigsResou
 class AlterConfigsResponse_AlterConfigsResourceResponse(Struct):
     __slots__ = ('error_code', 'error_message', 'resource_type', 'resource_name', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('error_code', 'int16', (0, 2), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 2), (0, 32767), None, (0, -2), None),
+        ('resource_type', 'int8', (0, 2), (0, -2), None, (0, -2), None),
+        ('resource_name', 'string', (0, 2), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, error_message=_UNSET, resource_type=_UNSET, resource_name=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -225,6 +244,10 @@ class AlterConfigsResponse_AlterConfigsResourceResponse(Struct):
 class AlterConfigsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'responses', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+        ('responses', '[]AlterConfigsResourceResponse', (0, 2), (0, -2), None, (0, -2), 'AlterConfigsResponse_AlterConfigsResourceResponse'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, responses=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,10 @@ _UNSET = object()
 class AlterPartitionRequest_BrokerState(Struct):
     __slots__ = ('broker_id', 'broker_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('broker_id', 'int32', (3, 3), (3, -2), None, (3, -2), None),
+        ('broker_epoch', 'int64', (3, 3), (3, -2), None, (3, -2), None),
+    )
 
     def __init__(self, *, broker_id=_UNSET, broker_epoch=_UNSET, unknown_tagged_fields=None):
         self.broker_id = 0 if broker_id is _UNSET else broker_id
@@ -61,6 +65,14 @@ class AlterPartitionRequest_BrokerState(Struct):
 class AlterPartitionRequest_PartitionData(Struct):
     __slots__ = ('partition_index', 'leader_epoch', 'new_isr', 'new_isr_with_epochs', 'leader_recovery_state', 'partition_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+        ('new_isr', '[]int32', (0, 2), (0, -2), None, (0, -2), None),
+        ('new_isr_with_epochs', '[]BrokerState', (3, 3), (3, -2), None, (3, -2), 'AlterPartitionRequest_BrokerState'),
+        ('leader_recovery_state', 'int8', (1, 3), (1, -2), None, (1, -2), None),
+        ('partition_epoch', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, leader_epoch=_UNSET, new_isr=_UNSET, new_isr_with_epochs=_UNSET, leader_recovery_state=_UNSET, partition_epoch=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -137,6 +149,11 @@ class AlterPartitionRequest_PartitionData(Struct):
 class AlterPartitionRequest_TopicData(Struct):
     __slots__ = ('topic_name', 'topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('topic_name', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('topic_id', 'uuid', (2, 3), (2, -2), None, (2, -2), None),
+        ('partitions', '[]PartitionData', (0, 3), (0, -2), None, (0, -2), 'AlterPartitionRequest_PartitionData'),
+    )
 
     def __init__(self, *, topic_name=_UNSET, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -187,6 +204,11 @@ class AlterPartitionRequest_TopicData(Struct):
 class AlterPartitionRequest(Struct):
     __slots__ = ('broker_id', 'broker_epoch', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('broker_id', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+        ('broker_epoch', 'int64', (0, 3), (0, -2), None, (0, -2), None),
+        ('topics', '[]TopicData', (0, 3), (0, -2), None, (0, -2), 'AlterPartitionRequest_TopicData'),
+    )
 
     def __init__(self, *, broker_id=_UNSET, broker_epoch=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.broker_id = 0 if broker_id is _UNSET else broker_id
@@ -234,6 +256,15 @@ AlterPartitionRequest.TopicData = AlterPartitionRequest_TopicData
 class AlterPartitionResponse_PartitionData(Struct):
     __slots__ = ('partition_index', 'error_code', 'leader_id', 'leader_epoch', 'isr', 'leader_recovery_state', 'partition_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 3), (0, -2), None, (0, -2), None),
+        ('leader_id', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+        ('isr', '[]int32', (0, 3), (0, -2), None, (0, -2), None),
+        ('leader_recovery_state', 'int8', (1, 3), (1, -2), None, (1, -2), None),
+        ('partition_epoch', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, error_code=_UNSET, leader_id=_UNSET, leader_epoch=_UNSET, isr=_UNSET, leader_recovery_state=_UNSET, partition_epoch=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -296,6 +327,11 @@ class AlterPartitionResponse_PartitionData(Struct):
 class AlterPartitionResponse_TopicData(Struct):
     __slots__ = ('topic_name', 'topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('topic_name', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('topic_id', 'uuid', (2, 3), (2, -2), None, (2, -2), None),
+        ('partitions', '[]PartitionData', (0, 3), (0, -2), None, (0, -2), 'AlterPartitionResponse_PartitionData'),
+    )
 
     def __init__(self, *, topic_name=_UNSET, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -346,6 +382,11 @@ class AlterPartitionResponse_TopicData(Struct):
 class AlterPartitionResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 3), (0, -2), None, (0, -2), None),
+        ('topics', '[]TopicData', (0, 3), (0, -2), None, (0, -2), 'AlterPartitionResponse_TopicData'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

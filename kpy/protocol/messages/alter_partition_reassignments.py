@@ -15,6 +15,10 @@ _UNSET = object()
 class AlterPartitionReassignmentsRequest_ReassignablePartition(Struct):
     __slots__ = ('partition_index', 'replicas', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('replicas', '[]int32', (0, 0), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, replicas=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -53,6 +57,10 @@ class AlterPartitionReassignmentsRequest_ReassignablePartition(Struct):
 class AlterPartitionReassignmentsRequest_ReassignableTopic(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]ReassignablePartition', (0, 0), (0, -2), None, (0, -2), 'AlterPartitionReassignmentsRequest_ReassignablePartition'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -91,6 +99,10 @@ class AlterPartitionReassignmentsRequest_ReassignableTopic(Struct):
 class AlterPartitionReassignmentsRequest(Struct):
     __slots__ = ('timeout_ms', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('timeout_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('topics', '[]ReassignableTopic', (0, 0), (0, -2), None, (0, -2), 'AlterPartitionReassignmentsRequest_ReassignableTopic'),
+    )
 
     def __init__(self, *, timeout_ms=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.timeout_ms = 60000 if timeout_ms is _UNSET else timeout_ms
@@ -133,6 +145,11 @@ AlterPartitionReassignmentsRequest.ReassignableTopic = AlterPartitionReassignmen
 class AlterPartitionReassignmentsResponse_ReassignablePartitionResponse(Struct):
     __slots__ = ('partition_index', 'error_code', 'error_message', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, error_code=_UNSET, error_message=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -171,6 +188,10 @@ class AlterPartitionReassignmentsResponse_ReassignablePartitionResponse(Struct):
 class AlterPartitionReassignmentsResponse_ReassignableTopicResponse(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]ReassignablePartitionResponse', (0, 0), (0, -2), None, (0, -2), 'AlterPartitionReassignmentsResponse_ReassignablePartitionResponse'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -209,6 +230,12 @@ class AlterPartitionReassignmentsResponse_ReassignableTopicResponse(Struct):
 class AlterPartitionReassignmentsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'error_message', 'responses', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('responses', '[]ReassignableTopicResponse', (0, 0), (0, -2), None, (0, -2), 'AlterPartitionReassignmentsResponse_ReassignableTopicResponse'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, error_message=_UNSET, responses=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

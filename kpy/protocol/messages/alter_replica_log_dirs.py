@@ -15,6 +15,10 @@ _UNSET = object()
 class AlterReplicaLogDirsRequest_AlterReplicaLogDirTopic(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('name', 'string', (0, 2), (0, -2), None, (0, -2), None),
+        ('partitions', '[]int32', (0, 2), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -69,6 +73,10 @@ class AlterReplicaLogDirsRequest_AlterReplicaLogDirTopic(Struct):
 class AlterReplicaLogDirsRequest_AlterReplicaLogDir(Struct):
     __slots__ = ('path', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('path', 'string', (0, 2), (0, -2), None, (0, -2), None),
+        ('topics', '[]AlterReplicaLogDirTopic', (0, 2), (0, -2), None, (0, -2), 'AlterReplicaLogDirsRequest_AlterReplicaLogDirTopic'),
+    )
 
     def __init__(self, *, path=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.path = '' if path is _UNSET else path
@@ -123,6 +131,9 @@ class AlterReplicaLogDirsRequest_AlterReplicaLogDir(Struct):
 class AlterReplicaLogDirsRequest(Struct):
     __slots__ = ('dirs', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('dirs', '[]AlterReplicaLogDir', (0, 2), (0, -2), None, (0, -2), 'AlterReplicaLogDirsRequest_AlterReplicaLogDir'),
+    )
 
     def __init__(self, *, dirs=_UNSET, unknown_tagged_fields=None):
         self.dirs = [] if dirs is _UNSET else dirs
@@ -171,6 +182,10 @@ AlterReplicaLogDirsRequest.AlterReplicaLogDir = AlterReplicaLogDirsRequest_Alter
 class AlterReplicaLogDirsResponse_AlterReplicaLogDirPartitionResult(Struct):
     __slots__ = ('partition_index', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 2), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -205,6 +220,10 @@ class AlterReplicaLogDirsResponse_AlterReplicaLogDirPartitionResult(Struct):
 class AlterReplicaLogDirsResponse_AlterReplicaLogDirTopicResult(Struct):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('topic_name', 'string', (0, 2), (0, -2), None, (0, -2), None),
+        ('partitions', '[]AlterReplicaLogDirPartitionResult', (0, 2), (0, -2), None, (0, -2), 'AlterReplicaLogDirsResponse_AlterReplicaLogDirPartitionResult'),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -259,6 +278,10 @@ class AlterReplicaLogDirsResponse_AlterReplicaLogDirTopicResult(Struct):
 class AlterReplicaLogDirsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'results', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+        ('results', '[]AlterReplicaLogDirTopicResult', (0, 2), (0, -2), None, (0, -2), 'AlterReplicaLogDirsResponse_AlterReplicaLogDirTopicResult'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, results=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

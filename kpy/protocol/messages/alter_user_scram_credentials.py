@@ -15,6 +15,10 @@ _UNSET = object()
 class AlterUserScramCredentialsRequest_ScramCredentialDeletion(Struct):
     __slots__ = ('name', 'mechanism', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('mechanism', 'int8', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, mechanism=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -49,6 +53,13 @@ class AlterUserScramCredentialsRequest_ScramCredentialDeletion(Struct):
 class AlterUserScramCredentialsRequest_ScramCredentialUpsertion(Struct):
     __slots__ = ('name', 'mechanism', 'iterations', 'salt', 'salted_password', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('mechanism', 'int8', (0, 0), (0, -2), None, (0, -2), None),
+        ('iterations', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('salt', 'bytes', (0, 0), (0, -2), None, (0, -2), None),
+        ('salted_password', 'bytes', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, mechanism=_UNSET, iterations=_UNSET, salt=_UNSET, salted_password=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -68,9 +79,9 @@ class AlterUserScramCredentialsRequest_ScramCredentialUpsertion(Struct):
         self.mechanism = v
         v = r.int32()
         self.iterations = v
-        v = r.compact_bytes_()
+        v = r.compact_bytes()
         self.salt = v
-        v = r.compact_bytes_()
+        v = r.compact_bytes()
         self.salted_password = v
         self.unknown_tagged_fields = []
         if flex:
@@ -86,8 +97,8 @@ class AlterUserScramCredentialsRequest_ScramCredentialUpsertion(Struct):
         w.compact_string(self.name)
         w.int8(self.mechanism)
         w.int32(self.iterations)
-        w.compact_bytes_(self.salt)
-        w.compact_bytes_(self.salted_password)
+        w.compact_bytes(self.salt)
+        w.compact_bytes(self.salted_password)
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -95,6 +106,10 @@ class AlterUserScramCredentialsRequest_ScramCredentialUpsertion(Struct):
 class AlterUserScramCredentialsRequest(Struct):
     __slots__ = ('deletions', 'upsertions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('deletions', '[]ScramCredentialDeletion', (0, 0), (0, -2), None, (0, -2), 'AlterUserScramCredentialsRequest_ScramCredentialDeletion'),
+        ('upsertions', '[]ScramCredentialUpsertion', (0, 0), (0, -2), None, (0, -2), 'AlterUserScramCredentialsRequest_ScramCredentialUpsertion'),
+    )
 
     def __init__(self, *, deletions=_UNSET, upsertions=_UNSET, unknown_tagged_fields=None):
         self.deletions = [] if deletions is _UNSET else deletions
@@ -141,6 +156,11 @@ AlterUserScramCredentialsRequest.ScramCredentialUpsertion = AlterUserScramCreden
 class AlterUserScramCredentialsResponse_AlterUserScramCredentialsResult(Struct):
     __slots__ = ('user', 'error_code', 'error_message', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('user', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, user=_UNSET, error_code=_UNSET, error_message=_UNSET, unknown_tagged_fields=None):
         self.user = '' if user is _UNSET else user
@@ -179,6 +199,10 @@ class AlterUserScramCredentialsResponse_AlterUserScramCredentialsResult(Struct):
 class AlterUserScramCredentialsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'results', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('results', '[]AlterUserScramCredentialsResult', (0, 0), (0, -2), None, (0, -2), 'AlterUserScramCredentialsResponse_AlterUserScramCredentialsResult'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, results=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,10 @@ _UNSET = object()
 class ApiVersionsRequest(Struct):
     __slots__ = ('client_software_name', 'client_software_version', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('client_software_name', 'string', (3, 4), (3, -2), None, (3, -2), None),
+        ('client_software_version', 'string', (3, 4), (3, -2), None, (3, -2), None),
+    )
 
     def __init__(self, *, client_software_name=_UNSET, client_software_version=_UNSET, unknown_tagged_fields=None):
         self.client_software_name = '' if client_software_name is _UNSET else client_software_name
@@ -59,6 +63,11 @@ class ApiVersionsRequest(Struct):
 class ApiVersionsResponse_ApiVersion(Struct):
     __slots__ = ('api_key', 'min_version', 'max_version', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('api_key', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+        ('min_version', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+        ('max_version', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, api_key=_UNSET, min_version=_UNSET, max_version=_UNSET, unknown_tagged_fields=None):
         self.api_key = 0 if api_key is _UNSET else api_key
@@ -97,6 +106,11 @@ class ApiVersionsResponse_ApiVersion(Struct):
 class ApiVersionsResponse_SupportedFeatureKey(Struct):
     __slots__ = ('name', 'min_version', 'max_version', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('name', 'string', (3, 4), (3, -2), None, (3, -2), None),
+        ('min_version', 'int16', (3, 4), (3, -2), None, (3, -2), None),
+        ('max_version', 'int16', (3, 4), (3, -2), None, (3, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, min_version=_UNSET, max_version=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -147,6 +161,11 @@ class ApiVersionsResponse_SupportedFeatureKey(Struct):
 class ApiVersionsResponse_FinalizedFeatureKey(Struct):
     __slots__ = ('name', 'max_version_level', 'min_version_level', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('name', 'string', (3, 4), (3, -2), None, (3, -2), None),
+        ('max_version_level', 'int16', (3, 4), (3, -2), None, (3, -2), None),
+        ('min_version_level', 'int16', (3, 4), (3, -2), None, (3, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, max_version_level=_UNSET, min_version_level=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -197,6 +216,15 @@ class ApiVersionsResponse_FinalizedFeatureKey(Struct):
 class ApiVersionsResponse(Struct):
     __slots__ = ('error_code', 'api_keys', 'throttle_time_ms', 'supported_features', 'finalized_features_epoch', 'finalized_features', 'zk_migration_ready', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('error_code', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+        ('api_keys', '[]ApiVersion', (0, 4), (0, -2), None, (0, -2), 'ApiVersionsResponse_ApiVersion'),
+        ('throttle_time_ms', 'int32', (1, 4), (1, -2), None, (1, -2), None),
+        ('supported_features', '[]SupportedFeatureKey', (3, 4), (3, -2), 0, (3, 32767), 'ApiVersionsResponse_SupportedFeatureKey'),
+        ('finalized_features_epoch', 'int64', (3, 4), (3, -2), 1, (3, 32767), None),
+        ('finalized_features', '[]FinalizedFeatureKey', (3, 4), (3, -2), 2, (3, 32767), 'ApiVersionsResponse_FinalizedFeatureKey'),
+        ('zk_migration_ready', 'bool', (3, 4), (3, -2), 3, (3, 32767), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, api_keys=_UNSET, throttle_time_ms=_UNSET, supported_features=_UNSET, finalized_features_epoch=_UNSET, finalized_features=_UNSET, zk_migration_ready=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code

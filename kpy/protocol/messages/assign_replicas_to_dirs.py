@@ -15,6 +15,9 @@ _UNSET = object()
 class AssignReplicasToDirsRequest_PartitionData(Struct):
     __slots__ = ('partition_index', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -45,6 +48,10 @@ class AssignReplicasToDirsRequest_PartitionData(Struct):
 class AssignReplicasToDirsRequest_TopicData(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionData', (0, 0), (0, -2), None, (0, -2), 'AssignReplicasToDirsRequest_PartitionData'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -83,6 +90,10 @@ class AssignReplicasToDirsRequest_TopicData(Struct):
 class AssignReplicasToDirsRequest_DirectoryData(Struct):
     __slots__ = ('id', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('topics', '[]TopicData', (0, 0), (0, -2), None, (0, -2), 'AssignReplicasToDirsRequest_TopicData'),
+    )
 
     def __init__(self, *, id=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.id = ZERO_UUID if id is _UNSET else id
@@ -121,6 +132,11 @@ class AssignReplicasToDirsRequest_DirectoryData(Struct):
 class AssignReplicasToDirsRequest(Struct):
     __slots__ = ('broker_id', 'broker_epoch', 'directories', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('broker_id', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('broker_epoch', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('directories', '[]DirectoryData', (0, 0), (0, -2), None, (0, -2), 'AssignReplicasToDirsRequest_DirectoryData'),
+    )
 
     def __init__(self, *, broker_id=_UNSET, broker_epoch=_UNSET, directories=_UNSET, unknown_tagged_fields=None):
         self.broker_id = 0 if broker_id is _UNSET else broker_id
@@ -168,6 +184,10 @@ AssignReplicasToDirsRequest.DirectoryData = AssignReplicasToDirsRequest_Director
 class AssignReplicasToDirsResponse_PartitionData(Struct):
     __slots__ = ('partition_index', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -202,6 +222,10 @@ class AssignReplicasToDirsResponse_PartitionData(Struct):
 class AssignReplicasToDirsResponse_TopicData(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionData', (0, 0), (0, -2), None, (0, -2), 'AssignReplicasToDirsResponse_PartitionData'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -240,6 +264,10 @@ class AssignReplicasToDirsResponse_TopicData(Struct):
 class AssignReplicasToDirsResponse_DirectoryData(Struct):
     __slots__ = ('id', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('topics', '[]TopicData', (0, 0), (0, -2), None, (0, -2), 'AssignReplicasToDirsResponse_TopicData'),
+    )
 
     def __init__(self, *, id=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.id = ZERO_UUID if id is _UNSET else id
@@ -278,6 +306,11 @@ class AssignReplicasToDirsResponse_DirectoryData(Struct):
 class AssignReplicasToDirsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'directories', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('directories', '[]DirectoryData', (0, 0), (0, -2), None, (0, -2), 'AssignReplicasToDirsResponse_DirectoryData'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, directories=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

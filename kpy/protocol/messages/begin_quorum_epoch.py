@@ -15,6 +15,12 @@ _UNSET = object()
 class BeginQuorumEpochRequest_PartitionData(Struct):
     __slots__ = ('partition_index', 'voter_directory_id', 'leader_id', 'leader_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('voter_directory_id', 'uuid', (1, 1), (1, -2), None, (1, -2), None),
+        ('leader_id', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, voter_directory_id=_UNSET, leader_id=_UNSET, leader_epoch=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -61,6 +67,10 @@ class BeginQuorumEpochRequest_PartitionData(Struct):
 class BeginQuorumEpochRequest_TopicData(Struct):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('topic_name', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionData', (0, 1), (0, -2), None, (0, -2), 'BeginQuorumEpochRequest_PartitionData'),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -115,6 +125,11 @@ class BeginQuorumEpochRequest_TopicData(Struct):
 class BeginQuorumEpochRequest_LeaderEndpoint(Struct):
     __slots__ = ('name', 'host', 'port', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('name', 'string', (1, 1), (1, -2), None, (1, -2), None),
+        ('host', 'string', (1, 1), (1, -2), None, (1, -2), None),
+        ('port', 'uint16', (1, 1), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, host=_UNSET, port=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -171,6 +186,12 @@ class BeginQuorumEpochRequest_LeaderEndpoint(Struct):
 class BeginQuorumEpochRequest(Struct):
     __slots__ = ('cluster_id', 'voter_id', 'topics', 'leader_endpoints', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('cluster_id', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+        ('voter_id', 'int32', (1, 1), (1, -2), None, (1, -2), None),
+        ('topics', '[]TopicData', (0, 1), (0, -2), None, (0, -2), 'BeginQuorumEpochRequest_TopicData'),
+        ('leader_endpoints', '[]LeaderEndpoint', (1, 1), (1, -2), None, (1, -2), 'BeginQuorumEpochRequest_LeaderEndpoint'),
+    )
 
     def __init__(self, *, cluster_id=_UNSET, voter_id=_UNSET, topics=_UNSET, leader_endpoints=_UNSET, unknown_tagged_fields=None):
         self.cluster_id = None if cluster_id is _UNSET else cluster_id
@@ -250,6 +271,12 @@ BeginQuorumEpochRequest.LeaderEndpoint = BeginQuorumEpochRequest_LeaderEndpoint
 class BeginQuorumEpochResponse_PartitionData(Struct):
     __slots__ = ('partition_index', 'error_code', 'leader_id', 'leader_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('leader_id', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, error_code=_UNSET, leader_id=_UNSET, leader_epoch=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -292,6 +319,10 @@ class BeginQuorumEpochResponse_PartitionData(Struct):
 class BeginQuorumEpochResponse_TopicData(Struct):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('topic_name', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionData', (0, 1), (0, -2), None, (0, -2), 'BeginQuorumEpochResponse_PartitionData'),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -346,6 +377,11 @@ class BeginQuorumEpochResponse_TopicData(Struct):
 class BeginQuorumEpochResponse_NodeEndpoint(Struct):
     __slots__ = ('node_id', 'host', 'port', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('node_id', 'int32', (1, 1), (1, -2), None, (1, -2), None),
+        ('host', 'string', (1, 1), (1, -2), None, (1, -2), None),
+        ('port', 'uint16', (1, 1), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, node_id=_UNSET, host=_UNSET, port=_UNSET, unknown_tagged_fields=None):
         self.node_id = 0 if node_id is _UNSET else node_id
@@ -396,6 +432,11 @@ class BeginQuorumEpochResponse_NodeEndpoint(Struct):
 class BeginQuorumEpochResponse(Struct):
     __slots__ = ('error_code', 'topics', 'node_endpoints', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('error_code', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('topics', '[]TopicData', (0, 1), (0, -2), None, (0, -2), 'BeginQuorumEpochResponse_TopicData'),
+        ('node_endpoints', '[]NodeEndpoint', (1, 1), (1, -2), 0, (1, 32767), 'BeginQuorumEpochResponse_NodeEndpoint'),
+    )
 
     def __init__(self, *, error_code=_UNSET, topics=_UNSET, node_endpoints=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code

@@ -15,6 +15,14 @@ _UNSET = object()
 class BrokerHeartbeatRequest(Struct):
     __slots__ = ('broker_id', 'broker_epoch', 'current_metadata_offset', 'want_fence', 'want_shut_down', 'offline_log_dirs', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('broker_id', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('broker_epoch', 'int64', (0, 1), (0, -2), None, (0, -2), None),
+        ('current_metadata_offset', 'int64', (0, 1), (0, -2), None, (0, -2), None),
+        ('want_fence', 'bool', (0, 1), (0, -2), None, (0, -2), None),
+        ('want_shut_down', 'bool', (0, 1), (0, -2), None, (0, -2), None),
+        ('offline_log_dirs', '[]uuid', (1, 1), (1, -2), '0', (1, 32767), None),
+    )
 
     def __init__(self, *, broker_id=_UNSET, broker_epoch=_UNSET, current_metadata_offset=_UNSET, want_fence=_UNSET, want_shut_down=_UNSET, offline_log_dirs=_UNSET, unknown_tagged_fields=None):
         self.broker_id = 0 if broker_id is _UNSET else broker_id
@@ -77,6 +85,13 @@ class BrokerHeartbeatRequest(Struct):
 class BrokerHeartbeatResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'is_caught_up', 'is_fenced', 'should_shut_down', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('is_caught_up', 'bool', (0, 1), (0, -2), None, (0, -2), None),
+        ('is_fenced', 'bool', (0, 1), (0, -2), None, (0, -2), None),
+        ('should_shut_down', 'bool', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, is_caught_up=_UNSET, is_fenced=_UNSET, should_shut_down=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

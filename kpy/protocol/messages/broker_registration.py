@@ -15,6 +15,12 @@ _UNSET = object()
 class BrokerRegistrationRequest_Listener(Struct):
     __slots__ = ('name', 'host', 'port', 'security_protocol', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('name', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('host', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('port', 'uint16', (0, 4), (0, -2), None, (0, -2), None),
+        ('security_protocol', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, host=_UNSET, port=_UNSET, security_protocol=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -57,6 +63,11 @@ class BrokerRegistrationRequest_Listener(Struct):
 class BrokerRegistrationRequest_Feature(Struct):
     __slots__ = ('name', 'min_supported_version', 'max_supported_version', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('name', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('min_supported_version', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+        ('max_supported_version', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, min_supported_version=_UNSET, max_supported_version=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -95,6 +106,17 @@ class BrokerRegistrationRequest_Feature(Struct):
 class BrokerRegistrationRequest(Struct):
     __slots__ = ('broker_id', 'cluster_id', 'incarnation_id', 'listeners', 'features', 'rack', 'is_migrating_zk_broker', 'log_dirs', 'previous_broker_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('broker_id', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+        ('cluster_id', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('incarnation_id', 'uuid', (0, 4), (0, -2), None, (0, -2), None),
+        ('listeners', '[]Listener', (0, 4), (0, -2), None, (0, -2), 'BrokerRegistrationRequest_Listener'),
+        ('features', '[]Feature', (0, 4), (0, -2), None, (0, -2), 'BrokerRegistrationRequest_Feature'),
+        ('rack', 'string', (0, 4), (0, 32767), None, (0, -2), None),
+        ('is_migrating_zk_broker', 'bool', (1, 4), (1, -2), None, (1, -2), None),
+        ('log_dirs', '[]uuid', (2, 4), (2, -2), None, (2, -2), None),
+        ('previous_broker_epoch', 'int64', (3, 4), (3, -2), None, (3, -2), None),
+    )
 
     def __init__(self, *, broker_id=_UNSET, cluster_id=_UNSET, incarnation_id=_UNSET, listeners=_UNSET, features=_UNSET, rack=_UNSET, is_migrating_zk_broker=_UNSET, log_dirs=_UNSET, previous_broker_epoch=_UNSET, unknown_tagged_fields=None):
         self.broker_id = 0 if broker_id is _UNSET else broker_id
@@ -187,6 +209,11 @@ BrokerRegistrationRequest.Feature = BrokerRegistrationRequest_Feature
 class BrokerRegistrationResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'broker_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+        ('broker_epoch', 'int64', (0, 4), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, broker_epoch=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,10 @@ _UNSET = object()
 class ConsumerGroupDescribeRequest(Struct):
     __slots__ = ('group_ids', 'include_authorized_operations', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('group_ids', '[]string', (0, 0), (0, -2), None, (0, -2), None),
+        ('include_authorized_operations', 'bool', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, group_ids=_UNSET, include_authorized_operations=_UNSET, unknown_tagged_fields=None):
         self.group_ids = [] if group_ids is _UNSET else group_ids
@@ -55,6 +59,11 @@ class ConsumerGroupDescribeRequest(Struct):
 class ConsumerGroupDescribeResponse_TopicPartitions(Struct):
     __slots__ = ('topic_id', 'topic_name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('topic_name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic_id=_UNSET, topic_name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -97,6 +106,9 @@ class ConsumerGroupDescribeResponse_TopicPartitions(Struct):
 class ConsumerGroupDescribeResponse_Assignment(Struct):
     __slots__ = ('topic_partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_partitions', '[]TopicPartitions', (0, 0), (0, -2), None, (0, -2), 'ConsumerGroupDescribeResponse_TopicPartitions'),
+    )
 
     def __init__(self, *, topic_partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_partitions = [] if topic_partitions is _UNSET else topic_partitions
@@ -131,6 +143,18 @@ class ConsumerGroupDescribeResponse_Assignment(Struct):
 class ConsumerGroupDescribeResponse_Member(Struct):
     __slots__ = ('member_id', 'instance_id', 'rack_id', 'member_epoch', 'client_id', 'client_host', 'subscribed_topic_names', 'subscribed_topic_regex', 'assignment', 'target_assignment', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('member_id', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('instance_id', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('rack_id', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('member_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('client_id', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('client_host', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('subscribed_topic_names', '[]string', (0, 0), (0, -2), None, (0, -2), None),
+        ('subscribed_topic_regex', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('assignment', 'Assignment', (0, 0), (0, -2), None, (0, -2), 'ConsumerGroupDescribeResponse_Assignment'),
+        ('target_assignment', 'Assignment', (0, 0), (0, -2), None, (0, -2), 'ConsumerGroupDescribeResponse_Assignment'),
+    )
 
     def __init__(self, *, member_id=_UNSET, instance_id=_UNSET, rack_id=_UNSET, member_epoch=_UNSET, client_id=_UNSET, client_host=_UNSET, subscribed_topic_names=_UNSET, subscribed_topic_regex=_UNSET, assignment=_UNSET, target_assignment=_UNSET, unknown_tagged_fields=None):
         self.member_id = '' if member_id is _UNSET else member_id
@@ -201,6 +225,17 @@ class ConsumerGroupDescribeResponse_Member(Struct):
 class ConsumerGroupDescribeResponse_DescribedGroup(Struct):
     __slots__ = ('error_code', 'error_message', 'group_id', 'group_state', 'group_epoch', 'assignment_epoch', 'assignor_name', 'members', 'authorized_operations', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('group_id', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('group_state', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('group_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('assignment_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('assignor_name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('members', '[]Member', (0, 0), (0, -2), None, (0, -2), 'ConsumerGroupDescribeResponse_Member'),
+        ('authorized_operations', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, error_message=_UNSET, group_id=_UNSET, group_state=_UNSET, group_epoch=_UNSET, assignment_epoch=_UNSET, assignor_name=_UNSET, members=_UNSET, authorized_operations=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -267,6 +302,10 @@ class ConsumerGroupDescribeResponse_DescribedGroup(Struct):
 class ConsumerGroupDescribeResponse(Struct):
     __slots__ = ('throttle_time_ms', 'groups', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('groups', '[]DescribedGroup', (0, 0), (0, -2), None, (0, -2), 'ConsumerGroupDescribeResponse_DescribedGroup'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, groups=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

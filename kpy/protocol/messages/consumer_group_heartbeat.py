@@ -15,6 +15,10 @@ _UNSET = object()
 class ConsumerGroupHeartbeatRequest_TopicPartitions(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 1), (0, -2), None, (0, -2), None),
+        ('partitions', '[]int32', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -53,6 +57,18 @@ class ConsumerGroupHeartbeatRequest_TopicPartitions(Struct):
 class ConsumerGroupHeartbeatRequest(Struct):
     __slots__ = ('group_id', 'member_id', 'member_epoch', 'instance_id', 'rack_id', 'rebalance_timeout_ms', 'subscribed_topic_names', 'subscribed_topic_regex', 'server_assignor', 'topic_partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('group_id', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('member_id', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('member_epoch', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('instance_id', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+        ('rack_id', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+        ('rebalance_timeout_ms', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('subscribed_topic_names', '[]string', (0, 1), (0, 32767), None, (0, -2), None),
+        ('subscribed_topic_regex', 'string', (1, 1), (1, 32767), None, (1, -2), None),
+        ('server_assignor', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+        ('topic_partitions', '[]TopicPartitions', (0, 1), (0, 32767), None, (0, -2), 'ConsumerGroupHeartbeatRequest_TopicPartitions'),
+    )
 
     def __init__(self, *, group_id=_UNSET, member_id=_UNSET, member_epoch=_UNSET, instance_id=_UNSET, rack_id=_UNSET, rebalance_timeout_ms=_UNSET, subscribed_topic_names=_UNSET, subscribed_topic_regex=_UNSET, server_assignor=_UNSET, topic_partitions=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -136,6 +152,10 @@ ConsumerGroupHeartbeatRequest.TopicPartitions = ConsumerGroupHeartbeatRequest_To
 class ConsumerGroupHeartbeatResponse_TopicPartitions(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 1), (0, -2), None, (0, -2), None),
+        ('partitions', '[]int32', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -174,6 +194,9 @@ class ConsumerGroupHeartbeatResponse_TopicPartitions(Struct):
 class ConsumerGroupHeartbeatResponse_Assignment(Struct):
     __slots__ = ('topic_partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('topic_partitions', '[]TopicPartitions', (0, 1), (0, -2), None, (0, -2), 'ConsumerGroupHeartbeatResponse_TopicPartitions'),
+    )
 
     def __init__(self, *, topic_partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_partitions = [] if topic_partitions is _UNSET else topic_partitions
@@ -208,6 +231,15 @@ class ConsumerGroupHeartbeatResponse_Assignment(Struct):
 class ConsumerGroupHeartbeatResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'error_message', 'member_id', 'member_epoch', 'heartbeat_interval_ms', 'assignment', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+        ('member_id', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+        ('member_epoch', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('heartbeat_interval_ms', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('assignment', 'Assignment', (0, 1), (0, 32767), None, (0, -2), 'ConsumerGroupHeartbeatResponse_Assignment'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, error_message=_UNSET, member_id=_UNSET, member_epoch=_UNSET, heartbeat_interval_ms=_UNSET, assignment=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,10 @@ _UNSET = object()
 class ControlledShutdownRequest(Struct):
     __slots__ = ('broker_id', 'broker_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('broker_id', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+        ('broker_epoch', 'int64', (2, 3), (2, -2), None, (2, -2), None),
+    )
 
     def __init__(self, *, broker_id=_UNSET, broker_epoch=_UNSET, unknown_tagged_fields=None):
         self.broker_id = 0 if broker_id is _UNSET else broker_id
@@ -55,6 +59,10 @@ class ControlledShutdownRequest(Struct):
 class ControlledShutdownResponse_RemainingPartition(Struct):
     __slots__ = ('topic_name', 'partition_index', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('topic_name', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('partition_index', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partition_index=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -95,6 +103,10 @@ class ControlledShutdownResponse_RemainingPartition(Struct):
 class ControlledShutdownResponse(Struct):
     __slots__ = ('error_code', 'remaining_partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('error_code', 'int16', (0, 3), (0, -2), None, (0, -2), None),
+        ('remaining_partitions', '[]RemainingPartition', (0, 3), (0, -2), None, (0, -2), 'ControlledShutdownResponse_RemainingPartition'),
+    )
 
     def __init__(self, *, error_code=_UNSET, remaining_partitions=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code

@@ -15,6 +15,12 @@ _UNSET = object()
 class ControllerRegistrationRequest_Listener(Struct):
     __slots__ = ('name', 'host', 'port', 'security_protocol', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('host', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('port', 'uint16', (0, 0), (0, -2), None, (0, -2), None),
+        ('security_protocol', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, host=_UNSET, port=_UNSET, security_protocol=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -57,6 +63,11 @@ class ControllerRegistrationRequest_Listener(Struct):
 class ControllerRegistrationRequest_Feature(Struct):
     __slots__ = ('name', 'min_supported_version', 'max_supported_version', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('min_supported_version', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('max_supported_version', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, min_supported_version=_UNSET, max_supported_version=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -95,6 +106,13 @@ class ControllerRegistrationRequest_Feature(Struct):
 class ControllerRegistrationRequest(Struct):
     __slots__ = ('controller_id', 'incarnation_id', 'zk_migration_ready', 'listeners', 'features', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('controller_id', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('incarnation_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('zk_migration_ready', 'bool', (0, 0), (0, -2), None, (0, -2), None),
+        ('listeners', '[]Listener', (0, 0), (0, -2), None, (0, -2), 'ControllerRegistrationRequest_Listener'),
+        ('features', '[]Feature', (0, 0), (0, -2), None, (0, -2), 'ControllerRegistrationRequest_Feature'),
+    )
 
     def __init__(self, *, controller_id=_UNSET, incarnation_id=_UNSET, zk_migration_ready=_UNSET, listeners=_UNSET, features=_UNSET, unknown_tagged_fields=None):
         self.controller_id = 0 if controller_id is _UNSET else controller_id
@@ -153,6 +171,11 @@ ControllerRegistrationRequest.Feature = ControllerRegistrationRequest_Feature
 class ControllerRegistrationResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'error_message', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, error_message=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

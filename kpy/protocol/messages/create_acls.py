@@ -15,6 +15,15 @@ _UNSET = object()
 class CreateAclsRequest_AclCreation(Struct):
     __slots__ = ('resource_type', 'resource_name', 'resource_pattern_type', 'principal', 'host', 'operation', 'permission_type', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('resource_type', 'int8', (0, 3), (0, -2), None, (0, -2), None),
+        ('resource_name', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('resource_pattern_type', 'int8', (1, 3), (1, -2), None, (1, -2), None),
+        ('principal', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('host', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('operation', 'int8', (0, 3), (0, -2), None, (0, -2), None),
+        ('permission_type', 'int8', (0, 3), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, resource_type=_UNSET, resource_name=_UNSET, resource_pattern_type=_UNSET, principal=_UNSET, host=_UNSET, operation=_UNSET, permission_type=_UNSET, unknown_tagged_fields=None):
         self.resource_type = 0 if resource_type is _UNSET else resource_type
@@ -93,6 +102,9 @@ class CreateAclsRequest_AclCreation(Struct):
 class CreateAclsRequest(Struct):
     __slots__ = ('creations', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('creations', '[]AclCreation', (0, 3), (0, -2), None, (0, -2), 'CreateAclsRequest_AclCreation'),
+    )
 
     def __init__(self, *, creations=_UNSET, unknown_tagged_fields=None):
         self.creations = [] if creations is _UNSET else creations
@@ -140,6 +152,10 @@ CreateAclsRequest.AclCreation = CreateAclsRequest_AclCreation
 class CreateAclsResponse_AclCreationResult(Struct):
     __slots__ = ('error_code', 'error_message', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('error_code', 'int16', (0, 3), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 3), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, error_message=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -180,6 +196,10 @@ class CreateAclsResponse_AclCreationResult(Struct):
 class CreateAclsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'results', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+        ('results', '[]AclCreationResult', (0, 3), (0, -2), None, (0, -2), 'CreateAclsResponse_AclCreationResult'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, results=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,10 @@ _UNSET = object()
 class CreateDelegationTokenRequest_CreatableRenewers(Struct):
     __slots__ = ('principal_type', 'principal_name', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('principal_type', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('principal_name', 'string', (0, 3), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, principal_type=_UNSET, principal_name=_UNSET, unknown_tagged_fields=None):
         self.principal_type = '' if principal_type is _UNSET else principal_type
@@ -61,6 +65,12 @@ class CreateDelegationTokenRequest_CreatableRenewers(Struct):
 class CreateDelegationTokenRequest(Struct):
     __slots__ = ('owner_principal_type', 'owner_principal_name', 'renewers', 'max_lifetime_ms', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('owner_principal_type', 'string', (3, 3), (3, 32767), None, (3, -2), None),
+        ('owner_principal_name', 'string', (3, 3), (3, 32767), None, (3, -2), None),
+        ('renewers', '[]CreatableRenewers', (0, 3), (0, -2), None, (0, -2), 'CreateDelegationTokenRequest_CreatableRenewers'),
+        ('max_lifetime_ms', 'int64', (0, 3), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, owner_principal_type=_UNSET, owner_principal_name=_UNSET, renewers=_UNSET, max_lifetime_ms=_UNSET, unknown_tagged_fields=None):
         self.owner_principal_type = '' if owner_principal_type is _UNSET else owner_principal_type
@@ -132,6 +142,19 @@ CreateDelegationTokenRequest.CreatableRenewers = CreateDelegationTokenRequest_Cr
 class CreateDelegationTokenResponse(Struct):
     __slots__ = ('error_code', 'principal_type', 'principal_name', 'token_requester_principal_type', 'token_requester_principal_name', 'issue_timestamp_ms', 'expiry_timestamp_ms', 'max_timestamp_ms', 'token_id', 'hmac', 'throttle_time_ms', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('error_code', 'int16', (0, 3), (0, -2), None, (0, -2), None),
+        ('principal_type', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('principal_name', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('token_requester_principal_type', 'string', (3, 3), (3, -2), None, (3, -2), None),
+        ('token_requester_principal_name', 'string', (3, 3), (3, -2), None, (3, -2), None),
+        ('issue_timestamp_ms', 'int64', (0, 3), (0, -2), None, (0, -2), None),
+        ('expiry_timestamp_ms', 'int64', (0, 3), (0, -2), None, (0, -2), None),
+        ('max_timestamp_ms', 'int64', (0, 3), (0, -2), None, (0, -2), None),
+        ('token_id', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('hmac', 'bytes', (0, 3), (0, -2), None, (0, -2), None),
+        ('throttle_time_ms', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, principal_type=_UNSET, principal_name=_UNSET, token_requester_principal_type=_UNSET, token_requester_principal_name=_UNSET, issue_timestamp_ms=_UNSET, expiry_timestamp_ms=_UNSET, max_timestamp_ms=_UNSET, token_id=_UNSET, hmac=_UNSET, throttle_time_ms=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -185,7 +208,7 @@ class CreateDelegationTokenResponse(Struct):
             v = r.string()
         self.token_id = v
         if version >= 2:
-            v = r.compact_bytes_()
+            v = r.compact_bytes()
         else:
             v = r.bytes_()
         self.hmac = v
@@ -223,7 +246,7 @@ class CreateDelegationTokenResponse(Struct):
         else:
             w.string(self.token_id)
         if version >= 2:
-            w.compact_bytes_(self.hmac)
+            w.compact_bytes(self.hmac)
         else:
             w.bytes_(self.hmac)
         w.int32(self.throttle_time_ms)

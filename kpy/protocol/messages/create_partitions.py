@@ -15,6 +15,9 @@ _UNSET = object()
 class CreatePartitionsRequest_CreatePartitionsAssignment(Struct):
     __slots__ = ('broker_ids', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('broker_ids', '[]int32', (0, 3), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, broker_ids=_UNSET, unknown_tagged_fields=None):
         self.broker_ids = [] if broker_ids is _UNSET else broker_ids
@@ -59,6 +62,11 @@ class CreatePartitionsRequest_CreatePartitionsAssignment(Struct):
 class CreatePartitionsRequest_CreatePartitionsTopic(Struct):
     __slots__ = ('name', 'count', 'assignments', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('name', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('count', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+        ('assignments', '[]CreatePartitionsAssignment', (0, 3), (0, 32767), None, (0, -2), 'CreatePartitionsRequest_CreatePartitionsAssignment'),
+    )
 
     def __init__(self, *, name=_UNSET, count=_UNSET, assignments=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -117,6 +125,11 @@ class CreatePartitionsRequest_CreatePartitionsTopic(Struct):
 class CreatePartitionsRequest(Struct):
     __slots__ = ('topics', 'timeout_ms', 'validate_only', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('topics', '[]CreatePartitionsTopic', (0, 3), (0, -2), None, (0, -2), 'CreatePartitionsRequest_CreatePartitionsTopic'),
+        ('timeout_ms', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+        ('validate_only', 'bool', (0, 3), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topics=_UNSET, timeout_ms=_UNSET, validate_only=_UNSET, unknown_tagged_fields=None):
         self.topics = [] if topics is _UNSET else topics
@@ -173,6 +186,11 @@ CreatePartitionsRequest.CreatePartitionsTopic = CreatePartitionsRequest_CreatePa
 class CreatePartitionsResponse_CreatePartitionsTopicResult(Struct):
     __slots__ = ('name', 'error_code', 'error_message', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('name', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 3), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 3), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, error_code=_UNSET, error_message=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -223,6 +241,10 @@ class CreatePartitionsResponse_CreatePartitionsTopicResult(Struct):
 class CreatePartitionsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'results', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+        ('results', '[]CreatePartitionsTopicResult', (0, 3), (0, -2), None, (0, -2), 'CreatePartitionsResponse_CreatePartitionsTopicResult'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, results=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

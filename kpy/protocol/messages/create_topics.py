@@ -15,6 +15,10 @@ _UNSET = object()
 class CreateTopicsRequest_CreatableReplicaAssignment(Struct):
     __slots__ = ('partition_index', 'broker_ids', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 7)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 7), (0, -2), None, (0, -2), None),
+        ('broker_ids', '[]int32', (0, 7), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, broker_ids=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -63,6 +67,10 @@ class CreateTopicsRequest_CreatableReplicaAssignment(Struct):
 class CreateTopicsRequest_CreatableTopicConfig(Struct):
     __slots__ = ('name', 'value', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 7)
+    FIELDS = (
+        ('name', 'string', (0, 7), (0, -2), None, (0, -2), None),
+        ('value', 'string', (0, 7), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, value=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -109,6 +117,13 @@ class CreateTopicsRequest_CreatableTopicConfig(Struct):
 class CreateTopicsRequest_CreatableTopic(Struct):
     __slots__ = ('name', 'num_partitions', 'replication_factor', 'assignments', 'configs', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 7)
+    FIELDS = (
+        ('name', 'string', (0, 7), (0, -2), None, (0, -2), None),
+        ('num_partitions', 'int32', (0, 7), (0, -2), None, (0, -2), None),
+        ('replication_factor', 'int16', (0, 7), (0, -2), None, (0, -2), None),
+        ('assignments', '[]CreatableReplicaAssignment', (0, 7), (0, -2), None, (0, -2), 'CreateTopicsRequest_CreatableReplicaAssignment'),
+        ('configs', '[]CreatableTopicConfig', (0, 7), (0, -2), None, (0, -2), 'CreateTopicsRequest_CreatableTopicConfig'),
+    )
 
     def __init__(self, *, name=_UNSET, num_partitions=_UNSET, replication_factor=_UNSET, assignments=_UNSET, configs=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -189,6 +204,11 @@ class CreateTopicsRequest_CreatableTopic(Struct):
 class CreateTopicsRequest(Struct):
     __slots__ = ('topics', 'timeout_ms', 'validate_only', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 7)
+    FIELDS = (
+        ('topics', '[]CreatableTopic', (0, 7), (0, -2), None, (0, -2), 'CreateTopicsRequest_CreatableTopic'),
+        ('timeout_ms', 'int32', (0, 7), (0, -2), None, (0, -2), None),
+        ('validate_only', 'bool', (1, 7), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, topics=_UNSET, timeout_ms=_UNSET, validate_only=_UNSET, unknown_tagged_fields=None):
         self.topics = [] if topics is _UNSET else topics
@@ -252,6 +272,13 @@ CreateTopicsRequest.CreatableTopic = CreateTopicsRequest_CreatableTopic
 class CreateTopicsResponse_CreatableTopicConfigs(Struct):
     __slots__ = ('name', 'value', 'read_only', 'config_source', 'is_sensitive', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 7)
+    FIELDS = (
+        ('name', 'string', (5, 7), (5, -2), None, (5, -2), None),
+        ('value', 'string', (5, 7), (5, 32767), None, (5, -2), None),
+        ('read_only', 'bool', (5, 7), (5, -2), None, (5, -2), None),
+        ('config_source', 'int8', (5, 7), (5, -2), None, (5, -2), None),
+        ('is_sensitive', 'bool', (5, 7), (5, -2), None, (5, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, value=_UNSET, read_only=_UNSET, config_source=_UNSET, is_sensitive=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -318,6 +345,16 @@ class CreateTopicsResponse_CreatableTopicConfigs(Struct):
 class CreateTopicsResponse_CreatableTopicResult(Struct):
     __slots__ = ('name', 'topic_id', 'error_code', 'error_message', 'topic_config_error_code', 'num_partitions', 'replication_factor', 'configs', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 7)
+    FIELDS = (
+        ('name', 'string', (0, 7), (0, -2), None, (0, -2), None),
+        ('topic_id', 'uuid', (7, 7), (7, -2), None, (7, -2), None),
+        ('error_code', 'int16', (0, 7), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (1, 7), (1, 32767), None, (1, -2), None),
+        ('topic_config_error_code', 'int16', (5, 7), (5, -2), 0, (5, 32767), None),
+        ('num_partitions', 'int32', (5, 7), (5, -2), None, (5, -2), None),
+        ('replication_factor', 'int16', (5, 7), (5, -2), None, (5, -2), None),
+        ('configs', '[]CreatableTopicConfigs', (5, 7), (5, 32767), None, (5, -2), 'CreateTopicsResponse_CreatableTopicConfigs'),
+    )
 
     def __init__(self, *, name=_UNSET, topic_id=_UNSET, error_code=_UNSET, error_message=_UNSET, topic_config_error_code=_UNSET, num_partitions=_UNSET, replication_factor=_UNSET, configs=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -418,6 +455,10 @@ class CreateTopicsResponse_CreatableTopicResult(Struct):
 class CreateTopicsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 7)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (2, 7), (2, -2), None, (2, -2), None),
+        ('topics', '[]CreatableTopicResult', (0, 7), (0, -2), None, (0, -2), 'CreateTopicsResponse_CreatableTopicResult'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,15 @@ _UNSET = object()
 class DeleteAclsRequest_DeleteAclsFilter(Struct):
     __slots__ = ('resource_type_filter', 'resource_name_filter', 'pattern_type_filter', 'principal_filter', 'host_filter', 'operation', 'permission_type', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('resource_type_filter', 'int8', (0, 3), (0, -2), None, (0, -2), None),
+        ('resource_name_filter', 'string', (0, 3), (0, 32767), None, (0, -2), None),
+        ('pattern_type_filter', 'int8', (1, 3), (1, -2), None, (1, -2), None),
+        ('principal_filter', 'string', (0, 3), (0, 32767), None, (0, -2), None),
+        ('host_filter', 'string', (0, 3), (0, 32767), None, (0, -2), None),
+        ('operation', 'int8', (0, 3), (0, -2), None, (0, -2), None),
+        ('permission_type', 'int8', (0, 3), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, resource_type_filter=_UNSET, resource_name_filter=_UNSET, pattern_type_filter=_UNSET, principal_filter=_UNSET, host_filter=_UNSET, operation=_UNSET, permission_type=_UNSET, unknown_tagged_fields=None):
         self.resource_type_filter = 0 if resource_type_filter is _UNSET else resource_type_filter
@@ -93,6 +102,9 @@ class DeleteAclsRequest_DeleteAclsFilter(Struct):
 class DeleteAclsRequest(Struct):
     __slots__ = ('filters', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('filters', '[]DeleteAclsFilter', (0, 3), (0, -2), None, (0, -2), 'DeleteAclsRequest_DeleteAclsFilter'),
+    )
 
     def __init__(self, *, filters=_UNSET, unknown_tagged_fields=None):
         self.filters = [] if filters is _UNSET else filters
@@ -140,6 +152,17 @@ DeleteAclsRequest.DeleteAclsFilter = DeleteAclsRequest_DeleteAclsFilter
 class DeleteAclsResponse_DeleteAclsMatchingAcl(Struct):
     __slots__ = ('error_code', 'error_message', 'resource_type', 'resource_name', 'pattern_type', 'principal', 'host', 'operation', 'permission_type', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('error_code', 'int16', (0, 3), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 3), (0, 32767), None, (0, -2), None),
+        ('resource_type', 'int8', (0, 3), (0, -2), None, (0, -2), None),
+        ('resource_name', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('pattern_type', 'int8', (1, 3), (1, -2), None, (1, -2), None),
+        ('principal', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('host', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('operation', 'int8', (0, 3), (0, -2), None, (0, -2), None),
+        ('permission_type', 'int8', (0, 3), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, error_message=_UNSET, resource_type=_UNSET, resource_name=_UNSET, pattern_type=_UNSET, principal=_UNSET, host=_UNSET, operation=_UNSET, permission_type=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -230,6 +253,11 @@ class DeleteAclsResponse_DeleteAclsMatchingAcl(Struct):
 class DeleteAclsResponse_DeleteAclsFilterResult(Struct):
     __slots__ = ('error_code', 'error_message', 'matching_acls', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('error_code', 'int16', (0, 3), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 3), (0, 32767), None, (0, -2), None),
+        ('matching_acls', '[]DeleteAclsMatchingAcl', (0, 3), (0, -2), None, (0, -2), 'DeleteAclsResponse_DeleteAclsMatchingAcl'),
+    )
 
     def __init__(self, *, error_code=_UNSET, error_message=_UNSET, matching_acls=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -288,6 +316,10 @@ class DeleteAclsResponse_DeleteAclsFilterResult(Struct):
 class DeleteAclsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'filter_results', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+        ('filter_results', '[]DeleteAclsFilterResult', (0, 3), (0, -2), None, (0, -2), 'DeleteAclsResponse_DeleteAclsFilterResult'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, filter_results=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,9 @@ _UNSET = object()
 class DeleteGroupsRequest(Struct):
     __slots__ = ('groups_names', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('groups_names', '[]string', (0, 2), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, groups_names=_UNSET, unknown_tagged_fields=None):
         self.groups_names = [] if groups_names is _UNSET else groups_names
@@ -61,6 +64,10 @@ class DeleteGroupsRequest(Struct):
 class DeleteGroupsResponse_DeletableGroupResult(Struct):
     __slots__ = ('group_id', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('group_id', 'string', (0, 2), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 2), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, group_id=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -101,6 +108,10 @@ class DeleteGroupsResponse_DeletableGroupResult(Struct):
 class DeleteGroupsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'results', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+        ('results', '[]DeletableGroupResult', (0, 2), (0, -2), None, (0, -2), 'DeleteGroupsResponse_DeletableGroupResult'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, results=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,10 @@ _UNSET = object()
 class DeleteRecordsRequest_DeleteRecordsPartition(Struct):
     __slots__ = ('partition_index', 'offset', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+        ('offset', 'int64', (0, 2), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, offset=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -49,6 +53,10 @@ class DeleteRecordsRequest_DeleteRecordsPartition(Struct):
 class DeleteRecordsRequest_DeleteRecordsTopic(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('name', 'string', (0, 2), (0, -2), None, (0, -2), None),
+        ('partitions', '[]DeleteRecordsPartition', (0, 2), (0, -2), None, (0, -2), 'DeleteRecordsRequest_DeleteRecordsPartition'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -103,6 +111,10 @@ class DeleteRecordsRequest_DeleteRecordsTopic(Struct):
 class DeleteRecordsRequest(Struct):
     __slots__ = ('topics', 'timeout_ms', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('topics', '[]DeleteRecordsTopic', (0, 2), (0, -2), None, (0, -2), 'DeleteRecordsRequest_DeleteRecordsTopic'),
+        ('timeout_ms', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topics=_UNSET, timeout_ms=_UNSET, unknown_tagged_fields=None):
         self.topics = [] if topics is _UNSET else topics
@@ -155,6 +167,11 @@ DeleteRecordsRequest.DeleteRecordsTopic = DeleteRecordsRequest_DeleteRecordsTopi
 class DeleteRecordsResponse_DeleteRecordsPartitionResult(Struct):
     __slots__ = ('partition_index', 'low_watermark', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+        ('low_watermark', 'int64', (0, 2), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 2), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, low_watermark=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -193,6 +210,10 @@ class DeleteRecordsResponse_DeleteRecordsPartitionResult(Struct):
 class DeleteRecordsResponse_DeleteRecordsTopicResult(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('name', 'string', (0, 2), (0, -2), None, (0, -2), None),
+        ('partitions', '[]DeleteRecordsPartitionResult', (0, 2), (0, -2), None, (0, -2), 'DeleteRecordsResponse_DeleteRecordsPartitionResult'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -247,6 +268,10 @@ class DeleteRecordsResponse_DeleteRecordsTopicResult(Struct):
 class DeleteRecordsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+        ('topics', '[]DeleteRecordsTopicResult', (0, 2), (0, -2), None, (0, -2), 'DeleteRecordsResponse_DeleteRecordsTopicResult'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

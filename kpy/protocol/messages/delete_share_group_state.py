@@ -15,6 +15,9 @@ _UNSET = object()
 class DeleteShareGroupStateRequest_PartitionData(Struct):
     __slots__ = ('partition', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition=_UNSET, unknown_tagged_fields=None):
         self.partition = 0 if partition is _UNSET else partition
@@ -45,6 +48,10 @@ class DeleteShareGroupStateRequest_PartitionData(Struct):
 class DeleteShareGroupStateRequest_DeleteStateData(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionData', (0, 0), (0, -2), None, (0, -2), 'DeleteShareGroupStateRequest_PartitionData'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -83,6 +90,10 @@ class DeleteShareGroupStateRequest_DeleteStateData(Struct):
 class DeleteShareGroupStateRequest(Struct):
     __slots__ = ('group_id', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('group_id', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('topics', '[]DeleteStateData', (0, 0), (0, -2), None, (0, -2), 'DeleteShareGroupStateRequest_DeleteStateData'),
+    )
 
     def __init__(self, *, group_id=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -125,6 +136,11 @@ DeleteShareGroupStateRequest.DeleteStateData = DeleteShareGroupStateRequest_Dele
 class DeleteShareGroupStateResponse_PartitionResult(Struct):
     __slots__ = ('partition', 'error_code', 'error_message', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition=_UNSET, error_code=_UNSET, error_message=_UNSET, unknown_tagged_fields=None):
         self.partition = 0 if partition is _UNSET else partition
@@ -163,6 +179,10 @@ class DeleteShareGroupStateResponse_PartitionResult(Struct):
 class DeleteShareGroupStateResponse_DeleteStateResult(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionResult', (0, 0), (0, -2), None, (0, -2), 'DeleteShareGroupStateResponse_PartitionResult'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -201,6 +221,9 @@ class DeleteShareGroupStateResponse_DeleteStateResult(Struct):
 class DeleteShareGroupStateResponse(Struct):
     __slots__ = ('results', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('results', '[]DeleteStateResult', (0, 0), (0, -2), None, (0, -2), 'DeleteShareGroupStateResponse_DeleteStateResult'),
+    )
 
     def __init__(self, *, results=_UNSET, unknown_tagged_fields=None):
         self.results = [] if results is _UNSET else results

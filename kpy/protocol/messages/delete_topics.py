@@ -15,6 +15,10 @@ _UNSET = object()
 class DeleteTopicsRequest_DeleteTopicState(Struct):
     __slots__ = ('name', 'topic_id', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 6)
+    FIELDS = (
+        ('name', 'string', (6, 6), (6, 32767), None, (6, -2), None),
+        ('topic_id', 'uuid', (6, 6), (6, -2), None, (6, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, topic_id=_UNSET, unknown_tagged_fields=None):
         self.name = None if name is _UNSET else name
@@ -61,6 +65,11 @@ class DeleteTopicsRequest_DeleteTopicState(Struct):
 class DeleteTopicsRequest(Struct):
     __slots__ = ('topics', 'topic_names', 'timeout_ms', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 6)
+    FIELDS = (
+        ('topics', '[]DeleteTopicState', (6, 6), (6, -2), None, (6, -2), 'DeleteTopicsRequest_DeleteTopicState'),
+        ('topic_names', '[]string', (0, 5), (0, -2), None, (0, -2), None),
+        ('timeout_ms', 'int32', (0, 6), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topics=_UNSET, topic_names=_UNSET, timeout_ms=_UNSET, unknown_tagged_fields=None):
         self.topics = [] if topics is _UNSET else topics
@@ -130,6 +139,12 @@ DeleteTopicsRequest.DeleteTopicState = DeleteTopicsRequest_DeleteTopicState
 class DeleteTopicsResponse_DeletableTopicResult(Struct):
     __slots__ = ('name', 'topic_id', 'error_code', 'error_message', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 6)
+    FIELDS = (
+        ('name', 'string', (0, 6), (6, 32767), None, (0, -2), None),
+        ('topic_id', 'uuid', (6, 6), (6, -2), None, (6, -2), None),
+        ('error_code', 'int16', (0, 6), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (5, 6), (5, 32767), None, (5, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, topic_id=_UNSET, error_code=_UNSET, error_message=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -186,6 +201,10 @@ class DeleteTopicsResponse_DeletableTopicResult(Struct):
 class DeleteTopicsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'responses', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 6)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (1, 6), (1, -2), None, (1, -2), None),
+        ('responses', '[]DeletableTopicResult', (0, 6), (0, -2), None, (0, -2), 'DeleteTopicsResponse_DeletableTopicResult'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, responses=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

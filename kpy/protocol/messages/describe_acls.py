@@ -15,6 +15,15 @@ _UNSET = object()
 class DescribeAclsRequest(Struct):
     __slots__ = ('resource_type_filter', 'resource_name_filter', 'pattern_type_filter', 'principal_filter', 'host_filter', 'operation', 'permission_type', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('resource_type_filter', 'int8', (0, 3), (0, -2), None, (0, -2), None),
+        ('resource_name_filter', 'string', (0, 3), (0, 32767), None, (0, -2), None),
+        ('pattern_type_filter', 'int8', (1, 3), (1, -2), None, (1, -2), None),
+        ('principal_filter', 'string', (0, 3), (0, 32767), None, (0, -2), None),
+        ('host_filter', 'string', (0, 3), (0, 32767), None, (0, -2), None),
+        ('operation', 'int8', (0, 3), (0, -2), None, (0, -2), None),
+        ('permission_type', 'int8', (0, 3), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, resource_type_filter=_UNSET, resource_name_filter=_UNSET, pattern_type_filter=_UNSET, principal_filter=_UNSET, host_filter=_UNSET, operation=_UNSET, permission_type=_UNSET, unknown_tagged_fields=None):
         self.resource_type_filter = 0 if resource_type_filter is _UNSET else resource_type_filter
@@ -95,6 +104,12 @@ class DescribeAclsRequest(Struct):
 class DescribeAclsResponse_AclDescription(Struct):
     __slots__ = ('principal', 'host', 'operation', 'permission_type', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('principal', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('host', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('operation', 'int8', (0, 3), (0, -2), None, (0, -2), None),
+        ('permission_type', 'int8', (0, 3), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, principal=_UNSET, host=_UNSET, operation=_UNSET, permission_type=_UNSET, unknown_tagged_fields=None):
         self.principal = '' if principal is _UNSET else principal
@@ -149,6 +164,12 @@ class DescribeAclsResponse_AclDescription(Struct):
 class DescribeAclsResponse_DescribeAclsResource(Struct):
     __slots__ = ('resource_type', 'resource_name', 'pattern_type', 'acls', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('resource_type', 'int8', (0, 3), (0, -2), None, (0, -2), None),
+        ('resource_name', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('pattern_type', 'int8', (1, 3), (1, -2), None, (1, -2), None),
+        ('acls', '[]AclDescription', (0, 3), (0, -2), None, (0, -2), 'DescribeAclsResponse_AclDescription'),
+    )
 
     def __init__(self, *, resource_type=_UNSET, resource_name=_UNSET, pattern_type=_UNSET, acls=_UNSET, unknown_tagged_fields=None):
         self.resource_type = 0 if resource_type is _UNSET else resource_type
@@ -215,6 +236,12 @@ class DescribeAclsResponse_DescribeAclsResource(Struct):
 class DescribeAclsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'error_message', 'resources', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 3), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 3), (0, 32767), None, (0, -2), None),
+        ('resources', '[]DescribeAclsResource', (0, 3), (0, -2), None, (0, -2), 'DescribeAclsResponse_DescribeAclsResource'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, error_message=_UNSET, resources=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,11 @@ _UNSET = object()
 class DescribeClientQuotasRequest_ComponentData(Struct):
     __slots__ = ('entity_type', 'match_type', 'match', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('entity_type', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('match_type', 'int8', (0, 1), (0, -2), None, (0, -2), None),
+        ('match', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, entity_type=_UNSET, match_type=_UNSET, match=_UNSET, unknown_tagged_fields=None):
         self.entity_type = '' if entity_type is _UNSET else entity_type
@@ -65,6 +70,10 @@ class DescribeClientQuotasRequest_ComponentData(Struct):
 class DescribeClientQuotasRequest(Struct):
     __slots__ = ('components', 'strict', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('components', '[]ComponentData', (0, 1), (0, -2), None, (0, -2), 'DescribeClientQuotasRequest_ComponentData'),
+        ('strict', 'bool', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, components=_UNSET, strict=_UNSET, unknown_tagged_fields=None):
         self.components = [] if components is _UNSET else components
@@ -116,6 +125,10 @@ DescribeClientQuotasRequest.ComponentData = DescribeClientQuotasRequest_Componen
 class DescribeClientQuotasResponse_EntityData(Struct):
     __slots__ = ('entity_type', 'entity_name', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('entity_type', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('entity_name', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, entity_type=_UNSET, entity_name=_UNSET, unknown_tagged_fields=None):
         self.entity_type = '' if entity_type is _UNSET else entity_type
@@ -162,6 +175,10 @@ class DescribeClientQuotasResponse_EntityData(Struct):
 class DescribeClientQuotasResponse_ValueData(Struct):
     __slots__ = ('key', 'value', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('key', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('value', 'float64', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, key=_UNSET, value=_UNSET, unknown_tagged_fields=None):
         self.key = '' if key is _UNSET else key
@@ -202,6 +219,10 @@ class DescribeClientQuotasResponse_ValueData(Struct):
 class DescribeClientQuotasResponse_EntryData(Struct):
     __slots__ = ('entity', 'values', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('entity', '[]EntityData', (0, 1), (0, -2), None, (0, -2), 'DescribeClientQuotasResponse_EntityData'),
+        ('values', '[]ValueData', (0, 1), (0, -2), None, (0, -2), 'DescribeClientQuotasResponse_ValueData'),
+    )
 
     def __init__(self, *, entity=_UNSET, values=_UNSET, unknown_tagged_fields=None):
         self.entity = [] if entity is _UNSET else entity
@@ -264,6 +285,12 @@ class DescribeClientQuotasResponse_EntryData(Struct):
 class DescribeClientQuotasResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'error_message', 'entries', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+        ('entries', '[]EntryData', (0, 1), (0, 32767), None, (0, -2), 'DescribeClientQuotasResponse_EntryData'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, error_message=_UNSET, entries=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

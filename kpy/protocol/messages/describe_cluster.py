@@ -15,6 +15,10 @@ _UNSET = object()
 class DescribeClusterRequest(Struct):
     __slots__ = ('include_cluster_authorized_operations', 'endpoint_type', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('include_cluster_authorized_operations', 'bool', (0, 1), (0, -2), None, (0, -2), None),
+        ('endpoint_type', 'int8', (1, 1), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, include_cluster_authorized_operations=_UNSET, endpoint_type=_UNSET, unknown_tagged_fields=None):
         self.include_cluster_authorized_operations = False if include_cluster_authorized_operations is _UNSET else include_cluster_authorized_operations
@@ -57,6 +61,12 @@ class DescribeClusterRequest(Struct):
 class DescribeClusterResponse_DescribeClusterBroker(Struct):
     __slots__ = ('broker_id', 'host', 'port', 'rack', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('broker_id', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('host', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('port', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('rack', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, broker_id=_UNSET, host=_UNSET, port=_UNSET, rack=_UNSET, unknown_tagged_fields=None):
         self.broker_id = 0 if broker_id is _UNSET else broker_id
@@ -99,6 +109,16 @@ class DescribeClusterResponse_DescribeClusterBroker(Struct):
 class DescribeClusterResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'error_message', 'endpoint_type', 'cluster_id', 'controller_id', 'brokers', 'cluster_authorized_operations', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+        ('endpoint_type', 'int8', (1, 1), (1, -2), None, (1, -2), None),
+        ('cluster_id', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('controller_id', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('brokers', '[]DescribeClusterBroker', (0, 1), (0, -2), None, (0, -2), 'DescribeClusterResponse_DescribeClusterBroker'),
+        ('cluster_authorized_operations', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, error_message=_UNSET, endpoint_type=_UNSET, cluster_id=_UNSET, controller_id=_UNSET, brokers=_UNSET, cluster_authorized_operations=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

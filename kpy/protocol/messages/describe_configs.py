@@ -15,6 +15,11 @@ _UNSET = object()
 class DescribeConfigsRequest_DescribeConfigsResource(Struct):
     __slots__ = ('resource_type', 'resource_name', 'configuration_keys', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('resource_type', 'int8', (0, 4), (0, -2), None, (0, -2), None),
+        ('resource_name', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('configuration_keys', '[]string', (0, 4), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, resource_type=_UNSET, resource_name=_UNSET, configuration_keys=_UNSET, unknown_tagged_fields=None):
         self.resource_type = 0 if resource_type is _UNSET else resource_type
@@ -73,6 +78,11 @@ class DescribeConfigsRequest_DescribeConfigsResource(Struct):
 class DescribeConfigsRequest(Struct):
     __slots__ = ('resources', 'include_synonyms', 'include_documentation', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('resources', '[]DescribeConfigsResource', (0, 4), (0, -2), None, (0, -2), 'DescribeConfigsRequest_DescribeConfigsResource'),
+        ('include_synonyms', 'bool', (1, 4), (1, -2), None, (1, -2), None),
+        ('include_documentation', 'bool', (3, 4), (3, -2), None, (3, -2), None),
+    )
 
     def __init__(self, *, resources=_UNSET, include_synonyms=_UNSET, include_documentation=_UNSET, unknown_tagged_fields=None):
         self.resources = [] if resources is _UNSET else resources
@@ -140,6 +150,11 @@ DescribeConfigsRequest.DescribeConfigsResource = DescribeConfigsRequest_Describe
 class DescribeConfigsResponse_DescribeConfigsSynonym(Struct):
     __slots__ = ('name', 'value', 'source', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('name', 'string', (1, 4), (1, -2), None, (1, -2), None),
+        ('value', 'string', (1, 4), (1, 32767), None, (1, -2), None),
+        ('source', 'int8', (1, 4), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, value=_UNSET, source=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -202,6 +217,17 @@ class DescribeConfigsResponse_DescribeConfigsSynonym(Struct):
 class DescribeConfigsResponse_DescribeConfigsResourceResult(Struct):
     __slots__ = ('name', 'value', 'read_only', 'is_default', 'config_source', 'is_sensitive', 'synonyms', 'config_type', 'documentation', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('name', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('value', 'string', (0, 4), (0, 32767), None, (0, -2), None),
+        ('read_only', 'bool', (0, 4), (0, -2), None, (0, -2), None),
+        ('is_default', 'bool', (0, 0), (0, -2), None, (0, -2), None),
+        ('config_source', 'int8', (1, 4), (1, -2), None, (1, -2), None),
+        ('is_sensitive', 'bool', (0, 4), (0, -2), None, (0, -2), None),
+        ('synonyms', '[]DescribeConfigsSynonym', (1, 4), (1, -2), None, (1, -2), 'DescribeConfigsResponse_DescribeConfigsSynonym'),
+        ('config_type', 'int8', (3, 4), (3, -2), None, (3, -2), None),
+        ('documentation', 'string', (3, 4), (3, 32767), None, (3, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, value=_UNSET, read_only=_UNSET, is_default=_UNSET, config_source=_UNSET, is_sensitive=_UNSET, synonyms=_UNSET, config_type=_UNSET, documentation=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -316,6 +342,13 @@ class DescribeConfigsResponse_DescribeConfigsResourceResult(Struct):
 class DescribeConfigsResponse_DescribeConfigsResult(Struct):
     __slots__ = ('error_code', 'error_message', 'resource_type', 'resource_name', 'configs', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('error_code', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 4), (0, 32767), None, (0, -2), None),
+        ('resource_type', 'int8', (0, 4), (0, -2), None, (0, -2), None),
+        ('resource_name', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('configs', '[]DescribeConfigsResourceResult', (0, 4), (0, -2), None, (0, -2), 'DescribeConfigsResponse_DescribeConfigsResourceResult'),
+    )
 
     def __init__(self, *, error_code=_UNSET, error_message=_UNSET, resource_type=_UNSET, resource_name=_UNSET, configs=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -388,6 +421,10 @@ class DescribeConfigsResponse_DescribeConfigsResult(Struct):
 class DescribeConfigsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'results', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+        ('results', '[]DescribeConfigsResult', (0, 4), (0, -2), None, (0, -2), 'DescribeConfigsResponse_DescribeConfigsResult'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, results=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

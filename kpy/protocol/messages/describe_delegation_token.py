@@ -15,6 +15,10 @@ _UNSET = object()
 class DescribeDelegationTokenRequest_DescribeDelegationTokenOwner(Struct):
     __slots__ = ('principal_type', 'principal_name', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('principal_type', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('principal_name', 'string', (0, 3), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, principal_type=_UNSET, principal_name=_UNSET, unknown_tagged_fields=None):
         self.principal_type = '' if principal_type is _UNSET else principal_type
@@ -61,6 +65,9 @@ class DescribeDelegationTokenRequest_DescribeDelegationTokenOwner(Struct):
 class DescribeDelegationTokenRequest(Struct):
     __slots__ = ('owners', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('owners', '[]DescribeDelegationTokenOwner', (0, 3), (0, 32767), None, (0, -2), 'DescribeDelegationTokenRequest_DescribeDelegationTokenOwner'),
+    )
 
     def __init__(self, *, owners=_UNSET, unknown_tagged_fields=None):
         self.owners = [] if owners is _UNSET else owners
@@ -108,6 +115,10 @@ DescribeDelegationTokenRequest.DescribeDelegationTokenOwner = DescribeDelegation
 class DescribeDelegationTokenResponse_DescribedDelegationTokenRenewer(Struct):
     __slots__ = ('principal_type', 'principal_name', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('principal_type', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('principal_name', 'string', (0, 3), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, principal_type=_UNSET, principal_name=_UNSET, unknown_tagged_fields=None):
         self.principal_type = '' if principal_type is _UNSET else principal_type
@@ -154,6 +165,18 @@ class DescribeDelegationTokenResponse_DescribedDelegationTokenRenewer(Struct):
 class DescribeDelegationTokenResponse_DescribedDelegationToken(Struct):
     __slots__ = ('principal_type', 'principal_name', 'token_requester_principal_type', 'token_requester_principal_name', 'issue_timestamp', 'expiry_timestamp', 'max_timestamp', 'token_id', 'hmac', 'renewers', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('principal_type', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('principal_name', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('token_requester_principal_type', 'string', (3, 3), (3, -2), None, (3, -2), None),
+        ('token_requester_principal_name', 'string', (3, 3), (3, -2), None, (3, -2), None),
+        ('issue_timestamp', 'int64', (0, 3), (0, -2), None, (0, -2), None),
+        ('expiry_timestamp', 'int64', (0, 3), (0, -2), None, (0, -2), None),
+        ('max_timestamp', 'int64', (0, 3), (0, -2), None, (0, -2), None),
+        ('token_id', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('hmac', 'bytes', (0, 3), (0, -2), None, (0, -2), None),
+        ('renewers', '[]DescribedDelegationTokenRenewer', (0, 3), (0, -2), None, (0, -2), 'DescribeDelegationTokenResponse_DescribedDelegationTokenRenewer'),
+    )
 
     def __init__(self, *, principal_type=_UNSET, principal_name=_UNSET, token_requester_principal_type=_UNSET, token_requester_principal_name=_UNSET, issue_timestamp=_UNSET, expiry_timestamp=_UNSET, max_timestamp=_UNSET, token_id=_UNSET, hmac=_UNSET, renewers=_UNSET, unknown_tagged_fields=None):
         self.principal_type = '' if principal_type is _UNSET else principal_type
@@ -204,7 +227,7 @@ class DescribeDelegationTokenResponse_DescribedDelegationToken(Struct):
             v = r.string()
         self.token_id = v
         if version >= 2:
-            v = r.compact_bytes_()
+            v = r.compact_bytes()
         else:
             v = r.bytes_()
         self.hmac = v
@@ -246,7 +269,7 @@ class DescribeDelegationTokenResponse_DescribedDelegationToken(Struct):
         else:
             w.string(self.token_id)
         if version >= 2:
-            w.compact_bytes_(self.hmac)
+            w.compact_bytes(self.hmac)
         else:
             w.bytes_(self.hmac)
         if version >= 2:
@@ -266,6 +289,11 @@ class DescribeDelegationTokenResponse_DescribedDelegationToken(Struct):
 class DescribeDelegationTokenResponse(Struct):
     __slots__ = ('error_code', 'tokens', 'throttle_time_ms', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 3)
+    FIELDS = (
+        ('error_code', 'int16', (0, 3), (0, -2), None, (0, -2), None),
+        ('tokens', '[]DescribedDelegationToken', (0, 3), (0, -2), None, (0, -2), 'DescribeDelegationTokenResponse_DescribedDelegationToken'),
+        ('throttle_time_ms', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, tokens=_UNSET, throttle_time_ms=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code

@@ -15,6 +15,10 @@ _UNSET = object()
 class DescribeGroupsRequest(Struct):
     __slots__ = ('groups', 'include_authorized_operations', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('groups', '[]string', (0, 5), (0, -2), None, (0, -2), None),
+        ('include_authorized_operations', 'bool', (3, 5), (3, -2), None, (3, -2), None),
+    )
 
     def __init__(self, *, groups=_UNSET, include_authorized_operations=_UNSET, unknown_tagged_fields=None):
         self.groups = [] if groups is _UNSET else groups
@@ -71,6 +75,14 @@ class DescribeGroupsRequest(Struct):
 class DescribeGroupsResponse_DescribedGroupMember(Struct):
     __slots__ = ('member_id', 'group_instance_id', 'client_id', 'client_host', 'member_metadata', 'member_assignment', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('member_id', 'string', (0, 5), (0, -2), None, (0, -2), None),
+        ('group_instance_id', 'string', (4, 5), (4, 32767), None, (4, -2), None),
+        ('client_id', 'string', (0, 5), (0, -2), None, (0, -2), None),
+        ('client_host', 'string', (0, 5), (0, -2), None, (0, -2), None),
+        ('member_metadata', 'bytes', (0, 5), (0, -2), None, (0, -2), None),
+        ('member_assignment', 'bytes', (0, 5), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, member_id=_UNSET, group_instance_id=_UNSET, client_id=_UNSET, client_host=_UNSET, member_metadata=_UNSET, member_assignment=_UNSET, unknown_tagged_fields=None):
         self.member_id = '' if member_id is _UNSET else member_id
@@ -109,12 +121,12 @@ class DescribeGroupsResponse_DescribedGroupMember(Struct):
             v = r.string()
         self.client_host = v
         if version >= 5:
-            v = r.compact_bytes_()
+            v = r.compact_bytes()
         else:
             v = r.bytes_()
         self.member_metadata = v
         if version >= 5:
-            v = r.compact_bytes_()
+            v = r.compact_bytes()
         else:
             v = r.bytes_()
         self.member_assignment = v
@@ -147,11 +159,11 @@ class DescribeGroupsResponse_DescribedGroupMember(Struct):
         else:
             w.string(self.client_host)
         if version >= 5:
-            w.compact_bytes_(self.member_metadata)
+            w.compact_bytes(self.member_metadata)
         else:
             w.bytes_(self.member_metadata)
         if version >= 5:
-            w.compact_bytes_(self.member_assignment)
+            w.compact_bytes(self.member_assignment)
         else:
             w.bytes_(self.member_assignment)
         if flex:
@@ -161,6 +173,15 @@ class DescribeGroupsResponse_DescribedGroupMember(Struct):
 class DescribeGroupsResponse_DescribedGroup(Struct):
     __slots__ = ('error_code', 'group_id', 'group_state', 'protocol_type', 'protocol_data', 'members', 'authorized_operations', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('error_code', 'int16', (0, 5), (0, -2), None, (0, -2), None),
+        ('group_id', 'string', (0, 5), (0, -2), None, (0, -2), None),
+        ('group_state', 'string', (0, 5), (0, -2), None, (0, -2), None),
+        ('protocol_type', 'string', (0, 5), (0, -2), None, (0, -2), None),
+        ('protocol_data', 'string', (0, 5), (0, -2), None, (0, -2), None),
+        ('members', '[]DescribedGroupMember', (0, 5), (0, -2), None, (0, -2), 'DescribeGroupsResponse_DescribedGroupMember'),
+        ('authorized_operations', 'int32', (3, 5), (3, -2), None, (3, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, group_id=_UNSET, group_state=_UNSET, protocol_type=_UNSET, protocol_data=_UNSET, members=_UNSET, authorized_operations=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -257,6 +278,10 @@ class DescribeGroupsResponse_DescribedGroup(Struct):
 class DescribeGroupsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'groups', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (1, 5), (1, -2), None, (1, -2), None),
+        ('groups', '[]DescribedGroup', (0, 5), (0, -2), None, (0, -2), 'DescribeGroupsResponse_DescribedGroup'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, groups=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

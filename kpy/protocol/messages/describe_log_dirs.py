@@ -15,6 +15,10 @@ _UNSET = object()
 class DescribeLogDirsRequest_DescribableLogDirTopic(Struct):
     __slots__ = ('topic', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('topic', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('partitions', '[]int32', (0, 4), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic = '' if topic is _UNSET else topic
@@ -69,6 +73,9 @@ class DescribeLogDirsRequest_DescribableLogDirTopic(Struct):
 class DescribeLogDirsRequest(Struct):
     __slots__ = ('topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('topics', '[]DescribableLogDirTopic', (0, 4), (0, 32767), None, (0, -2), 'DescribeLogDirsRequest_DescribableLogDirTopic'),
+    )
 
     def __init__(self, *, topics=_UNSET, unknown_tagged_fields=None):
         self.topics = [] if topics is _UNSET else topics
@@ -116,6 +123,12 @@ DescribeLogDirsRequest.DescribableLogDirTopic = DescribeLogDirsRequest_Describab
 class DescribeLogDirsResponse_DescribeLogDirsPartition(Struct):
     __slots__ = ('partition_index', 'partition_size', 'offset_lag', 'is_future_key', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+        ('partition_size', 'int64', (0, 4), (0, -2), None, (0, -2), None),
+        ('offset_lag', 'int64', (0, 4), (0, -2), None, (0, -2), None),
+        ('is_future_key', 'bool', (0, 4), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, partition_size=_UNSET, offset_lag=_UNSET, is_future_key=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -158,6 +171,10 @@ class DescribeLogDirsResponse_DescribeLogDirsPartition(Struct):
 class DescribeLogDirsResponse_DescribeLogDirsTopic(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('name', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('partitions', '[]DescribeLogDirsPartition', (0, 4), (0, -2), None, (0, -2), 'DescribeLogDirsResponse_DescribeLogDirsPartition'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -212,6 +229,13 @@ class DescribeLogDirsResponse_DescribeLogDirsTopic(Struct):
 class DescribeLogDirsResponse_DescribeLogDirsResult(Struct):
     __slots__ = ('error_code', 'log_dir', 'topics', 'total_bytes', 'usable_bytes', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('error_code', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+        ('log_dir', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('topics', '[]DescribeLogDirsTopic', (0, 4), (0, -2), None, (0, -2), 'DescribeLogDirsResponse_DescribeLogDirsTopic'),
+        ('total_bytes', 'int64', (4, 4), (4, -2), None, (4, -2), None),
+        ('usable_bytes', 'int64', (4, 4), (4, -2), None, (4, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, log_dir=_UNSET, topics=_UNSET, total_bytes=_UNSET, usable_bytes=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -286,6 +310,11 @@ class DescribeLogDirsResponse_DescribeLogDirsResult(Struct):
 class DescribeLogDirsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'results', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (3, 4), (3, -2), None, (3, -2), None),
+        ('results', '[]DescribeLogDirsResult', (0, 4), (0, -2), None, (0, -2), 'DescribeLogDirsResponse_DescribeLogDirsResult'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, results=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,10 @@ _UNSET = object()
 class DescribeProducersRequest_TopicRequest(Struct):
     __slots__ = ('name', 'partition_indexes', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('partition_indexes', '[]int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, partition_indexes=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -53,6 +57,9 @@ class DescribeProducersRequest_TopicRequest(Struct):
 class DescribeProducersRequest(Struct):
     __slots__ = ('topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topics', '[]TopicRequest', (0, 0), (0, -2), None, (0, -2), 'DescribeProducersRequest_TopicRequest'),
+    )
 
     def __init__(self, *, topics=_UNSET, unknown_tagged_fields=None):
         self.topics = [] if topics is _UNSET else topics
@@ -90,6 +97,14 @@ DescribeProducersRequest.TopicRequest = DescribeProducersRequest_TopicRequest
 class DescribeProducersResponse_ProducerState(Struct):
     __slots__ = ('producer_id', 'producer_epoch', 'last_sequence', 'last_timestamp', 'coordinator_epoch', 'current_txn_start_offset', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('producer_id', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('producer_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('last_sequence', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('last_timestamp', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('coordinator_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('current_txn_start_offset', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, producer_id=_UNSET, producer_epoch=_UNSET, last_sequence=_UNSET, last_timestamp=_UNSET, coordinator_epoch=_UNSET, current_txn_start_offset=_UNSET, unknown_tagged_fields=None):
         self.producer_id = 0 if producer_id is _UNSET else producer_id
@@ -140,6 +155,12 @@ class DescribeProducersResponse_ProducerState(Struct):
 class DescribeProducersResponse_PartitionResponse(Struct):
     __slots__ = ('partition_index', 'error_code', 'error_message', 'active_producers', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('active_producers', '[]ProducerState', (0, 0), (0, -2), None, (0, -2), 'DescribeProducersResponse_ProducerState'),
+    )
 
     def __init__(self, *, partition_index=_UNSET, error_code=_UNSET, error_message=_UNSET, active_producers=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -186,6 +207,10 @@ class DescribeProducersResponse_PartitionResponse(Struct):
 class DescribeProducersResponse_TopicResponse(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionResponse', (0, 0), (0, -2), None, (0, -2), 'DescribeProducersResponse_PartitionResponse'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -224,6 +249,10 @@ class DescribeProducersResponse_TopicResponse(Struct):
 class DescribeProducersResponse(Struct):
     __slots__ = ('throttle_time_ms', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('topics', '[]TopicResponse', (0, 0), (0, -2), None, (0, -2), 'DescribeProducersResponse_TopicResponse'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

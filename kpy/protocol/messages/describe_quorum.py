@@ -15,6 +15,9 @@ _UNSET = object()
 class DescribeQuorumRequest_PartitionData(Struct):
     __slots__ = ('partition_index', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -45,6 +48,10 @@ class DescribeQuorumRequest_PartitionData(Struct):
 class DescribeQuorumRequest_TopicData(Struct):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('topic_name', 'string', (0, 2), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionData', (0, 2), (0, -2), None, (0, -2), 'DescribeQuorumRequest_PartitionData'),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -83,6 +90,9 @@ class DescribeQuorumRequest_TopicData(Struct):
 class DescribeQuorumRequest(Struct):
     __slots__ = ('topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('topics', '[]TopicData', (0, 2), (0, -2), None, (0, -2), 'DescribeQuorumRequest_TopicData'),
+    )
 
     def __init__(self, *, topics=_UNSET, unknown_tagged_fields=None):
         self.topics = [] if topics is _UNSET else topics
@@ -121,6 +131,13 @@ DescribeQuorumRequest.TopicData = DescribeQuorumRequest_TopicData
 class DescribeQuorumResponse_ReplicaState(Struct):
     __slots__ = ('replica_id', 'replica_directory_id', 'log_end_offset', 'last_fetch_timestamp', 'last_caught_up_timestamp', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('replica_id', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+        ('replica_directory_id', 'uuid', (2, 2), (2, -2), None, (2, -2), None),
+        ('log_end_offset', 'int64', (0, 2), (0, -2), None, (0, -2), None),
+        ('last_fetch_timestamp', 'int64', (1, 2), (1, -2), None, (1, -2), None),
+        ('last_caught_up_timestamp', 'int64', (1, 2), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, replica_id=_UNSET, replica_directory_id=_UNSET, log_end_offset=_UNSET, last_fetch_timestamp=_UNSET, last_caught_up_timestamp=_UNSET, unknown_tagged_fields=None):
         self.replica_id = 0 if replica_id is _UNSET else replica_id
@@ -179,6 +196,16 @@ class DescribeQuorumResponse_ReplicaState(Struct):
 class DescribeQuorumResponse_PartitionData(Struct):
     __slots__ = ('partition_index', 'error_code', 'error_message', 'leader_id', 'leader_epoch', 'high_watermark', 'current_voters', 'observers', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 2), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (2, 2), (2, 32767), None, (2, -2), None),
+        ('leader_id', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+        ('high_watermark', 'int64', (0, 2), (0, -2), None, (0, -2), None),
+        ('current_voters', '[]ReplicaState', (0, 2), (0, -2), None, (0, -2), 'DescribeQuorumResponse_ReplicaState'),
+        ('observers', '[]ReplicaState', (0, 2), (0, -2), None, (0, -2), 'DescribeQuorumResponse_ReplicaState'),
+    )
 
     def __init__(self, *, partition_index=_UNSET, error_code=_UNSET, error_message=_UNSET, leader_id=_UNSET, leader_epoch=_UNSET, high_watermark=_UNSET, current_voters=_UNSET, observers=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -249,6 +276,10 @@ class DescribeQuorumResponse_PartitionData(Struct):
 class DescribeQuorumResponse_TopicData(Struct):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('topic_name', 'string', (0, 2), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionData', (0, 2), (0, -2), None, (0, -2), 'DescribeQuorumResponse_PartitionData'),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -287,6 +318,11 @@ class DescribeQuorumResponse_TopicData(Struct):
 class DescribeQuorumResponse_Listener(Struct):
     __slots__ = ('name', 'host', 'port', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('name', 'string', (2, 2), (2, -2), None, (2, -2), None),
+        ('host', 'string', (2, 2), (2, -2), None, (2, -2), None),
+        ('port', 'uint16', (2, 2), (2, -2), None, (2, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, host=_UNSET, port=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -337,6 +373,10 @@ class DescribeQuorumResponse_Listener(Struct):
 class DescribeQuorumResponse_Node(Struct):
     __slots__ = ('node_id', 'listeners', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('node_id', 'int32', (2, 2), (2, -2), None, (2, -2), None),
+        ('listeners', '[]Listener', (2, 2), (2, -2), None, (2, -2), 'DescribeQuorumResponse_Listener'),
+    )
 
     def __init__(self, *, node_id=_UNSET, listeners=_UNSET, unknown_tagged_fields=None):
         self.node_id = 0 if node_id is _UNSET else node_id
@@ -383,6 +423,12 @@ class DescribeQuorumResponse_Node(Struct):
 class DescribeQuorumResponse(Struct):
     __slots__ = ('error_code', 'error_message', 'topics', 'nodes', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('error_code', 'int16', (0, 2), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (2, 2), (2, 32767), None, (2, -2), None),
+        ('topics', '[]TopicData', (0, 2), (0, -2), None, (0, -2), 'DescribeQuorumResponse_TopicData'),
+        ('nodes', '[]Node', (2, 2), (2, -2), None, (2, -2), 'DescribeQuorumResponse_Node'),
+    )
 
     def __init__(self, *, error_code=_UNSET, error_message=_UNSET, topics=_UNSET, nodes=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code

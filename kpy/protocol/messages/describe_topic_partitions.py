@@ -15,6 +15,9 @@ _UNSET = object()
 class DescribeTopicPartitionsRequest_TopicRequest(Struct):
     __slots__ = ('name', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -45,6 +48,10 @@ class DescribeTopicPartitionsRequest_TopicRequest(Struct):
 class DescribeTopicPartitionsRequest_Cursor(Struct):
     __slots__ = ('topic_name', 'partition_index', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('partition_index', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partition_index=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -79,6 +86,11 @@ class DescribeTopicPartitionsRequest_Cursor(Struct):
 class DescribeTopicPartitionsRequest(Struct):
     __slots__ = ('topics', 'response_partition_limit', 'cursor', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topics', '[]TopicRequest', (0, 0), (0, -2), None, (0, -2), 'DescribeTopicPartitionsRequest_TopicRequest'),
+        ('response_partition_limit', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('cursor', 'Cursor', (0, 0), (0, 32767), None, (0, -2), 'DescribeTopicPartitionsRequest_Cursor'),
+    )
 
     def __init__(self, *, topics=_UNSET, response_partition_limit=_UNSET, cursor=_UNSET, unknown_tagged_fields=None):
         self.topics = [] if topics is _UNSET else topics
@@ -129,6 +141,17 @@ DescribeTopicPartitionsRequest.Cursor = DescribeTopicPartitionsRequest_Cursor
 class DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponsePartition(Struct):
     __slots__ = ('error_code', 'partition_index', 'leader_id', 'leader_epoch', 'replica_nodes', 'isr_nodes', 'eligible_leader_replicas', 'last_known_elr', 'offline_replicas', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('partition_index', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('leader_id', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('replica_nodes', '[]int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('isr_nodes', '[]int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('eligible_leader_replicas', '[]int32', (0, 0), (0, 32767), None, (0, -2), None),
+        ('last_known_elr', '[]int32', (0, 0), (0, 32767), None, (0, -2), None),
+        ('offline_replicas', '[]int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, partition_index=_UNSET, leader_id=_UNSET, leader_epoch=_UNSET, replica_nodes=_UNSET, isr_nodes=_UNSET, eligible_leader_replicas=_UNSET, last_known_elr=_UNSET, offline_replicas=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -211,6 +234,14 @@ class DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponsePartition(S
 class DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic(Struct):
     __slots__ = ('error_code', 'name', 'topic_id', 'is_internal', 'partitions', 'topic_authorized_operations', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('name', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('is_internal', 'bool', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]DescribeTopicPartitionsResponsePartition', (0, 0), (0, -2), None, (0, -2), 'DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponsePartition'),
+        ('topic_authorized_operations', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, name=_UNSET, topic_id=_UNSET, is_internal=_UNSET, partitions=_UNSET, topic_authorized_operations=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -265,6 +296,10 @@ class DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic(Struc
 class DescribeTopicPartitionsResponse_Cursor(Struct):
     __slots__ = ('topic_name', 'partition_index', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('partition_index', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partition_index=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -299,6 +334,11 @@ class DescribeTopicPartitionsResponse_Cursor(Struct):
 class DescribeTopicPartitionsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'topics', 'next_cursor', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('topics', '[]DescribeTopicPartitionsResponseTopic', (0, 0), (0, -2), None, (0, -2), 'DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic'),
+        ('next_cursor', 'Cursor', (0, 0), (0, 32767), None, (0, -2), 'DescribeTopicPartitionsResponse_Cursor'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, topics=_UNSET, next_cursor=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

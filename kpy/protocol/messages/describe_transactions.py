@@ -15,6 +15,9 @@ _UNSET = object()
 class DescribeTransactionsRequest(Struct):
     __slots__ = ('transactional_ids', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('transactional_ids', '[]string', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, transactional_ids=_UNSET, unknown_tagged_fields=None):
         self.transactional_ids = [] if transactional_ids is _UNSET else transactional_ids
@@ -51,6 +54,10 @@ class DescribeTransactionsRequest(Struct):
 class DescribeTransactionsResponse_TopicData(Struct):
     __slots__ = ('topic', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic = '' if topic is _UNSET else topic
@@ -89,6 +96,16 @@ class DescribeTransactionsResponse_TopicData(Struct):
 class DescribeTransactionsResponse_TransactionState(Struct):
     __slots__ = ('error_code', 'transactional_id', 'transaction_state', 'transaction_timeout_ms', 'transaction_start_time_ms', 'producer_id', 'producer_epoch', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('transactional_id', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('transaction_state', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('transaction_timeout_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('transaction_start_time_ms', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('producer_id', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('producer_epoch', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('topics', '[]TopicData', (0, 0), (0, -2), None, (0, -2), 'DescribeTransactionsResponse_TopicData'),
+    )
 
     def __init__(self, *, error_code=_UNSET, transactional_id=_UNSET, transaction_state=_UNSET, transaction_timeout_ms=_UNSET, transaction_start_time_ms=_UNSET, producer_id=_UNSET, producer_epoch=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -151,6 +168,10 @@ class DescribeTransactionsResponse_TransactionState(Struct):
 class DescribeTransactionsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'transaction_states', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('transaction_states', '[]TransactionState', (0, 0), (0, -2), None, (0, -2), 'DescribeTransactionsResponse_TransactionState'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, transaction_states=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,9 @@ _UNSET = object()
 class DescribeUserScramCredentialsRequest_UserName(Struct):
     __slots__ = ('name', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -45,6 +48,9 @@ class DescribeUserScramCredentialsRequest_UserName(Struct):
 class DescribeUserScramCredentialsRequest(Struct):
     __slots__ = ('users', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('users', '[]UserName', (0, 0), (0, 32767), None, (0, -2), 'DescribeUserScramCredentialsRequest_UserName'),
+    )
 
     def __init__(self, *, users=_UNSET, unknown_tagged_fields=None):
         self.users = [] if users is _UNSET else users
@@ -82,6 +88,10 @@ DescribeUserScramCredentialsRequest.UserName = DescribeUserScramCredentialsReque
 class DescribeUserScramCredentialsResponse_CredentialInfo(Struct):
     __slots__ = ('mechanism', 'iterations', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('mechanism', 'int8', (0, 0), (0, -2), None, (0, -2), None),
+        ('iterations', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, mechanism=_UNSET, iterations=_UNSET, unknown_tagged_fields=None):
         self.mechanism = 0 if mechanism is _UNSET else mechanism
@@ -116,6 +126,12 @@ class DescribeUserScramCredentialsResponse_CredentialInfo(Struct):
 class DescribeUserScramCredentialsResponse_DescribeUserScramCredentialsResult(Struct):
     __slots__ = ('user', 'error_code', 'error_message', 'credential_infos', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('user', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('credential_infos', '[]CredentialInfo', (0, 0), (0, -2), None, (0, -2), 'DescribeUserScramCredentialsResponse_CredentialInfo'),
+    )
 
     def __init__(self, *, user=_UNSET, error_code=_UNSET, error_message=_UNSET, credential_infos=_UNSET, unknown_tagged_fields=None):
         self.user = '' if user is _UNSET else user
@@ -162,6 +178,12 @@ class DescribeUserScramCredentialsResponse_DescribeUserScramCredentialsResult(St
 class DescribeUserScramCredentialsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'error_message', 'results', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('results', '[]DescribeUserScramCredentialsResult', (0, 0), (0, -2), None, (0, -2), 'DescribeUserScramCredentialsResponse_DescribeUserScramCredentialsResult'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, error_message=_UNSET, results=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

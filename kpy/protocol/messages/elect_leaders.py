@@ -15,6 +15,10 @@ _UNSET = object()
 class ElectLeadersRequest_TopicPartitions(Struct):
     __slots__ = ('topic', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('topic', 'string', (0, 2), (0, -2), None, (0, -2), None),
+        ('partitions', '[]int32', (0, 2), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic = '' if topic is _UNSET else topic
@@ -69,6 +73,11 @@ class ElectLeadersRequest_TopicPartitions(Struct):
 class ElectLeadersRequest(Struct):
     __slots__ = ('election_type', 'topic_partitions', 'timeout_ms', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('election_type', 'int8', (1, 2), (1, -2), None, (1, -2), None),
+        ('topic_partitions', '[]TopicPartitions', (0, 2), (0, 32767), None, (0, -2), 'ElectLeadersRequest_TopicPartitions'),
+        ('timeout_ms', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, election_type=_UNSET, topic_partitions=_UNSET, timeout_ms=_UNSET, unknown_tagged_fields=None):
         self.election_type = 0 if election_type is _UNSET else election_type
@@ -130,6 +139,11 @@ ElectLeadersRequest.TopicPartitions = ElectLeadersRequest_TopicPartitions
 class ElectLeadersResponse_PartitionResult(Struct):
     __slots__ = ('partition_id', 'error_code', 'error_message', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('partition_id', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 2), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 2), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_id=_UNSET, error_code=_UNSET, error_message=_UNSET, unknown_tagged_fields=None):
         self.partition_id = 0 if partition_id is _UNSET else partition_id
@@ -174,6 +188,10 @@ class ElectLeadersResponse_PartitionResult(Struct):
 class ElectLeadersResponse_ReplicaElectionResult(Struct):
     __slots__ = ('topic', 'partition_result', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('topic', 'string', (0, 2), (0, -2), None, (0, -2), None),
+        ('partition_result', '[]PartitionResult', (0, 2), (0, -2), None, (0, -2), 'ElectLeadersResponse_PartitionResult'),
+    )
 
     def __init__(self, *, topic=_UNSET, partition_result=_UNSET, unknown_tagged_fields=None):
         self.topic = '' if topic is _UNSET else topic
@@ -228,6 +246,11 @@ class ElectLeadersResponse_ReplicaElectionResult(Struct):
 class ElectLeadersResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'replica_election_results', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (1, 2), (1, -2), None, (1, -2), None),
+        ('replica_election_results', '[]ReplicaElectionResult', (0, 2), (0, -2), None, (0, -2), 'ElectLeadersResponse_ReplicaElectionResult'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, replica_election_results=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

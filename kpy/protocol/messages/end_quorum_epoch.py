@@ -15,6 +15,10 @@ _UNSET = object()
 class EndQuorumEpochRequest_ReplicaInfo(Struct):
     __slots__ = ('candidate_id', 'candidate_directory_id', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('candidate_id', 'int32', (1, 1), (1, -2), None, (1, -2), None),
+        ('candidate_directory_id', 'uuid', (1, 1), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, candidate_id=_UNSET, candidate_directory_id=_UNSET, unknown_tagged_fields=None):
         self.candidate_id = 0 if candidate_id is _UNSET else candidate_id
@@ -61,6 +65,13 @@ class EndQuorumEpochRequest_ReplicaInfo(Struct):
 class EndQuorumEpochRequest_PartitionData(Struct):
     __slots__ = ('partition_index', 'leader_id', 'leader_epoch', 'preferred_successors', 'preferred_candidates', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('leader_id', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('preferred_successors', '[]int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('preferred_candidates', '[]ReplicaInfo', (1, 1), (1, -2), None, (1, -2), 'EndQuorumEpochRequest_ReplicaInfo'),
+    )
 
     def __init__(self, *, partition_index=_UNSET, leader_id=_UNSET, leader_epoch=_UNSET, preferred_successors=_UNSET, preferred_candidates=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -123,6 +134,10 @@ class EndQuorumEpochRequest_PartitionData(Struct):
 class EndQuorumEpochRequest_TopicData(Struct):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('topic_name', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionData', (0, 1), (0, -2), None, (0, -2), 'EndQuorumEpochRequest_PartitionData'),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -177,6 +192,11 @@ class EndQuorumEpochRequest_TopicData(Struct):
 class EndQuorumEpochRequest_LeaderEndpoint(Struct):
     __slots__ = ('name', 'host', 'port', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('name', 'string', (1, 1), (1, -2), None, (1, -2), None),
+        ('host', 'string', (1, 1), (1, -2), None, (1, -2), None),
+        ('port', 'uint16', (1, 1), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, host=_UNSET, port=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -233,6 +253,11 @@ class EndQuorumEpochRequest_LeaderEndpoint(Struct):
 class EndQuorumEpochRequest(Struct):
     __slots__ = ('cluster_id', 'topics', 'leader_endpoints', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('cluster_id', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+        ('topics', '[]TopicData', (0, 1), (0, -2), None, (0, -2), 'EndQuorumEpochRequest_TopicData'),
+        ('leader_endpoints', '[]LeaderEndpoint', (1, 1), (1, -2), None, (1, -2), 'EndQuorumEpochRequest_LeaderEndpoint'),
+    )
 
     def __init__(self, *, cluster_id=_UNSET, topics=_UNSET, leader_endpoints=_UNSET, unknown_tagged_fields=None):
         self.cluster_id = None if cluster_id is _UNSET else cluster_id
@@ -305,6 +330,12 @@ EndQuorumEpochRequest.LeaderEndpoint = EndQuorumEpochRequest_LeaderEndpoint
 class EndQuorumEpochResponse_PartitionData(Struct):
     __slots__ = ('partition_index', 'error_code', 'leader_id', 'leader_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('leader_id', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, error_code=_UNSET, leader_id=_UNSET, leader_epoch=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -347,6 +378,10 @@ class EndQuorumEpochResponse_PartitionData(Struct):
 class EndQuorumEpochResponse_TopicData(Struct):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('topic_name', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionData', (0, 1), (0, -2), None, (0, -2), 'EndQuorumEpochResponse_PartitionData'),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -401,6 +436,11 @@ class EndQuorumEpochResponse_TopicData(Struct):
 class EndQuorumEpochResponse_NodeEndpoint(Struct):
     __slots__ = ('node_id', 'host', 'port', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('node_id', 'int32', (1, 1), (1, -2), None, (1, -2), None),
+        ('host', 'string', (1, 1), (1, -2), None, (1, -2), None),
+        ('port', 'uint16', (1, 1), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, node_id=_UNSET, host=_UNSET, port=_UNSET, unknown_tagged_fields=None):
         self.node_id = 0 if node_id is _UNSET else node_id
@@ -451,6 +491,11 @@ class EndQuorumEpochResponse_NodeEndpoint(Struct):
 class EndQuorumEpochResponse(Struct):
     __slots__ = ('error_code', 'topics', 'node_endpoints', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('error_code', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('topics', '[]TopicData', (0, 1), (0, -2), None, (0, -2), 'EndQuorumEpochResponse_TopicData'),
+        ('node_endpoints', '[]NodeEndpoint', (1, 1), (1, -2), 0, (1, 32767), 'EndQuorumEpochResponse_NodeEndpoint'),
+    )
 
     def __init__(self, *, error_code=_UNSET, topics=_UNSET, node_endpoints=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code

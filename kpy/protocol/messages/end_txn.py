@@ -15,6 +15,12 @@ _UNSET = object()
 class EndTxnRequest(Struct):
     __slots__ = ('transactional_id', 'producer_id', 'producer_epoch', 'committed', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('transactional_id', 'string', (0, 5), (0, -2), None, (0, -2), None),
+        ('producer_id', 'int64', (0, 5), (0, -2), None, (0, -2), None),
+        ('producer_epoch', 'int16', (0, 5), (0, -2), None, (0, -2), None),
+        ('committed', 'bool', (0, 5), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, transactional_id=_UNSET, producer_id=_UNSET, producer_epoch=_UNSET, committed=_UNSET, unknown_tagged_fields=None):
         self.transactional_id = '' if transactional_id is _UNSET else transactional_id
@@ -65,6 +71,12 @@ class EndTxnRequest(Struct):
 class EndTxnResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'producer_id', 'producer_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 5), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 5), (0, -2), None, (0, -2), None),
+        ('producer_id', 'int64', (5, 5), (5, -2), None, (5, -2), None),
+        ('producer_epoch', 'int16', (5, 5), (5, -2), None, (5, -2), None),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, producer_id=_UNSET, producer_epoch=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

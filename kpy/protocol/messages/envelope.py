@@ -15,6 +15,11 @@ _UNSET = object()
 class EnvelopeRequest(Struct):
     __slots__ = ('request_data', 'request_principal', 'client_host_address', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('request_data', 'bytes', (0, 0), (0, -2), None, (0, -2), None),
+        ('request_principal', 'bytes', (0, 0), (0, 32767), None, (0, -2), None),
+        ('client_host_address', 'bytes', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, request_data=_UNSET, request_principal=_UNSET, client_host_address=_UNSET, unknown_tagged_fields=None):
         self.request_data = b'' if request_data is _UNSET else request_data
@@ -26,11 +31,11 @@ class EnvelopeRequest(Struct):
     def _read(cls, r, version):
         self = cls.__new__(cls)
         flex = version >= 0
-        v = r.compact_bytes_()
+        v = r.compact_bytes()
         self.request_data = v
         v = r.compact_nullable_bytes()
         self.request_principal = v
-        v = r.compact_bytes_()
+        v = r.compact_bytes()
         self.client_host_address = v
         self.unknown_tagged_fields = []
         if flex:
@@ -43,9 +48,9 @@ class EnvelopeRequest(Struct):
 
     def _write(self, w, version):
         flex = version >= 0
-        w.compact_bytes_(self.request_data)
+        w.compact_bytes(self.request_data)
         w.compact_nullable_bytes(self.request_principal)
-        w.compact_bytes_(self.client_host_address)
+        w.compact_bytes(self.client_host_address)
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -55,6 +60,10 @@ class EnvelopeRequest(Struct):
 class EnvelopeResponse(Struct):
     __slots__ = ('response_data', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('response_data', 'bytes', (0, 0), (0, 32767), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, response_data=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.response_data = None if response_data is _UNSET else response_data

@@ -15,6 +15,10 @@ _UNSET = object()
 class ExpireDelegationTokenRequest(Struct):
     __slots__ = ('hmac', 'expiry_time_period_ms', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('hmac', 'bytes', (0, 2), (0, -2), None, (0, -2), None),
+        ('expiry_time_period_ms', 'int64', (0, 2), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, hmac=_UNSET, expiry_time_period_ms=_UNSET, unknown_tagged_fields=None):
         self.hmac = b'' if hmac is _UNSET else hmac
@@ -26,7 +30,7 @@ class ExpireDelegationTokenRequest(Struct):
         self = cls.__new__(cls)
         flex = version >= 2
         if version >= 2:
-            v = r.compact_bytes_()
+            v = r.compact_bytes()
         else:
             v = r.bytes_()
         self.hmac = v
@@ -44,7 +48,7 @@ class ExpireDelegationTokenRequest(Struct):
     def _write(self, w, version):
         flex = version >= 2
         if version >= 2:
-            w.compact_bytes_(self.hmac)
+            w.compact_bytes(self.hmac)
         else:
             w.bytes_(self.hmac)
         w.int64(self.expiry_time_period_ms)
@@ -57,6 +61,11 @@ class ExpireDelegationTokenRequest(Struct):
 class ExpireDelegationTokenResponse(Struct):
     __slots__ = ('error_code', 'expiry_timestamp_ms', 'throttle_time_ms', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('error_code', 'int16', (0, 2), (0, -2), None, (0, -2), None),
+        ('expiry_timestamp_ms', 'int64', (0, 2), (0, -2), None, (0, -2), None),
+        ('throttle_time_ms', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, expiry_timestamp_ms=_UNSET, throttle_time_ms=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code

@@ -15,6 +15,10 @@ _UNSET = object()
 class FetchRequest_ReplicaState(Struct):
     __slots__ = ('replica_id', 'replica_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 17)
+    FIELDS = (
+        ('replica_id', 'int32', (15, 17), (15, -2), None, (15, -2), None),
+        ('replica_epoch', 'int64', (15, 17), (15, -2), None, (15, -2), None),
+    )
 
     def __init__(self, *, replica_id=_UNSET, replica_epoch=_UNSET, unknown_tagged_fields=None):
         self.replica_id = -1 if replica_id is _UNSET else replica_id
@@ -61,6 +65,15 @@ class FetchRequest_ReplicaState(Struct):
 class FetchRequest_FetchPartition(Struct):
     __slots__ = ('partition', 'current_leader_epoch', 'fetch_offset', 'last_fetched_epoch', 'log_start_offset', 'partition_max_bytes', 'replica_directory_id', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 17)
+    FIELDS = (
+        ('partition', 'int32', (0, 17), (0, -2), None, (0, -2), None),
+        ('current_leader_epoch', 'int32', (9, 17), (9, -2), None, (9, -2), None),
+        ('fetch_offset', 'int64', (0, 17), (0, -2), None, (0, -2), None),
+        ('last_fetched_epoch', 'int32', (12, 17), (12, -2), None, (12, -2), None),
+        ('log_start_offset', 'int64', (5, 17), (5, -2), None, (5, -2), None),
+        ('partition_max_bytes', 'int32', (0, 17), (0, -2), None, (0, -2), None),
+        ('replica_directory_id', 'uuid', (17, 17), (17, -2), 0, (17, 32767), None),
+    )
 
     def __init__(self, *, partition=_UNSET, current_leader_epoch=_UNSET, fetch_offset=_UNSET, last_fetched_epoch=_UNSET, log_start_offset=_UNSET, partition_max_bytes=_UNSET, replica_directory_id=_UNSET, unknown_tagged_fields=None):
         self.partition = 0 if partition is _UNSET else partition
@@ -135,6 +148,11 @@ class FetchRequest_FetchPartition(Struct):
 class FetchRequest_FetchTopic(Struct):
     __slots__ = ('topic', 'topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 17)
+    FIELDS = (
+        ('topic', 'string', (0, 12), (0, -2), None, (0, -2), None),
+        ('topic_id', 'uuid', (13, 17), (13, -2), None, (13, -2), None),
+        ('partitions', '[]FetchPartition', (0, 17), (0, -2), None, (0, -2), 'FetchRequest_FetchPartition'),
+    )
 
     def __init__(self, *, topic=_UNSET, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic = '' if topic is _UNSET else topic
@@ -201,6 +219,11 @@ class FetchRequest_FetchTopic(Struct):
 class FetchRequest_ForgottenTopic(Struct):
     __slots__ = ('topic', 'topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 17)
+    FIELDS = (
+        ('topic', 'string', (7, 12), (7, -2), None, (7, -2), None),
+        ('topic_id', 'uuid', (13, 17), (13, -2), None, (13, -2), None),
+        ('partitions', '[]int32', (7, 17), (7, -2), None, (7, -2), None),
+    )
 
     def __init__(self, *, topic=_UNSET, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic = '' if topic is _UNSET else topic
@@ -273,6 +296,20 @@ class FetchRequest_ForgottenTopic(Struct):
 class FetchRequest(Struct):
     __slots__ = ('cluster_id', 'replica_id', 'replica_state', 'max_wait_ms', 'min_bytes', 'max_bytes', 'isolation_level', 'session_id', 'session_epoch', 'topics', 'forgotten_topics_data', 'rack_id', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 17)
+    FIELDS = (
+        ('cluster_id', 'string', (12, 17), (12, 32767), 0, (12, 32767), None),
+        ('replica_id', 'int32', (0, 14), (0, -2), None, (0, -2), None),
+        ('replica_state', 'ReplicaState', (15, 17), (15, -2), 1, (15, 32767), 'FetchRequest_ReplicaState'),
+        ('max_wait_ms', 'int32', (0, 17), (0, -2), None, (0, -2), None),
+        ('min_bytes', 'int32', (0, 17), (0, -2), None, (0, -2), None),
+        ('max_bytes', 'int32', (3, 17), (3, -2), None, (3, -2), None),
+        ('isolation_level', 'int8', (4, 17), (4, -2), None, (4, -2), None),
+        ('session_id', 'int32', (7, 17), (7, -2), None, (7, -2), None),
+        ('session_epoch', 'int32', (7, 17), (7, -2), None, (7, -2), None),
+        ('topics', '[]FetchTopic', (0, 17), (0, -2), None, (0, -2), 'FetchRequest_FetchTopic'),
+        ('forgotten_topics_data', '[]ForgottenTopic', (7, 17), (7, -2), None, (7, -2), 'FetchRequest_ForgottenTopic'),
+        ('rack_id', 'string', (11, 17), (11, -2), None, (11, -2), None),
+    )
 
     def __init__(self, *, cluster_id=_UNSET, replica_id=_UNSET, replica_state=_UNSET, max_wait_ms=_UNSET, min_bytes=_UNSET, max_bytes=_UNSET, isolation_level=_UNSET, session_id=_UNSET, session_epoch=_UNSET, topics=_UNSET, forgotten_topics_data=_UNSET, rack_id=_UNSET, unknown_tagged_fields=None):
         self.cluster_id = None if cluster_id is _UNSET else cluster_id
@@ -430,6 +467,10 @@ FetchRequest.ForgottenTopic = FetchRequest_ForgottenTopic
 class FetchResponse_EpochEndOffset(Struct):
     __slots__ = ('epoch', 'end_offset', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 17)
+    FIELDS = (
+        ('epoch', 'int32', (12, 17), (12, -2), None, (12, -2), None),
+        ('end_offset', 'int64', (12, 17), (12, -2), None, (12, -2), None),
+    )
 
     def __init__(self, *, epoch=_UNSET, end_offset=_UNSET, unknown_tagged_fields=None):
         self.epoch = -1 if epoch is _UNSET else epoch
@@ -472,6 +513,10 @@ class FetchResponse_EpochEndOffset(Struct):
 class FetchResponse_LeaderIdAndEpoch(Struct):
     __slots__ = ('leader_id', 'leader_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 17)
+    FIELDS = (
+        ('leader_id', 'int32', (12, 17), (12, -2), None, (12, -2), None),
+        ('leader_epoch', 'int32', (12, 17), (12, -2), None, (12, -2), None),
+    )
 
     def __init__(self, *, leader_id=_UNSET, leader_epoch=_UNSET, unknown_tagged_fields=None):
         self.leader_id = -1 if leader_id is _UNSET else leader_id
@@ -514,6 +559,10 @@ class FetchResponse_LeaderIdAndEpoch(Struct):
 class FetchResponse_SnapshotId(Struct):
     __slots__ = ('end_offset', 'epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 17)
+    FIELDS = (
+        ('end_offset', 'int64', (0, 17), (0, -2), None, (0, -2), None),
+        ('epoch', 'int32', (0, 17), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, end_offset=_UNSET, epoch=_UNSET, unknown_tagged_fields=None):
         self.end_offset = -1 if end_offset is _UNSET else end_offset
@@ -548,6 +597,10 @@ class FetchResponse_SnapshotId(Struct):
 class FetchResponse_AbortedTransaction(Struct):
     __slots__ = ('producer_id', 'first_offset', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 17)
+    FIELDS = (
+        ('producer_id', 'int64', (4, 17), (4, -2), None, (4, -2), None),
+        ('first_offset', 'int64', (4, 17), (4, -2), None, (4, -2), None),
+    )
 
     def __init__(self, *, producer_id=_UNSET, first_offset=_UNSET, unknown_tagged_fields=None):
         self.producer_id = 0 if producer_id is _UNSET else producer_id
@@ -590,6 +643,19 @@ class FetchResponse_AbortedTransaction(Struct):
 class FetchResponse_PartitionData(Struct):
     __slots__ = ('partition_index', 'error_code', 'high_watermark', 'last_stable_offset', 'log_start_offset', 'diverging_epoch', 'current_leader', 'snapshot_id', 'aborted_transactions', 'preferred_read_replica', 'records', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 17)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 17), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 17), (0, -2), None, (0, -2), None),
+        ('high_watermark', 'int64', (0, 17), (0, -2), None, (0, -2), None),
+        ('last_stable_offset', 'int64', (4, 17), (4, -2), None, (4, -2), None),
+        ('log_start_offset', 'int64', (5, 17), (5, -2), None, (5, -2), None),
+        ('diverging_epoch', 'EpochEndOffset', (12, 17), (12, -2), 0, (12, 32767), 'FetchResponse_EpochEndOffset'),
+        ('current_leader', 'LeaderIdAndEpoch', (12, 17), (12, -2), 1, (12, 32767), 'FetchResponse_LeaderIdAndEpoch'),
+        ('snapshot_id', 'SnapshotId', (12, 17), (12, -2), 2, (12, 32767), 'FetchResponse_SnapshotId'),
+        ('aborted_transactions', '[]AbortedTransaction', (4, 17), (4, 32767), None, (4, -2), 'FetchResponse_AbortedTransaction'),
+        ('preferred_read_replica', 'int32', (11, 17), (11, -2), None, (11, -2), None),
+        ('records', 'records', (0, 17), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, error_code=_UNSET, high_watermark=_UNSET, last_stable_offset=_UNSET, log_start_offset=_UNSET, diverging_epoch=_UNSET, current_leader=_UNSET, snapshot_id=_UNSET, aborted_transactions=_UNSET, preferred_read_replica=_UNSET, records=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -712,6 +778,11 @@ class FetchResponse_PartitionData(Struct):
 class FetchResponse_FetchableTopicResponse(Struct):
     __slots__ = ('topic', 'topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 17)
+    FIELDS = (
+        ('topic', 'string', (0, 12), (0, -2), None, (0, -2), None),
+        ('topic_id', 'uuid', (13, 17), (13, -2), None, (13, -2), None),
+        ('partitions', '[]PartitionData', (0, 17), (0, -2), None, (0, -2), 'FetchResponse_PartitionData'),
+    )
 
     def __init__(self, *, topic=_UNSET, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic = '' if topic is _UNSET else topic
@@ -778,6 +849,12 @@ class FetchResponse_FetchableTopicResponse(Struct):
 class FetchResponse_NodeEndpoint(Struct):
     __slots__ = ('node_id', 'host', 'port', 'rack', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 17)
+    FIELDS = (
+        ('node_id', 'int32', (16, 17), (16, -2), None, (16, -2), None),
+        ('host', 'string', (16, 17), (16, -2), None, (16, -2), None),
+        ('port', 'int32', (16, 17), (16, -2), None, (16, -2), None),
+        ('rack', 'string', (16, 17), (16, 32767), None, (16, -2), None),
+    )
 
     def __init__(self, *, node_id=_UNSET, host=_UNSET, port=_UNSET, rack=_UNSET, unknown_tagged_fields=None):
         self.node_id = 0 if node_id is _UNSET else node_id
@@ -836,6 +913,13 @@ class FetchResponse_NodeEndpoint(Struct):
 class FetchResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'session_id', 'responses', 'node_endpoints', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 17)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (1, 17), (1, -2), None, (1, -2), None),
+        ('error_code', 'int16', (7, 17), (7, -2), None, (7, -2), None),
+        ('session_id', 'int32', (7, 17), (7, -2), None, (7, -2), None),
+        ('responses', '[]FetchableTopicResponse', (0, 17), (0, -2), None, (0, -2), 'FetchResponse_FetchableTopicResponse'),
+        ('node_endpoints', '[]NodeEndpoint', (16, 17), (16, -2), 0, (16, 32767), 'FetchResponse_NodeEndpoint'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, session_id=_UNSET, responses=_UNSET, node_endpoints=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,10 @@ _UNSET = object()
 class FetchSnapshotRequest_SnapshotId(Struct):
     __slots__ = ('end_offset', 'epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('end_offset', 'int64', (0, 1), (0, -2), None, (0, -2), None),
+        ('epoch', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, end_offset=_UNSET, epoch=_UNSET, unknown_tagged_fields=None):
         self.end_offset = 0 if end_offset is _UNSET else end_offset
@@ -49,6 +53,13 @@ class FetchSnapshotRequest_SnapshotId(Struct):
 class FetchSnapshotRequest_PartitionSnapshot(Struct):
     __slots__ = ('partition', 'current_leader_epoch', 'snapshot_id', 'position', 'replica_directory_id', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('partition', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('current_leader_epoch', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('snapshot_id', 'SnapshotId', (0, 1), (0, -2), None, (0, -2), 'FetchSnapshotRequest_SnapshotId'),
+        ('position', 'int64', (0, 1), (0, -2), None, (0, -2), None),
+        ('replica_directory_id', 'uuid', (1, 1), (1, -2), 0, (1, 32767), None),
+    )
 
     def __init__(self, *, partition=_UNSET, current_leader_epoch=_UNSET, snapshot_id=_UNSET, position=_UNSET, replica_directory_id=_UNSET, unknown_tagged_fields=None):
         self.partition = 0 if partition is _UNSET else partition
@@ -101,6 +112,10 @@ class FetchSnapshotRequest_PartitionSnapshot(Struct):
 class FetchSnapshotRequest_TopicSnapshot(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('name', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionSnapshot', (0, 1), (0, -2), None, (0, -2), 'FetchSnapshotRequest_PartitionSnapshot'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -139,6 +154,12 @@ class FetchSnapshotRequest_TopicSnapshot(Struct):
 class FetchSnapshotRequest(Struct):
     __slots__ = ('cluster_id', 'replica_id', 'max_bytes', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('cluster_id', 'string', (0, 1), (0, 32767), 0, (0, 32767), None),
+        ('replica_id', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('max_bytes', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('topics', '[]TopicSnapshot', (0, 1), (0, -2), None, (0, -2), 'FetchSnapshotRequest_TopicSnapshot'),
+    )
 
     def __init__(self, *, cluster_id=_UNSET, replica_id=_UNSET, max_bytes=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.cluster_id = None if cluster_id is _UNSET else cluster_id
@@ -196,6 +217,10 @@ FetchSnapshotRequest.TopicSnapshot = FetchSnapshotRequest_TopicSnapshot
 class FetchSnapshotResponse_SnapshotId(Struct):
     __slots__ = ('end_offset', 'epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('end_offset', 'int64', (0, 1), (0, -2), None, (0, -2), None),
+        ('epoch', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, end_offset=_UNSET, epoch=_UNSET, unknown_tagged_fields=None):
         self.end_offset = 0 if end_offset is _UNSET else end_offset
@@ -230,6 +255,10 @@ class FetchSnapshotResponse_SnapshotId(Struct):
 class FetchSnapshotResponse_LeaderIdAndEpoch(Struct):
     __slots__ = ('leader_id', 'leader_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('leader_id', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, leader_id=_UNSET, leader_epoch=_UNSET, unknown_tagged_fields=None):
         self.leader_id = 0 if leader_id is _UNSET else leader_id
@@ -264,6 +293,15 @@ class FetchSnapshotResponse_LeaderIdAndEpoch(Struct):
 class FetchSnapshotResponse_PartitionSnapshot(Struct):
     __slots__ = ('index', 'error_code', 'snapshot_id', 'current_leader', 'size', 'position', 'unaligned_records', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('index', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('snapshot_id', 'SnapshotId', (0, 1), (0, -2), None, (0, -2), 'FetchSnapshotResponse_SnapshotId'),
+        ('current_leader', 'LeaderIdAndEpoch', (0, 1), (0, -2), 0, (0, 32767), 'FetchSnapshotResponse_LeaderIdAndEpoch'),
+        ('size', 'int64', (0, 1), (0, -2), None, (0, -2), None),
+        ('position', 'int64', (0, 1), (0, -2), None, (0, -2), None),
+        ('unaligned_records', 'records', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, index=_UNSET, error_code=_UNSET, snapshot_id=_UNSET, current_leader=_UNSET, size=_UNSET, position=_UNSET, unaligned_records=_UNSET, unknown_tagged_fields=None):
         self.index = 0 if index is _UNSET else index
@@ -324,6 +362,10 @@ class FetchSnapshotResponse_PartitionSnapshot(Struct):
 class FetchSnapshotResponse_TopicSnapshot(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('name', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionSnapshot', (0, 1), (0, -2), None, (0, -2), 'FetchSnapshotResponse_PartitionSnapshot'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -362,6 +404,11 @@ class FetchSnapshotResponse_TopicSnapshot(Struct):
 class FetchSnapshotResponse_NodeEndpoint(Struct):
     __slots__ = ('node_id', 'host', 'port', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('node_id', 'int32', (1, 1), (1, -2), None, (1, -2), None),
+        ('host', 'string', (1, 1), (1, -2), None, (1, -2), None),
+        ('port', 'uint16', (1, 1), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, node_id=_UNSET, host=_UNSET, port=_UNSET, unknown_tagged_fields=None):
         self.node_id = 0 if node_id is _UNSET else node_id
@@ -412,6 +459,12 @@ class FetchSnapshotResponse_NodeEndpoint(Struct):
 class FetchSnapshotResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'topics', 'node_endpoints', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('topics', '[]TopicSnapshot', (0, 1), (0, -2), None, (0, -2), 'FetchSnapshotResponse_TopicSnapshot'),
+        ('node_endpoints', '[]NodeEndpoint', (1, 1), (1, -2), 0, (1, 32767), 'FetchSnapshotResponse_NodeEndpoint'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, topics=_UNSET, node_endpoints=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

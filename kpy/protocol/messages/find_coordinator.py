@@ -15,6 +15,11 @@ _UNSET = object()
 class FindCoordinatorRequest(Struct):
     __slots__ = ('key', 'key_type', 'coordinator_keys', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 6)
+    FIELDS = (
+        ('key', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('key_type', 'int8', (1, 6), (1, -2), None, (1, -2), None),
+        ('coordinator_keys', '[]string', (4, 6), (4, -2), None, (4, -2), None),
+    )
 
     def __init__(self, *, key=_UNSET, key_type=_UNSET, coordinator_keys=_UNSET, unknown_tagged_fields=None):
         self.key = '' if key is _UNSET else key
@@ -83,6 +88,14 @@ class FindCoordinatorRequest(Struct):
 class FindCoordinatorResponse_Coordinator(Struct):
     __slots__ = ('key', 'node_id', 'host', 'port', 'error_code', 'error_message', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 6)
+    FIELDS = (
+        ('key', 'string', (4, 6), (4, -2), None, (4, -2), None),
+        ('node_id', 'int32', (4, 6), (4, -2), None, (4, -2), None),
+        ('host', 'string', (4, 6), (4, -2), None, (4, -2), None),
+        ('port', 'int32', (4, 6), (4, -2), None, (4, -2), None),
+        ('error_code', 'int16', (4, 6), (4, -2), None, (4, -2), None),
+        ('error_message', 'string', (4, 6), (4, 32767), None, (4, -2), None),
+    )
 
     def __init__(self, *, key=_UNSET, node_id=_UNSET, host=_UNSET, port=_UNSET, error_code=_UNSET, error_message=_UNSET, unknown_tagged_fields=None):
         self.key = '' if key is _UNSET else key
@@ -157,6 +170,15 @@ class FindCoordinatorResponse_Coordinator(Struct):
 class FindCoordinatorResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'error_message', 'node_id', 'host', 'port', 'coordinators', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 6)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (1, 6), (1, -2), None, (1, -2), None),
+        ('error_code', 'int16', (0, 3), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (1, 3), (1, 3), None, (1, -2), None),
+        ('node_id', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+        ('host', 'string', (0, 3), (0, -2), None, (0, -2), None),
+        ('port', 'int32', (0, 3), (0, -2), None, (0, -2), None),
+        ('coordinators', '[]Coordinator', (4, 6), (4, -2), None, (4, -2), 'FindCoordinatorResponse_Coordinator'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, error_message=_UNSET, node_id=_UNSET, host=_UNSET, port=_UNSET, coordinators=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

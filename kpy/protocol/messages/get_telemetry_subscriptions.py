@@ -15,6 +15,9 @@ _UNSET = object()
 class GetTelemetrySubscriptionsRequest(Struct):
     __slots__ = ('client_instance_id', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('client_instance_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, client_instance_id=_UNSET, unknown_tagged_fields=None):
         self.client_instance_id = ZERO_UUID if client_instance_id is _UNSET else client_instance_id
@@ -47,6 +50,17 @@ class GetTelemetrySubscriptionsRequest(Struct):
 class GetTelemetrySubscriptionsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'client_instance_id', 'subscription_id', 'accepted_compression_types', 'push_interval_ms', 'telemetry_max_bytes', 'delta_temporality', 'requested_metrics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('client_instance_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('subscription_id', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('accepted_compression_types', '[]int8', (0, 0), (0, -2), None, (0, -2), None),
+        ('push_interval_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('telemetry_max_bytes', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('delta_temporality', 'bool', (0, 0), (0, -2), None, (0, -2), None),
+        ('requested_metrics', '[]string', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, client_instance_id=_UNSET, subscription_id=_UNSET, accepted_compression_types=_UNSET, push_interval_ms=_UNSET, telemetry_max_bytes=_UNSET, delta_temporality=_UNSET, requested_metrics=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

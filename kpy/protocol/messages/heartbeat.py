@@ -15,6 +15,12 @@ _UNSET = object()
 class HeartbeatRequest(Struct):
     __slots__ = ('group_id', 'generation_id', 'member_id', 'group_instance_id', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('group_id', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('generation_id', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+        ('member_id', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('group_instance_id', 'string', (3, 4), (3, 32767), None, (3, -2), None),
+    )
 
     def __init__(self, *, group_id=_UNSET, generation_id=_UNSET, member_id=_UNSET, group_instance_id=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -83,6 +89,10 @@ class HeartbeatRequest(Struct):
 class HeartbeatResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (1, 4), (1, -2), None, (1, -2), None),
+        ('error_code', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,11 @@ _UNSET = object()
 class IncrementalAlterConfigsRequest_AlterableConfig(Struct):
     __slots__ = ('name', 'config_operation', 'value', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('name', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('config_operation', 'int8', (0, 1), (0, -2), None, (0, -2), None),
+        ('value', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, config_operation=_UNSET, value=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -65,6 +70,11 @@ class IncrementalAlterConfigsRequest_AlterableConfig(Struct):
 class IncrementalAlterConfigsRequest_AlterConfigsResource(Struct):
     __slots__ = ('resource_type', 'resource_name', 'configs', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('resource_type', 'int8', (0, 1), (0, -2), None, (0, -2), None),
+        ('resource_name', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('configs', '[]AlterableConfig', (0, 1), (0, -2), None, (0, -2), 'IncrementalAlterConfigsRequest_AlterableConfig'),
+    )
 
     def __init__(self, *, resource_type=_UNSET, resource_name=_UNSET, configs=_UNSET, unknown_tagged_fields=None):
         self.resource_type = 0 if resource_type is _UNSET else resource_type
@@ -123,6 +133,10 @@ class IncrementalAlterConfigsRequest_AlterConfigsResource(Struct):
 class IncrementalAlterConfigsRequest(Struct):
     __slots__ = ('resources', 'validate_only', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('resources', '[]AlterConfigsResource', (0, 1), (0, -2), None, (0, -2), 'IncrementalAlterConfigsRequest_AlterConfigsResource'),
+        ('validate_only', 'bool', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, resources=_UNSET, validate_only=_UNSET, unknown_tagged_fields=None):
         self.resources = [] if resources is _UNSET else resources
@@ -175,6 +189,12 @@ IncrementalAlterConfigsRequest.AlterConfigsResource = IncrementalAlterConfigsReq
 class IncrementalAlterConfigsResponse_AlterConfigsResourceResponse(Struct):
     __slots__ = ('error_code', 'error_message', 'resource_type', 'resource_name', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('error_code', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+        ('resource_type', 'int8', (0, 1), (0, -2), None, (0, -2), None),
+        ('resource_name', 'string', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, error_message=_UNSET, resource_type=_UNSET, resource_name=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -229,6 +249,10 @@ class IncrementalAlterConfigsResponse_AlterConfigsResourceResponse(Struct):
 class IncrementalAlterConfigsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'responses', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('responses', '[]AlterConfigsResourceResponse', (0, 1), (0, -2), None, (0, -2), 'IncrementalAlterConfigsResponse_AlterConfigsResourceResponse'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, responses=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,11 @@ _UNSET = object()
 class InitializeShareGroupStateRequest_PartitionData(Struct):
     __slots__ = ('partition', 'state_epoch', 'start_offset', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('state_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('start_offset', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition=_UNSET, state_epoch=_UNSET, start_offset=_UNSET, unknown_tagged_fields=None):
         self.partition = 0 if partition is _UNSET else partition
@@ -53,6 +58,10 @@ class InitializeShareGroupStateRequest_PartitionData(Struct):
 class InitializeShareGroupStateRequest_InitializeStateData(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionData', (0, 0), (0, -2), None, (0, -2), 'InitializeShareGroupStateRequest_PartitionData'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -91,6 +100,10 @@ class InitializeShareGroupStateRequest_InitializeStateData(Struct):
 class InitializeShareGroupStateRequest(Struct):
     __slots__ = ('group_id', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('group_id', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('topics', '[]InitializeStateData', (0, 0), (0, -2), None, (0, -2), 'InitializeShareGroupStateRequest_InitializeStateData'),
+    )
 
     def __init__(self, *, group_id=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -133,6 +146,11 @@ InitializeShareGroupStateRequest.InitializeStateData = InitializeShareGroupState
 class InitializeShareGroupStateResponse_PartitionResult(Struct):
     __slots__ = ('partition', 'error_code', 'error_message', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition=_UNSET, error_code=_UNSET, error_message=_UNSET, unknown_tagged_fields=None):
         self.partition = 0 if partition is _UNSET else partition
@@ -171,6 +189,10 @@ class InitializeShareGroupStateResponse_PartitionResult(Struct):
 class InitializeShareGroupStateResponse_InitializeStateResult(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionResult', (0, 0), (0, -2), None, (0, -2), 'InitializeShareGroupStateResponse_PartitionResult'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -209,6 +231,9 @@ class InitializeShareGroupStateResponse_InitializeStateResult(Struct):
 class InitializeShareGroupStateResponse(Struct):
     __slots__ = ('results', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('results', '[]InitializeStateResult', (0, 0), (0, -2), None, (0, -2), 'InitializeShareGroupStateResponse_InitializeStateResult'),
+    )
 
     def __init__(self, *, results=_UNSET, unknown_tagged_fields=None):
         self.results = [] if results is _UNSET else results

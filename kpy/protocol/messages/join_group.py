@@ -15,6 +15,10 @@ _UNSET = object()
 class JoinGroupRequest_JoinGroupRequestProtocol(Struct):
     __slots__ = ('name', 'metadata', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('name', 'string', (0, 9), (0, -2), None, (0, -2), None),
+        ('metadata', 'bytes', (0, 9), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, metadata=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -31,7 +35,7 @@ class JoinGroupRequest_JoinGroupRequestProtocol(Struct):
             v = r.string()
         self.name = v
         if version >= 6:
-            v = r.compact_bytes_()
+            v = r.compact_bytes()
         else:
             v = r.bytes_()
         self.metadata = v
@@ -51,7 +55,7 @@ class JoinGroupRequest_JoinGroupRequestProtocol(Struct):
         else:
             w.string(self.name)
         if version >= 6:
-            w.compact_bytes_(self.metadata)
+            w.compact_bytes(self.metadata)
         else:
             w.bytes_(self.metadata)
         if flex:
@@ -61,6 +65,16 @@ class JoinGroupRequest_JoinGroupRequestProtocol(Struct):
 class JoinGroupRequest(Struct):
     __slots__ = ('group_id', 'session_timeout_ms', 'rebalance_timeout_ms', 'member_id', 'group_instance_id', 'protocol_type', 'protocols', 'reason', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('group_id', 'string', (0, 9), (0, -2), None, (0, -2), None),
+        ('session_timeout_ms', 'int32', (0, 9), (0, -2), None, (0, -2), None),
+        ('rebalance_timeout_ms', 'int32', (1, 9), (1, -2), None, (1, -2), None),
+        ('member_id', 'string', (0, 9), (0, -2), None, (0, -2), None),
+        ('group_instance_id', 'string', (5, 9), (5, 32767), None, (5, -2), None),
+        ('protocol_type', 'string', (0, 9), (0, -2), None, (0, -2), None),
+        ('protocols', '[]JoinGroupRequestProtocol', (0, 9), (0, -2), None, (0, -2), 'JoinGroupRequest_JoinGroupRequestProtocol'),
+        ('reason', 'string', (8, 9), (8, 32767), None, (8, -2), None),
+    )
 
     def __init__(self, *, group_id=_UNSET, session_timeout_ms=_UNSET, rebalance_timeout_ms=_UNSET, member_id=_UNSET, group_instance_id=_UNSET, protocol_type=_UNSET, protocols=_UNSET, reason=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -174,6 +188,11 @@ JoinGroupRequest.JoinGroupRequestProtocol = JoinGroupRequest_JoinGroupRequestPro
 class JoinGroupResponse_JoinGroupResponseMember(Struct):
     __slots__ = ('member_id', 'group_instance_id', 'metadata', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('member_id', 'string', (0, 9), (0, -2), None, (0, -2), None),
+        ('group_instance_id', 'string', (5, 9), (5, 32767), None, (5, -2), None),
+        ('metadata', 'bytes', (0, 9), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, member_id=_UNSET, group_instance_id=_UNSET, metadata=_UNSET, unknown_tagged_fields=None):
         self.member_id = '' if member_id is _UNSET else member_id
@@ -199,7 +218,7 @@ class JoinGroupResponse_JoinGroupResponseMember(Struct):
         else:
             self.group_instance_id = None
         if version >= 6:
-            v = r.compact_bytes_()
+            v = r.compact_bytes()
         else:
             v = r.bytes_()
         self.metadata = v
@@ -224,7 +243,7 @@ class JoinGroupResponse_JoinGroupResponseMember(Struct):
             else:
                 w.nullable_string(self.group_instance_id)
         if version >= 6:
-            w.compact_bytes_(self.metadata)
+            w.compact_bytes(self.metadata)
         else:
             w.bytes_(self.metadata)
         if flex:
@@ -234,6 +253,17 @@ class JoinGroupResponse_JoinGroupResponseMember(Struct):
 class JoinGroupResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'generation_id', 'protocol_type', 'protocol_name', 'leader', 'skip_assignment', 'member_id', 'members', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (2, 9), (2, -2), None, (2, -2), None),
+        ('error_code', 'int16', (0, 9), (0, -2), None, (0, -2), None),
+        ('generation_id', 'int32', (0, 9), (0, -2), None, (0, -2), None),
+        ('protocol_type', 'string', (7, 9), (7, 32767), None, (7, -2), None),
+        ('protocol_name', 'string', (0, 9), (7, 32767), None, (0, -2), None),
+        ('leader', 'string', (0, 9), (0, -2), None, (0, -2), None),
+        ('skip_assignment', 'bool', (9, 9), (9, -2), None, (9, -2), None),
+        ('member_id', 'string', (0, 9), (0, -2), None, (0, -2), None),
+        ('members', '[]JoinGroupResponseMember', (0, 9), (0, -2), None, (0, -2), 'JoinGroupResponse_JoinGroupResponseMember'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, generation_id=_UNSET, protocol_type=_UNSET, protocol_name=_UNSET, leader=_UNSET, skip_assignment=_UNSET, member_id=_UNSET, members=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,20 @@ _UNSET = object()
 class LeaderAndIsrRequest_LeaderAndIsrPartitionState(Struct):
     __slots__ = ('topic_name', 'partition_index', 'controller_epoch', 'leader', 'leader_epoch', 'isr', 'partition_epoch', 'replicas', 'adding_replicas', 'removing_replicas', 'is_new', 'leader_recovery_state', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 7)
+    FIELDS = (
+        ('topic_name', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('partition_index', 'int32', (0, 7), (0, -2), None, (0, -2), None),
+        ('controller_epoch', 'int32', (0, 7), (0, -2), None, (0, -2), None),
+        ('leader', 'int32', (0, 7), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 7), (0, -2), None, (0, -2), None),
+        ('isr', '[]int32', (0, 7), (0, -2), None, (0, -2), None),
+        ('partition_epoch', 'int32', (0, 7), (0, -2), None, (0, -2), None),
+        ('replicas', '[]int32', (0, 7), (0, -2), None, (0, -2), None),
+        ('adding_replicas', '[]int32', (3, 7), (3, -2), None, (3, -2), None),
+        ('removing_replicas', '[]int32', (3, 7), (3, -2), None, (3, -2), None),
+        ('is_new', 'bool', (1, 7), (1, -2), None, (1, -2), None),
+        ('leader_recovery_state', 'int8', (6, 7), (6, -2), None, (6, -2), None),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partition_index=_UNSET, controller_epoch=_UNSET, leader=_UNSET, leader_epoch=_UNSET, isr=_UNSET, partition_epoch=_UNSET, replicas=_UNSET, adding_replicas=_UNSET, removing_replicas=_UNSET, is_new=_UNSET, leader_recovery_state=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -167,6 +181,11 @@ class LeaderAndIsrRequest_LeaderAndIsrPartitionState(Struct):
 class LeaderAndIsrRequest_LeaderAndIsrTopicState(Struct):
     __slots__ = ('topic_name', 'topic_id', 'partition_states', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 7)
+    FIELDS = (
+        ('topic_name', 'string', (2, 7), (2, -2), None, (2, -2), None),
+        ('topic_id', 'uuid', (5, 7), (5, -2), None, (5, -2), None),
+        ('partition_states', '[]LeaderAndIsrPartitionState', (2, 7), (2, -2), None, (2, -2), 'LeaderAndIsrRequest_LeaderAndIsrPartitionState'),
+    )
 
     def __init__(self, *, topic_name=_UNSET, topic_id=_UNSET, partition_states=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -241,6 +260,11 @@ class LeaderAndIsrRequest_LeaderAndIsrTopicState(Struct):
 class LeaderAndIsrRequest_LeaderAndIsrLiveLeader(Struct):
     __slots__ = ('broker_id', 'host_name', 'port', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 7)
+    FIELDS = (
+        ('broker_id', 'int32', (0, 7), (0, -2), None, (0, -2), None),
+        ('host_name', 'string', (0, 7), (0, -2), None, (0, -2), None),
+        ('port', 'int32', (0, 7), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, broker_id=_UNSET, host_name=_UNSET, port=_UNSET, unknown_tagged_fields=None):
         self.broker_id = 0 if broker_id is _UNSET else broker_id
@@ -285,6 +309,16 @@ class LeaderAndIsrRequest_LeaderAndIsrLiveLeader(Struct):
 class LeaderAndIsrRequest(Struct):
     __slots__ = ('controller_id', 'is_k_raft_controller', 'controller_epoch', 'broker_epoch', 'type', 'ungrouped_partition_states', 'topic_states', 'live_leaders', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 7)
+    FIELDS = (
+        ('controller_id', 'int32', (0, 7), (0, -2), None, (0, -2), None),
+        ('is_k_raft_controller', 'bool', (7, 7), (7, -2), None, (7, -2), None),
+        ('controller_epoch', 'int32', (0, 7), (0, -2), None, (0, -2), None),
+        ('broker_epoch', 'int64', (2, 7), (2, -2), None, (2, -2), None),
+        ('type', 'int8', (5, 7), (5, -2), None, (5, -2), None),
+        ('ungrouped_partition_states', '[]LeaderAndIsrPartitionState', (0, 1), (0, -2), None, (0, -2), 'LeaderAndIsrRequest_LeaderAndIsrPartitionState'),
+        ('topic_states', '[]LeaderAndIsrTopicState', (2, 7), (2, -2), None, (2, -2), 'LeaderAndIsrRequest_LeaderAndIsrTopicState'),
+        ('live_leaders', '[]LeaderAndIsrLiveLeader', (0, 7), (0, -2), None, (0, -2), 'LeaderAndIsrRequest_LeaderAndIsrLiveLeader'),
+    )
 
     def __init__(self, *, controller_id=_UNSET, is_k_raft_controller=_UNSET, controller_epoch=_UNSET, broker_epoch=_UNSET, type=_UNSET, ungrouped_partition_states=_UNSET, topic_states=_UNSET, live_leaders=_UNSET, unknown_tagged_fields=None):
         self.controller_id = 0 if controller_id is _UNSET else controller_id
@@ -408,6 +442,11 @@ LeaderAndIsrRequest.LeaderAndIsrLiveLeader = LeaderAndIsrRequest_LeaderAndIsrLiv
 class LeaderAndIsrResponse_LeaderAndIsrPartitionError(Struct):
     __slots__ = ('topic_name', 'partition_index', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 7)
+    FIELDS = (
+        ('topic_name', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('partition_index', 'int32', (0, 7), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 7), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partition_index=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -456,6 +495,10 @@ class LeaderAndIsrResponse_LeaderAndIsrPartitionError(Struct):
 class LeaderAndIsrResponse_LeaderAndIsrTopicError(Struct):
     __slots__ = ('topic_id', 'partition_errors', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 7)
+    FIELDS = (
+        ('topic_id', 'uuid', (5, 7), (5, -2), None, (5, -2), None),
+        ('partition_errors', '[]LeaderAndIsrPartitionError', (5, 7), (5, -2), None, (5, -2), 'LeaderAndIsrResponse_LeaderAndIsrPartitionError'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partition_errors=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -502,6 +545,11 @@ class LeaderAndIsrResponse_LeaderAndIsrTopicError(Struct):
 class LeaderAndIsrResponse(Struct):
     __slots__ = ('error_code', 'partition_errors', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 7)
+    FIELDS = (
+        ('error_code', 'int16', (0, 7), (0, -2), None, (0, -2), None),
+        ('partition_errors', '[]LeaderAndIsrPartitionError', (0, 4), (0, -2), None, (0, -2), 'LeaderAndIsrResponse_LeaderAndIsrPartitionError'),
+        ('topics', '[]LeaderAndIsrTopicError', (5, 7), (5, -2), None, (5, -2), 'LeaderAndIsrResponse_LeaderAndIsrTopicError'),
+    )
 
     def __init__(self, *, error_code=_UNSET, partition_errors=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code

@@ -15,6 +15,11 @@ _UNSET = object()
 class LeaveGroupRequest_MemberIdentity(Struct):
     __slots__ = ('member_id', 'group_instance_id', 'reason', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('member_id', 'string', (3, 5), (3, -2), None, (3, -2), None),
+        ('group_instance_id', 'string', (3, 5), (3, 32767), None, (3, -2), None),
+        ('reason', 'string', (5, 5), (5, 32767), None, (5, -2), None),
+    )
 
     def __init__(self, *, member_id=_UNSET, group_instance_id=_UNSET, reason=_UNSET, unknown_tagged_fields=None):
         self.member_id = '' if member_id is _UNSET else member_id
@@ -81,6 +86,11 @@ class LeaveGroupRequest_MemberIdentity(Struct):
 class LeaveGroupRequest(Struct):
     __slots__ = ('group_id', 'member_id', 'members', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('group_id', 'string', (0, 5), (0, -2), None, (0, -2), None),
+        ('member_id', 'string', (0, 2), (0, -2), None, (0, -2), None),
+        ('members', '[]MemberIdentity', (3, 5), (3, -2), None, (3, -2), 'LeaveGroupRequest_MemberIdentity'),
+    )
 
     def __init__(self, *, group_id=_UNSET, member_id=_UNSET, members=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -154,6 +164,11 @@ LeaveGroupRequest.MemberIdentity = LeaveGroupRequest_MemberIdentity
 class LeaveGroupResponse_MemberResponse(Struct):
     __slots__ = ('member_id', 'group_instance_id', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('member_id', 'string', (3, 5), (3, -2), None, (3, -2), None),
+        ('group_instance_id', 'string', (3, 5), (3, 32767), None, (3, -2), None),
+        ('error_code', 'int16', (3, 5), (3, -2), None, (3, -2), None),
+    )
 
     def __init__(self, *, member_id=_UNSET, group_instance_id=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.member_id = '' if member_id is _UNSET else member_id
@@ -216,6 +231,11 @@ class LeaveGroupResponse_MemberResponse(Struct):
 class LeaveGroupResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'members', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (1, 5), (1, -2), None, (1, -2), None),
+        ('error_code', 'int16', (0, 5), (0, -2), None, (0, -2), None),
+        ('members', '[]MemberResponse', (3, 5), (3, -2), None, (3, -2), 'LeaveGroupResponse_MemberResponse'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, members=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,8 @@ _UNSET = object()
 class ListClientMetricsResourcesRequest(Struct):
     __slots__ = ('unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+    )
 
     def __init__(self, *, unknown_tagged_fields=None):
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
@@ -43,6 +45,9 @@ class ListClientMetricsResourcesRequest(Struct):
 class ListClientMetricsResourcesResponse_ClientMetricsResource(Struct):
     __slots__ = ('name', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -73,6 +78,11 @@ class ListClientMetricsResourcesResponse_ClientMetricsResource(Struct):
 class ListClientMetricsResourcesResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'client_metrics_resources', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('client_metrics_resources', '[]ClientMetricsResource', (0, 0), (0, -2), None, (0, -2), 'ListClientMetricsResourcesResponse_ClientMetricsResource'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, client_metrics_resources=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

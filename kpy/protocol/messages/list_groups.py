@@ -15,6 +15,10 @@ _UNSET = object()
 class ListGroupsRequest(Struct):
     __slots__ = ('states_filter', 'types_filter', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('states_filter', '[]string', (4, 5), (4, -2), None, (4, -2), None),
+        ('types_filter', '[]string', (5, 5), (5, -2), None, (5, -2), None),
+    )
 
     def __init__(self, *, states_filter=_UNSET, types_filter=_UNSET, unknown_tagged_fields=None):
         self.states_filter = [] if states_filter is _UNSET else states_filter
@@ -71,6 +75,12 @@ class ListGroupsRequest(Struct):
 class ListGroupsResponse_ListedGroup(Struct):
     __slots__ = ('group_id', 'protocol_type', 'group_state', 'group_type', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('group_id', 'string', (0, 5), (0, -2), None, (0, -2), None),
+        ('protocol_type', 'string', (0, 5), (0, -2), None, (0, -2), None),
+        ('group_state', 'string', (4, 5), (4, -2), None, (4, -2), None),
+        ('group_type', 'string', (5, 5), (5, -2), None, (5, -2), None),
+    )
 
     def __init__(self, *, group_id=_UNSET, protocol_type=_UNSET, group_state=_UNSET, group_type=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -133,6 +143,11 @@ class ListGroupsResponse_ListedGroup(Struct):
 class ListGroupsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'groups', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (1, 5), (1, -2), None, (1, -2), None),
+        ('error_code', 'int16', (0, 5), (0, -2), None, (0, -2), None),
+        ('groups', '[]ListedGroup', (0, 5), (0, -2), None, (0, -2), 'ListGroupsResponse_ListedGroup'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, groups=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,12 @@ _UNSET = object()
 class ListOffsetsRequest_ListOffsetsPartition(Struct):
     __slots__ = ('partition_index', 'current_leader_epoch', 'timestamp', 'max_num_offsets', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 10)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 10), (0, -2), None, (0, -2), None),
+        ('current_leader_epoch', 'int32', (4, 10), (4, -2), None, (4, -2), None),
+        ('timestamp', 'int64', (0, 10), (0, -2), None, (0, -2), None),
+        ('max_num_offsets', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, current_leader_epoch=_UNSET, timestamp=_UNSET, max_num_offsets=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -67,6 +73,10 @@ class ListOffsetsRequest_ListOffsetsPartition(Struct):
 class ListOffsetsRequest_ListOffsetsTopic(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 10)
+    FIELDS = (
+        ('name', 'string', (0, 10), (0, -2), None, (0, -2), None),
+        ('partitions', '[]ListOffsetsPartition', (0, 10), (0, -2), None, (0, -2), 'ListOffsetsRequest_ListOffsetsPartition'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -121,6 +131,12 @@ class ListOffsetsRequest_ListOffsetsTopic(Struct):
 class ListOffsetsRequest(Struct):
     __slots__ = ('replica_id', 'isolation_level', 'topics', 'timeout_ms', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 10)
+    FIELDS = (
+        ('replica_id', 'int32', (0, 10), (0, -2), None, (0, -2), None),
+        ('isolation_level', 'int8', (2, 10), (2, -2), None, (2, -2), None),
+        ('topics', '[]ListOffsetsTopic', (0, 10), (0, -2), None, (0, -2), 'ListOffsetsRequest_ListOffsetsTopic'),
+        ('timeout_ms', 'int32', (10, 10), (10, -2), None, (10, -2), None),
+    )
 
     def __init__(self, *, replica_id=_UNSET, isolation_level=_UNSET, topics=_UNSET, timeout_ms=_UNSET, unknown_tagged_fields=None):
         self.replica_id = 0 if replica_id is _UNSET else replica_id
@@ -191,6 +207,14 @@ ListOffsetsRequest.ListOffsetsTopic = ListOffsetsRequest_ListOffsetsTopic
 class ListOffsetsResponse_ListOffsetsPartitionResponse(Struct):
     __slots__ = ('partition_index', 'error_code', 'old_style_offsets', 'timestamp', 'offset', 'leader_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 10)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 10), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 10), (0, -2), None, (0, -2), None),
+        ('old_style_offsets', '[]int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('timestamp', 'int64', (1, 10), (1, -2), None, (1, -2), None),
+        ('offset', 'int64', (1, 10), (1, -2), None, (1, -2), None),
+        ('leader_epoch', 'int32', (4, 10), (4, -2), None, (4, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, error_code=_UNSET, old_style_offsets=_UNSET, timestamp=_UNSET, offset=_UNSET, leader_epoch=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -261,6 +285,10 @@ class ListOffsetsResponse_ListOffsetsPartitionResponse(Struct):
 class ListOffsetsResponse_ListOffsetsTopicResponse(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 10)
+    FIELDS = (
+        ('name', 'string', (0, 10), (0, -2), None, (0, -2), None),
+        ('partitions', '[]ListOffsetsPartitionResponse', (0, 10), (0, -2), None, (0, -2), 'ListOffsetsResponse_ListOffsetsPartitionResponse'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -315,6 +343,10 @@ class ListOffsetsResponse_ListOffsetsTopicResponse(Struct):
 class ListOffsetsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 10)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (2, 10), (2, -2), None, (2, -2), None),
+        ('topics', '[]ListOffsetsTopicResponse', (0, 10), (0, -2), None, (0, -2), 'ListOffsetsResponse_ListOffsetsTopicResponse'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,10 @@ _UNSET = object()
 class ListPartitionReassignmentsRequest_ListPartitionReassignmentsTopics(Struct):
     __slots__ = ('name', 'partition_indexes', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('partition_indexes', '[]int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, partition_indexes=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -53,6 +57,10 @@ class ListPartitionReassignmentsRequest_ListPartitionReassignmentsTopics(Struct)
 class ListPartitionReassignmentsRequest(Struct):
     __slots__ = ('timeout_ms', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('timeout_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('topics', '[]ListPartitionReassignmentsTopics', (0, 0), (0, 32767), None, (0, -2), 'ListPartitionReassignmentsRequest_ListPartitionReassignmentsTopics'),
+    )
 
     def __init__(self, *, timeout_ms=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.timeout_ms = 60000 if timeout_ms is _UNSET else timeout_ms
@@ -94,6 +102,12 @@ ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics = ListPartiti
 class ListPartitionReassignmentsResponse_OngoingPartitionReassignment(Struct):
     __slots__ = ('partition_index', 'replicas', 'adding_replicas', 'removing_replicas', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('replicas', '[]int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('adding_replicas', '[]int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('removing_replicas', '[]int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, replicas=_UNSET, adding_replicas=_UNSET, removing_replicas=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -148,6 +162,10 @@ class ListPartitionReassignmentsResponse_OngoingPartitionReassignment(Struct):
 class ListPartitionReassignmentsResponse_OngoingTopicReassignment(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]OngoingPartitionReassignment', (0, 0), (0, -2), None, (0, -2), 'ListPartitionReassignmentsResponse_OngoingPartitionReassignment'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -186,6 +204,12 @@ class ListPartitionReassignmentsResponse_OngoingTopicReassignment(Struct):
 class ListPartitionReassignmentsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'error_message', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('topics', '[]OngoingTopicReassignment', (0, 0), (0, -2), None, (0, -2), 'ListPartitionReassignmentsResponse_OngoingTopicReassignment'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, error_message=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,11 @@ _UNSET = object()
 class ListTransactionsRequest(Struct):
     __slots__ = ('state_filters', 'producer_id_filters', 'duration_filter', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('state_filters', '[]string', (0, 1), (0, -2), None, (0, -2), None),
+        ('producer_id_filters', '[]int64', (0, 1), (0, -2), None, (0, -2), None),
+        ('duration_filter', 'int64', (1, 1), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, state_filters=_UNSET, producer_id_filters=_UNSET, duration_filter=_UNSET, unknown_tagged_fields=None):
         self.state_filters = [] if state_filters is _UNSET else state_filters
@@ -69,6 +74,11 @@ class ListTransactionsRequest(Struct):
 class ListTransactionsResponse_TransactionState(Struct):
     __slots__ = ('transactional_id', 'producer_id', 'transaction_state', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('transactional_id', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('producer_id', 'int64', (0, 1), (0, -2), None, (0, -2), None),
+        ('transaction_state', 'string', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, transactional_id=_UNSET, producer_id=_UNSET, transaction_state=_UNSET, unknown_tagged_fields=None):
         self.transactional_id = '' if transactional_id is _UNSET else transactional_id
@@ -107,6 +117,12 @@ class ListTransactionsResponse_TransactionState(Struct):
 class ListTransactionsResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'unknown_state_filters', 'transaction_states', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('unknown_state_filters', '[]string', (0, 1), (0, -2), None, (0, -2), None),
+        ('transaction_states', '[]TransactionState', (0, 1), (0, -2), None, (0, -2), 'ListTransactionsResponse_TransactionState'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, unknown_state_filters=_UNSET, transaction_states=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

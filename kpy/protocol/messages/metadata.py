@@ -15,6 +15,10 @@ _UNSET = object()
 class MetadataRequest_MetadataRequestTopic(Struct):
     __slots__ = ('topic_id', 'name', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 12)
+    FIELDS = (
+        ('topic_id', 'uuid', (10, 12), (10, -2), None, (10, -2), None),
+        ('name', 'string', (0, 12), (10, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic_id=_UNSET, name=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -59,6 +63,12 @@ class MetadataRequest_MetadataRequestTopic(Struct):
 class MetadataRequest(Struct):
     __slots__ = ('topics', 'allow_auto_topic_creation', 'include_cluster_authorized_operations', 'include_topic_authorized_operations', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 12)
+    FIELDS = (
+        ('topics', '[]MetadataRequestTopic', (0, 12), (1, 32767), None, (0, -2), 'MetadataRequest_MetadataRequestTopic'),
+        ('allow_auto_topic_creation', 'bool', (4, 12), (4, -2), None, (4, -2), None),
+        ('include_cluster_authorized_operations', 'bool', (8, 10), (8, -2), None, (8, -2), None),
+        ('include_topic_authorized_operations', 'bool', (8, 12), (8, -2), None, (8, -2), None),
+    )
 
     def __init__(self, *, topics=_UNSET, allow_auto_topic_creation=_UNSET, include_cluster_authorized_operations=_UNSET, include_topic_authorized_operations=_UNSET, unknown_tagged_fields=None):
         self.topics = [] if topics is _UNSET else topics
@@ -136,6 +146,12 @@ MetadataRequest.MetadataRequestTopic = MetadataRequest_MetadataRequestTopic
 class MetadataResponse_MetadataResponseBroker(Struct):
     __slots__ = ('node_id', 'host', 'port', 'rack', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 12)
+    FIELDS = (
+        ('node_id', 'int32', (0, 12), (0, -2), None, (0, -2), None),
+        ('host', 'string', (0, 12), (0, -2), None, (0, -2), None),
+        ('port', 'int32', (0, 12), (0, -2), None, (0, -2), None),
+        ('rack', 'string', (1, 12), (1, 32767), None, (1, -2), None),
+    )
 
     def __init__(self, *, node_id=_UNSET, host=_UNSET, port=_UNSET, rack=_UNSET, unknown_tagged_fields=None):
         self.node_id = 0 if node_id is _UNSET else node_id
@@ -194,6 +210,15 @@ class MetadataResponse_MetadataResponseBroker(Struct):
 class MetadataResponse_MetadataResponsePartition(Struct):
     __slots__ = ('error_code', 'partition_index', 'leader_id', 'leader_epoch', 'replica_nodes', 'isr_nodes', 'offline_replicas', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 12)
+    FIELDS = (
+        ('error_code', 'int16', (0, 12), (0, -2), None, (0, -2), None),
+        ('partition_index', 'int32', (0, 12), (0, -2), None, (0, -2), None),
+        ('leader_id', 'int32', (0, 12), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (7, 12), (7, -2), None, (7, -2), None),
+        ('replica_nodes', '[]int32', (0, 12), (0, -2), None, (0, -2), None),
+        ('isr_nodes', '[]int32', (0, 12), (0, -2), None, (0, -2), None),
+        ('offline_replicas', '[]int32', (5, 12), (5, -2), None, (5, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, partition_index=_UNSET, leader_id=_UNSET, leader_epoch=_UNSET, replica_nodes=_UNSET, isr_nodes=_UNSET, offline_replicas=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -298,6 +323,14 @@ class MetadataResponse_MetadataResponsePartition(Struct):
 class MetadataResponse_MetadataResponseTopic(Struct):
     __slots__ = ('error_code', 'name', 'topic_id', 'is_internal', 'partitions', 'topic_authorized_operations', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 12)
+    FIELDS = (
+        ('error_code', 'int16', (0, 12), (0, -2), None, (0, -2), None),
+        ('name', 'string', (0, 12), (12, 32767), None, (0, -2), None),
+        ('topic_id', 'uuid', (10, 12), (10, -2), None, (10, -2), None),
+        ('is_internal', 'bool', (1, 12), (1, -2), None, (1, -2), None),
+        ('partitions', '[]MetadataResponsePartition', (0, 12), (0, -2), None, (0, -2), 'MetadataResponse_MetadataResponsePartition'),
+        ('topic_authorized_operations', 'int32', (8, 12), (8, -2), None, (8, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, name=_UNSET, topic_id=_UNSET, is_internal=_UNSET, partitions=_UNSET, topic_authorized_operations=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -380,6 +413,14 @@ class MetadataResponse_MetadataResponseTopic(Struct):
 class MetadataResponse(Struct):
     __slots__ = ('throttle_time_ms', 'brokers', 'cluster_id', 'controller_id', 'topics', 'cluster_authorized_operations', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 12)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (3, 12), (3, -2), None, (3, -2), None),
+        ('brokers', '[]MetadataResponseBroker', (0, 12), (0, -2), None, (0, -2), 'MetadataResponse_MetadataResponseBroker'),
+        ('cluster_id', 'string', (2, 12), (2, 32767), None, (2, -2), None),
+        ('controller_id', 'int32', (1, 12), (1, -2), None, (1, -2), None),
+        ('topics', '[]MetadataResponseTopic', (0, 12), (0, -2), None, (0, -2), 'MetadataResponse_MetadataResponseTopic'),
+        ('cluster_authorized_operations', 'int32', (8, 10), (8, -2), None, (8, -2), None),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, brokers=_UNSET, cluster_id=_UNSET, controller_id=_UNSET, topics=_UNSET, cluster_authorized_operations=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

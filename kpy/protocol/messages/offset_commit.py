@@ -15,6 +15,13 @@ _UNSET = object()
 class OffsetCommitRequest_OffsetCommitRequestPartition(Struct):
     __slots__ = ('partition_index', 'committed_offset', 'committed_leader_epoch', 'commit_timestamp', 'committed_metadata', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 9), (0, -2), None, (0, -2), None),
+        ('committed_offset', 'int64', (0, 9), (0, -2), None, (0, -2), None),
+        ('committed_leader_epoch', 'int32', (6, 9), (6, -2), None, (6, -2), None),
+        ('commit_timestamp', 'int64', (1, 1), (1, -2), None, (1, -2), None),
+        ('committed_metadata', 'string', (0, 9), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, committed_offset=_UNSET, committed_leader_epoch=_UNSET, commit_timestamp=_UNSET, committed_metadata=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -77,6 +84,10 @@ class OffsetCommitRequest_OffsetCommitRequestPartition(Struct):
 class OffsetCommitRequest_OffsetCommitRequestTopic(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('name', 'string', (0, 9), (0, -2), None, (0, -2), None),
+        ('partitions', '[]OffsetCommitRequestPartition', (0, 9), (0, -2), None, (0, -2), 'OffsetCommitRequest_OffsetCommitRequestPartition'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -131,6 +142,14 @@ class OffsetCommitRequest_OffsetCommitRequestTopic(Struct):
 class OffsetCommitRequest(Struct):
     __slots__ = ('group_id', 'generation_id_or_member_epoch', 'member_id', 'group_instance_id', 'retention_time_ms', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('group_id', 'string', (0, 9), (0, -2), None, (0, -2), None),
+        ('generation_id_or_member_epoch', 'int32', (1, 9), (1, -2), None, (1, -2), None),
+        ('member_id', 'string', (1, 9), (1, -2), None, (1, -2), None),
+        ('group_instance_id', 'string', (7, 9), (7, 32767), None, (7, -2), None),
+        ('retention_time_ms', 'int64', (2, 4), (2, -2), None, (2, -2), None),
+        ('topics', '[]OffsetCommitRequestTopic', (0, 9), (0, -2), None, (0, -2), 'OffsetCommitRequest_OffsetCommitRequestTopic'),
+    )
 
     def __init__(self, *, group_id=_UNSET, generation_id_or_member_epoch=_UNSET, member_id=_UNSET, group_instance_id=_UNSET, retention_time_ms=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -235,6 +254,10 @@ OffsetCommitRequest.OffsetCommitRequestTopic = OffsetCommitRequest_OffsetCommitR
 class OffsetCommitResponse_OffsetCommitResponsePartition(Struct):
     __slots__ = ('partition_index', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 9), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 9), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -269,6 +292,10 @@ class OffsetCommitResponse_OffsetCommitResponsePartition(Struct):
 class OffsetCommitResponse_OffsetCommitResponseTopic(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('name', 'string', (0, 9), (0, -2), None, (0, -2), None),
+        ('partitions', '[]OffsetCommitResponsePartition', (0, 9), (0, -2), None, (0, -2), 'OffsetCommitResponse_OffsetCommitResponsePartition'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -323,6 +350,10 @@ class OffsetCommitResponse_OffsetCommitResponseTopic(Struct):
 class OffsetCommitResponse(Struct):
     __slots__ = ('throttle_time_ms', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (3, 9), (3, -2), None, (3, -2), None),
+        ('topics', '[]OffsetCommitResponseTopic', (0, 9), (0, -2), None, (0, -2), 'OffsetCommitResponse_OffsetCommitResponseTopic'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

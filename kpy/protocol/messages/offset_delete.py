@@ -15,6 +15,9 @@ _UNSET = object()
 class OffsetDeleteRequest_OffsetDeleteRequestPartition(Struct):
     __slots__ = ('partition_index', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -35,6 +38,10 @@ class OffsetDeleteRequest_OffsetDeleteRequestPartition(Struct):
 class OffsetDeleteRequest_OffsetDeleteRequestTopic(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]OffsetDeleteRequestPartition', (0, 0), (0, -2), None, (0, -2), 'OffsetDeleteRequest_OffsetDeleteRequestPartition'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -63,6 +70,10 @@ class OffsetDeleteRequest_OffsetDeleteRequestTopic(Struct):
 class OffsetDeleteRequest(Struct):
     __slots__ = ('group_id', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('group_id', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('topics', '[]OffsetDeleteRequestTopic', (0, 0), (0, -2), None, (0, -2), 'OffsetDeleteRequest_OffsetDeleteRequestTopic'),
+    )
 
     def __init__(self, *, group_id=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -95,6 +106,10 @@ OffsetDeleteRequest.OffsetDeleteRequestTopic = OffsetDeleteRequest_OffsetDeleteR
 class OffsetDeleteResponse_OffsetDeleteResponsePartition(Struct):
     __slots__ = ('partition_index', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -119,6 +134,10 @@ class OffsetDeleteResponse_OffsetDeleteResponsePartition(Struct):
 class OffsetDeleteResponse_OffsetDeleteResponseTopic(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]OffsetDeleteResponsePartition', (0, 0), (0, -2), None, (0, -2), 'OffsetDeleteResponse_OffsetDeleteResponsePartition'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -147,6 +166,11 @@ class OffsetDeleteResponse_OffsetDeleteResponseTopic(Struct):
 class OffsetDeleteResponse(Struct):
     __slots__ = ('error_code', 'throttle_time_ms', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('topics', '[]OffsetDeleteResponseTopic', (0, 0), (0, -2), None, (0, -2), 'OffsetDeleteResponse_OffsetDeleteResponseTopic'),
+    )
 
     def __init__(self, *, error_code=_UNSET, throttle_time_ms=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code

@@ -15,6 +15,10 @@ _UNSET = object()
 class OffsetFetchRequest_OffsetFetchRequestTopic(Struct):
     __slots__ = ('name', 'partition_indexes', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('name', 'string', (0, 7), (0, -2), None, (0, -2), None),
+        ('partition_indexes', '[]int32', (0, 7), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, partition_indexes=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -81,6 +85,10 @@ class OffsetFetchRequest_OffsetFetchRequestTopic(Struct):
 class OffsetFetchRequest_OffsetFetchRequestTopics(Struct):
     __slots__ = ('name', 'partition_indexes', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('name', 'string', (8, 9), (8, -2), None, (8, -2), None),
+        ('partition_indexes', '[]int32', (8, 9), (8, -2), None, (8, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, partition_indexes=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -131,6 +139,12 @@ class OffsetFetchRequest_OffsetFetchRequestTopics(Struct):
 class OffsetFetchRequest_OffsetFetchRequestGroup(Struct):
     __slots__ = ('group_id', 'member_id', 'member_epoch', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('group_id', 'string', (8, 9), (8, -2), None, (8, -2), None),
+        ('member_id', 'string', (9, 9), (9, 32767), None, (9, -2), None),
+        ('member_epoch', 'int32', (9, 9), (9, -2), None, (9, -2), None),
+        ('topics', '[]OffsetFetchRequestTopics', (8, 9), (8, 32767), None, (8, -2), 'OffsetFetchRequest_OffsetFetchRequestTopics'),
+    )
 
     def __init__(self, *, group_id=_UNSET, member_id=_UNSET, member_epoch=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -197,6 +211,12 @@ class OffsetFetchRequest_OffsetFetchRequestGroup(Struct):
 class OffsetFetchRequest(Struct):
     __slots__ = ('group_id', 'topics', 'groups', 'require_stable', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('group_id', 'string', (0, 7), (0, -2), None, (0, -2), None),
+        ('topics', '[]OffsetFetchRequestTopic', (0, 7), (2, 7), None, (0, -2), 'OffsetFetchRequest_OffsetFetchRequestTopic'),
+        ('groups', '[]OffsetFetchRequestGroup', (8, 9), (8, -2), None, (8, -2), 'OffsetFetchRequest_OffsetFetchRequestGroup'),
+        ('require_stable', 'bool', (7, 9), (7, -2), None, (7, -2), None),
+    )
 
     def __init__(self, *, group_id=_UNSET, topics=_UNSET, groups=_UNSET, require_stable=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -292,6 +312,13 @@ OffsetFetchRequest.OffsetFetchRequestGroup = OffsetFetchRequest_OffsetFetchReque
 class OffsetFetchResponse_OffsetFetchResponsePartition(Struct):
     __slots__ = ('partition_index', 'committed_offset', 'committed_leader_epoch', 'metadata', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 7), (0, -2), None, (0, -2), None),
+        ('committed_offset', 'int64', (0, 7), (0, -2), None, (0, -2), None),
+        ('committed_leader_epoch', 'int32', (5, 7), (5, -2), None, (5, -2), None),
+        ('metadata', 'string', (0, 7), (0, 7), None, (0, -2), None),
+        ('error_code', 'int16', (0, 7), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, committed_offset=_UNSET, committed_leader_epoch=_UNSET, metadata=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -364,6 +391,10 @@ class OffsetFetchResponse_OffsetFetchResponsePartition(Struct):
 class OffsetFetchResponse_OffsetFetchResponseTopic(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('name', 'string', (0, 7), (0, -2), None, (0, -2), None),
+        ('partitions', '[]OffsetFetchResponsePartition', (0, 7), (0, -2), None, (0, -2), 'OffsetFetchResponse_OffsetFetchResponsePartition'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -426,6 +457,13 @@ class OffsetFetchResponse_OffsetFetchResponseTopic(Struct):
 class OffsetFetchResponse_OffsetFetchResponsePartitions(Struct):
     __slots__ = ('partition_index', 'committed_offset', 'committed_leader_epoch', 'metadata', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('partition_index', 'int32', (8, 9), (8, -2), None, (8, -2), None),
+        ('committed_offset', 'int64', (8, 9), (8, -2), None, (8, -2), None),
+        ('committed_leader_epoch', 'int32', (8, 9), (8, -2), None, (8, -2), None),
+        ('metadata', 'string', (8, 9), (8, 32767), None, (8, -2), None),
+        ('error_code', 'int16', (8, 9), (8, -2), None, (8, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, committed_offset=_UNSET, committed_leader_epoch=_UNSET, metadata=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -492,6 +530,10 @@ class OffsetFetchResponse_OffsetFetchResponsePartitions(Struct):
 class OffsetFetchResponse_OffsetFetchResponseTopics(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('name', 'string', (8, 9), (8, -2), None, (8, -2), None),
+        ('partitions', '[]OffsetFetchResponsePartitions', (8, 9), (8, -2), None, (8, -2), 'OffsetFetchResponse_OffsetFetchResponsePartitions'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -538,6 +580,11 @@ class OffsetFetchResponse_OffsetFetchResponseTopics(Struct):
 class OffsetFetchResponse_OffsetFetchResponseGroup(Struct):
     __slots__ = ('group_id', 'topics', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('group_id', 'string', (8, 9), (8, -2), None, (8, -2), None),
+        ('topics', '[]OffsetFetchResponseTopics', (8, 9), (8, -2), None, (8, -2), 'OffsetFetchResponse_OffsetFetchResponseTopics'),
+        ('error_code', 'int16', (8, 9), (8, -2), None, (8, -2), None),
+    )
 
     def __init__(self, *, group_id=_UNSET, topics=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -592,6 +639,12 @@ class OffsetFetchResponse_OffsetFetchResponseGroup(Struct):
 class OffsetFetchResponse(Struct):
     __slots__ = ('throttle_time_ms', 'topics', 'error_code', 'groups', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 9)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (3, 9), (3, -2), None, (3, -2), None),
+        ('topics', '[]OffsetFetchResponseTopic', (0, 7), (0, -2), None, (0, -2), 'OffsetFetchResponse_OffsetFetchResponseTopic'),
+        ('error_code', 'int16', (2, 7), (2, -2), None, (2, -2), None),
+        ('groups', '[]OffsetFetchResponseGroup', (8, 9), (8, -2), None, (8, -2), 'OffsetFetchResponse_OffsetFetchResponseGroup'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, topics=_UNSET, error_code=_UNSET, groups=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,11 @@ _UNSET = object()
 class OffsetForLeaderEpochRequest_OffsetForLeaderPartition(Struct):
     __slots__ = ('partition', 'current_leader_epoch', 'leader_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('partition', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+        ('current_leader_epoch', 'int32', (2, 4), (2, -2), None, (2, -2), None),
+        ('leader_epoch', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition=_UNSET, current_leader_epoch=_UNSET, leader_epoch=_UNSET, unknown_tagged_fields=None):
         self.partition = 0 if partition is _UNSET else partition
@@ -57,6 +62,10 @@ class OffsetForLeaderEpochRequest_OffsetForLeaderPartition(Struct):
 class OffsetForLeaderEpochRequest_OffsetForLeaderTopic(Struct):
     __slots__ = ('topic', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('topic', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('partitions', '[]OffsetForLeaderPartition', (0, 4), (0, -2), None, (0, -2), 'OffsetForLeaderEpochRequest_OffsetForLeaderPartition'),
+    )
 
     def __init__(self, *, topic=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic = '' if topic is _UNSET else topic
@@ -111,6 +120,10 @@ class OffsetForLeaderEpochRequest_OffsetForLeaderTopic(Struct):
 class OffsetForLeaderEpochRequest(Struct):
     __slots__ = ('replica_id', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('replica_id', 'int32', (3, 4), (3, -2), None, (3, -2), None),
+        ('topics', '[]OffsetForLeaderTopic', (0, 4), (0, -2), None, (0, -2), 'OffsetForLeaderEpochRequest_OffsetForLeaderTopic'),
+    )
 
     def __init__(self, *, replica_id=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.replica_id = -2 if replica_id is _UNSET else replica_id
@@ -167,6 +180,12 @@ OffsetForLeaderEpochRequest.OffsetForLeaderTopic = OffsetForLeaderEpochRequest_O
 class OffsetForLeaderEpochResponse_EpochEndOffset(Struct):
     __slots__ = ('error_code', 'partition', 'leader_epoch', 'end_offset', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('error_code', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+        ('partition', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (1, 4), (1, -2), None, (1, -2), None),
+        ('end_offset', 'int64', (0, 4), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, partition=_UNSET, leader_epoch=_UNSET, end_offset=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -213,6 +232,10 @@ class OffsetForLeaderEpochResponse_EpochEndOffset(Struct):
 class OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult(Struct):
     __slots__ = ('topic', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('topic', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('partitions', '[]EpochEndOffset', (0, 4), (0, -2), None, (0, -2), 'OffsetForLeaderEpochResponse_EpochEndOffset'),
+    )
 
     def __init__(self, *, topic=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic = '' if topic is _UNSET else topic
@@ -267,6 +290,10 @@ class OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult(Struct):
 class OffsetForLeaderEpochResponse(Struct):
     __slots__ = ('throttle_time_ms', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (2, 4), (2, -2), None, (2, -2), None),
+        ('topics', '[]OffsetForLeaderTopicResult', (0, 4), (0, -2), None, (0, -2), 'OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,10 @@ _UNSET = object()
 class ProduceRequest_PartitionProduceData(Struct):
     __slots__ = ('index', 'records', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 11)
+    FIELDS = (
+        ('index', 'int32', (0, 11), (0, -2), None, (0, -2), None),
+        ('records', 'records', (0, 11), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, index=_UNSET, records=_UNSET, unknown_tagged_fields=None):
         self.index = 0 if index is _UNSET else index
@@ -55,6 +59,10 @@ class ProduceRequest_PartitionProduceData(Struct):
 class ProduceRequest_TopicProduceData(Struct):
     __slots__ = ('name', 'partition_data', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 11)
+    FIELDS = (
+        ('name', 'string', (0, 11), (0, -2), None, (0, -2), None),
+        ('partition_data', '[]PartitionProduceData', (0, 11), (0, -2), None, (0, -2), 'ProduceRequest_PartitionProduceData'),
+    )
 
     def __init__(self, *, name=_UNSET, partition_data=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -109,6 +117,12 @@ class ProduceRequest_TopicProduceData(Struct):
 class ProduceRequest(Struct):
     __slots__ = ('transactional_id', 'acks', 'timeout_ms', 'topic_data', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 11)
+    FIELDS = (
+        ('transactional_id', 'string', (3, 11), (3, 32767), None, (3, -2), None),
+        ('acks', 'int16', (0, 11), (0, -2), None, (0, -2), None),
+        ('timeout_ms', 'int32', (0, 11), (0, -2), None, (0, -2), None),
+        ('topic_data', '[]TopicProduceData', (0, 11), (0, -2), None, (0, -2), 'ProduceRequest_TopicProduceData'),
+    )
 
     def __init__(self, *, transactional_id=_UNSET, acks=_UNSET, timeout_ms=_UNSET, topic_data=_UNSET, unknown_tagged_fields=None):
         self.transactional_id = None if transactional_id is _UNSET else transactional_id
@@ -181,6 +195,10 @@ ProduceRequest.TopicProduceData = ProduceRequest_TopicProduceData
 class ProduceResponse_BatchIndexAndErrorMessage(Struct):
     __slots__ = ('batch_index', 'batch_index_error_message', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 11)
+    FIELDS = (
+        ('batch_index', 'int32', (8, 11), (8, -2), None, (8, -2), None),
+        ('batch_index_error_message', 'string', (8, 11), (8, 32767), None, (8, -2), None),
+    )
 
     def __init__(self, *, batch_index=_UNSET, batch_index_error_message=_UNSET, unknown_tagged_fields=None):
         self.batch_index = 0 if batch_index is _UNSET else batch_index
@@ -229,6 +247,10 @@ class ProduceResponse_BatchIndexAndErrorMessage(Struct):
 class ProduceResponse_LeaderIdAndEpoch(Struct):
     __slots__ = ('leader_id', 'leader_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 11)
+    FIELDS = (
+        ('leader_id', 'int32', (10, 11), (10, -2), None, (10, -2), None),
+        ('leader_epoch', 'int32', (10, 11), (10, -2), None, (10, -2), None),
+    )
 
     def __init__(self, *, leader_id=_UNSET, leader_epoch=_UNSET, unknown_tagged_fields=None):
         self.leader_id = -1 if leader_id is _UNSET else leader_id
@@ -271,6 +293,16 @@ class ProduceResponse_LeaderIdAndEpoch(Struct):
 class ProduceResponse_PartitionProduceResponse(Struct):
     __slots__ = ('index', 'error_code', 'base_offset', 'log_append_time_ms', 'log_start_offset', 'record_errors', 'error_message', 'current_leader', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 11)
+    FIELDS = (
+        ('index', 'int32', (0, 11), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 11), (0, -2), None, (0, -2), None),
+        ('base_offset', 'int64', (0, 11), (0, -2), None, (0, -2), None),
+        ('log_append_time_ms', 'int64', (2, 11), (2, -2), None, (2, -2), None),
+        ('log_start_offset', 'int64', (5, 11), (5, -2), None, (5, -2), None),
+        ('record_errors', '[]BatchIndexAndErrorMessage', (8, 11), (8, -2), None, (8, -2), 'ProduceResponse_BatchIndexAndErrorMessage'),
+        ('error_message', 'string', (8, 11), (8, 32767), None, (8, -2), None),
+        ('current_leader', 'LeaderIdAndEpoch', (10, 11), (10, -2), 0, (10, 32767), 'ProduceResponse_LeaderIdAndEpoch'),
+    )
 
     def __init__(self, *, index=_UNSET, error_code=_UNSET, base_offset=_UNSET, log_append_time_ms=_UNSET, log_start_offset=_UNSET, record_errors=_UNSET, error_message=_UNSET, current_leader=_UNSET, unknown_tagged_fields=None):
         self.index = 0 if index is _UNSET else index
@@ -371,6 +403,10 @@ class ProduceResponse_PartitionProduceResponse(Struct):
 class ProduceResponse_TopicProduceResponse(Struct):
     __slots__ = ('name', 'partition_responses', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 11)
+    FIELDS = (
+        ('name', 'string', (0, 11), (0, -2), None, (0, -2), None),
+        ('partition_responses', '[]PartitionProduceResponse', (0, 11), (0, -2), None, (0, -2), 'ProduceResponse_PartitionProduceResponse'),
+    )
 
     def __init__(self, *, name=_UNSET, partition_responses=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -425,6 +461,12 @@ class ProduceResponse_TopicProduceResponse(Struct):
 class ProduceResponse_NodeEndpoint(Struct):
     __slots__ = ('node_id', 'host', 'port', 'rack', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 11)
+    FIELDS = (
+        ('node_id', 'int32', (10, 11), (10, -2), None, (10, -2), None),
+        ('host', 'string', (10, 11), (10, -2), None, (10, -2), None),
+        ('port', 'int32', (10, 11), (10, -2), None, (10, -2), None),
+        ('rack', 'string', (10, 11), (10, 32767), None, (10, -2), None),
+    )
 
     def __init__(self, *, node_id=_UNSET, host=_UNSET, port=_UNSET, rack=_UNSET, unknown_tagged_fields=None):
         self.node_id = 0 if node_id is _UNSET else node_id
@@ -483,6 +525,11 @@ class ProduceResponse_NodeEndpoint(Struct):
 class ProduceResponse(Struct):
     __slots__ = ('responses', 'throttle_time_ms', 'node_endpoints', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 11)
+    FIELDS = (
+        ('responses', '[]TopicProduceResponse', (0, 11), (0, -2), None, (0, -2), 'ProduceResponse_TopicProduceResponse'),
+        ('throttle_time_ms', 'int32', (1, 11), (1, -2), None, (1, -2), None),
+        ('node_endpoints', '[]NodeEndpoint', (10, 11), (10, -2), 0, (10, 32767), 'ProduceResponse_NodeEndpoint'),
+    )
 
     def __init__(self, *, responses=_UNSET, throttle_time_ms=_UNSET, node_endpoints=_UNSET, unknown_tagged_fields=None):
         self.responses = [] if responses is _UNSET else responses

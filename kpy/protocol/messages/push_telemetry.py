@@ -15,6 +15,13 @@ _UNSET = object()
 class PushTelemetryRequest(Struct):
     __slots__ = ('client_instance_id', 'subscription_id', 'terminating', 'compression_type', 'metrics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('client_instance_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('subscription_id', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('terminating', 'bool', (0, 0), (0, -2), None, (0, -2), None),
+        ('compression_type', 'int8', (0, 0), (0, -2), None, (0, -2), None),
+        ('metrics', 'bytes', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, client_instance_id=_UNSET, subscription_id=_UNSET, terminating=_UNSET, compression_type=_UNSET, metrics=_UNSET, unknown_tagged_fields=None):
         self.client_instance_id = ZERO_UUID if client_instance_id is _UNSET else client_instance_id
@@ -36,7 +43,7 @@ class PushTelemetryRequest(Struct):
         self.terminating = v
         v = r.int8()
         self.compression_type = v
-        v = r.compact_bytes_()
+        v = r.compact_bytes()
         self.metrics = v
         self.unknown_tagged_fields = []
         if flex:
@@ -53,7 +60,7 @@ class PushTelemetryRequest(Struct):
         w.int32(self.subscription_id)
         w.boolean(self.terminating)
         w.int8(self.compression_type)
-        w.compact_bytes_(self.metrics)
+        w.compact_bytes(self.metrics)
         if flex:
             write_tagged(w, self.unknown_tagged_fields)
 
@@ -63,6 +70,10 @@ class PushTelemetryRequest(Struct):
 class PushTelemetryResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,10 @@ _UNSET = object()
 class ReadShareGroupStateRequest_PartitionData(Struct):
     __slots__ = ('partition', 'leader_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition=_UNSET, leader_epoch=_UNSET, unknown_tagged_fields=None):
         self.partition = 0 if partition is _UNSET else partition
@@ -49,6 +53,10 @@ class ReadShareGroupStateRequest_PartitionData(Struct):
 class ReadShareGroupStateRequest_ReadStateData(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionData', (0, 0), (0, -2), None, (0, -2), 'ReadShareGroupStateRequest_PartitionData'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -87,6 +95,10 @@ class ReadShareGroupStateRequest_ReadStateData(Struct):
 class ReadShareGroupStateRequest(Struct):
     __slots__ = ('group_id', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('group_id', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('topics', '[]ReadStateData', (0, 0), (0, -2), None, (0, -2), 'ReadShareGroupStateRequest_ReadStateData'),
+    )
 
     def __init__(self, *, group_id=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -129,6 +141,12 @@ ReadShareGroupStateRequest.ReadStateData = ReadShareGroupStateRequest_ReadStateD
 class ReadShareGroupStateResponse_StateBatch(Struct):
     __slots__ = ('first_offset', 'last_offset', 'delivery_state', 'delivery_count', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('first_offset', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('last_offset', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('delivery_state', 'int8', (0, 0), (0, -2), None, (0, -2), None),
+        ('delivery_count', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, first_offset=_UNSET, last_offset=_UNSET, delivery_state=_UNSET, delivery_count=_UNSET, unknown_tagged_fields=None):
         self.first_offset = 0 if first_offset is _UNSET else first_offset
@@ -171,6 +189,14 @@ class ReadShareGroupStateResponse_StateBatch(Struct):
 class ReadShareGroupStateResponse_PartitionResult(Struct):
     __slots__ = ('partition', 'error_code', 'error_message', 'state_epoch', 'start_offset', 'state_batches', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('state_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('start_offset', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('state_batches', '[]StateBatch', (0, 0), (0, -2), None, (0, -2), 'ReadShareGroupStateResponse_StateBatch'),
+    )
 
     def __init__(self, *, partition=_UNSET, error_code=_UNSET, error_message=_UNSET, state_epoch=_UNSET, start_offset=_UNSET, state_batches=_UNSET, unknown_tagged_fields=None):
         self.partition = 0 if partition is _UNSET else partition
@@ -225,6 +251,10 @@ class ReadShareGroupStateResponse_PartitionResult(Struct):
 class ReadShareGroupStateResponse_ReadStateResult(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionResult', (0, 0), (0, -2), None, (0, -2), 'ReadShareGroupStateResponse_PartitionResult'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -263,6 +293,9 @@ class ReadShareGroupStateResponse_ReadStateResult(Struct):
 class ReadShareGroupStateResponse(Struct):
     __slots__ = ('results', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('results', '[]ReadStateResult', (0, 0), (0, -2), None, (0, -2), 'ReadShareGroupStateResponse_ReadStateResult'),
+    )
 
     def __init__(self, *, results=_UNSET, unknown_tagged_fields=None):
         self.results = [] if results is _UNSET else results

@@ -15,6 +15,10 @@ _UNSET = object()
 class ReadShareGroupStateSummaryRequest_PartitionData(Struct):
     __slots__ = ('partition', 'leader_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition=_UNSET, leader_epoch=_UNSET, unknown_tagged_fields=None):
         self.partition = 0 if partition is _UNSET else partition
@@ -49,6 +53,10 @@ class ReadShareGroupStateSummaryRequest_PartitionData(Struct):
 class ReadShareGroupStateSummaryRequest_ReadStateSummaryData(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionData', (0, 0), (0, -2), None, (0, -2), 'ReadShareGroupStateSummaryRequest_PartitionData'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -87,6 +95,10 @@ class ReadShareGroupStateSummaryRequest_ReadStateSummaryData(Struct):
 class ReadShareGroupStateSummaryRequest(Struct):
     __slots__ = ('group_id', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('group_id', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('topics', '[]ReadStateSummaryData', (0, 0), (0, -2), None, (0, -2), 'ReadShareGroupStateSummaryRequest_ReadStateSummaryData'),
+    )
 
     def __init__(self, *, group_id=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -129,6 +141,13 @@ ReadShareGroupStateSummaryRequest.ReadStateSummaryData = ReadShareGroupStateSumm
 class ReadShareGroupStateSummaryResponse_PartitionResult(Struct):
     __slots__ = ('partition', 'error_code', 'error_message', 'state_epoch', 'start_offset', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('state_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('start_offset', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition=_UNSET, error_code=_UNSET, error_message=_UNSET, state_epoch=_UNSET, start_offset=_UNSET, unknown_tagged_fields=None):
         self.partition = 0 if partition is _UNSET else partition
@@ -175,6 +194,10 @@ class ReadShareGroupStateSummaryResponse_PartitionResult(Struct):
 class ReadShareGroupStateSummaryResponse_ReadStateSummaryResult(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionResult', (0, 0), (0, -2), None, (0, -2), 'ReadShareGroupStateSummaryResponse_PartitionResult'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -213,6 +236,9 @@ class ReadShareGroupStateSummaryResponse_ReadStateSummaryResult(Struct):
 class ReadShareGroupStateSummaryResponse(Struct):
     __slots__ = ('results', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('results', '[]ReadStateSummaryResult', (0, 0), (0, -2), None, (0, -2), 'ReadShareGroupStateSummaryResponse_ReadStateSummaryResult'),
+    )
 
     def __init__(self, *, results=_UNSET, unknown_tagged_fields=None):
         self.results = [] if results is _UNSET else results

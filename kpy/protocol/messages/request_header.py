@@ -15,6 +15,12 @@ _UNSET = object()
 class RequestHeader(Struct):
     __slots__ = ('request_api_key', 'request_api_version', 'correlation_id', 'client_id', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('request_api_key', 'int16', (0, 2), (0, -2), None, (0, -2), None),
+        ('request_api_version', 'int16', (0, 2), (0, -2), None, (0, -2), None),
+        ('correlation_id', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+        ('client_id', 'string', (1, 2), (1, 32767), None, (1, -2), None),
+    )
 
     def __init__(self, *, request_api_key=_UNSET, request_api_version=_UNSET, correlation_id=_UNSET, client_id=_UNSET, unknown_tagged_fields=None):
         self.request_api_key = 0 if request_api_key is _UNSET else request_api_key

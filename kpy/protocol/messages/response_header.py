@@ -15,6 +15,9 @@ _UNSET = object()
 class ResponseHeader(Struct):
     __slots__ = ('correlation_id', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('correlation_id', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, correlation_id=_UNSET, unknown_tagged_fields=None):
         self.correlation_id = 0 if correlation_id is _UNSET else correlation_id

@@ -15,6 +15,9 @@ _UNSET = object()
 class SaslAuthenticateRequest(Struct):
     __slots__ = ('auth_bytes', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('auth_bytes', 'bytes', (0, 2), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, auth_bytes=_UNSET, unknown_tagged_fields=None):
         self.auth_bytes = b'' if auth_bytes is _UNSET else auth_bytes
@@ -25,7 +28,7 @@ class SaslAuthenticateRequest(Struct):
         self = cls.__new__(cls)
         flex = version >= 2
         if version >= 2:
-            v = r.compact_bytes_()
+            v = r.compact_bytes()
         else:
             v = r.bytes_()
         self.auth_bytes = v
@@ -41,7 +44,7 @@ class SaslAuthenticateRequest(Struct):
     def _write(self, w, version):
         flex = version >= 2
         if version >= 2:
-            w.compact_bytes_(self.auth_bytes)
+            w.compact_bytes(self.auth_bytes)
         else:
             w.bytes_(self.auth_bytes)
         if flex:
@@ -53,6 +56,12 @@ class SaslAuthenticateRequest(Struct):
 class SaslAuthenticateResponse(Struct):
     __slots__ = ('error_code', 'error_message', 'auth_bytes', 'session_lifetime_ms', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('error_code', 'int16', (0, 2), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 2), (0, 32767), None, (0, -2), None),
+        ('auth_bytes', 'bytes', (0, 2), (0, -2), None, (0, -2), None),
+        ('session_lifetime_ms', 'int64', (1, 2), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, error_message=_UNSET, auth_bytes=_UNSET, session_lifetime_ms=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code
@@ -73,7 +82,7 @@ class SaslAuthenticateResponse(Struct):
             v = r.nullable_string()
         self.error_message = v
         if version >= 2:
-            v = r.compact_bytes_()
+            v = r.compact_bytes()
         else:
             v = r.bytes_()
         self.auth_bytes = v
@@ -99,7 +108,7 @@ class SaslAuthenticateResponse(Struct):
         else:
             w.nullable_string(self.error_message)
         if version >= 2:
-            w.compact_bytes_(self.auth_bytes)
+            w.compact_bytes(self.auth_bytes)
         else:
             w.bytes_(self.auth_bytes)
         if version >= 1:

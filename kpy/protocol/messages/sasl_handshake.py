@@ -15,6 +15,9 @@ _UNSET = object()
 class SaslHandshakeRequest(Struct):
     __slots__ = ('mechanism', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('mechanism', 'string', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, mechanism=_UNSET, unknown_tagged_fields=None):
         self.mechanism = '' if mechanism is _UNSET else mechanism
@@ -37,6 +40,10 @@ class SaslHandshakeRequest(Struct):
 class SaslHandshakeResponse(Struct):
     __slots__ = ('error_code', 'mechanisms', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('error_code', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('mechanisms', '[]string', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, mechanisms=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code

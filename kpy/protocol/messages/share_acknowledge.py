@@ -15,6 +15,11 @@ _UNSET = object()
 class ShareAcknowledgeRequest_AcknowledgementBatch(Struct):
     __slots__ = ('first_offset', 'last_offset', 'acknowledge_types', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('first_offset', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('last_offset', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('acknowledge_types', '[]int8', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, first_offset=_UNSET, last_offset=_UNSET, acknowledge_types=_UNSET, unknown_tagged_fields=None):
         self.first_offset = 0 if first_offset is _UNSET else first_offset
@@ -57,6 +62,10 @@ class ShareAcknowledgeRequest_AcknowledgementBatch(Struct):
 class ShareAcknowledgeRequest_AcknowledgePartition(Struct):
     __slots__ = ('partition_index', 'acknowledgement_batches', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('acknowledgement_batches', '[]AcknowledgementBatch', (0, 0), (0, -2), None, (0, -2), 'ShareAcknowledgeRequest_AcknowledgementBatch'),
+    )
 
     def __init__(self, *, partition_index=_UNSET, acknowledgement_batches=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -95,6 +104,10 @@ class ShareAcknowledgeRequest_AcknowledgePartition(Struct):
 class ShareAcknowledgeRequest_AcknowledgeTopic(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]AcknowledgePartition', (0, 0), (0, -2), None, (0, -2), 'ShareAcknowledgeRequest_AcknowledgePartition'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -133,6 +146,12 @@ class ShareAcknowledgeRequest_AcknowledgeTopic(Struct):
 class ShareAcknowledgeRequest(Struct):
     __slots__ = ('group_id', 'member_id', 'share_session_epoch', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('group_id', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('member_id', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('share_session_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('topics', '[]AcknowledgeTopic', (0, 0), (0, -2), None, (0, -2), 'ShareAcknowledgeRequest_AcknowledgeTopic'),
+    )
 
     def __init__(self, *, group_id=_UNSET, member_id=_UNSET, share_session_epoch=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.group_id = None if group_id is _UNSET else group_id
@@ -184,6 +203,10 @@ ShareAcknowledgeRequest.AcknowledgeTopic = ShareAcknowledgeRequest_AcknowledgeTo
 class ShareAcknowledgeResponse_LeaderIdAndEpoch(Struct):
     __slots__ = ('leader_id', 'leader_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('leader_id', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, leader_id=_UNSET, leader_epoch=_UNSET, unknown_tagged_fields=None):
         self.leader_id = 0 if leader_id is _UNSET else leader_id
@@ -218,6 +241,12 @@ class ShareAcknowledgeResponse_LeaderIdAndEpoch(Struct):
 class ShareAcknowledgeResponse_PartitionData(Struct):
     __slots__ = ('partition_index', 'error_code', 'error_message', 'current_leader', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('current_leader', 'LeaderIdAndEpoch', (0, 0), (0, -2), None, (0, -2), 'ShareAcknowledgeResponse_LeaderIdAndEpoch'),
+    )
 
     def __init__(self, *, partition_index=_UNSET, error_code=_UNSET, error_message=_UNSET, current_leader=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -260,6 +289,10 @@ class ShareAcknowledgeResponse_PartitionData(Struct):
 class ShareAcknowledgeResponse_ShareAcknowledgeTopicResponse(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionData', (0, 0), (0, -2), None, (0, -2), 'ShareAcknowledgeResponse_PartitionData'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -298,6 +331,12 @@ class ShareAcknowledgeResponse_ShareAcknowledgeTopicResponse(Struct):
 class ShareAcknowledgeResponse_NodeEndpoint(Struct):
     __slots__ = ('node_id', 'host', 'port', 'rack', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('node_id', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('host', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('port', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('rack', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, node_id=_UNSET, host=_UNSET, port=_UNSET, rack=_UNSET, unknown_tagged_fields=None):
         self.node_id = 0 if node_id is _UNSET else node_id
@@ -340,6 +379,13 @@ class ShareAcknowledgeResponse_NodeEndpoint(Struct):
 class ShareAcknowledgeResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'error_message', 'responses', 'node_endpoints', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('responses', '[]ShareAcknowledgeTopicResponse', (0, 0), (0, -2), None, (0, -2), 'ShareAcknowledgeResponse_ShareAcknowledgeTopicResponse'),
+        ('node_endpoints', '[]NodeEndpoint', (0, 0), (0, -2), None, (0, -2), 'ShareAcknowledgeResponse_NodeEndpoint'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, error_message=_UNSET, responses=_UNSET, node_endpoints=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

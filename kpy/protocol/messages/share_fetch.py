@@ -15,6 +15,11 @@ _UNSET = object()
 class ShareFetchRequest_AcknowledgementBatch(Struct):
     __slots__ = ('first_offset', 'last_offset', 'acknowledge_types', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('first_offset', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('last_offset', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('acknowledge_types', '[]int8', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, first_offset=_UNSET, last_offset=_UNSET, acknowledge_types=_UNSET, unknown_tagged_fields=None):
         self.first_offset = 0 if first_offset is _UNSET else first_offset
@@ -57,6 +62,11 @@ class ShareFetchRequest_AcknowledgementBatch(Struct):
 class ShareFetchRequest_FetchPartition(Struct):
     __slots__ = ('partition_index', 'partition_max_bytes', 'acknowledgement_batches', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('partition_max_bytes', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('acknowledgement_batches', '[]AcknowledgementBatch', (0, 0), (0, -2), None, (0, -2), 'ShareFetchRequest_AcknowledgementBatch'),
+    )
 
     def __init__(self, *, partition_index=_UNSET, partition_max_bytes=_UNSET, acknowledgement_batches=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -99,6 +109,10 @@ class ShareFetchRequest_FetchPartition(Struct):
 class ShareFetchRequest_FetchTopic(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]FetchPartition', (0, 0), (0, -2), None, (0, -2), 'ShareFetchRequest_FetchPartition'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -137,6 +151,10 @@ class ShareFetchRequest_FetchTopic(Struct):
 class ShareFetchRequest_ForgottenTopic(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -175,6 +193,16 @@ class ShareFetchRequest_ForgottenTopic(Struct):
 class ShareFetchRequest(Struct):
     __slots__ = ('group_id', 'member_id', 'share_session_epoch', 'max_wait_ms', 'min_bytes', 'max_bytes', 'topics', 'forgotten_topics_data', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('group_id', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('member_id', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('share_session_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('max_wait_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('min_bytes', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('max_bytes', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('topics', '[]FetchTopic', (0, 0), (0, -2), None, (0, -2), 'ShareFetchRequest_FetchTopic'),
+        ('forgotten_topics_data', '[]ForgottenTopic', (0, 0), (0, -2), None, (0, -2), 'ShareFetchRequest_ForgottenTopic'),
+    )
 
     def __init__(self, *, group_id=_UNSET, member_id=_UNSET, share_session_epoch=_UNSET, max_wait_ms=_UNSET, min_bytes=_UNSET, max_bytes=_UNSET, topics=_UNSET, forgotten_topics_data=_UNSET, unknown_tagged_fields=None):
         self.group_id = None if group_id is _UNSET else group_id
@@ -247,6 +275,10 @@ ShareFetchRequest.ForgottenTopic = ShareFetchRequest_ForgottenTopic
 class ShareFetchResponse_LeaderIdAndEpoch(Struct):
     __slots__ = ('leader_id', 'leader_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('leader_id', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, leader_id=_UNSET, leader_epoch=_UNSET, unknown_tagged_fields=None):
         self.leader_id = 0 if leader_id is _UNSET else leader_id
@@ -281,6 +313,11 @@ class ShareFetchResponse_LeaderIdAndEpoch(Struct):
 class ShareFetchResponse_AcquiredRecords(Struct):
     __slots__ = ('first_offset', 'last_offset', 'delivery_count', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('first_offset', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('last_offset', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('delivery_count', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, first_offset=_UNSET, last_offset=_UNSET, delivery_count=_UNSET, unknown_tagged_fields=None):
         self.first_offset = 0 if first_offset is _UNSET else first_offset
@@ -319,6 +356,16 @@ class ShareFetchResponse_AcquiredRecords(Struct):
 class ShareFetchResponse_PartitionData(Struct):
     __slots__ = ('partition_index', 'error_code', 'error_message', 'acknowledge_error_code', 'acknowledge_error_message', 'current_leader', 'records', 'acquired_records', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('acknowledge_error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('acknowledge_error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('current_leader', 'LeaderIdAndEpoch', (0, 0), (0, -2), None, (0, -2), 'ShareFetchResponse_LeaderIdAndEpoch'),
+        ('records', 'records', (0, 0), (0, 32767), None, (0, -2), None),
+        ('acquired_records', '[]AcquiredRecords', (0, 0), (0, -2), None, (0, -2), 'ShareFetchResponse_AcquiredRecords'),
+    )
 
     def __init__(self, *, partition_index=_UNSET, error_code=_UNSET, error_message=_UNSET, acknowledge_error_code=_UNSET, acknowledge_error_message=_UNSET, current_leader=_UNSET, records=_UNSET, acquired_records=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -381,6 +428,10 @@ class ShareFetchResponse_PartitionData(Struct):
 class ShareFetchResponse_ShareFetchableTopicResponse(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionData', (0, 0), (0, -2), None, (0, -2), 'ShareFetchResponse_PartitionData'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -419,6 +470,12 @@ class ShareFetchResponse_ShareFetchableTopicResponse(Struct):
 class ShareFetchResponse_NodeEndpoint(Struct):
     __slots__ = ('node_id', 'host', 'port', 'rack', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('node_id', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('host', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('port', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('rack', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, node_id=_UNSET, host=_UNSET, port=_UNSET, rack=_UNSET, unknown_tagged_fields=None):
         self.node_id = 0 if node_id is _UNSET else node_id
@@ -461,6 +518,13 @@ class ShareFetchResponse_NodeEndpoint(Struct):
 class ShareFetchResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'error_message', 'responses', 'node_endpoints', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('responses', '[]ShareFetchableTopicResponse', (0, 0), (0, -2), None, (0, -2), 'ShareFetchResponse_ShareFetchableTopicResponse'),
+        ('node_endpoints', '[]NodeEndpoint', (0, 0), (0, -2), None, (0, -2), 'ShareFetchResponse_NodeEndpoint'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, error_message=_UNSET, responses=_UNSET, node_endpoints=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,13 @@ _UNSET = object()
 class ShareGroupHeartbeatRequest(Struct):
     __slots__ = ('group_id', 'member_id', 'member_epoch', 'rack_id', 'subscribed_topic_names', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('group_id', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('member_id', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('member_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('rack_id', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('subscribed_topic_names', '[]string', (0, 0), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, group_id=_UNSET, member_id=_UNSET, member_epoch=_UNSET, rack_id=_UNSET, subscribed_topic_names=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -67,6 +74,10 @@ class ShareGroupHeartbeatRequest(Struct):
 class ShareGroupHeartbeatResponse_TopicPartitions(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -105,6 +116,9 @@ class ShareGroupHeartbeatResponse_TopicPartitions(Struct):
 class ShareGroupHeartbeatResponse_Assignment(Struct):
     __slots__ = ('topic_partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_partitions', '[]TopicPartitions', (0, 0), (0, -2), None, (0, -2), 'ShareGroupHeartbeatResponse_TopicPartitions'),
+    )
 
     def __init__(self, *, topic_partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_partitions = [] if topic_partitions is _UNSET else topic_partitions
@@ -139,6 +153,15 @@ class ShareGroupHeartbeatResponse_Assignment(Struct):
 class ShareGroupHeartbeatResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'error_message', 'member_id', 'member_epoch', 'heartbeat_interval_ms', 'assignment', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('member_id', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('member_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('heartbeat_interval_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('assignment', 'Assignment', (0, 0), (0, 32767), None, (0, -2), 'ShareGroupHeartbeatResponse_Assignment'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, error_message=_UNSET, member_id=_UNSET, member_epoch=_UNSET, heartbeat_interval_ms=_UNSET, assignment=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

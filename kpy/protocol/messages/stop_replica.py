@@ -15,6 +15,10 @@ _UNSET = object()
 class StopReplicaRequest_StopReplicaPartitionV0(Struct):
     __slots__ = ('topic_name', 'partition_index', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('topic_name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('partition_index', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partition_index=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -61,6 +65,10 @@ class StopReplicaRequest_StopReplicaPartitionV0(Struct):
 class StopReplicaRequest_StopReplicaTopicV1(Struct):
     __slots__ = ('name', 'partition_indexes', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('name', 'string', (1, 2), (1, -2), None, (1, -2), None),
+        ('partition_indexes', '[]int32', (1, 2), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, partition_indexes=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -127,6 +135,11 @@ class StopReplicaRequest_StopReplicaTopicV1(Struct):
 class StopReplicaRequest_StopReplicaPartitionState(Struct):
     __slots__ = ('partition_index', 'leader_epoch', 'delete_partition', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('partition_index', 'int32', (3, 4), (3, -2), None, (3, -2), None),
+        ('leader_epoch', 'int32', (3, 4), (3, -2), None, (3, -2), None),
+        ('delete_partition', 'bool', (3, 4), (3, -2), None, (3, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, leader_epoch=_UNSET, delete_partition=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -183,6 +196,10 @@ class StopReplicaRequest_StopReplicaPartitionState(Struct):
 class StopReplicaRequest_StopReplicaTopicState(Struct):
     __slots__ = ('topic_name', 'partition_states', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('topic_name', 'string', (3, 4), (3, -2), None, (3, -2), None),
+        ('partition_states', '[]StopReplicaPartitionState', (3, 4), (3, -2), None, (3, -2), 'StopReplicaRequest_StopReplicaPartitionState'),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partition_states=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -233,6 +250,16 @@ class StopReplicaRequest_StopReplicaTopicState(Struct):
 class StopReplicaRequest(Struct):
     __slots__ = ('controller_id', 'is_k_raft_controller', 'controller_epoch', 'broker_epoch', 'delete_partitions', 'ungrouped_partitions', 'topics', 'topic_states', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('controller_id', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+        ('is_k_raft_controller', 'bool', (4, 4), (4, -2), None, (4, -2), None),
+        ('controller_epoch', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+        ('broker_epoch', 'int64', (1, 4), (1, -2), None, (1, -2), None),
+        ('delete_partitions', 'bool', (0, 2), (0, -2), None, (0, -2), None),
+        ('ungrouped_partitions', '[]StopReplicaPartitionV0', (0, 0), (0, -2), None, (0, -2), 'StopReplicaRequest_StopReplicaPartitionV0'),
+        ('topics', '[]StopReplicaTopicV1', (1, 2), (1, -2), None, (1, -2), 'StopReplicaRequest_StopReplicaTopicV1'),
+        ('topic_states', '[]StopReplicaTopicState', (3, 4), (3, -2), None, (3, -2), 'StopReplicaRequest_StopReplicaTopicState'),
+    )
 
     def __init__(self, *, controller_id=_UNSET, is_k_raft_controller=_UNSET, controller_epoch=_UNSET, broker_epoch=_UNSET, delete_partitions=_UNSET, ungrouped_partitions=_UNSET, topics=_UNSET, topic_states=_UNSET, unknown_tagged_fields=None):
         self.controller_id = 0 if controller_id is _UNSET else controller_id
@@ -353,6 +380,11 @@ StopReplicaRequest.StopReplicaTopicState = StopReplicaRequest_StopReplicaTopicSt
 class StopReplicaResponse_StopReplicaPartitionError(Struct):
     __slots__ = ('topic_name', 'partition_index', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('topic_name', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('partition_index', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partition_index=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -397,6 +429,10 @@ class StopReplicaResponse_StopReplicaPartitionError(Struct):
 class StopReplicaResponse(Struct):
     __slots__ = ('error_code', 'partition_errors', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('error_code', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+        ('partition_errors', '[]StopReplicaPartitionError', (0, 4), (0, -2), None, (0, -2), 'StopReplicaResponse_StopReplicaPartitionError'),
+    )
 
     def __init__(self, *, error_code=_UNSET, partition_errors=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code

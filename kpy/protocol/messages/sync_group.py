@@ -15,6 +15,10 @@ _UNSET = object()
 class SyncGroupRequest_SyncGroupRequestAssignment(Struct):
     __slots__ = ('member_id', 'assignment', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('member_id', 'string', (0, 5), (0, -2), None, (0, -2), None),
+        ('assignment', 'bytes', (0, 5), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, member_id=_UNSET, assignment=_UNSET, unknown_tagged_fields=None):
         self.member_id = '' if member_id is _UNSET else member_id
@@ -31,7 +35,7 @@ class SyncGroupRequest_SyncGroupRequestAssignment(Struct):
             v = r.string()
         self.member_id = v
         if version >= 4:
-            v = r.compact_bytes_()
+            v = r.compact_bytes()
         else:
             v = r.bytes_()
         self.assignment = v
@@ -51,7 +55,7 @@ class SyncGroupRequest_SyncGroupRequestAssignment(Struct):
         else:
             w.string(self.member_id)
         if version >= 4:
-            w.compact_bytes_(self.assignment)
+            w.compact_bytes(self.assignment)
         else:
             w.bytes_(self.assignment)
         if flex:
@@ -61,6 +65,15 @@ class SyncGroupRequest_SyncGroupRequestAssignment(Struct):
 class SyncGroupRequest(Struct):
     __slots__ = ('group_id', 'generation_id', 'member_id', 'group_instance_id', 'protocol_type', 'protocol_name', 'assignments', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('group_id', 'string', (0, 5), (0, -2), None, (0, -2), None),
+        ('generation_id', 'int32', (0, 5), (0, -2), None, (0, -2), None),
+        ('member_id', 'string', (0, 5), (0, -2), None, (0, -2), None),
+        ('group_instance_id', 'string', (3, 5), (3, 32767), None, (3, -2), None),
+        ('protocol_type', 'string', (5, 5), (5, 32767), None, (5, -2), None),
+        ('protocol_name', 'string', (5, 5), (5, 32767), None, (5, -2), None),
+        ('assignments', '[]SyncGroupRequestAssignment', (0, 5), (0, -2), None, (0, -2), 'SyncGroupRequest_SyncGroupRequestAssignment'),
+    )
 
     def __init__(self, *, group_id=_UNSET, generation_id=_UNSET, member_id=_UNSET, group_instance_id=_UNSET, protocol_type=_UNSET, protocol_name=_UNSET, assignments=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -164,6 +177,13 @@ SyncGroupRequest.SyncGroupRequestAssignment = SyncGroupRequest_SyncGroupRequestA
 class SyncGroupResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'protocol_type', 'protocol_name', 'assignment', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 5)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (1, 5), (1, -2), None, (1, -2), None),
+        ('error_code', 'int16', (0, 5), (0, -2), None, (0, -2), None),
+        ('protocol_type', 'string', (5, 5), (5, 32767), None, (5, -2), None),
+        ('protocol_name', 'string', (5, 5), (5, 32767), None, (5, -2), None),
+        ('assignment', 'bytes', (0, 5), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, protocol_type=_UNSET, protocol_name=_UNSET, assignment=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms
@@ -195,7 +215,7 @@ class SyncGroupResponse(Struct):
         else:
             self.protocol_name = None
         if version >= 4:
-            v = r.compact_bytes_()
+            v = r.compact_bytes()
         else:
             v = r.bytes_()
         self.assignment = v
@@ -218,7 +238,7 @@ class SyncGroupResponse(Struct):
         if version >= 5:
             w.compact_nullable_string(self.protocol_name)
         if version >= 4:
-            w.compact_bytes_(self.assignment)
+            w.compact_bytes(self.assignment)
         else:
             w.bytes_(self.assignment)
         if flex:

@@ -15,6 +15,12 @@ _UNSET = object()
 class TxnOffsetCommitRequest_TxnOffsetCommitRequestPartition(Struct):
     __slots__ = ('partition_index', 'committed_offset', 'committed_leader_epoch', 'committed_metadata', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+        ('committed_offset', 'int64', (0, 4), (0, -2), None, (0, -2), None),
+        ('committed_leader_epoch', 'int32', (2, 4), (2, -2), None, (2, -2), None),
+        ('committed_metadata', 'string', (0, 4), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, committed_offset=_UNSET, committed_leader_epoch=_UNSET, committed_metadata=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -67,6 +73,10 @@ class TxnOffsetCommitRequest_TxnOffsetCommitRequestPartition(Struct):
 class TxnOffsetCommitRequest_TxnOffsetCommitRequestTopic(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('name', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('partitions', '[]TxnOffsetCommitRequestPartition', (0, 4), (0, -2), None, (0, -2), 'TxnOffsetCommitRequest_TxnOffsetCommitRequestPartition'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -121,6 +131,16 @@ class TxnOffsetCommitRequest_TxnOffsetCommitRequestTopic(Struct):
 class TxnOffsetCommitRequest(Struct):
     __slots__ = ('transactional_id', 'group_id', 'producer_id', 'producer_epoch', 'generation_id', 'member_id', 'group_instance_id', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('transactional_id', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('group_id', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('producer_id', 'int64', (0, 4), (0, -2), None, (0, -2), None),
+        ('producer_epoch', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+        ('generation_id', 'int32', (3, 4), (3, -2), None, (3, -2), None),
+        ('member_id', 'string', (3, 4), (3, -2), None, (3, -2), None),
+        ('group_instance_id', 'string', (3, 4), (3, 32767), None, (3, -2), None),
+        ('topics', '[]TxnOffsetCommitRequestTopic', (0, 4), (0, -2), None, (0, -2), 'TxnOffsetCommitRequest_TxnOffsetCommitRequestTopic'),
+    )
 
     def __init__(self, *, transactional_id=_UNSET, group_id=_UNSET, producer_id=_UNSET, producer_epoch=_UNSET, generation_id=_UNSET, member_id=_UNSET, group_instance_id=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.transactional_id = '' if transactional_id is _UNSET else transactional_id
@@ -227,6 +247,10 @@ TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic = TxnOffsetCommitRequest_TxnO
 class TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition(Struct):
     __slots__ = ('partition_index', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 4), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -261,6 +285,10 @@ class TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition(Struct):
 class TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('name', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('partitions', '[]TxnOffsetCommitResponsePartition', (0, 4), (0, -2), None, (0, -2), 'TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -315,6 +343,10 @@ class TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic(Struct):
 class TxnOffsetCommitResponse(Struct):
     __slots__ = ('throttle_time_ms', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 4)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 4), (0, -2), None, (0, -2), None),
+        ('topics', '[]TxnOffsetCommitResponseTopic', (0, 4), (0, -2), None, (0, -2), 'TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

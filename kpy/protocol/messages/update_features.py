@@ -15,6 +15,12 @@ _UNSET = object()
 class UpdateFeaturesRequest_FeatureUpdateKey(Struct):
     __slots__ = ('feature', 'max_version_level', 'allow_downgrade', 'upgrade_type', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('feature', 'string', (0, 2), (0, -2), None, (0, -2), None),
+        ('max_version_level', 'int16', (0, 2), (0, -2), None, (0, -2), None),
+        ('allow_downgrade', 'bool', (0, 0), (0, -2), None, (0, -2), None),
+        ('upgrade_type', 'int8', (1, 2), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, feature=_UNSET, max_version_level=_UNSET, allow_downgrade=_UNSET, upgrade_type=_UNSET, unknown_tagged_fields=None):
         self.feature = '' if feature is _UNSET else feature
@@ -69,6 +75,11 @@ class UpdateFeaturesRequest_FeatureUpdateKey(Struct):
 class UpdateFeaturesRequest(Struct):
     __slots__ = ('timeout_ms', 'feature_updates', 'validate_only', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('timeout_ms', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+        ('feature_updates', '[]FeatureUpdateKey', (0, 2), (0, -2), None, (0, -2), 'UpdateFeaturesRequest_FeatureUpdateKey'),
+        ('validate_only', 'bool', (1, 2), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, timeout_ms=_UNSET, feature_updates=_UNSET, validate_only=_UNSET, unknown_tagged_fields=None):
         self.timeout_ms = 60000 if timeout_ms is _UNSET else timeout_ms
@@ -120,6 +131,11 @@ UpdateFeaturesRequest.FeatureUpdateKey = UpdateFeaturesRequest_FeatureUpdateKey
 class UpdateFeaturesResponse_UpdatableFeatureResult(Struct):
     __slots__ = ('feature', 'error_code', 'error_message', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('feature', 'string', (0, 2), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 2), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 2), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, feature=_UNSET, error_code=_UNSET, error_message=_UNSET, unknown_tagged_fields=None):
         self.feature = '' if feature is _UNSET else feature
@@ -158,6 +174,12 @@ class UpdateFeaturesResponse_UpdatableFeatureResult(Struct):
 class UpdateFeaturesResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'error_message', 'results', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 2)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 2), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 2), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 2), (0, 32767), None, (0, -2), None),
+        ('results', '[]UpdatableFeatureResult', (0, 1), (0, -2), None, (0, -2), 'UpdateFeaturesResponse_UpdatableFeatureResult'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, error_message=_UNSET, results=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

@@ -15,6 +15,17 @@ _UNSET = object()
 class UpdateMetadataRequest_UpdateMetadataPartitionState(Struct):
     __slots__ = ('topic_name', 'partition_index', 'controller_epoch', 'leader', 'leader_epoch', 'isr', 'zk_version', 'replicas', 'offline_replicas', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 8)
+    FIELDS = (
+        ('topic_name', 'string', (0, 4), (0, -2), None, (0, -2), None),
+        ('partition_index', 'int32', (0, 8), (0, -2), None, (0, -2), None),
+        ('controller_epoch', 'int32', (0, 8), (0, -2), None, (0, -2), None),
+        ('leader', 'int32', (0, 8), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 8), (0, -2), None, (0, -2), None),
+        ('isr', '[]int32', (0, 8), (0, -2), None, (0, -2), None),
+        ('zk_version', 'int32', (0, 8), (0, -2), None, (0, -2), None),
+        ('replicas', '[]int32', (0, 8), (0, -2), None, (0, -2), None),
+        ('offline_replicas', '[]int32', (4, 8), (4, -2), None, (4, -2), None),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partition_index=_UNSET, controller_epoch=_UNSET, leader=_UNSET, leader_epoch=_UNSET, isr=_UNSET, zk_version=_UNSET, replicas=_UNSET, offline_replicas=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -127,6 +138,11 @@ class UpdateMetadataRequest_UpdateMetadataPartitionState(Struct):
 class UpdateMetadataRequest_UpdateMetadataTopicState(Struct):
     __slots__ = ('topic_name', 'topic_id', 'partition_states', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 8)
+    FIELDS = (
+        ('topic_name', 'string', (5, 8), (5, -2), None, (5, -2), None),
+        ('topic_id', 'uuid', (7, 8), (7, -2), None, (7, -2), None),
+        ('partition_states', '[]UpdateMetadataPartitionState', (5, 8), (5, -2), None, (5, -2), 'UpdateMetadataRequest_UpdateMetadataPartitionState'),
+    )
 
     def __init__(self, *, topic_name=_UNSET, topic_id=_UNSET, partition_states=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -201,6 +217,12 @@ class UpdateMetadataRequest_UpdateMetadataTopicState(Struct):
 class UpdateMetadataRequest_UpdateMetadataEndpoint(Struct):
     __slots__ = ('port', 'host', 'listener', 'security_protocol', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 8)
+    FIELDS = (
+        ('port', 'int32', (1, 8), (1, -2), None, (1, -2), None),
+        ('host', 'string', (1, 8), (1, -2), None, (1, -2), None),
+        ('listener', 'string', (3, 8), (3, -2), None, (3, -2), None),
+        ('security_protocol', 'int16', (1, 8), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, port=_UNSET, host=_UNSET, listener=_UNSET, security_protocol=_UNSET, unknown_tagged_fields=None):
         self.port = 0 if port is _UNSET else port
@@ -277,6 +299,13 @@ class UpdateMetadataRequest_UpdateMetadataEndpoint(Struct):
 class UpdateMetadataRequest_UpdateMetadataBroker(Struct):
     __slots__ = ('id', 'v0_host', 'v0_port', 'endpoints', 'rack', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 8)
+    FIELDS = (
+        ('id', 'int32', (0, 8), (0, -2), None, (0, -2), None),
+        ('v0_host', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('v0_port', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('endpoints', '[]UpdateMetadataEndpoint', (1, 8), (1, -2), None, (1, -2), 'UpdateMetadataRequest_UpdateMetadataEndpoint'),
+        ('rack', 'string', (2, 8), (2, 32767), None, (2, -2), None),
+    )
 
     def __init__(self, *, id=_UNSET, v0_host=_UNSET, v0_port=_UNSET, endpoints=_UNSET, rack=_UNSET, unknown_tagged_fields=None):
         self.id = 0 if id is _UNSET else id
@@ -359,6 +388,16 @@ class UpdateMetadataRequest_UpdateMetadataBroker(Struct):
 class UpdateMetadataRequest(Struct):
     __slots__ = ('controller_id', 'is_k_raft_controller', 'type', 'controller_epoch', 'broker_epoch', 'ungrouped_partition_states', 'topic_states', 'live_brokers', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 8)
+    FIELDS = (
+        ('controller_id', 'int32', (0, 8), (0, -2), None, (0, -2), None),
+        ('is_k_raft_controller', 'bool', (8, 8), (8, -2), None, (8, -2), None),
+        ('type', 'int8', (8, 8), (8, -2), 0, (8, 32767), None),
+        ('controller_epoch', 'int32', (0, 8), (0, -2), None, (0, -2), None),
+        ('broker_epoch', 'int64', (5, 8), (5, -2), None, (5, -2), None),
+        ('ungrouped_partition_states', '[]UpdateMetadataPartitionState', (0, 4), (0, -2), None, (0, -2), 'UpdateMetadataRequest_UpdateMetadataPartitionState'),
+        ('topic_states', '[]UpdateMetadataTopicState', (5, 8), (5, -2), None, (5, -2), 'UpdateMetadataRequest_UpdateMetadataTopicState'),
+        ('live_brokers', '[]UpdateMetadataBroker', (0, 8), (0, -2), None, (0, -2), 'UpdateMetadataRequest_UpdateMetadataBroker'),
+    )
 
     def __init__(self, *, controller_id=_UNSET, is_k_raft_controller=_UNSET, type=_UNSET, controller_epoch=_UNSET, broker_epoch=_UNSET, ungrouped_partition_states=_UNSET, topic_states=_UNSET, live_brokers=_UNSET, unknown_tagged_fields=None):
         self.controller_id = 0 if controller_id is _UNSET else controller_id
@@ -483,6 +522,9 @@ UpdateMetadataRequest.UpdateMetadataBroker = UpdateMetadataRequest_UpdateMetadat
 class UpdateMetadataResponse(Struct):
     __slots__ = ('error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 8)
+    FIELDS = (
+        ('error_code', 'int16', (0, 8), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, error_code=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code

@@ -15,6 +15,11 @@ _UNSET = object()
 class UpdateRaftVoterRequest_Listener(Struct):
     __slots__ = ('name', 'host', 'port', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('name', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('host', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('port', 'uint16', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, host=_UNSET, port=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -53,6 +58,10 @@ class UpdateRaftVoterRequest_Listener(Struct):
 class UpdateRaftVoterRequest_KRaftVersionFeature(Struct):
     __slots__ = ('min_supported_version', 'max_supported_version', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('min_supported_version', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('max_supported_version', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, min_supported_version=_UNSET, max_supported_version=_UNSET, unknown_tagged_fields=None):
         self.min_supported_version = 0 if min_supported_version is _UNSET else min_supported_version
@@ -87,6 +96,14 @@ class UpdateRaftVoterRequest_KRaftVersionFeature(Struct):
 class UpdateRaftVoterRequest(Struct):
     __slots__ = ('cluster_id', 'current_leader_epoch', 'voter_id', 'voter_directory_id', 'listeners', 'k_raft_version_feature', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('cluster_id', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+        ('current_leader_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('voter_id', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('voter_directory_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('listeners', '[]Listener', (0, 0), (0, -2), None, (0, -2), 'UpdateRaftVoterRequest_Listener'),
+        ('k_raft_version_feature', 'KRaftVersionFeature', (0, 0), (0, -2), None, (0, -2), 'UpdateRaftVoterRequest_KRaftVersionFeature'),
+    )
 
     def __init__(self, *, cluster_id=_UNSET, current_leader_epoch=_UNSET, voter_id=_UNSET, voter_directory_id=_UNSET, listeners=_UNSET, k_raft_version_feature=_UNSET, unknown_tagged_fields=None):
         self.cluster_id = '' if cluster_id is _UNSET else cluster_id
@@ -145,6 +162,12 @@ UpdateRaftVoterRequest.KRaftVersionFeature = UpdateRaftVoterRequest_KRaftVersion
 class UpdateRaftVoterResponse_CurrentLeader(Struct):
     __slots__ = ('leader_id', 'leader_epoch', 'host', 'port', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('leader_id', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('host', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('port', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, leader_id=_UNSET, leader_epoch=_UNSET, host=_UNSET, port=_UNSET, unknown_tagged_fields=None):
         self.leader_id = -1 if leader_id is _UNSET else leader_id
@@ -187,6 +210,11 @@ class UpdateRaftVoterResponse_CurrentLeader(Struct):
 class UpdateRaftVoterResponse(Struct):
     __slots__ = ('throttle_time_ms', 'error_code', 'current_leader', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('throttle_time_ms', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('current_leader', 'CurrentLeader', (0, 0), (0, -2), 0, (0, 32767), 'UpdateRaftVoterResponse_CurrentLeader'),
+    )
 
     def __init__(self, *, throttle_time_ms=_UNSET, error_code=_UNSET, current_leader=_UNSET, unknown_tagged_fields=None):
         self.throttle_time_ms = 0 if throttle_time_ms is _UNSET else throttle_time_ms

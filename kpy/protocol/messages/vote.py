@@ -15,6 +15,15 @@ _UNSET = object()
 class VoteRequest_PartitionData(Struct):
     __slots__ = ('partition_index', 'candidate_epoch', 'candidate_id', 'candidate_directory_id', 'voter_directory_id', 'last_offset_epoch', 'last_offset', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('candidate_epoch', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('candidate_id', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('candidate_directory_id', 'uuid', (1, 1), (1, -2), None, (1, -2), None),
+        ('voter_directory_id', 'uuid', (1, 1), (1, -2), None, (1, -2), None),
+        ('last_offset_epoch', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('last_offset', 'int64', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, candidate_epoch=_UNSET, candidate_id=_UNSET, candidate_directory_id=_UNSET, voter_directory_id=_UNSET, last_offset_epoch=_UNSET, last_offset=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -77,6 +86,10 @@ class VoteRequest_PartitionData(Struct):
 class VoteRequest_TopicData(Struct):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('topic_name', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionData', (0, 1), (0, -2), None, (0, -2), 'VoteRequest_PartitionData'),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -115,6 +128,11 @@ class VoteRequest_TopicData(Struct):
 class VoteRequest(Struct):
     __slots__ = ('cluster_id', 'voter_id', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('cluster_id', 'string', (0, 1), (0, 32767), None, (0, -2), None),
+        ('voter_id', 'int32', (1, 1), (1, -2), None, (1, -2), None),
+        ('topics', '[]TopicData', (0, 1), (0, -2), None, (0, -2), 'VoteRequest_TopicData'),
+    )
 
     def __init__(self, *, cluster_id=_UNSET, voter_id=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.cluster_id = None if cluster_id is _UNSET else cluster_id
@@ -165,6 +183,13 @@ VoteRequest.TopicData = VoteRequest_TopicData
 class VoteResponse_PartitionData(Struct):
     __slots__ = ('partition_index', 'error_code', 'leader_id', 'leader_epoch', 'vote_granted', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('leader_id', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('vote_granted', 'bool', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, error_code=_UNSET, leader_id=_UNSET, leader_epoch=_UNSET, vote_granted=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -211,6 +236,10 @@ class VoteResponse_PartitionData(Struct):
 class VoteResponse_TopicData(Struct):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('topic_name', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionData', (0, 1), (0, -2), None, (0, -2), 'VoteResponse_PartitionData'),
+    )
 
     def __init__(self, *, topic_name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_name = '' if topic_name is _UNSET else topic_name
@@ -249,6 +278,11 @@ class VoteResponse_TopicData(Struct):
 class VoteResponse_NodeEndpoint(Struct):
     __slots__ = ('node_id', 'host', 'port', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('node_id', 'int32', (1, 1), (1, -2), None, (1, -2), None),
+        ('host', 'string', (1, 1), (1, -2), None, (1, -2), None),
+        ('port', 'uint16', (1, 1), (1, -2), None, (1, -2), None),
+    )
 
     def __init__(self, *, node_id=_UNSET, host=_UNSET, port=_UNSET, unknown_tagged_fields=None):
         self.node_id = 0 if node_id is _UNSET else node_id
@@ -299,6 +333,11 @@ class VoteResponse_NodeEndpoint(Struct):
 class VoteResponse(Struct):
     __slots__ = ('error_code', 'topics', 'node_endpoints', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('error_code', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('topics', '[]TopicData', (0, 1), (0, -2), None, (0, -2), 'VoteResponse_TopicData'),
+        ('node_endpoints', '[]NodeEndpoint', (1, 1), (1, -2), 0, (1, 32767), 'VoteResponse_NodeEndpoint'),
+    )
 
     def __init__(self, *, error_code=_UNSET, topics=_UNSET, node_endpoints=_UNSET, unknown_tagged_fields=None):
         self.error_code = 0 if error_code is _UNSET else error_code

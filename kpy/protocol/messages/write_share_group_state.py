@@ -15,6 +15,12 @@ _UNSET = object()
 class WriteShareGroupStateRequest_StateBatch(Struct):
     __slots__ = ('first_offset', 'last_offset', 'delivery_state', 'delivery_count', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('first_offset', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('last_offset', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('delivery_state', 'int8', (0, 0), (0, -2), None, (0, -2), None),
+        ('delivery_count', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, first_offset=_UNSET, last_offset=_UNSET, delivery_state=_UNSET, delivery_count=_UNSET, unknown_tagged_fields=None):
         self.first_offset = 0 if first_offset is _UNSET else first_offset
@@ -57,6 +63,13 @@ class WriteShareGroupStateRequest_StateBatch(Struct):
 class WriteShareGroupStateRequest_PartitionData(Struct):
     __slots__ = ('partition', 'state_epoch', 'leader_epoch', 'start_offset', 'state_batches', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('state_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('leader_epoch', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('start_offset', 'int64', (0, 0), (0, -2), None, (0, -2), None),
+        ('state_batches', '[]StateBatch', (0, 0), (0, -2), None, (0, -2), 'WriteShareGroupStateRequest_StateBatch'),
+    )
 
     def __init__(self, *, partition=_UNSET, state_epoch=_UNSET, leader_epoch=_UNSET, start_offset=_UNSET, state_batches=_UNSET, unknown_tagged_fields=None):
         self.partition = 0 if partition is _UNSET else partition
@@ -107,6 +120,10 @@ class WriteShareGroupStateRequest_PartitionData(Struct):
 class WriteShareGroupStateRequest_WriteStateData(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionData', (0, 0), (0, -2), None, (0, -2), 'WriteShareGroupStateRequest_PartitionData'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -145,6 +162,10 @@ class WriteShareGroupStateRequest_WriteStateData(Struct):
 class WriteShareGroupStateRequest(Struct):
     __slots__ = ('group_id', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('group_id', 'string', (0, 0), (0, -2), None, (0, -2), None),
+        ('topics', '[]WriteStateData', (0, 0), (0, -2), None, (0, -2), 'WriteShareGroupStateRequest_WriteStateData'),
+    )
 
     def __init__(self, *, group_id=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.group_id = '' if group_id is _UNSET else group_id
@@ -188,6 +209,11 @@ WriteShareGroupStateRequest.WriteStateData = WriteShareGroupStateRequest_WriteSt
 class WriteShareGroupStateResponse_PartitionResult(Struct):
     __slots__ = ('partition', 'error_code', 'error_message', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('partition', 'int32', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 0), (0, -2), None, (0, -2), None),
+        ('error_message', 'string', (0, 0), (0, 32767), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition=_UNSET, error_code=_UNSET, error_message=_UNSET, unknown_tagged_fields=None):
         self.partition = 0 if partition is _UNSET else partition
@@ -226,6 +252,10 @@ class WriteShareGroupStateResponse_PartitionResult(Struct):
 class WriteShareGroupStateResponse_WriteStateResult(Struct):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('topic_id', 'uuid', (0, 0), (0, -2), None, (0, -2), None),
+        ('partitions', '[]PartitionResult', (0, 0), (0, -2), None, (0, -2), 'WriteShareGroupStateResponse_PartitionResult'),
+    )
 
     def __init__(self, *, topic_id=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_id = ZERO_UUID if topic_id is _UNSET else topic_id
@@ -264,6 +294,9 @@ class WriteShareGroupStateResponse_WriteStateResult(Struct):
 class WriteShareGroupStateResponse(Struct):
     __slots__ = ('results', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 0)
+    FIELDS = (
+        ('results', '[]WriteStateResult', (0, 0), (0, -2), None, (0, -2), 'WriteShareGroupStateResponse_WriteStateResult'),
+    )
 
     def __init__(self, *, results=_UNSET, unknown_tagged_fields=None):
         self.results = [] if results is _UNSET else results

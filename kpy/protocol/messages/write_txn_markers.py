@@ -15,6 +15,10 @@ _UNSET = object()
 class WriteTxnMarkersRequest_WritableTxnMarkerTopic(Struct):
     __slots__ = ('name', 'partition_indexes', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('name', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('partition_indexes', '[]int32', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, name=_UNSET, partition_indexes=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -69,6 +73,13 @@ class WriteTxnMarkersRequest_WritableTxnMarkerTopic(Struct):
 class WriteTxnMarkersRequest_WritableTxnMarker(Struct):
     __slots__ = ('producer_id', 'producer_epoch', 'transaction_result', 'topics', 'coordinator_epoch', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('producer_id', 'int64', (0, 1), (0, -2), None, (0, -2), None),
+        ('producer_epoch', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+        ('transaction_result', 'bool', (0, 1), (0, -2), None, (0, -2), None),
+        ('topics', '[]WritableTxnMarkerTopic', (0, 1), (0, -2), None, (0, -2), 'WriteTxnMarkersRequest_WritableTxnMarkerTopic'),
+        ('coordinator_epoch', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, producer_id=_UNSET, producer_epoch=_UNSET, transaction_result=_UNSET, topics=_UNSET, coordinator_epoch=_UNSET, unknown_tagged_fields=None):
         self.producer_id = 0 if producer_id is _UNSET else producer_id
@@ -129,6 +140,9 @@ class WriteTxnMarkersRequest_WritableTxnMarker(Struct):
 class WriteTxnMarkersRequest(Struct):
     __slots__ = ('markers', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('markers', '[]WritableTxnMarker', (0, 1), (0, -2), None, (0, -2), 'WriteTxnMarkersRequest_WritableTxnMarker'),
+    )
 
     def __init__(self, *, markers=_UNSET, unknown_tagged_fields=None):
         self.markers = [] if markers is _UNSET else markers
@@ -177,6 +191,10 @@ WriteTxnMarkersRequest.WritableTxnMarker = WriteTxnMarkersRequest_WritableTxnMar
 class WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult(Struct):
     __slots__ = ('partition_index', 'error_code', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('partition_index', 'int32', (0, 1), (0, -2), None, (0, -2), None),
+        ('error_code', 'int16', (0, 1), (0, -2), None, (0, -2), None),
+    )
 
     def __init__(self, *, partition_index=_UNSET, error_code=_UNSET, unknown_tagged_fields=None):
         self.partition_index = 0 if partition_index is _UNSET else partition_index
@@ -211,6 +229,10 @@ class WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult(Struct):
 class WriteTxnMarkersResponse_WritableTxnMarkerTopicResult(Struct):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('name', 'string', (0, 1), (0, -2), None, (0, -2), None),
+        ('partitions', '[]WritableTxnMarkerPartitionResult', (0, 1), (0, -2), None, (0, -2), 'WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult'),
+    )
 
     def __init__(self, *, name=_UNSET, partitions=_UNSET, unknown_tagged_fields=None):
         self.name = '' if name is _UNSET else name
@@ -265,6 +287,10 @@ class WriteTxnMarkersResponse_WritableTxnMarkerTopicResult(Struct):
 class WriteTxnMarkersResponse_WritableTxnMarkerResult(Struct):
     __slots__ = ('producer_id', 'topics', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('producer_id', 'int64', (0, 1), (0, -2), None, (0, -2), None),
+        ('topics', '[]WritableTxnMarkerTopicResult', (0, 1), (0, -2), None, (0, -2), 'WriteTxnMarkersResponse_WritableTxnMarkerTopicResult'),
+    )
 
     def __init__(self, *, producer_id=_UNSET, topics=_UNSET, unknown_tagged_fields=None):
         self.producer_id = 0 if producer_id is _UNSET else producer_id
@@ -313,6 +339,9 @@ class WriteTxnMarkersResponse_WritableTxnMarkerResult(Struct):
 class WriteTxnMarkersResponse(Struct):
     __slots__ = ('markers', 'unknown_tagged_fields',)
     VALID_VERSIONS = (0, 1)
+    FIELDS = (
+        ('markers', '[]WritableTxnMarkerResult', (0, 1), (0, -2), None, (0, -2), 'WriteTxnMarkersResponse_WritableTxnMarkerResult'),
+    )
 
     def __init__(self, *, markers=_UNSET, unknown_tagged_fields=None):
         self.markers = [] if markers is _UNSET else markers
