@@ -102,7 +102,8 @@ def build_rows(results: dict, workloads: list, brokers: list[str], unavailable: 
                 cells.append(text)
         for p in peers:
             if "kpy" in medians and medians.get(p):
-                cells.append(f"{medians['kpy'] / medians[p]:.2f}x")
+                ratio = medians["kpy"] / medians[p]
+                cells.append(f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:.3f}x")
             else:
                 cells.append("-")
         rows.append(cells)

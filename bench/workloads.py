@@ -271,17 +271,21 @@ def w_latency(bootstrap: str, p: dict) -> tuple[float, dict]:
     done = threading.Event()
 
     def consume_loop() -> None:
+        # poll(), not consume(n, timeout): consume waits for n records or the whole timeout,
+        # which would add up to that timeout to every latency.
         while not done.is_set():
-            for msg in consumer.consume(num_messages=100, timeout=0.05):
-                if msg.error() is not None:
-                    errors(msg.error())
-                    continue
-                now = time.perf_counter_ns()
-                value = msg.value()
-                if value[:1] == b"w":
-                    seen["warm"] += 1
-                else:
-                    latencies.append((now - int.from_bytes(value[1:9], "big")) / 1e6)
+            msg = consumer.poll(0.05)
+            if msg is None:
+                continue
+            if msg.error() is not None:
+                errors(msg.error())
+                continue
+            now = time.perf_counter_ns()
+            value = msg.value()
+            if value[:1] == b"w":
+                seen["warm"] += 1
+            else:
+                latencies.append((now - int.from_bytes(value[1:9], "big")) / 1e6)
 
     thread = threading.Thread(target=consume_loop, daemon=True)
     thread.start()
