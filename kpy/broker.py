@@ -41,6 +41,9 @@ class Broker:
         self.fetch_sessions = FetchSessionCache(
             config.get("max.incremental.fetch.session.cache.slots")
         )
+        from kpy.coordinator.groups import GroupCoordinator
+
+        self.groups = GroupCoordinator(self)
         self.bound_listeners: list[tuple[str, str, int]] = []
         self._waiters: dict[TopicPartition, set[trio.Event]] = defaultdict(set)
         self._connections = 0
@@ -72,6 +75,7 @@ class Broker:
     async def run_background(self) -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._log_housekeeping)
+            nursery.start_soon(self.groups.run)
             for fn in self._background:
                 nursery.start_soon(fn)
 

@@ -1,0 +1,142 @@
+"""Classic consumer-group state: members, generations and the group state machine.
+
+States and the transitions Kafka allows (checked by ``Group.transition``)::
+
+    Empty               -> PreparingRebalance, Dead
+    PreparingRebalance  -> CompletingRebalance, Empty, Dead
+    CompletingRebalance -> Stable, PreparingRebalance, Dead
+    Stable              -> PreparingRebalance, Dead
+    Dead                -> (none)
+
+This module is synchronous bookkeeping; waiting and timers live in groups.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import trio
+
+from kpy.coordinator.offsets import CommittedOffset
+from kpy.protocol.consumer_protocol import parse_subscription
+
+EMPTY = "Empty"
+PREPARING_REBALANCE = "PreparingRebalance"
+COMPLETING_REBALANCE = "CompletingRebalance"
+STABLE = "Stable"
+DEAD = "Dead"
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    EMPTY: frozenset({PREPARING_REBALANCE, DEAD}),
+    PREPARING_REBALANCE: frozenset({COMPLETING_REBALANCE, EMPTY, DEAD}),
+    COMPLETING_REBALANCE: frozenset({STABLE, PREPARING_REBALANCE, DEAD}),
+    STABLE: frozenset({PREPARING_REBALANCE, DEAD}),
+    DEAD: frozenset(),
+}
+
+
+class IllegalTransition(RuntimeError):
+    pass
+
+
+@dataclass(eq=False)
+class Member:
+    member_id: str
+    group_instance_id: str | None
+    client_id: str
+    client_host: str
+    session_timeout_ms: int
+    rebalance_timeout_ms: int
+    protocol_type: str
+    protocols: list[tuple[str, bytes]]
+    assignment: bytes = b""
+    last_heartbeat: float = 0.0
+    # Set while a JoinGroup / SyncGroup of this member waits for the rebalance.
+    join_waiter: trio.Event | None = None
+    sync_waiter: trio.Event | None = None
+    joined_this_round: bool = False
+
+    def metadata_for(self, protocol: str) -> bytes:
+        for name, metadata in self.protocols:
+            if name == protocol:
+                return metadata
+        return b""
+
+
+@dataclass(eq=False)
+class Group:
+    group_id: str
+    state: str = EMPTY
+    generation_id: int = 0
+    protocol_type: str | None = None
+    protocol_name: str | None = None
+    leader_id: str | None = None
+    members: dict[str, Member] = field(default_factory=dict)
+    static_members: dict[str, str] = field(default_factory=dict)  # instance id -> member id
+    pending_members: set[str] = field(default_factory=set)  # got MEMBER_ID_REQUIRED
+    offsets: dict[tuple[str, int], CommittedOffset] = field(default_factory=dict)
+    rebalance_deadline: float = 0.0
+    initial_delay_deadline: float = 0.0
+    state_timestamp_ms: int = -1
+
+    def transition(self, new_state: str) -> None:
+        if new_state not in TRANSITIONS[self.state]:
+            raise IllegalTransition(f"group {self.group_id}: {self.state} -> {new_state}")
+        self.state = new_state
+
+    def is_(self, *states: str) -> bool:
+        return self.state in states
+
+    def add_member(self, member: Member) -> None:
+        self.members[member.member_id] = member
+        if member.group_instance_id is not None:
+            self.static_members[member.group_instance_id] = member.member_id
+        if self.leader_id is None:
+            self.leader_id = member.member_id
+
+    def remove_member(self, member_id: str) -> Member | None:
+        member = self.members.pop(member_id, None)
+        if member is None:
+            return None
+        if member.group_instance_id is not None:
+            self.static_members.pop(member.group_instance_id, None)
+        if self.leader_id == member_id:
+            self.leader_id = next(iter(self.members), None)
+        return member
+
+    def all_joined(self) -> bool:
+        return all(m.joined_this_round for m in self.members.values())
+
+    def supports(self, protocol_type: str, protocols: list[tuple[str, bytes]]) -> bool:
+        """A new member must share the group's protocol type and one protocol with everyone."""
+        if not self.members:
+            return bool(protocol_type) and bool(protocols)
+        names = {n for n, _ in protocols}
+        return protocol_type == self.protocol_type and bool(names & self.candidate_protocols())
+
+    def candidate_protocols(self) -> set[str]:
+        sets = [{n for n, _ in m.protocols} for m in self.members.values()]
+        return set.intersection(*sets) if sets else set()
+
+    def select_protocol(self) -> str:
+        """The protocol every member supports that gets the most first-preference votes."""
+        candidates = self.candidate_protocols()
+        votes: dict[str, int] = {}
+        for m in self.members.values():
+            for name, _ in m.protocols:
+                if name in candidates:
+                    votes[name] = votes.get(name, 0) + 1
+                    break
+        # Ties go to the earliest member's preference order, like Kafka's vote.
+        first = next(iter(self.members.values()))
+        order = [n for n, _ in first.protocols if n in candidates]
+        return max(order, key=lambda n: (votes.get(n, 0), -order.index(n)))
+
+    def subscribed_topics(self) -> set[str] | None:
+        """Topics the members subscribe to (consumer protocol), or None if unknown."""
+        if self.protocol_type != "consumer" or not self.protocol_name:
+            return None
+        topics: set[str] = set()
+        for m in self.members.values():
+            topics |= parse_subscription(m.metadata_for(self.protocol_name))
+        return topics

@@ -1,0 +1,126 @@
+"""Committed offsets and group metadata, stored in the internal topic ``__consumer_offsets``.
+
+Records use Kafka's own formats (internal-topics schemas): each key and value is an int16
+version followed by the struct. Keys of version 0/1 are OffsetCommitKey, version 2 is
+GroupMetadataKey; a null value is a tombstone. A group's records go to partition
+``abs(java_hash(group_id)) % offsets.topic.num.partitions``, as in Kafka, so the topic
+written by kpy reads like Kafka's.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from kpy.protocol import records
+from kpy.protocol.internal import (
+    GroupMetadataKey,
+    GroupMetadataValue,
+    OffsetCommitKey,
+    OffsetCommitValue,
+)
+from kpy.protocol.records import Record
+
+log = logging.getLogger("kpy.coordinator")
+
+OFFSETS_TOPIC = "__consumer_offsets"
+OFFSET_KEY_VERSION = 1
+OFFSET_VALUE_VERSION = 3
+GROUP_KEY_VERSION = 2
+GROUP_VALUE_VERSION = 3
+_VERSION = struct.Struct(">h")
+
+
+def java_string_hash(s: str) -> int:
+    """Java's String.hashCode over UTF-16 code units, as a signed 32-bit int."""
+    h = 0
+    data = s.encode("utf-16-be")
+    for i in range(0, len(data), 2):
+        h = (31 * h + ((data[i] << 8) | data[i + 1])) & 0xFFFFFFFF
+    return h - (1 << 32) if h & 0x80000000 else h
+
+
+def partition_for(group_id: str, partitions: int) -> int:
+    # Kafka's Utils.abs maps Integer.MIN_VALUE to 0 rather than overflowing.
+    return (java_string_hash(group_id) & 0x7FFFFFFF) % partitions
+
+
+@dataclass(slots=True)
+class CommittedOffset:
+    offset: int
+    leader_epoch: int
+    metadata: str | None
+    commit_timestamp: int
+
+
+def _versioned(version: int, obj: Any) -> bytes:
+    return _VERSION.pack(version) + obj.encode(version)
+
+
+def offset_record(group: str, topic: str, partition: int, value: CommittedOffset | None) -> Record:
+    key = _versioned(
+        OFFSET_KEY_VERSION, OffsetCommitKey(group=group, topic=topic, partition=partition)
+    )
+    if value is None:
+        return Record(key, None, [])
+    body = OffsetCommitValue(
+        offset=value.offset,
+        leader_epoch=value.leader_epoch,
+        metadata=value.metadata or "",
+        commit_timestamp=value.commit_timestamp,
+    )
+    return Record(key, _versioned(OFFSET_VALUE_VERSION, body), [])
+
+
+def group_record(group: str, value: GroupMetadataValue | None) -> Record:
+    key = _versioned(GROUP_KEY_VERSION, GroupMetadataKey(group=group))
+    return Record(key, None if value is None else _versioned(GROUP_VALUE_VERSION, value), [])
+
+
+def batch_of(recs: list[Record], timestamp_ms: int) -> bytearray:
+    for i, r in enumerate(recs):
+        r.offset_delta = i
+    return records.build_batch(recs, base_timestamp=timestamp_ms)
+
+
+@dataclass(slots=True)
+class LoadedRecord:
+    kind: str  # "offset" | "group"
+    group: str
+    topic: str = ""
+    partition: int = -1
+    offset: CommittedOffset | None = None
+    group_value: Any = None
+
+
+def decode_record(r: Record) -> LoadedRecord | None:
+    """Decode one __consumer_offsets record; None for record types kpy does not use."""
+    if r.key is None or len(r.key) < 2:
+        return None
+    (kv,) = _VERSION.unpack_from(r.key)
+    key_body = r.key[2:]
+    if kv in (0, 1):
+        k = OffsetCommitKey.decode(key_body, kv)
+        if r.value is None:
+            return LoadedRecord("offset", k.group, k.topic, k.partition, None)
+        (vv,) = _VERSION.unpack_from(r.value)
+        v = OffsetCommitValue.decode(r.value[2:], vv)
+        metadata = v.metadata
+        return LoadedRecord(
+            "offset",
+            k.group,
+            k.topic,
+            k.partition,
+            CommittedOffset(v.offset, v.leader_epoch, metadata, v.commit_timestamp),
+        )
+    if kv == 2:
+        gk = GroupMetadataKey.decode(key_body, kv)
+        if r.value is None:
+            return LoadedRecord("group", gk.group)
+        (vv,) = _VERSION.unpack_from(r.value)
+        return LoadedRecord(
+            "group", gk.group, group_value=GroupMetadataValue.decode(r.value[2:], vv)
+        )
+    return None

@@ -1,0 +1,71 @@
+"""OffsetFetch (key 9), versions 1-9 (Kafka 4 dropped v0, KIP-896).
+
+One group (v1-7) or a batch of groups (v8+, KIP-709); a null topic list (v2+) asks for every
+committed offset of the group. Partitions without a commit answer offset -1.
+"""
+
+from __future__ import annotations
+
+from kpy.dispatch import RequestContext, handles
+from kpy.protocol.error_codes import ErrorCode
+from kpy.protocol.messages.offset_fetch import OffsetFetchRequest, OffsetFetchResponse
+
+R = OffsetFetchResponse
+
+
+def _lookup(ctx: RequestContext, group_id: str, topics):
+    committed = ctx.broker.groups.committed(group_id)
+    if topics is None:
+        wanted: dict[str, list[int]] = {}
+        for t, p in sorted(committed):
+            wanted.setdefault(t, []).append(p)
+        items = list(wanted.items())
+    else:
+        items = [(t.name, list(t.partition_indexes)) for t in topics]
+    for name, partitions in items:
+        yield name, [(p, committed.get((name, p))) for p in partitions]
+
+
+@handles(9, 1, 9)
+async def offset_fetch(ctx: RequestContext, req: OffsetFetchRequest) -> OffsetFetchResponse:
+    if ctx.api_version < 8:
+        response = R()
+        for name, parts in _lookup(ctx, req.group_id, req.topics):
+            response.topics.append(
+                R.OffsetFetchResponseTopic(
+                    name=name,
+                    partitions=[
+                        R.OffsetFetchResponsePartition(
+                            partition_index=p,
+                            committed_offset=c.offset if c else -1,
+                            committed_leader_epoch=c.leader_epoch if c else -1,
+                            metadata=(c.metadata or "") if c else "",
+                        )
+                        for p, c in parts
+                    ],
+                )
+            )
+        return response
+    response = R()
+    for g in req.groups:
+        group = R.OffsetFetchResponseGroup(group_id=g.group_id)
+        if not g.group_id:
+            group.error_code = ErrorCode.INVALID_GROUP_ID
+        else:
+            for name, parts in _lookup(ctx, g.group_id, g.topics):
+                group.topics.append(
+                    R.OffsetFetchResponseTopics(
+                        name=name,
+                        partitions=[
+                            R.OffsetFetchResponsePartitions(
+                                partition_index=p,
+                                committed_offset=c.offset if c else -1,
+                                committed_leader_epoch=c.leader_epoch if c else -1,
+                                metadata=(c.metadata or "") if c else "",
+                            )
+                            for p, c in parts
+                        ],
+                    )
+                )
+        response.groups.append(group)
+    return response

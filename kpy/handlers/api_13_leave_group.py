@@ -1,0 +1,31 @@
+"""LeaveGroup (key 13), versions 0-5: one member (v0-2) or a batch of members identified by
+member id or group.instance.id (v3+, KIP-345); the group rebalances at once."""
+
+from __future__ import annotations
+
+from kpy.dispatch import RequestContext, handles
+from kpy.protocol.error_codes import ErrorCode, KafkaError
+from kpy.protocol.messages.leave_group import LeaveGroupRequest, LeaveGroupResponse
+
+
+@handles(13, 0, 5)
+async def leave_group(ctx: RequestContext, req: LeaveGroupRequest) -> LeaveGroupResponse:
+    groups = ctx.broker.groups
+    if ctx.api_version < 3:
+        groups.leave(req.group_id, req.member_id, None)
+        return LeaveGroupResponse()
+    if req.group_id not in groups.groups:
+        return LeaveGroupResponse(error_code=ErrorCode.UNKNOWN_MEMBER_ID)
+    response = LeaveGroupResponse()
+    for m in req.members:
+        error = ErrorCode.NONE
+        try:
+            groups.leave(req.group_id, m.member_id, m.group_instance_id)
+        except KafkaError as exc:
+            error = exc.code
+        response.members.append(
+            LeaveGroupResponse.MemberResponse(
+                member_id=m.member_id, group_instance_id=m.group_instance_id, error_code=error
+            )
+        )
+    return response

@@ -1,0 +1,49 @@
+"""DescribeGroups (key 15), versions 0-5: state, protocol and members (client id, host,
+metadata, assignment) of each group; an unknown group is reported as Dead."""
+
+from __future__ import annotations
+
+from kpy.coordinator.group import STABLE
+from kpy.dispatch import RequestContext, handles
+from kpy.protocol.error_codes import ErrorCode
+from kpy.protocol.messages.describe_groups import DescribeGroupsRequest, DescribeGroupsResponse
+
+R = DescribeGroupsResponse
+
+
+@handles(15, 0, 5)
+async def describe_groups(
+    ctx: RequestContext, req: DescribeGroupsRequest
+) -> DescribeGroupsResponse:
+    response = R()
+    for group_id in req.groups:
+        group = ctx.broker.groups.groups.get(group_id)
+        if not group_id:
+            response.groups.append(
+                R.DescribedGroup(error_code=ErrorCode.INVALID_GROUP_ID, group_id=group_id)
+            )
+            continue
+        if group is None:
+            response.groups.append(R.DescribedGroup(group_id=group_id, group_state="Dead"))
+            continue
+        protocol = group.protocol_name or ""
+        response.groups.append(
+            R.DescribedGroup(
+                group_id=group_id,
+                group_state=group.state,
+                protocol_type=group.protocol_type or "",
+                protocol_data=protocol if group.state == STABLE else "",
+                members=[
+                    R.DescribedGroupMember(
+                        member_id=m.member_id,
+                        group_instance_id=m.group_instance_id,
+                        client_id=m.client_id,
+                        client_host=m.client_host,
+                        member_metadata=m.metadata_for(protocol),
+                        member_assignment=m.assignment,
+                    )
+                    for m in group.members.values()
+                ],
+            )
+        )
+    return response
