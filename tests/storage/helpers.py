@@ -46,9 +46,6 @@ def read_values(log, start: int = 0) -> list[tuple[int, bytes]]:
         data = log.read(offset, 1 << 20).records.read()
         if not data:
             break
-        for _, h in records.iter_batches(data):
-            pass
-        pos = 0
         for pos, h in records.iter_batches(data):
             for r in records.decode_records(data, pos):
                 o = h.base_offset + r.offset_delta

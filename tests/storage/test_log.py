@@ -118,9 +118,9 @@ def test_retention_by_time_and_size(tmp_path):
     clock = Clock()
     lg = new_log(tmp_path, clock=clock, segment_bytes=500, retention_ms=60_000)
     now = int(clock() * 1000)
-    for i in range(10):
+    for _i in range(10):
         lg.append(batch([b"x" * 100], timestamp=now - 120_000), leader_epoch=0)
-    for i in range(5):
+    for _i in range(5):
         lg.append(batch([b"y" * 100], timestamp=now), leader_epoch=0)
     deleted = lg.apply_retention(now)
     assert deleted > 0
