@@ -25,8 +25,9 @@ from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.primitives import FileRegion
 from kpy.storage.files import atomic_write
+from kpy.storage.loader import RecoveryReport, load_segments
 from kpy.storage.producer_state import ActiveProducer, ProducerStateManager
-from kpy.storage.segment import LogSegment, list_segments
+from kpy.storage.segment import LogSegment
 
 log = logging.getLogger("kpy.storage")
 
@@ -44,6 +45,8 @@ class LogConfig:
     flush_messages: int = 2**63 - 1  # flush.messages
     flush_ms: int = 2**63 - 1  # flush.ms
     cleanup_policy: tuple[str, ...] = ("delete",)  # cleanup.policy
+    message_timestamp_type: str = "CreateTime"  # message.timestamp.type
+    max_message_bytes: int = 1048588  # max.message.bytes
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LogConfig:
@@ -60,6 +63,8 @@ class LogConfig:
             flush_messages=int(d.get("flush.messages", cls.flush_messages)),
             flush_ms=int(d.get("flush.ms", cls.flush_ms)),
             cleanup_policy=tuple(policy),
+            message_timestamp_type=str(d.get("message.timestamp.type", cls.message_timestamp_type)),
+            max_message_bytes=int(d.get("max.message.bytes", cls.max_message_bytes)),
         )
 
 
@@ -129,6 +134,7 @@ class Log:
         self._unflushed = 0
         self._last_flush_ms = self._now_ms()
         self.offline = False
+        self.recovery_report = RecoveryReport()
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -144,53 +150,29 @@ class Log:
         self._new_segment(0)
         self._write_epochs()
 
-    def load(self, *, recovery_point: int, log_start_offset: int, clean: bool) -> None:
+    def load(self, *, recovery_point: int, log_start_offset: int, clean: bool) -> RecoveryReport:
         """Open the segments; after an unclean shutdown validate everything past the
-        recovery point and cut the log at the first invalid batch."""
-        bases = list_segments(self.dir)
-        now = self._now_ms()
-        truncated_total = 0
-        for i, base in enumerate(bases):
-            seg = self._segment_obj(base, now)
-            recover = not clean and (i + 1 >= len(bases) or bases[i + 1] > recovery_point)
-            truncated = seg.load(recover=recover)
-            if truncated:
-                truncated_total += truncated
-                log.warning(
-                    "%s-%d: truncated %d bytes of invalid data from segment %s during recovery",
-                    self.topic,
-                    self.partition,
-                    truncated,
-                    seg.log_path.name,
-                )
-            if truncated and i + 1 < len(bases):
-                # Everything after an invalid batch is gone, later segments included.
-                self.segments.append(seg)
-                self._bases.append(base)
-                for later in bases[i + 1 :]:
-                    s = self._segment_obj(later, now)
-                    log.warning(
-                        "%s-%d: deleting segment %s after a truncation",
-                        self.topic,
-                        self.partition,
-                        s.log_path.name,
-                    )
-                    s.delete()
-                break
-            self.segments.append(seg)
-            self._bases.append(base)
+        recovery point and cut the log at the first invalid batch (see loader.py)."""
+        self.segments, report = load_segments(
+            self, recovery_point=recovery_point, clean=clean, now_ms=self._now_ms()
+        )
+        self._bases = [s.base_offset for s in self.segments]
         if not self.segments:
             self._new_segment(max(log_start_offset, 0))
-        self.log_start_offset = max(log_start_offset, self.segments[0].base_offset)
+        self.log_start_offset = min(
+            max(log_start_offset, self.segments[0].base_offset), self.log_end_offset
+        )
         self.recovery_point = (
             min(recovery_point, self.log_end_offset) if clean else self.log_end_offset
         )
         self._read_epochs()
         self._load_producer_state()
-        if truncated_total:
+        if report.truncated:
             self.flush()
+        self.recovery_report = report
+        return report
 
-    def _segment_obj(self, base: int, now: int) -> LogSegment:
+    def segment_obj(self, base: int, now: int) -> LogSegment:
         return LogSegment(
             self.dir,
             base,
@@ -200,7 +182,7 @@ class Log:
         )
 
     def _new_segment(self, base: int) -> LogSegment:
-        seg = self._segment_obj(base, self._now_ms())
+        seg = self.segment_obj(base, self._now_ms())
         seg.create()
         self.segments.append(seg)
         self._bases.append(base)
@@ -252,10 +234,20 @@ class Log:
         *,
         leader_epoch: int,
         log_append_time_ms: int | None = None,
-        assign_offsets: bool = True,
+        origin: str = "client",
+        assign_offsets: bool | None = None,
     ) -> AppendResult:
-        """Append validated v2 batches; assigns offsets unless ``assign_offsets`` is False
-        (then the batches keep theirs, as for replayed data)."""
+        """Append already-validated v2 batches (a writable buffer, rewritten in place).
+
+        Offsets are assigned by rewriting each batch's baseOffset (and partitionLeaderEpoch;
+        with ``log_append_time_ms`` also maxTimestamp and the CRC); records are never parsed.
+        ``origin`` is "client" or "coordinator" (offsets assigned) or "replication" (batches
+        keep their offsets). Idempotent batches are checked against the producer state:
+        a retry of one of the producer's last 5 batches returns the original offsets with
+        ``duplicate=True``. Raises KafkaError: OUT_OF_ORDER_SEQUENCE_NUMBER,
+        INVALID_PRODUCER_EPOCH, CORRUPT_MESSAGE (no whole batch), KAFKA_STORAGE_ERROR."""
+        if assign_offsets is None:
+            assign_offsets = origin != "replication"
         if self.offline:
             raise KafkaError(
                 ErrorCode.KAFKA_STORAGE_ERROR, f"{self.topic}-{self.partition} is offline"
@@ -313,6 +305,9 @@ class Log:
         if seg.size + size > self.config.segment_bytes:
             return True
         if seg.index_full:
+            return True
+        # Index entries hold 4-byte offsets relative to the segment's base offset.
+        if self.log_end_offset + first.last_offset_delta - seg.base_offset > 2**31 - 1:
             return True
         return self._now_ms() - seg.created_ms > self.config.segment_ms
 
@@ -451,8 +446,16 @@ class Log:
         return self.producer_state.active_producers()
 
     def aborted_transactions(self, start: int, end: int, upper: int) -> list[tuple[int, int]]:
-        """Aborted transactions overlapping [start, upper) (filled by the transactions work)."""
-        return []
+        """(producer id, first offset) of aborted transactions overlapping [start, upper),
+        from the segments' transaction indexes (``end`` is unused: kept for the caller)."""
+        result: list[tuple[int, int]] = []
+        for seg in self.segments:
+            if seg.next_offset <= start:
+                continue
+            result.extend(
+                (t.producer_id, t.first_offset) for t in seg.txn_index.collect(start, upper)
+            )
+        return result
 
     # -- retention and truncation ---------------------------------------------------------------------
 
@@ -525,7 +528,7 @@ class Log:
             self.active.truncate_to(self.active.base_offset)
         self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
         self.recovery_point = min(self.recovery_point, self.log_end_offset)
-        self.epochs = [(e, o) for e, o in self.epochs if o < self.log_end_offset] or self.epochs[:1]
+        self.epochs = [(e, o) for e, o in self.epochs if o < self.log_end_offset]
         self._write_epochs()
         self.producer_state.truncate()
         self._load_producer_state()
@@ -551,6 +554,8 @@ class Log:
         self._last_flush_ms = self._now_ms()
 
     def close(self) -> None:
+        """Snapshot the producer state at the log end offset and close the files (the index
+        files are never preallocated, so there is nothing to trim)."""
         self.producer_state.take_snapshot(self.log_end_offset)
         for seg in self.segments:
             seg.close()

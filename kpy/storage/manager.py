@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from kpy.storage.files import read_checkpoint, write_checkpoint
+from kpy.storage.files import atomic_write, read_checkpoint, write_checkpoint
 from kpy.storage.log import Log, LogConfig
 
 log = logging.getLogger("kpy.storage")
@@ -140,17 +140,21 @@ class LogManager:
                 d / START_CHECKPOINT, {(lg.topic, lg.partition): lg.log_start_offset for lg in mine}
             )
 
-    def close(self) -> None:
-        """Clean shutdown: flush, snapshot, checkpoint, then write the marker."""
+    def close(self, clean: bool = True) -> None:
+        """Close every log. ``clean``: flush, snapshot, checkpoint, then write the marker so
+        the next start skips recovery; otherwise just close the files (like a crash)."""
         for lg in self.logs.values():
-            lg.flush()
-            lg.close()
+            if clean:
+                lg.flush()
+                lg.close()
+            else:
+                for seg in lg.segments:
+                    seg.close()
+        if not clean:
+            return
         self.checkpoint()
         for d in self.log_dirs:
-            (d / CLEAN_SHUTDOWN).touch()
-            fd = os.open(d, os.O_RDONLY)
-            os.fsync(fd)
-            os.close(fd)
+            atomic_write(d / CLEAN_SHUTDOWN, b"")
 
     def statistics(self) -> dict[str, int]:
         return {

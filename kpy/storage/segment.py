@@ -13,9 +13,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from kpy.protocol import records
 from kpy.protocol.records import BATCH_OVERHEAD, BatchHeader, read_header
 from kpy.storage.index import IndexCorrupt, OffsetIndex, TimeIndex
+from kpy.storage.txn_index import TransactionIndex
 
 log = logging.getLogger("kpy.storage")
 
@@ -40,7 +40,7 @@ class LogSegment:
         self.log_path = directory / f"{name}.log"
         self.index = OffsetIndex(directory / f"{name}.index", base_offset, index_max_bytes)
         self.time_index = TimeIndex(directory / f"{name}.timeindex", base_offset, index_max_bytes)
-        self.txn_index_path = directory / f"{name}.txnindex"
+        self.txn_index = TransactionIndex(directory / f"{name}.txnindex")
         self.index_interval = index_interval
         self.created_ms = created_ms
         self.fd = os.open(self.log_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
@@ -58,67 +58,59 @@ class LogSegment:
         self.time_index.reset()
 
     def load(self, *, recover: bool) -> int:
-        """Open an existing segment; with ``recover`` validate every batch (CRC) and truncate
-        after the last valid one. Returns the number of bytes truncated."""
+        """Open an existing segment. With ``recover`` (unclean shutdown, past the recovery
+        point) every batch is re-validated and the file cut after the last valid one; the
+        indexes are rebuilt then, and also whenever they are missing or fail their sanity
+        check. Returns the number of bytes truncated."""
+        from kpy.storage.loader import recover_segment
+
         self.size = os.fstat(self.fd).st_size
+        try:
+            self.txn_index.load()
+        except IndexCorrupt as exc:
+            # Derived data owned by the transactions work, which rebuilds it from the log.
+            log.warning("%s: discarding corrupt transaction index (%s)", self.log_path, exc)
+            self.txn_index.reset()
+        missing = [p.name for p in (self.index.path, self.time_index.path) if not p.exists()]
         rebuild = recover
+        if missing:
+            log.warning("%s: missing index file(s) %s, rebuilding indexes", self.log_path, missing)
+            rebuild = True
         if not rebuild:
             try:
                 self.index.load(self.size)
                 self.time_index.load(2**63 - 1)
-            except (FileNotFoundError, IndexCorrupt) as exc:
-                log.warning("%s: rebuilding indexes (%s)", self.log_path, exc)
+            except IndexCorrupt as exc:
+                log.warning("%s: corrupt index, rebuilding indexes (%s)", self.log_path, exc)
                 rebuild = True
         if rebuild:
-            return self._rebuild(validate=recover)
+            return recover_segment(self, validate=recover)
         # Find the segment's end and its max timestamp from the last index entry onward.
         _, pos = self.index.lookup(2**63 - 1)
         self.max_timestamp = self.time_index.last_timestamp
         if self.time_index.offsets:
             self.offset_of_max_timestamp = self.time_index.offsets[-1]
         for _, h in self.scan(pos):
-            self._note_batch(h, index=False)
+            self.note_batch(h, index=False)
         self.index.open()
         self.time_index.open()
         return 0
 
-    def _rebuild(self, *, validate: bool) -> int:
+    def reset_indexes(self) -> None:
+        """Empty both indexes and the tail state, before a rebuild from the log."""
         self.index.reset()
         self.time_index.reset()
         self.next_offset = self.base_offset
         self.max_timestamp = -1
         self.offset_of_max_timestamp = -1
         self._bytes_since_index = 0
-        pos = 0
-        end = self.size
-        while pos + BATCH_OVERHEAD <= end:
-            size = records.batch_size_at(os.pread(self.fd, records.LOG_OVERHEAD, pos))
-            if size < BATCH_OVERHEAD or pos + size > end:
-                log.warning("%s: incomplete batch at position %d", self.log_path, pos)
-                break
-            try:
-                if validate:
-                    h = records.validate_batch(os.pread(self.fd, size, pos))
-                else:
-                    h = read_header(os.pread(self.fd, BATCH_OVERHEAD, pos))
-            except records.InvalidBatch as exc:
-                log.warning("%s: invalid batch at position %d: %s", self.log_path, pos, exc)
-                break
-            if h.base_offset < self.next_offset:
-                log.warning("%s: offsets go backwards at position %d", self.log_path, pos)
-                break
-            self._note_batch(h, index=True, position=pos)
-            pos += size
-        truncated = self.size - pos
-        if truncated:
-            os.ftruncate(self.fd, pos)
-            self.size = pos
-        return truncated
+        self.first_batch_timestamp = -1
 
-    def _note_batch(self, h: BatchHeader, *, index: bool, position: int = 0) -> None:
+    def note_batch(self, h: BatchHeader, *, index: bool, position: int = 0) -> None:
         if index and self._bytes_since_index >= self.index_interval:
             self.index.append(h.base_offset, position)
-            self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
+            if self.offset_of_max_timestamp >= 0:
+                self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
             self._bytes_since_index = 0
         if index:
             self._bytes_since_index += h.size
@@ -139,7 +131,7 @@ class LogSegment:
             n = os.write(self.fd, view)
             view = view[n:]
         for h in headers:
-            self._note_batch(h, index=True, position=position)
+            self.note_batch(h, index=True, position=position)
             position += h.size
         self.size = position
 
@@ -204,6 +196,7 @@ class LogSegment:
         self.size = position
         self.index.truncate_to_position(position)
         self.time_index.truncate_to_offset(offset)
+        self.txn_index.truncate_to(offset)
         # Recompute the tail state from the last index entry.
         self.next_offset = self.base_offset
         self.max_timestamp = self.time_index.last_timestamp
@@ -213,7 +206,7 @@ class LogSegment:
         idx_off, pos = self.index.lookup(2**63 - 1)
         self._bytes_since_index = 0
         for _, hh in self.scan(pos):
-            self._note_batch(hh, index=False)
+            self.note_batch(hh, index=False)
             self._bytes_since_index += hh.size
 
     @property
@@ -224,6 +217,7 @@ class LogSegment:
         os.fsync(self.fd)
         self.index.flush()
         self.time_index.flush()
+        self.txn_index.flush()
 
     def close(self) -> None:
         self.index.close()
@@ -233,7 +227,7 @@ class LogSegment:
             self.fd = -1
 
     def paths(self) -> list[Path]:
-        return [self.log_path, self.index.path, self.time_index.path, self.txn_index_path]
+        return [self.log_path, self.index.path, self.time_index.path, self.txn_index.path]
 
     def delete(self) -> None:
         self.close()
