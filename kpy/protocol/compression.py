@@ -1,17 +1,32 @@
 """Record batch compression codecs with Kafka's ids: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd.
 
-Snappy: Kafka's Java client writes the xerial framing (a magic header and length-prefixed
-blocks), librdkafka raw snappy; both are read. kpy writes the xerial form, which every Kafka
-client reads. LZ4 is the standard frame format (KIP-57). zstd is a standard frame.
+compress(codec, data) and decompress(codec, data) promise:
+
+- gzip: RFC 1952 members (several concatenated members are read as one stream).
+- snappy: both forms are read: raw snappy (librdkafka, kafka-python without framing) and
+  the xerial framing the Java client writes (magic ``\\x82SNAPPY\\x00``, two int32 version
+  fields, then int32-length-prefixed raw blocks). kpy *writes* the xerial form with 32 KiB
+  blocks, as the Java client and broker do: it is what a real Kafka broker puts in a log when
+  it recompresses, and every client reads it (the Java client's reader falls back to raw
+  snappy, and librdkafka and kafka-python both detect the xerial header).
+- lz4: the LZ4 frame format (KIP-57) written with independent 64 KiB blocks and no content
+  size, because the Java client's reader rejects frames with linked blocks.
+- zstd: one standard zstd frame (content size may be absent; it is streamed then).
+
+Unknown codec ids raise UnsupportedCodec (UNSUPPORTED_COMPRESSION_TYPE); undecodable data
+raises CorruptCompressedData (CORRUPT_MESSAGE). Both are KafkaErrors, so dispatch can answer
+with the code directly; records.py turns the latter into InvalidBatch for batch readers.
 """
 
 from __future__ import annotations
 
 import gzip
 import struct
+import threading
 import zlib
 
 import cramjam
+import lz4.block
 import lz4.frame
 import zstandard
 
@@ -19,62 +34,171 @@ from kpy.protocol.error_codes import ErrorCode, KafkaError
 
 NONE, GZIP, SNAPPY, LZ4, ZSTD = 0, 1, 2, 3, 4
 NAMES = {NONE: "none", GZIP: "gzip", SNAPPY: "snappy", LZ4: "lz4", ZSTD: "zstd"}
+CODEC_IDS = {name: codec for codec, name in NAMES.items()}
 
-_XERIAL_MAGIC = b"\x82SNAPPY\x00"
-_XERIAL_HEADER = _XERIAL_MAGIC + struct.pack(">ii", 1, 1)
+XERIAL_MAGIC = b"\x82SNAPPY\x00"
+_XERIAL_HEADER = XERIAL_MAGIC + struct.pack(">ii", 1, 1)
+_XERIAL_HEADER_SIZE = 16
 _XERIAL_BLOCK = 32 * 1024
 _I32 = struct.Struct(">i")
-_zstd_c = zstandard.ZstdCompressor(level=3)
-_zstd_d = zstandard.ZstdDecompressor()
+_LZ4_MAGIC = 0x184D2204
+_LZ4_BLOCK_SIZES = {4: 64 << 10, 5: 256 << 10, 6: 1 << 20, 7: 4 << 20}
+
+Buffer = bytes | bytearray | memoryview
+
+# What each library raises on bad input: gzip OSError/EOFError/zlib.error, cramjam
+# DecompressionError, lz4 RuntimeError/LZ4BlockError, zstandard ZstdError.
+_DECODE_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    RuntimeError,
+    zlib.error,
+    cramjam.DecompressionError,
+    lz4.block.LZ4BlockError,
+    zstandard.ZstdError,
+)
 
 
-class UnsupportedCodec(KafkaError):
+class CodecError(KafkaError):
+    """Base of the errors raised by compress/decompress."""
+
+
+class UnsupportedCodec(CodecError):
     code = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
 
 
-def compress(codec: int, data: bytes | bytearray | memoryview) -> bytes:
+class CorruptCompressedData(CodecError):
+    code = ErrorCode.CORRUPT_MESSAGE
+
+
+# zstandard (de)compressor objects must not be shared between threads, and storage runs
+# recompression in worker threads.
+_local = threading.local()
+
+
+def _zstd_compressor() -> zstandard.ZstdCompressor:
+    c = getattr(_local, "zc", None)
+    if c is None:
+        c = _local.zc = zstandard.ZstdCompressor(level=3)
+    return c
+
+
+def _zstd_decompressor() -> zstandard.ZstdDecompressor:
+    d = getattr(_local, "zd", None)
+    if d is None:
+        d = _local.zd = zstandard.ZstdDecompressor()
+    return d
+
+
+def compress(codec: int, data: Buffer) -> bytes:
+    """``data`` compressed with ``codec`` in the form Kafka clients read."""
     if codec == NONE:
         return bytes(data)
     if codec == GZIP:
-        return gzip.compress(bytes(data), compresslevel=6)
+        return gzip.compress(data, compresslevel=6)
     if codec == SNAPPY:
-        view = memoryview(data)
-        out = [_XERIAL_HEADER]
-        for i in range(0, len(view), _XERIAL_BLOCK):
-            block = bytes(cramjam.snappy.compress_raw(view[i : i + _XERIAL_BLOCK]))
-            out.append(_I32.pack(len(block)))
-            out.append(block)
-        return b"".join(out)
+        return snappy_xerial_compress(data)
     if codec == LZ4:
-        return lz4.frame.compress(bytes(data))
+        return lz4.frame.compress(
+            data,
+            block_size=lz4.frame.BLOCKSIZE_MAX64KB,
+            block_linked=False,
+            content_checksum=False,
+            store_size=False,
+        )
     if codec == ZSTD:
-        return _zstd_c.compress(bytes(data))
+        return _zstd_compressor().compress(data)
     raise UnsupportedCodec(message=f"unknown compression codec id {codec}")
 
 
-def decompress(codec: int, data: bytes | bytearray | memoryview) -> bytes:
+def decompress(codec: int, data: Buffer, *, lz4_ignore_header_checksum: bool = False) -> bytes:
+    """The bytes ``data`` decompresses to.
+
+    ``lz4_ignore_header_checksum`` reads the LZ4 frames of magic 0 message sets, whose frame
+    header checksum old Kafka versions computed wrongly.
+    """
     if codec == NONE:
         return bytes(data)
-    if codec == GZIP:
-        try:
-            return gzip.decompress(bytes(data))
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"invalid gzip data: {exc}") from exc
-    if codec == SNAPPY:
-        raw = bytes(data)
-        if raw.startswith(_XERIAL_MAGIC):
-            out = []
-            pos = 16
-            while pos < len(raw):
-                (n,) = _I32.unpack_from(raw, pos)
-                pos += 4
-                out.append(bytes(cramjam.snappy.decompress_raw(raw[pos : pos + n])))
-                pos += n
+    name = NAMES.get(codec)
+    if name is None:
+        raise UnsupportedCodec(message=f"unknown compression codec id {codec}")
+    try:
+        if codec == GZIP:
+            return gzip.decompress(data)
+        if codec == SNAPPY:
+            return snappy_decompress(data)
+        if codec == LZ4:
+            if lz4_ignore_header_checksum:
+                return _lz4_frame_blocks(data)
+            return lz4.frame.decompress(data)
+        # One reader per call: frames without a content size need a streaming read.
+        return _zstd_decompressor().decompressobj().decompress(data)
+    except CodecError:
+        raise
+    except _DECODE_ERRORS as exc:
+        raise CorruptCompressedData(message=f"invalid {name} data: {exc}") from exc
+
+
+def snappy_xerial_compress(data: Buffer) -> bytes:
+    view = memoryview(data)
+    out = [_XERIAL_HEADER]
+    for i in range(0, len(view), _XERIAL_BLOCK):
+        block = bytes(cramjam.snappy.compress_raw(view[i : i + _XERIAL_BLOCK]))
+        out.append(_I32.pack(len(block)))
+        out.append(block)
+    return b"".join(out)
+
+
+def snappy_decompress(data: Buffer) -> bytes:
+    """Raw snappy or xerial-framed snappy, told apart by the xerial magic."""
+    view = memoryview(data)
+    if bytes(view[:8]) != XERIAL_MAGIC:
+        return bytes(cramjam.snappy.decompress_raw(view))
+    if len(view) < _XERIAL_HEADER_SIZE:
+        raise CorruptCompressedData(message="xerial snappy header truncated")
+    out: list[bytes] = []
+    pos = _XERIAL_HEADER_SIZE
+    end = len(view)
+    while pos < end:
+        if end - pos < 4:
+            raise CorruptCompressedData(message=f"xerial snappy block length truncated at {pos}")
+        (n,) = _I32.unpack_from(view, pos)
+        pos += 4
+        if n < 0 or pos + n > end:
+            raise CorruptCompressedData(message=f"xerial snappy block of {n} bytes at {pos}")
+        out.append(bytes(cramjam.snappy.decompress_raw(view[pos : pos + n])))
+        pos += n
+    return b"".join(out)
+
+
+def _lz4_frame_blocks(data: Buffer) -> bytes:
+    """Decode an LZ4 frame block by block, skipping the header checksum byte."""
+    view = memoryview(data)
+    if len(view) < 7 or int.from_bytes(view[:4], "little") != _LZ4_MAGIC:
+        raise CorruptCompressedData(message="not an LZ4 frame")
+    flg, bd = view[4], view[5]
+    if not flg & 0x20:
+        raise CorruptCompressedData(message="LZ4 frame with linked blocks")
+    max_block = _LZ4_BLOCK_SIZES.get((bd >> 4) & 0x7)
+    if max_block is None:
+        raise CorruptCompressedData(message=f"LZ4 block size code {bd:#x}")
+    pos = 6 + (8 if flg & 0x08 else 0) + 1  # descriptor, optional content size, HC
+    block_checksum = 4 if flg & 0x10 else 0
+    out: list[bytes] = []
+    while True:
+        if len(view) - pos < 4:
+            raise CorruptCompressedData(message="LZ4 frame truncated")
+        size = int.from_bytes(view[pos : pos + 4], "little")
+        pos += 4
+        if size == 0:  # end mark; an optional content checksum may follow
             return b"".join(out)
-        return bytes(cramjam.snappy.decompress_raw(raw))
-    if codec == LZ4:
-        return lz4.frame.decompress(bytes(data))
-    if codec == ZSTD:
-        # Frames written without a content size need a streaming read.
-        return _zstd_d.decompressobj().decompress(bytes(data))
-    raise UnsupportedCodec(message=f"unknown compression codec id {codec}")
+        stored, size = size & 0x80000000, size & 0x7FFFFFFF
+        block = view[pos : pos + size]
+        if len(block) != size:
+            raise CorruptCompressedData(message="LZ4 block truncated")
+        if stored:
+            out.append(bytes(block))
+        else:
+            out.append(lz4.block.decompress(block, uncompressed_size=max_block))
+        pos += size + block_checksum

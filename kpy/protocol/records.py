@@ -25,6 +25,7 @@ per-batch, not per-record.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import crc32c as _crc32c
@@ -234,16 +235,28 @@ def set_log_append_time(buf: bytearray | memoryview, pos: int, timestamp_ms: int
 
 
 # -- records inside a batch (only where a feature needs them) ------------------------------------
+#
+# Everything below reads or writes individual records, so it costs per record; the broker uses
+# it only for compaction, recompression, control markers and its own internal topics.
 
 CONTROL_ABORT = 0
 CONTROL_COMMIT = 1
-# Produce v3+ must carry magic 2 batches; Kafka answers older message formats (magic 0/1)
-# with INVALID_RECORD. kpy rejects them on produce and does not convert them.
+CONTROL_KEY_VERSION = 0
+END_TXN_MARKER_VERSION = 0
+
+_CONTROL_KEY = struct.Struct(">hh")  # version, type
+_END_TXN_VALUE = struct.Struct(">hi")  # version, coordinator epoch
+
+Buffer = bytes | bytearray | memoryview
 
 
 @dataclass(slots=True)
 class Record:
-    """One record of a v2 batch; offset and timestamp are deltas from the batch's bases."""
+    """One record of a v2 batch; offset and timestamp are deltas from the batch's bases.
+
+    Field order is (key, value, headers, offset_delta, timestamp_delta, attributes) because
+    callers build records positionally as ``Record(key, value, headers)``.
+    """
 
     key: bytes | None
     value: bytes | None
@@ -251,6 +264,17 @@ class Record:
     offset_delta: int = 0
     timestamp_delta: int = 0
     attributes: int = 0
+
+    def absolute_offset(self, batch: BatchHeader | int) -> int:
+        """This record's offset, given its batch header or the batch's base offset."""
+        base = batch if isinstance(batch, int) else batch.base_offset
+        return base + self.offset_delta
+
+    def absolute_timestamp(self, batch: BatchHeader) -> int:
+        """This record's timestamp as a consumer sees it: maxTimestamp for LogAppendTime."""
+        if batch.is_log_append_time:
+            return batch.max_timestamp
+        return batch.base_timestamp + self.timestamp_delta
 
 
 def _zigzag(v: int) -> int:
@@ -265,7 +289,7 @@ def _put_varint(out: bytearray, v: int) -> None:
     out.append(u)
 
 
-def _get_varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
+def _get_varint(buf: Buffer, pos: int) -> tuple[int, int]:
     result = shift = 0
     while True:
         b = buf[pos]
@@ -275,10 +299,11 @@ def _get_varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
             return (result >> 1) ^ -(result & 1), pos
         shift += 7
         if shift > 63:
-            raise InvalidBatch("varint too long")
+            raise InvalidBatch("varint longer than 10 bytes")
 
 
 def encode_record(r: Record) -> bytes:
+    """One record in its wire form, length prefix included."""
     body = bytearray()
     body.append(r.attributes & 0xFF)
     _put_varint(body, r.timestamp_delta)
@@ -304,63 +329,81 @@ def encode_record(r: Record) -> bytes:
     return bytes(out + body)
 
 
-def _parse_records(data: bytes | memoryview, count: int) -> list[Record]:
-    out = []
-    pos = 0
+def _parse_records(data: Buffer, count: int) -> Iterator[Record]:
+    """Parse ``count`` records filling ``data`` exactly; every length is bounds-checked."""
     end = len(data)
+    pos = 0
+
+    def blob(pos: int, stop: int) -> tuple[bytes | None, int]:
+        n, pos = _get_varint(data, pos)
+        if n < 0:
+            return None, pos
+        if pos + n > stop:
+            raise InvalidBatch(f"field of {n} bytes runs past its record")
+        return bytes(data[pos : pos + n]), pos + n
+
     try:
-        for _ in range(count):
+        for i in range(count):
             length, pos = _get_varint(data, pos)
             stop = pos + length
-            if length < 0 or stop > end:
-                raise InvalidBatch("record length past the end of the batch")
+            if length <= 0 or stop > end:
+                raise InvalidBatch(f"record {i} has length {length}; {end - pos} bytes remain")
             attributes = data[pos]
-            pos += 1
-            ts_delta, pos = _get_varint(data, pos)
+            ts_delta, pos = _get_varint(data, pos + 1)
             off_delta, pos = _get_varint(data, pos)
-            blobs: list[bytes | None] = []
-            for _ in range(2):
-                n, pos = _get_varint(data, pos)
-                if n < 0:
-                    blobs.append(None)
-                else:
-                    blobs.append(bytes(data[pos : pos + n]))
-                    pos += n
+            key, pos = blob(pos, stop)
+            value, pos = blob(pos, stop)
             nh, pos = _get_varint(data, pos)
+            if nh < 0:
+                raise InvalidBatch(f"record {i} has {nh} headers")
             headers: list[tuple[str, bytes | None]] = []
             for _ in range(nh):
-                n, pos = _get_varint(data, pos)
-                hk = bytes(data[pos : pos + n]).decode()
-                pos += n
-                n, pos = _get_varint(data, pos)
-                if n < 0:
-                    headers.append((hk, None))
-                else:
-                    headers.append((hk, bytes(data[pos : pos + n])))
-                    pos += n
+                hk, pos = blob(pos, stop)
+                if hk is None:
+                    raise InvalidBatch(f"record {i} has a header with a null key")
+                hv, pos = blob(pos, stop)
+                headers.append((hk.decode(), hv))
             if pos != stop:
-                raise InvalidBatch("record length does not match its contents")
-            out.append(Record(blobs[0], blobs[1], headers, off_delta, ts_delta, attributes))
+                raise InvalidBatch(f"record {i}: length {length} does not match its fields")
+            yield Record(key, value, headers, off_delta, ts_delta, attributes)
     except IndexError as exc:
         raise InvalidBatch("record truncated") from exc
-    return out
+    except UnicodeDecodeError as exc:
+        raise InvalidBatch(f"record header key is not UTF-8: {exc}") from exc
+    if pos != end:
+        raise InvalidBatch(f"{end - pos} bytes after the last of {count} records")
 
 
-def records_payload(batch: bytes | bytearray | memoryview, pos: int = 0) -> bytes | memoryview:
-    """The uncompressed record bytes of the batch at ``pos``."""
-    from kpy.protocol.compression import decompress
+def records_payload(batch: Buffer, pos: int = 0) -> bytes | memoryview:
+    """The uncompressed record bytes of the batch at ``pos``.
+
+    Raises InvalidBatch when the compressed data does not decode, UnsupportedCodec (a
+    KafkaError) for a codec id Kafka does not define.
+    """
+    from kpy.protocol.compression import CorruptCompressedData, decompress
 
     h = read_header(batch, pos)
     body = memoryview(batch)[pos + BATCH_OVERHEAD : pos + h.size]
+    if len(body) != h.size - BATCH_OVERHEAD:
+        raise InvalidBatch(f"batch of {h.size} bytes truncated to {len(body) + BATCH_OVERHEAD}")
     if h.compression:
-        return decompress(h.compression, body)
+        try:
+            return decompress(h.compression, body)
+        except CorruptCompressedData as exc:
+            raise InvalidBatch(str(exc)) from exc
     return body
 
 
-def decode_records(batch: bytes | bytearray | memoryview, pos: int = 0) -> list[Record]:
-    """Every record of the batch at ``pos`` (decompressing if needed)."""
+def iter_records(batch: Buffer, pos: int = 0) -> Iterator[Record]:
+    """Yield the records of the batch at ``pos`` one by one (the payload is decompressed
+    whole first). Stop early to skip parsing the rest."""
     h = read_header(batch, pos)
     return _parse_records(records_payload(batch, pos), h.record_count)
+
+
+def decode_records(batch: Buffer, pos: int = 0) -> list[Record]:
+    """Every record of the batch at ``pos`` (decompressing if needed)."""
+    return list(iter_records(batch, pos))
 
 
 def build_batch(
@@ -378,16 +421,31 @@ def build_batch(
     timestamp_type: int = 0,
     delete_horizon_ms: int | None = None,
     max_timestamp: int | None = None,
+    last_offset_delta: int | None = None,
 ) -> bytearray:
-    """A complete v2 batch with a correct CRC."""
+    """A complete v2 batch with a correct CRC (a bytearray, so header setters work in place).
+
+    Record timestamps are ``base_timestamp + timestamp_delta`` (None means 0). With
+    ``delete_horizon_ms`` the batch's baseTimestamp becomes the horizon, as Kafka's cleaner
+    writes it, and the deltas are shifted so that record timestamps stay the same.
+    maxTimestamp defaults to the largest record timestamp. ``last_offset_delta`` keeps a
+    compacted batch's original last offset; only with it may ``recs`` be empty.
+    """
     from kpy.protocol.compression import compress
 
-    if not recs:
-        raise ValueError("a batch needs at least one record")
+    if not recs and last_offset_delta is None:
+        raise ValueError("a batch needs at least one record (or an explicit last_offset_delta)")
     base_ts = base_timestamp if base_timestamp is not None else 0
-    if delete_horizon_ms is not None:
+    if delete_horizon_ms is not None and delete_horizon_ms != base_ts:
+        shift = base_ts - delete_horizon_ms
+        recs = [
+            Record(
+                r.key, r.value, r.headers, r.offset_delta, r.timestamp_delta + shift, r.attributes
+            )
+            for r in recs
+        ]
         base_ts = delete_horizon_ms
-    payload = b"".join(encode_record(r) for r in recs)
+    payload: bytes = b"".join([encode_record(r) for r in recs])
     if compression:
         payload = compress(compression, payload)
     attrs = compression & COMPRESSION_MASK
@@ -399,12 +457,10 @@ def build_batch(
         attrs |= CONTROL_FLAG
     if delete_horizon_ms is not None:
         attrs |= DELETE_HORIZON_FLAG
-    last_delta = max(r.offset_delta for r in recs)
-    max_ts = (
-        max_timestamp
-        if max_timestamp is not None
-        else base_ts + max(r.timestamp_delta for r in recs)
-    )
+    if last_offset_delta is None:
+        last_offset_delta = max(r.offset_delta for r in recs)
+    if max_timestamp is None:
+        max_timestamp = base_ts + max(r.timestamp_delta for r in recs) if recs else base_ts
     h = BatchHeader(
         base_offset,
         BATCH_OVERHEAD - LOG_OVERHEAD + len(payload),
@@ -412,9 +468,9 @@ def build_batch(
         2,
         0,
         attrs,
-        last_delta,
+        last_offset_delta,
         base_ts,
-        max_ts,
+        max_timestamp,
         producer_id,
         producer_epoch,
         base_sequence,
@@ -426,50 +482,16 @@ def build_batch(
     return buf
 
 
-def build_control_batch(
-    control_type: int,
-    *,
-    producer_id: int,
-    producer_epoch: int,
-    coordinator_epoch: int = 0,
-    timestamp: int = 0,
-    base_offset: int = 0,
-) -> bytearray:
-    """A transaction marker: a control batch with one COMMIT or ABORT record."""
-    key = struct.pack(">hh", 0, control_type)
-    value = struct.pack(">hi", 0, coordinator_epoch)
-    return build_batch(
-        [Record(key, value, [])],
-        base_offset=base_offset,
-        base_timestamp=timestamp,
-        producer_id=producer_id,
-        producer_epoch=producer_epoch,
-        is_transactional=True,
-        is_control=True,
-    )
+def recompress(batch: Buffer, codec: int, pos: int = 0) -> bytearray:
+    """The batch at ``pos`` with its records recompressed by ``codec``.
 
-
-def control_type(batch: bytes | bytearray | memoryview, pos: int = 0) -> int | None:
-    """COMMIT (1) or ABORT (0) for a control batch, None for a data batch."""
+    Every header field except compression, length and CRC is kept: base offset, last offset
+    delta, timestamps (and a delete horizon), producer id/epoch/sequence, transactional and
+    control flags, partition leader epoch.
+    """
     h = read_header(batch, pos)
-    if not h.is_control:
-        return None
-    recs = decode_records(batch, pos)
-    if not recs or recs[0].key is None or len(recs[0].key) < 4:
-        raise InvalidBatch("control batch without a control record key")
-    return struct.unpack_from(">h", recs[0].key, 2)[0]
-
-
-def has_null_key(batch: bytes | bytearray | memoryview, pos: int = 0) -> bool:
-    return any(r.key is None for r in decode_records(batch, pos))
-
-
-def recompress(batch: bytes | bytearray | memoryview, codec: int, pos: int = 0) -> bytearray:
-    """The same batch with its records compressed by ``codec``; header fields kept."""
-    h = read_header(batch, pos)
-    recs = decode_records(batch, pos)
     return build_batch(
-        recs,
+        decode_records(batch, pos),
         base_offset=h.base_offset,
         base_timestamp=h.base_timestamp,
         compression=codec,
@@ -480,10 +502,135 @@ def recompress(batch: bytes | bytearray | memoryview, codec: int, pos: int = 0) 
         is_control=h.is_control,
         partition_leader_epoch=h.partition_leader_epoch,
         timestamp_type=1 if h.is_log_append_time else 0,
+        delete_horizon_ms=h.base_timestamp if h.has_delete_horizon else None,
         max_timestamp=h.max_timestamp,
+        last_offset_delta=h.last_offset_delta,
     )
 
 
-def is_legacy(buf: bytes | bytearray | memoryview, pos: int = 0) -> bool:
-    """True for a message set of magic 0 or 1 (pre-0.11 formats)."""
+def null_key_indexes(batch: Buffer, pos: int = 0) -> list[int]:
+    """Positions (0-based, within the batch) of records whose key is null.
+
+    Kafka refuses such records on compacted topics and names each one in the produce
+    response's record errors.
+    """
+    return [i for i, r in enumerate(iter_records(batch, pos)) if r.key is None]
+
+
+def has_null_key(batch: Buffer, pos: int = 0) -> bool:
+    """True if any record of the batch has a null key (stops at the first one)."""
+    return any(r.key is None for r in iter_records(batch, pos))
+
+
+# -- control records (transaction markers) --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EndTxnMarker:
+    """A decoded COMMIT or ABORT control record."""
+
+    control_type: int  # CONTROL_COMMIT or CONTROL_ABORT
+    coordinator_epoch: int
+    key_version: int = CONTROL_KEY_VERSION
+    value_version: int = END_TXN_MARKER_VERSION
+
+    @property
+    def committed(self) -> bool:
+        return self.control_type == CONTROL_COMMIT
+
+
+def encode_control_key(control_type: int, version: int = CONTROL_KEY_VERSION) -> bytes:
+    return _CONTROL_KEY.pack(version, control_type)
+
+
+def decode_control_key(key: Buffer | None) -> tuple[int, int]:
+    """(version, type) of a control record key; types other than 0/1 are KRaft records."""
+    if key is None or len(key) < _CONTROL_KEY.size:
+        raise InvalidBatch(f"control record key of {0 if key is None else len(key)} bytes")
+    version, ctype = _CONTROL_KEY.unpack_from(key, 0)
+    if version < 0:
+        raise InvalidBatch(f"control record key version {version}")
+    return version, ctype
+
+
+def encode_end_txn_marker_value(
+    coordinator_epoch: int, version: int = END_TXN_MARKER_VERSION
+) -> bytes:
+    return _END_TXN_VALUE.pack(version, coordinator_epoch)
+
+
+def decode_end_txn_marker_value(value: Buffer | None) -> tuple[int, int]:
+    """(version, coordinator epoch) of a commit/abort marker's value."""
+    if value is None or len(value) < _END_TXN_VALUE.size:
+        raise InvalidBatch(
+            f"transaction marker value of {0 if value is None else len(value)} bytes"
+        )
+    version, epoch = _END_TXN_VALUE.unpack_from(value, 0)
+    if version < 0:
+        raise InvalidBatch(f"transaction marker value version {version}")
+    return version, epoch
+
+
+def build_control_batch(
+    control_type: int,
+    *,
+    producer_id: int,
+    producer_epoch: int,
+    coordinator_epoch: int = 0,
+    timestamp: int = 0,
+    base_offset: int = 0,
+    partition_leader_epoch: int = NO_PARTITION_LEADER_EPOCH,
+) -> bytearray:
+    """A transaction marker: a transactional control batch with one COMMIT or ABORT record."""
+    if control_type not in (CONTROL_ABORT, CONTROL_COMMIT):
+        raise ValueError(f"not a transaction marker type: {control_type}")
+    record = Record(
+        encode_control_key(control_type), encode_end_txn_marker_value(coordinator_epoch), []
+    )
+    return build_batch(
+        [record],
+        base_offset=base_offset,
+        base_timestamp=timestamp,
+        producer_id=producer_id,
+        producer_epoch=producer_epoch,
+        is_transactional=True,
+        is_control=True,
+        partition_leader_epoch=partition_leader_epoch,
+    )
+
+
+def control_type(batch: Buffer, pos: int = 0) -> int | None:
+    """The control record type of a control batch (1 COMMIT, 0 ABORT, ...), None for data."""
+    if not read_header(batch, pos).is_control:
+        return None
+    first = next(iter_records(batch, pos), None)
+    if first is None:
+        raise InvalidBatch("control batch without a control record")
+    return decode_control_key(first.key)[1]
+
+
+def end_txn_marker(batch: Buffer, pos: int = 0) -> EndTxnMarker | None:
+    """The COMMIT/ABORT marker carried by the batch at ``pos``, None for any other batch."""
+    if not read_header(batch, pos).is_control:
+        return None
+    first = next(iter_records(batch, pos), None)
+    if first is None:
+        raise InvalidBatch("control batch without a control record")
+    key_version, ctype = decode_control_key(first.key)
+    if ctype not in (CONTROL_ABORT, CONTROL_COMMIT):
+        return None
+    value_version, epoch = decode_end_txn_marker_value(first.value)
+    return EndTxnMarker(ctype, epoch, key_version, value_version)
+
+
+# -- legacy message sets (magic 0 and 1) ------------------------------------------------------------
+
+
+def is_legacy(buf: Buffer, pos: int = 0) -> bool:
+    """True for a message set of magic 0 or 1 (pre-0.11 formats).
+
+    The magic byte sits at the same position (16) in all three formats. kpy refuses these on
+    produce with INVALID_RECORD, as Kafka 4 does (produce v3+ may only carry magic 2); it never
+    writes them. kpy.protocol.legacy_records decodes them for reading old data.
+    """
     return len(buf) - pos > MAGIC_OFFSET and buf[pos + MAGIC_OFFSET] in (0, 1)
