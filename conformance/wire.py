@@ -23,7 +23,9 @@ class ConnectionClosed(Exception):
 
 
 class WireClient:
-    def __init__(self, bootstrap: str, *, timeout: float = 10.0, client_id: str = "kpy-wire") -> None:
+    def __init__(
+        self, bootstrap: str, *, timeout: float = 10.0, client_id: str = "kpy-wire"
+    ) -> None:
         host, port = bootstrap.rsplit(":", 1)
         self.sock = socket.create_connection((host, int(port)), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
