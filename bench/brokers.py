@@ -168,7 +168,16 @@ def _git_revision() -> str:
         )
     except (OSError, subprocess.TimeoutExpired):
         return ""
-    return f"git {out.stdout.strip()}" if out.returncode == 0 else ""
+    if out.returncode != 0:
+        return ""
+    status = subprocess.run(
+        ["git", "-C", str(BENCH_DIR.parent), "status", "--porcelain", "--", "kpy"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    dirty = "+uncommitted" if status.stdout.strip() else ""
+    return f"git {out.stdout.strip()}{dirty}"
 
 
 # --- running ------------------------------------------------------------------------------------
