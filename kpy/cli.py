@@ -31,13 +31,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     sub.add_parser("version", help="print kpy's version")
+    sub.add_parser("api-versions", help="print the supported Kafka APIs and versions (Markdown)")
     return parser
+
+
+def api_versions_table() -> str:
+    """The Markdown table of implemented APIs, from the handler registry."""
+    from kpy import dispatch
+    from kpy.protocol import api_keys
+
+    dispatch.load_handlers()
+    lines = ["| key | API | versions | Kafka 4.0 range |", "| ---: | --- | --- | --- |"]
+    for key, lo, hi in dispatch.supported_versions():
+        info = api_keys.API_KEYS[key]
+        lines.append(f"| {key} | {info.name} | {lo}-{hi} | {info.kafka4_min}-{info.schema_max} |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "version":
         print(f"kpy {__version__}")
+        return 0
+    if args.command == "api-versions":
+        print(api_versions_table(), end="")
         return 0
     logging.basicConfig(
         level=getattr(logging, args.log_level),

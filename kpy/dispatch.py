@@ -85,7 +85,7 @@ def supported_versions() -> list[tuple[int, int, int]]:
     return [(r.api_key, r.min_version, r.max_version) for _, r in sorted(REGISTRY.items())]
 
 
-def _load_handlers() -> None:
+def load_handlers() -> None:
     import kpy.handlers  # noqa: F401  (registers every handler module)
 
 
@@ -106,7 +106,7 @@ async def dispatch(
     (acks=0 produce). Raises CloseConnection when the frame gets no answer.
     """
     if not REGISTRY:
-        _load_handlers()
+        load_handlers()
     try:
         header, body_offset = framing.decode_request_header(frame)
     except Exception as exc:
