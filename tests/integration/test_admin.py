@@ -192,18 +192,16 @@ def test_data_survives_restart_and_crash(fresh_broker, topic_name):
             }
         )
         c.assign([TopicPartition(topic_name, 0, 0), TopicPartition(topic_name, 1, 0)])
-        got = []
+        got: list = []
+
+        def poll_all(c=c, got=got):
+            m = c.poll(0.2)
+            if m is not None and not m.error():
+                got.append(m)
+            return len(got) >= 50
+
         try:
-            wait_for(
-                lambda c=c: (
-                    (m := c.poll(0.2)) is not None
-                    and not m.error()
-                    and got.append(m)
-                    or len(got) >= 50
-                ),
-                timeout=20,
-                message="all records after restart",
-            )
+            wait_for(poll_all, timeout=20, message="all records after restart")
         finally:
             c.close()
         assert sorted(int(m.value()) for m in got) == list(range(50))
