@@ -85,14 +85,15 @@ def run(config: Config) -> int:
     started = time.monotonic()
 
     async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            info: ServerInfo = await nursery.start(serve, config)
-            print(
-                f"kpy ready: bootstrap={info.bootstrap} data={','.join(info.data_dirs)} "
-                f"({(time.monotonic() - started) * 1000:.0f} ms)",
-                flush=True,
-            )
-            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        # Signals are caught before the ready line, so a SIGTERM right after it is clean.
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with trio.open_nursery() as nursery:
+                info: ServerInfo = await nursery.start(serve, config)
+                print(
+                    f"kpy ready: bootstrap={info.bootstrap} data={','.join(info.data_dirs)} "
+                    f"({(time.monotonic() - started) * 1000:.0f} ms)",
+                    flush=True,
+                )
                 async for signum in signals:
                     log.info("received %s, shutting down", signal.Signals(signum).name)
                     nursery.cancel_scope.cancel()

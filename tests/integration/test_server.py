@@ -1,0 +1,75 @@
+"""The kpy process: CLI, ready line, clean shutdown, bad configuration."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from kpy.metadata import validate_topic_name
+from kpy.testing import BrokerProcess
+
+
+def test_bad_config_is_a_clear_error(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kpy",
+            "serve",
+            "--override",
+            "num.partitions=lots",
+            "--override",
+            f"log.dirs={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.returncode == 1
+    assert "num.partitions" in out.stderr and "lots" in out.stderr
+
+
+def test_sample_config_loads(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from kpy.config import Config; c = Config.from_file('config/server.properties'); print(c.log_dirs())",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.returncode == 0 and "./data" in out.stdout
+
+
+def test_sigterm_shuts_down_quickly_and_cleanly(tmp_path):
+    broker = BrokerProcess(tmp_path / "data").start()
+    assert broker.bootstrap.startswith("127.0.0.1:") and broker.port > 0
+    started = time.monotonic()
+    assert broker.stop(timeout=10) == 0
+    assert time.monotonic() - started < 3
+    assert (tmp_path / "data" / ".kafka_cleanshutdown").exists()
+    assert (tmp_path / "data" / "meta.properties").read_text().count("cluster.id=") == 1
+
+
+def test_cluster_id_is_stable_across_restarts(tmp_path):
+    from kpy.config import parse_properties
+
+    with BrokerProcess(tmp_path / "data") as broker:
+        first = parse_properties((tmp_path / "data" / "meta.properties").read_text())["cluster.id"]
+        broker.restart()
+        second = parse_properties((tmp_path / "data" / "meta.properties").read_text())["cluster.id"]
+    assert first == second and len(first) == 22
+
+
+def test_topic_name_rules():
+    import pytest
+
+    from kpy.protocol.error_codes import KafkaError
+
+    validate_topic_name("ok.name_1-2")
+    for bad in ("", ".", "..", "a" * 250, "has space", "slash/no"):
+        with pytest.raises(KafkaError):
+            validate_topic_name(bad)
