@@ -118,11 +118,12 @@ def decompress(codec: int, data: Buffer, *, lz4_ignore_header_checksum: bool = F
     ``lz4_ignore_header_checksum`` reads the LZ4 frames of magic 0 message sets, whose frame
     header checksum old Kafka versions computed wrongly.
     """
-    if codec == NONE:
-        return bytes(data)
     name = NAMES.get(codec)
     if name is None:
         raise UnsupportedCodec(message=f"unknown compression codec id {codec}")
+    if codec == NONE or not data:
+        # Nothing compressed is nothing (an emptied batch may keep its codec bits).
+        return bytes(data)
     try:
         if codec == GZIP:
             return gzip.decompress(data)
@@ -132,8 +133,13 @@ def decompress(codec: int, data: Buffer, *, lz4_ignore_header_checksum: bool = F
             if lz4_ignore_header_checksum:
                 return _lz4_frame_blocks(data)
             return lz4.frame.decompress(data)
-        # One reader per call: frames without a content size need a streaming read.
-        return _zstd_decompressor().decompressobj().decompress(data)
+        # A streaming read, because frames written without a content size are common; it
+        # returns what it has for a truncated frame, so the end of the frame is checked.
+        reader = _zstd_decompressor().decompressobj()
+        out = reader.decompress(data)
+        if not reader.eof:
+            raise CorruptCompressedData(message="zstd frame truncated")
+        return out
     except CodecError:
         raise
     except _DECODE_ERRORS as exc:
