@@ -4,6 +4,7 @@ Server side: ``decode_request_header`` / ``decode_request`` and ``encode_respons
 Client side (conformance/ and tests): ``encode_request`` and ``decode_response``.
 The header version follows from the API key and version (api_keys); the ApiVersions
 response always uses header v0 so that any client can read its error code (KIP-511).
+Frames given to the decoders exclude the size prefix. Malformed input raises ProtocolError.
 """
 
 from __future__ import annotations
@@ -14,32 +15,44 @@ from typing import Any
 from kpy.protocol import api_keys
 from kpy.protocol.messages.request_header import RequestHeader
 from kpy.protocol.messages.response_header import ResponseHeader
-from kpy.protocol.primitives import ProtocolError, Reader, Writer
+from kpy.protocol.primitives import ProtocolError, as_view
+
+__all__ = [
+    "ProtocolError",
+    "decode_request",
+    "decode_request_header",
+    "decode_response",
+    "encode_request",
+    "encode_response",
+]
 
 _SIZE = struct.Struct(">i")
 _KEY_VERSION = struct.Struct(">hh")
+_CORRELATION = struct.Struct(">i")
 
 
 def decode_request_header(frame: Any) -> tuple[RequestHeader, int]:
-    """Decode the header of a request frame (no size prefix); returns it and the body offset."""
+    """Decode the header of a request frame; returns it and the offset of the body."""
     if len(frame) < 8:
         raise ProtocolError(f"request of {len(frame)} bytes is shorter than a header")
-    key, version = _KEY_VERSION.unpack_from(frame, 0)
-    header_version = api_keys.request_header_version(key, version)
-    r = Reader(frame)
-    try:
-        header = RequestHeader._read(r, header_version)
-    except (ValueError, IndexError) as exc:
-        raise ProtocolError(f"malformed request header: {exc}") from exc
-    return header, r.pos
+    view = as_view(frame)
+    key, version = _KEY_VERSION.unpack_from(view, 0)
+    header: RequestHeader
+    header, pos = RequestHeader.read(view, 0, api_keys.request_header_version(key, version))
+    return header, pos
 
 
 def decode_request(frame: Any) -> tuple[RequestHeader, Any]:
-    header, offset = decode_request_header(frame)
+    """Decode a whole request frame: (header, request). Records fields are views of ``frame``.
+
+    Raises ProtocolError for an unknown API key, a version outside the schema's range or
+    bytes that do not decode; the caller can still answer with the header if it decoded.
+    """
+    header, pos = decode_request_header(frame)
     info = api_keys.API_KEYS.get(header.request_api_key)
     if info is None:
         raise ProtocolError(f"unknown API key {header.request_api_key}")
-    body = info.request_class.decode(memoryview(frame)[offset:], header.request_api_version)
+    body, _end = info.request_class.read(as_view(frame), pos, header.request_api_version)
     return header, body
 
 
@@ -47,13 +60,14 @@ def encode_response(
     correlation_id: int, api_key: int, api_version: int, response: Any
 ) -> list[Any]:
     """Chunks of a whole response frame, size prefix first; records chunks are not copied."""
-    w = Writer()
-    w.buf += b"\0\0\0\0"
-    w.int32(correlation_id)
+    b = bytearray(8)
+    _CORRELATION.pack_into(b, 4, correlation_id)
     if api_keys.response_header_version(api_key, api_version) >= 1:
-        w.uvarint(0)  # no tagged fields in the response header
-    response._write(w, api_version)
-    chunks = w.finish()
+        b.append(0)  # an empty tagged-field section
+    chunks: list[Any] = []
+    response.encode_into_buffer(b, chunks, api_version)
+    if b:
+        chunks.append(b)
     size = sum(len(c) for c in chunks) - 4
     _SIZE.pack_into(chunks[0], 0, size)
     return chunks
@@ -69,16 +83,23 @@ def encode_request(
         correlation_id=correlation_id,
         client_id=client_id,
     )
-    w = Writer()
-    header._write(w, api_keys.request_header_version(api_key, api_version))
-    request._write(w, api_version)
-    body = b"".join(bytes(c) for c in w.finish())
-    return _SIZE.pack(len(body)) + body
+    b = bytearray(4)
+    chunks: list[Any] = []
+    header.encode_into_buffer(b, chunks, api_keys.request_header_version(api_key, api_version))
+    request.encode_into_buffer(b, chunks, api_version)
+    chunks.append(b)
+    frame = bytearray(b"".join(chunks))
+    _SIZE.pack_into(frame, 0, len(frame) - 4)
+    return bytes(frame)
 
 
 def decode_response(api_key: int, api_version: int, frame: Any) -> tuple[int, Any]:
     """Decode a response frame (without its size prefix): (correlation id, response)."""
-    r = Reader(frame)
-    header = ResponseHeader._read(r, api_keys.response_header_version(api_key, api_version))
-    info = api_keys.API_KEYS[api_key]
-    return header.correlation_id, info.response_class._read(r, api_version)
+    view = as_view(frame)
+    header_version = api_keys.response_header_version(api_key, api_version)
+    header, pos = ResponseHeader.read(view, 0, header_version)
+    info = api_keys.API_KEYS.get(api_key)
+    if info is None:
+        raise ProtocolError(f"unknown API key {api_key}")
+    response, _end = info.response_class.read(view, pos, api_version)
+    return header.correlation_id, response
