@@ -463,10 +463,8 @@ class Log:
         """Advance the log start offset (DeleteRecords); whole segments below it go."""
         if offset > self.high_watermark:
             raise KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, f"{offset} is above the high watermark")
-        if offset <= self.log_start_offset:
-            return
-        self.log_start_offset = offset
-        self._delete_segments_below(offset)
+        self.log_start_offset = max(self.log_start_offset, offset)
+        self._delete_segments_below(self.log_start_offset)
 
     def _delete_segments_below(self, offset: int) -> None:
         while len(self.segments) > 1 and self.segments[1].base_offset <= offset:
@@ -485,7 +483,11 @@ class Log:
         """Delete old segments by retention.ms and retention.bytes; returns how many."""
         if "delete" not in self.config.cleanup_policy:
             return 0
-        deleted = 0
+        deleted = len(self.segments)
+        # Segments wholly below the log start offset (DeleteRecords, or a segment rolled
+        # after the start offset had already passed its base) go first, as in Kafka.
+        self._delete_segments_below(self.log_start_offset)
+        deleted -= len(self.segments)
         if self.config.retention_ms >= 0:
             while len(self.segments) > 1:
                 seg = self.segments[0]

@@ -1,0 +1,94 @@
+"""Small on-disk artifacts: checkpoints, atomic writes, TopicStore, the transaction index."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+import pytest
+
+from kpy.storage.files import atomic_write, read_checkpoint, write_checkpoint
+from kpy.storage.index import IndexCorrupt
+from kpy.storage.manager import LogManager
+from kpy.storage.topics import TopicEntry, TopicStore
+from kpy.storage.txn_index import ENTRY_SIZE, AbortedTxn, TransactionIndex
+from tests.storage.conftest import TOPIC_ID, make_batch
+
+
+def test_checkpoint_text_format(tmp_path):
+    path = tmp_path / "recovery-point-offset-checkpoint"
+    write_checkpoint(path, {("b-topic", 3): 17, ("a.topic-x", 0): 5})
+    assert path.read_text() == "0\n2\na.topic-x 0 5\nb-topic 3 17\n"
+    assert read_checkpoint(path) == {("b-topic", 3): 17, ("a.topic-x", 0): 5}
+    assert read_checkpoint(tmp_path / "absent") == {}
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_atomic_write_replaces(tmp_path):
+    p = tmp_path / "f"
+    atomic_write(p, b"one")
+    atomic_write(p, b"two")
+    assert p.read_bytes() == b"two"
+    assert os.listdir(tmp_path) == ["f"]
+
+
+def test_manager_checkpoints_and_marker(tmp_path, config, clock):
+    m = LogManager([str(tmp_path / "a"), str(tmp_path / "b")], default_config=config, clock=clock)
+    m.load()
+    for p in range(2):
+        m.create_log("t", p, TOPIC_ID, config).append(make_batch(3), leader_epoch=0)
+    m.get_log("t", 1).delete_records_before(2)
+    m.close()
+    texts = {d: (tmp_path / d / "log-start-offset-checkpoint").read_text() for d in ("a", "b")}
+    assert texts == {"a": "0\n1\nt 0 0\n", "b": "0\n1\nt 1 2\n"}
+    assert (tmp_path / "b" / "recovery-point-offset-checkpoint").read_text() == "0\n1\nt 1 3\n"
+    assert (tmp_path / "a" / ".kafka_cleanshutdown").exists()
+    m = LogManager([str(tmp_path / "a"), str(tmp_path / "b")], default_config=config, clock=clock)
+    m.load()
+    assert not (tmp_path / "a" / ".kafka_cleanshutdown").exists()  # removed while running
+    assert m.get_log("t", 1).log_start_offset == 2
+    m.delete_topic_logs("t")
+    assert m.all_logs() == [] and not (tmp_path / "a" / "t-0").exists()
+
+
+def test_topic_store_round_trip(tmp_path):
+    store = TopicStore(tmp_path)
+    assert store.load() == {}
+    a = store.create("orders", 3, {"retention.ms": "1000"})
+    tid = uuid.uuid4()
+    store.put(TopicEntry("x", tid, 1, {}, {"leader_epochs": [4]}))
+    store.set_partitions("orders", 5)
+    store.set_configs("orders", {"cleanup.policy": "compact"})
+    again = TopicStore(tmp_path)
+    loaded = again.load()
+    assert set(loaded) == {"orders", "x"}
+    assert loaded["orders"].topic_id == a.topic_id
+    assert loaded["orders"].partitions == 5
+    assert loaded["orders"].configs == {"cleanup.policy": "compact"}
+    assert loaded["x"].extra == {"leader_epochs": [4]}
+    assert again.by_id(tid).name == "x"
+    again.remove("x")
+    assert set(TopicStore(tmp_path).load()) == {"orders"}
+    raw = json.loads((tmp_path / "kpy-topics.json").read_text())
+    assert raw["version"] == 1
+    with pytest.raises(ValueError):
+        again.create("orders", 1)
+
+
+def test_txn_index_round_trip_and_corruption(tmp_path):
+    idx = TransactionIndex(tmp_path / "00000000000000000000.txnindex")
+    idx.append(AbortedTxn(7, 10, 20, 10))
+    idx.append(AbortedTxn(8, 15, 30, 10))
+    assert idx.path.stat().st_size == 2 * ENTRY_SIZE
+    again = TransactionIndex(idx.path)
+    again.load()
+    assert again.entries == idx.entries
+    assert [t.producer_id for t in again.collect(21, 100)] == [8]
+    assert [t.producer_id for t in again.collect(0, 12)] == [7]
+    again.truncate_to(30)
+    assert [t.producer_id for t in again.entries] == [7]
+    with open(idx.path, "ab") as f:
+        f.write(b"\x00")
+    with pytest.raises(IndexCorrupt):
+        TransactionIndex(idx.path).load()
