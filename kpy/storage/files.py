@@ -51,3 +51,40 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[tuple[str, int], int]:
 def write_checkpoint(path: str | os.PathLike[str], entries: dict[tuple[str, int], int]) -> None:
     body = "".join(f"{t} {p} {o}\n" for (t, p), o in sorted(entries.items()))
     atomic_write(path, f"0\n{len(entries)}\n{body}".encode())
+
+
+class DeferredCloser:
+    """File descriptors of deleted segments, closed only after ``delay_ms``.
+
+    Reads hand out FileRegion(fd, ...) objects that the network layer sends later with
+    sendfile. Closing a deleted segment's fd at once could let the number be reused by an
+    unrelated file before the send, which would then send the wrong bytes. The files are
+    unlinked immediately (an open fd keeps the data readable); the fds wait here, like
+    Kafka's file.delete.delay.ms. ``reap`` is cheap and is called from housekeeping.
+    """
+
+    def __init__(self, delay_ms: int = 60_000) -> None:
+        self.delay_ms = delay_ms
+        self._pending: list[tuple[int, int]] = []  # (close at ms, fd)
+
+    def add(self, fd: int, now_ms: int) -> None:
+        if fd >= 0:
+            self._pending.append((now_ms + self.delay_ms, fd))
+
+    def reap(self, now_ms: int | None = None) -> int:
+        """Close the fds whose delay has passed (all of them when ``now_ms`` is None)."""
+        keep, closed = [], 0
+        for due, fd in self._pending:
+            if now_ms is None or due <= now_ms:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+                closed += 1
+            else:
+                keep.append((due, fd))
+        self._pending = keep
+        return closed
+
+    def __len__(self) -> int:
+        return len(self._pending)

@@ -24,7 +24,7 @@ from typing import Any
 from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.primitives import FileRegion
-from kpy.storage.files import atomic_write
+from kpy.storage.files import DeferredCloser, atomic_write
 from kpy.storage.loader import RecoveryReport, load_segments
 from kpy.storage.producer_state import ActiveProducer, ProducerStateManager
 from kpy.storage.segment import LogSegment
@@ -118,8 +118,11 @@ class Log:
         config: LogConfig,
         *,
         clock: Callable[[], float] = time.time,
+        closer: DeferredCloser | None = None,
     ) -> None:
         self.dir = directory
+        # Where fds of deleted segments wait before being closed (shared by the manager).
+        self.closer = closer if closer is not None else DeferredCloser()
         self.log_dir = str(directory.parent)
         self.topic = topic
         self.partition = partition
@@ -476,7 +479,7 @@ class Log:
         log.info(
             "%s-%d: deleting segment %s (%s)", self.topic, self.partition, seg.log_path.name, reason
         )
-        seg.delete()
+        seg.delete(self.closer, self._now_ms())
         self.log_start_offset = max(self.log_start_offset, self.segments[0].base_offset)
 
     def apply_retention(self, now_ms: int) -> int:
@@ -524,7 +527,7 @@ class Log:
         while len(self.segments) > 1 and self.active.base_offset >= offset:
             seg = self.segments.pop()
             self._bases.pop()
-            seg.delete()
+            seg.delete(self.closer, self._now_ms())
         self.active.truncate_to(offset)
         if self.active.base_offset > offset:
             self.active.truncate_to(self.active.base_offset)
@@ -563,8 +566,10 @@ class Log:
             seg.close()
 
     def delete(self) -> None:
+        """Remove the partition directory; open fds are closed after the closer's delay."""
+        now = self._now_ms()
         for seg in self.segments:
-            seg.close()
+            seg.delete(self.closer, now)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def statistics(self) -> dict[str, int]:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from kpy.storage.files import atomic_write, read_checkpoint, write_checkpoint
+from kpy.storage.files import DeferredCloser, atomic_write, read_checkpoint, write_checkpoint
 from kpy.storage.log import Log, LogConfig
 
 log = logging.getLogger("kpy.storage")
@@ -44,6 +44,8 @@ class LogManager:
         self.default_config = default_config or LogConfig()
         self.clock = clock
         self.logs: dict[tuple[str, int], Log] = {}
+        # fds of deleted segments, closed file.delete.delay.ms (60 s) later; see files.py.
+        self.closer = DeferredCloser()
         self._next_dir = 0
 
     def load(self, configs: Callable[[str], LogConfig] | None = None) -> None:
@@ -59,7 +61,7 @@ class LogManager:
                 if tp is None or not (d / entry).is_dir() or entry.endswith("-delete"):
                     continue
                 config = configs(tp[0]) if configs else self.default_config
-                lg = Log(d / entry, tp[0], tp[1], config, clock=self.clock)
+                lg = Log(d / entry, tp[0], tp[1], config, clock=self.clock, closer=self.closer)
                 lg.load(
                     recovery_point=recovery.get(tp, 0),
                     log_start_offset=starts.get(tp, 0),
@@ -92,6 +94,7 @@ class LogManager:
             partition,
             config or self.default_config,
             clock=self.clock,
+            closer=self.closer,
         )
         lg.create(topic_id)
         self.logs[(topic, partition)] = lg
@@ -108,6 +111,7 @@ class LogManager:
             self.logs.pop(tp).delete()
 
     def apply_retention(self, now_ms: int) -> None:
+        self.closer.reap(now_ms)
         for lg in list(self.logs.values()):
             try:
                 lg.apply_retention(now_ms)
@@ -125,6 +129,7 @@ class LogManager:
                 lg.flush()
 
     def flush_if_needed(self, now_ms: int) -> None:
+        self.closer.reap(now_ms)
         for lg in list(self.logs.values()):
             if lg.flush_due(now_ms):
                 lg.flush()
@@ -150,6 +155,7 @@ class LogManager:
             else:
                 for seg in lg.segments:
                     seg.close()
+        self.closer.reap()
         if not clean:
             return
         self.checkpoint()

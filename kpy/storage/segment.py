@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from kpy.protocol.records import BATCH_OVERHEAD, BatchHeader, read_header
+from kpy.storage.files import DeferredCloser
 from kpy.storage.index import IndexCorrupt, OffsetIndex, TimeIndex
 from kpy.storage.txn_index import TransactionIndex
 
@@ -229,7 +230,12 @@ class LogSegment:
     def paths(self) -> list[Path]:
         return [self.log_path, self.index.path, self.time_index.path, self.txn_index.path]
 
-    def delete(self) -> None:
+    def delete(self, closer: DeferredCloser | None = None, now_ms: int = 0) -> None:
+        """Unlink the segment's files. With ``closer`` the log fd stays open (handed over
+        to be closed later) so FileRegions already given out stay valid."""
+        if closer is not None and self.fd >= 0:
+            closer.add(self.fd, now_ms)
+            self.fd = -1
         self.close()
         for p in self.paths():
             try:

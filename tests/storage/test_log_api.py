@@ -209,3 +209,28 @@ def test_storage_error_on_oserror(new_log):
         assert e.value.code == ErrorCode.KAFKA_STORAGE_ERROR
     finally:
         lg.active.fd = os.open(lg.active.log_path, os.O_RDWR | os.O_APPEND)
+
+
+def test_deleted_segment_regions_stay_readable(new_log, clock):
+    """A FileRegion handed out before retention deletes its segment still reads the same
+    bytes: the fd is closed only after the delay (no fd-number reuse under sendfile)."""
+    m, lg = new_log()
+    for _ in range(30):
+        lg.append(make_batch(3, value=b"d" * 100), leader_epoch=0)
+    region = next(iter(lg.read(0, 1000).records.chunks()))
+    before = os.pread(region.fd, region.length, region.position)
+    lg.delete_records_before(lg.segments[-1].base_offset)
+    m.apply_retention(clock.now_ms)
+    assert not (lg.dir / "00000000000000000000.log").exists()
+    # New files opened now must not get the old number while it is pending.
+    fds = [os.open(lg.dir / "partition.metadata", os.O_RDONLY) for _ in range(5)]
+    try:
+        assert region.fd not in fds
+        assert os.pread(region.fd, region.length, region.position) == before
+    finally:
+        for fd in fds:
+            os.close(fd)
+    assert len(m.closer) >= 1
+    m.apply_retention(clock.now_ms + 61_000)
+    assert len(m.closer) == 0
+    m.close()
