@@ -294,7 +294,7 @@ class Renderer:
                 tv = f.tagged.intersect(self.present(f))
                 if tv.empty:
                     continue
-                c2 = tv.cond(self.valid)
+                c2 = tv.cond(self.msg.flexible.intersect(self.valid))
                 test = f"tag == {f.tag}" + (f" and {c2}" if c2 else "")
                 self.emit(i2, f"{'if' if first else 'elif'} {test}:")
                 first = False
@@ -457,7 +457,7 @@ class Renderer:
                 self.emit(ind, "tags = list(o.unknown_tagged_fields)")
                 for f in tagged:
                     tv = f.tagged.intersect(self.present(f))
-                    c2 = tv.cond(self.valid) if not tv.empty else "False"
+                    c2 = tv.cond(flex) if not tv.empty else "False"
                     test = self.differs(f, f"o.{f.attr}")
                     if c2 == "False":
                         self.refuse(ind, st, f)

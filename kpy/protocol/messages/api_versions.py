@@ -343,7 +343,7 @@ def _r_ApiVersionsResponse(buf, pos, version):
             for _ in range(n):
                 tag, pos = _rd_uvarint(buf, pos)
                 size, pos = _rd_uvarint(buf, pos)
-                if tag == 0 and version >= 3:
+                if tag == 0:
                     end = pos + size
                     n = buf[pos] - 1
                     pos += 1
@@ -360,13 +360,13 @@ def _r_ApiVersionsResponse(buf, pos, version):
                     o.supported_features = items
                     if pos != end:
                         raise _tag_size_error(0, size, pos - end + size)
-                elif tag == 1 and version >= 3:
+                elif tag == 1:
                     end = pos + size
                     o.finalized_features_epoch = _S_q_unpack(buf, pos)[0]
                     pos += 8
                     if pos != end:
                         raise _tag_size_error(1, size, pos - end + size)
-                elif tag == 2 and version >= 3:
+                elif tag == 2:
                     end = pos + size
                     n = buf[pos] - 1
                     pos += 1
@@ -383,7 +383,7 @@ def _r_ApiVersionsResponse(buf, pos, version):
                     o.finalized_features = items
                     if pos != end:
                         raise _tag_size_error(2, size, pos - end + size)
-                elif tag == 3 and version >= 3:
+                elif tag == 3:
                     end = pos + size
                     o.zk_migration_ready = _S_z_unpack(buf, pos)[0]
                     pos += 1
@@ -414,9 +414,7 @@ def _w_ApiVersionsResponse(o, b, c, version):
         b += _S_i_pack(o.throttle_time_ms)
     if version >= 3:
         tags = list(o.unknown_tagged_fields)
-        if not (version >= 3):
-            pass
-        elif o.supported_features:
+        if o.supported_features:
             t = bytearray()
             tc = []
             v = o.supported_features
@@ -430,18 +428,14 @@ def _w_ApiVersionsResponse(o, b, c, version):
             if tc:
                 t = bytearray(b''.join(tc)) + t
             tags.append((0, t))
-        if not (version >= 3):
-            pass
-        elif o.finalized_features_epoch != -1:
+        if o.finalized_features_epoch != -1:
             t = bytearray()
             tc = []
             t += _S_q_pack(o.finalized_features_epoch)
             if tc:
                 t = bytearray(b''.join(tc)) + t
             tags.append((1, t))
-        if not (version >= 3):
-            pass
-        elif o.finalized_features:
+        if o.finalized_features:
             t = bytearray()
             tc = []
             v = o.finalized_features
@@ -455,9 +449,7 @@ def _w_ApiVersionsResponse(o, b, c, version):
             if tc:
                 t = bytearray(b''.join(tc)) + t
             tags.append((2, t))
-        if not (version >= 3):
-            pass
-        elif o.zk_migration_ready != False:
+        if o.zk_migration_ready != False:
             t = bytearray()
             tc = []
             t += _S_z_pack(o.zk_migration_ready)

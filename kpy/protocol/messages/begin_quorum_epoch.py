@@ -657,7 +657,7 @@ def _r_BeginQuorumEpochResponse(buf, pos, version):
             for _ in range(n):
                 tag, pos = _rd_uvarint(buf, pos)
                 size, pos = _rd_uvarint(buf, pos)
-                if tag == 0 and version >= 1:
+                if tag == 0:
                     end = pos + size
                     n = buf[pos] - 1
                     pos += 1
@@ -697,9 +697,7 @@ def _w_BeginQuorumEpochResponse(o, b, c, version):
             _w_BeginQuorumEpochResponse_TopicData(item, b, c, version)
     if version >= 1:
         tags = list(o.unknown_tagged_fields)
-        if not (version >= 1):
-            pass
-        elif o.node_endpoints:
+        if o.node_endpoints:
             t = bytearray()
             tc = []
             v = o.node_endpoints

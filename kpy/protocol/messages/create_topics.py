@@ -593,7 +593,7 @@ def _r_CreateTopicsResponse_CreatableTopicResult(buf, pos, version):
             for _ in range(n):
                 tag, pos = _rd_uvarint(buf, pos)
                 size, pos = _rd_uvarint(buf, pos)
-                if tag == 0 and version >= 5:
+                if tag == 0:
                     end = pos + size
                     o.topic_config_error_code = _S_h_unpack(buf, pos)[0]
                     pos += 2
@@ -633,9 +633,7 @@ def _w_CreateTopicsResponse_CreatableTopicResult(o, b, c, version):
                 _w_CreateTopicsResponse_CreatableTopicConfigs(item, b, c, version)
     if version >= 5:
         tags = list(o.unknown_tagged_fields)
-        if not (version >= 5):
-            pass
-        elif o.topic_config_error_code != 0:
+        if o.topic_config_error_code != 0:
             t = bytearray()
             tc = []
             t += _S_h_pack(o.topic_config_error_code)

@@ -553,7 +553,7 @@ def _r_FetchRequest(buf, pos, version):
             for _ in range(n):
                 tag, pos = _rd_uvarint(buf, pos)
                 size, pos = _rd_uvarint(buf, pos)
-                if tag == 0 and version >= 12:
+                if tag == 0:
                     end = pos + size
                     o.cluster_id, pos = _rd_compact_nullable_string(buf, pos)
                     if pos != end:
@@ -620,9 +620,7 @@ def _w_FetchRequest(o, b, c, version):
             _wr_string(b, o.rack_id)
     if version >= 12:
         tags = list(o.unknown_tagged_fields)
-        if not (version >= 12):
-            pass
-        elif o.cluster_id is not None:
+        if o.cluster_id is not None:
             t = bytearray()
             tc = []
             _wr_compact_nullable_string(t, o.cluster_id)
@@ -1008,17 +1006,17 @@ def _r_FetchResponse_PartitionData(buf, pos, version):
             for _ in range(n):
                 tag, pos = _rd_uvarint(buf, pos)
                 size, pos = _rd_uvarint(buf, pos)
-                if tag == 0 and version >= 12:
+                if tag == 0:
                     end = pos + size
                     o.diverging_epoch, pos = _r_FetchResponse_EpochEndOffset(buf, pos, version)
                     if pos != end:
                         raise _tag_size_error(0, size, pos - end + size)
-                elif tag == 1 and version >= 12:
+                elif tag == 1:
                     end = pos + size
                     o.current_leader, pos = _r_FetchResponse_LeaderIdAndEpoch(buf, pos, version)
                     if pos != end:
                         raise _tag_size_error(1, size, pos - end + size)
-                elif tag == 2 and version >= 12:
+                elif tag == 2:
                     end = pos + size
                     o.snapshot_id, pos = _r_FetchResponse_SnapshotId(buf, pos, version)
                     if pos != end:
@@ -1063,27 +1061,21 @@ def _w_FetchResponse_PartitionData(o, b, c, version):
         _wr_records(b, c, o.records)
     if version >= 12:
         tags = list(o.unknown_tagged_fields)
-        if not (version >= 12):
-            pass
-        elif o.diverging_epoch != FetchResponse_EpochEndOffset():
+        if o.diverging_epoch != FetchResponse_EpochEndOffset():
             t = bytearray()
             tc = []
             _w_FetchResponse_EpochEndOffset(o.diverging_epoch, t, tc, version)
             if tc:
                 t = bytearray(b''.join(tc)) + t
             tags.append((0, t))
-        if not (version >= 12):
-            pass
-        elif o.current_leader != FetchResponse_LeaderIdAndEpoch():
+        if o.current_leader != FetchResponse_LeaderIdAndEpoch():
             t = bytearray()
             tc = []
             _w_FetchResponse_LeaderIdAndEpoch(o.current_leader, t, tc, version)
             if tc:
                 t = bytearray(b''.join(tc)) + t
             tags.append((1, t))
-        if not (version >= 12):
-            pass
-        elif o.snapshot_id != FetchResponse_SnapshotId():
+        if o.snapshot_id != FetchResponse_SnapshotId():
             t = bytearray()
             tc = []
             _w_FetchResponse_SnapshotId(o.snapshot_id, t, tc, version)
