@@ -89,15 +89,19 @@ def validate_produce_records(
         _check_timestamps(header, config, now_ms)
 
     buffer: bytearray | memoryview = data if not isinstance(data, bytes) else bytearray(data)
-    if "compact" in config["cleanup.policy"] and records.has_null_key(buffer):
-        raise KafkaError(
-            ErrorCode.INVALID_RECORD,
-            "Compacted topic cannot accept message without key",
-        )
-    target = config["compression.type"]
-    if target != "producer" and CODECS[target] != header.compression:
-        buffer = bytearray(records.recompress(buffer, CODECS[target]))
-        header = records.read_header(buffer, 0)
+    try:
+        if "compact" in config["cleanup.policy"] and records.has_null_key(buffer):
+            raise KafkaError(
+                ErrorCode.INVALID_RECORD,
+                "Compacted topic cannot accept message without key",
+            )
+        target = config["compression.type"]
+        if target != "producer" and CODECS[target] != header.compression:
+            buffer = bytearray(records.recompress(buffer, CODECS[target]))
+            header = records.read_header(buffer, 0)
+    except records.InvalidBatch as exc:
+        # The CRC matched but the records inside do not decode.
+        raise KafkaError(ErrorCode.CORRUPT_MESSAGE, str(exc)) from exc
     if log_append:
         return ValidatedBatch(buffer, header, now_ms)
     return ValidatedBatch(buffer, header, None)

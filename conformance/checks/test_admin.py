@@ -1,0 +1,266 @@
+"""Topic and config administration."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from conformance.raw import batch, create_topic, fetch, produce, unique
+from kpy.protocol.messages.alter_configs import AlterConfigsRequest
+from kpy.protocol.messages.create_partitions import CreatePartitionsRequest
+from kpy.protocol.messages.delete_records import DeleteRecordsRequest
+from kpy.protocol.messages.delete_topics import DeleteTopicsRequest
+from kpy.protocol.messages.describe_cluster import DescribeClusterRequest
+from kpy.protocol.messages.describe_configs import DescribeConfigsRequest
+from kpy.protocol.messages.incremental_alter_configs import IncrementalAlterConfigsRequest
+from kpy.protocol.messages.metadata import MetadataRequest
+
+pytestmark = pytest.mark.area("admin")
+
+
+def describe(wire, name):
+    req = DescribeConfigsRequest(
+        resources=[
+            DescribeConfigsRequest.DescribeConfigsResource(
+                resource_type=2, resource_name=name, configuration_keys=None
+            )
+        ],
+        include_synonyms=True,
+    )
+    res = wire.send(req, 4).results[0]
+    return res.error_code, {c.name: c for c in res.configs}
+
+
+@pytest.mark.kafka("CreateTopics")
+@pytest.mark.parametrize("version", list(range(2, 8)))
+def test_create_topics_every_version(wire, version):
+    """CreateTopics works at each version."""
+    assert create_topic(wire, unique(f"ct{version}"), 2, version=version).error_code == 0
+
+
+@pytest.mark.kafka("CreateTopics errors")
+def test_topic_already_exists(wire):
+    """Creating an existing topic is TOPIC_ALREADY_EXISTS."""
+    name = unique("dup")
+    create_topic(wire, name)
+    assert create_topic(wire, name).error_code == 36
+
+
+@pytest.mark.kafka("CreateTopics errors")
+def test_replication_factor_above_brokers(wire):
+    """A replication factor above the broker count is INVALID_REPLICATION_FACTOR."""
+    assert create_topic(wire, unique("rf"), 1, replication_factor=100).error_code == 38
+
+
+@pytest.mark.kafka("CreateTopics errors")
+def test_zero_partitions(wire):
+    """Zero partitions is INVALID_PARTITIONS."""
+    assert create_topic(wire, unique("zero"), 0).error_code == 37
+
+
+@pytest.mark.kafka("CreateTopics errors")
+@pytest.mark.parametrize(
+    "configs", [{"cleanup.policy": "bogus"}, {"no.such.config": "1"}, {"retention.ms": "x"}]
+)
+def test_invalid_config(wire, configs):
+    """Unknown or bad topic configs are INVALID_CONFIG."""
+    assert create_topic(wire, unique("cfg"), 1, configs).error_code == 40
+
+
+@pytest.mark.kafka("topic name rules")
+@pytest.mark.parametrize("name", ["bad name", "a" * 250, "..", "slash/x"])
+def test_invalid_topic_names(wire, name):
+    """Illegal names are INVALID_TOPIC_EXCEPTION."""
+    assert create_topic(wire, name).error_code == 17
+
+
+@pytest.mark.kafka("CreateTopics validate_only")
+def test_validate_only(wire):
+    """validate_only checks without creating."""
+    name = unique("vo")
+    assert create_topic(wire, name, 3, validate_only=True).error_code == 0
+    md = wire.send(
+        MetadataRequest(
+            topics=[MetadataRequest.MetadataRequestTopic(name=name)],
+            allow_auto_topic_creation=False,
+        ),
+        12,
+    )
+    assert md.topics[0].error_code == 3
+
+
+@pytest.mark.kafka("KIP-464 defaults")
+def test_default_partitions_and_rf(wire):
+    """-1 partitions and replication factor take the broker defaults (v4+)."""
+    res = create_topic(wire, unique("def"), -1, replication_factor=-1)
+    assert res.error_code == 0 and res.num_partitions >= 1
+
+
+@pytest.mark.kafka("CreateTopics then produce")
+def test_created_topic_usable_at_once(wire):
+    """A topic is writable as soon as CreateTopics answers."""
+    name = unique("now")
+    create_topic(wire, name, 3)
+    for p in range(3):
+        assert produce(wire, name, batch(1), partition=p).error_code == 0
+
+
+@pytest.mark.kafka("DeleteTopics")
+def test_delete_topics_by_name_and_id(wire):
+    """Topics are deleted by name (v1-5) and by id (v6); unknown ones are errors."""
+    a, b = unique("del"), unique("del")
+    create_topic(wire, a)
+    tid = create_topic(wire, b, version=7).topic_id
+    resp = wire.send(DeleteTopicsRequest(topic_names=[a, unique("nope")], timeout_ms=10000), 5)
+    assert [r.error_code for r in resp.responses] == [0, 3]
+    resp = wire.send(
+        DeleteTopicsRequest(
+            topics=[DeleteTopicsRequest.DeleteTopicState(name=None, topic_id=tid)], timeout_ms=10000
+        ),
+        6,
+    )
+    assert resp.responses[0].error_code == 0
+    resp = wire.send(
+        DeleteTopicsRequest(
+            topics=[DeleteTopicsRequest.DeleteTopicState(name=None, topic_id=uuid.uuid4())],
+            timeout_ms=10000,
+        ),
+        6,
+    )
+    assert resp.responses[0].error_code == 100
+
+
+@pytest.mark.kafka("CreatePartitions")
+def test_create_partitions(wire):
+    """Partitions can be added, never removed (INVALID_PARTITIONS)."""
+    name = unique("cp")
+    create_topic(wire, name, 2)
+    req = CreatePartitionsRequest(
+        topics=[
+            CreatePartitionsRequest.CreatePartitionsTopic(name=name, count=5, assignments=None)
+        ],
+        timeout_ms=10000,
+    )
+    assert wire.send(req, 3).results[0].error_code == 0
+    req.topics[0].count = 3
+    assert wire.send(req, 3).results[0].error_code == 37
+    assert produce(wire, name, batch(1), partition=4).error_code == 0
+
+
+@pytest.mark.kafka("DescribeConfigs")
+def test_describe_configs_sources(wire):
+    """Topic configs show their value and source (topic override vs default)."""
+    name = unique("dc")
+    create_topic(wire, name, 1, {"retention.ms": "12345"})
+    error, configs = describe(wire, name)
+    assert error == 0
+    assert configs["retention.ms"].value == "12345" and configs["retention.ms"].config_source == 1
+    assert configs["cleanup.policy"].value == "delete"
+    assert configs["max.message.bytes"].config_source in (4, 5)
+
+
+@pytest.mark.kafka("DescribeConfigs")
+def test_describe_broker_configs(wire):
+    """The broker resource (its node id) lists broker configs."""
+    md = wire.send(MetadataRequest(topics=[]), 12)
+    req = DescribeConfigsRequest(
+        resources=[
+            DescribeConfigsRequest.DescribeConfigsResource(
+                resource_type=4, resource_name=str(md.brokers[0].node_id), configuration_keys=None
+            )
+        ]
+    )
+    res = wire.send(req, 4).results[0]
+    assert res.error_code == 0 and any(c.name == "num.partitions" for c in res.configs)
+
+
+@pytest.mark.kafka("DescribeConfigs errors")
+def test_describe_configs_unknown_topic(wire):
+    """An unknown topic is UNKNOWN_TOPIC_OR_PARTITION."""
+    assert describe(wire, unique("nope"))[0] == 3
+
+
+@pytest.mark.kafka("AlterConfigs")
+def test_alter_configs(wire):
+    """AlterConfigs replaces overrides and takes effect."""
+    name = unique("ac")
+    create_topic(wire, name, 1, {"retention.ms": "1000"})
+    req = AlterConfigsRequest(
+        resources=[
+            AlterConfigsRequest.AlterConfigsResource(
+                resource_type=2,
+                resource_name=name,
+                configs=[
+                    AlterConfigsRequest.AlterableConfig(name="segment.bytes", value="1048576")
+                ],
+            )
+        ],
+        validate_only=False,
+    )
+    assert wire.send(req, 2).responses[0].error_code == 0
+    configs = describe(wire, name)[1]
+    assert configs["segment.bytes"].value == "1048576"
+    assert configs["retention.ms"].config_source != 1  # the old override is gone
+
+
+@pytest.mark.kafka("KIP-339 IncrementalAlterConfigs")
+def test_incremental_alter_configs(wire):
+    """SET, DELETE and APPEND change only the named keys; bad values are INVALID_CONFIG."""
+    name = unique("iac")
+    create_topic(wire, name, 1, {"retention.ms": "1000"})
+    C = IncrementalAlterConfigsRequest.AlterableConfig
+
+    def alter(*configs):
+        req = IncrementalAlterConfigsRequest(
+            resources=[
+                IncrementalAlterConfigsRequest.AlterConfigsResource(
+                    resource_type=2, resource_name=name, configs=list(configs)
+                )
+            ],
+            validate_only=False,
+        )
+        return wire.send(req, 1).responses[0].error_code
+
+    assert alter(C(name="segment.ms", config_operation=0, value="60000")) == 0
+    assert alter(C(name="cleanup.policy", config_operation=2, value="compact")) == 0
+    assert alter(C(name="retention.ms", config_operation=1, value=None)) == 0
+    configs = describe(wire, name)[1]
+    assert configs["segment.ms"].value == "60000"
+    assert set(configs["cleanup.policy"].value.split(",")) == {"delete", "compact"}
+    assert configs["retention.ms"].config_source != 1
+    assert alter(C(name="retention.ms", config_operation=0, value="soon")) == 40
+
+
+@pytest.mark.kafka("KIP-107 DeleteRecords")
+def test_delete_records(wire):
+    """DeleteRecords moves the log start offset; reads below it are OFFSET_OUT_OF_RANGE."""
+    name = unique("dr")
+    create_topic(wire, name)
+    produce(wire, name, batch(10))
+    produce(wire, name, batch(10))
+    req = DeleteRecordsRequest(
+        topics=[
+            DeleteRecordsRequest.DeleteRecordsTopic(
+                name=name,
+                partitions=[
+                    DeleteRecordsRequest.DeleteRecordsPartition(partition_index=0, offset=10)
+                ],
+            )
+        ],
+        timeout_ms=10000,
+    )
+    res = wire.send(req, 2).topics[0].partitions[0]
+    assert res.error_code == 0 and res.low_watermark == 10
+    assert fetch(wire, name, 5).responses[0].partitions[0].error_code == 1
+    req.topics[0].partitions[0].offset = 500
+    assert wire.send(req, 2).topics[0].partitions[0].error_code == 1
+
+
+@pytest.mark.kafka("KIP-700 DescribeCluster")
+def test_describe_cluster(wire):
+    """DescribeCluster lists the brokers and the cluster id."""
+    resp = wire.send(DescribeClusterRequest(), 0)
+    md = wire.send(MetadataRequest(topics=[]), 12)
+    assert resp.error_code == 0 and resp.cluster_id == md.cluster_id
+    assert {b.broker_id for b in resp.brokers} == {b.node_id for b in md.brokers}
