@@ -75,6 +75,17 @@ class ConsumerGroupCurrentMemberAssignmentKey(_Base):
         self.member_id = member_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.member_id == other.member_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_ConsumerGroupCurrentMemberAssignmentKey(buf, pos, version):
     o = _new(ConsumerGroupCurrentMemberAssignmentKey)
@@ -107,6 +118,15 @@ class ConsumerGroupCurrentMemberAssignmentValue_TopicPartitions(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ConsumerGroupCurrentMemberAssignmentValue(_Base):
     __slots__ = ('member_epoch', 'previous_member_epoch', 'state', 'assigned_partitions', 'partitions_pending_revocation', 'unknown_tagged_fields',)
@@ -127,6 +147,20 @@ class ConsumerGroupCurrentMemberAssignmentValue(_Base):
         self.assigned_partitions = [] if assigned_partitions is _UNSET else assigned_partitions
         self.partitions_pending_revocation = [] if partitions_pending_revocation is _UNSET else partitions_pending_revocation
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.member_epoch == other.member_epoch and
+            self.previous_member_epoch == other.previous_member_epoch and
+            self.state == other.state and
+            self.assigned_partitions == other.assigned_partitions and
+            self.partitions_pending_revocation == other.partitions_pending_revocation and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ConsumerGroupCurrentMemberAssignmentValue_TopicPartitions(buf, pos, version):
@@ -259,6 +293,17 @@ class ConsumerGroupMemberMetadataKey(_Base):
         self.member_id = member_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.member_id == other.member_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_ConsumerGroupMemberMetadataKey(buf, pos, version):
     o = _new(ConsumerGroupMemberMetadataKey)
@@ -291,6 +336,15 @@ class ConsumerGroupMemberMetadataValue_ClassicProtocol(_Base):
         self.metadata = metadata
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.metadata == other.metadata and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ConsumerGroupMemberMetadataValue_ClassicMemberMetadata(_Base):
     __slots__ = ('session_timeout_ms', 'supported_protocols', 'unknown_tagged_fields',)
@@ -305,6 +359,15 @@ class ConsumerGroupMemberMetadataValue_ClassicMemberMetadata(_Base):
         self.session_timeout_ms = session_timeout_ms
         self.supported_protocols = [] if supported_protocols is _UNSET else supported_protocols
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.session_timeout_ms == other.session_timeout_ms and
+            self.supported_protocols == other.supported_protocols and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ConsumerGroupMemberMetadataValue(_Base):
@@ -334,6 +397,25 @@ class ConsumerGroupMemberMetadataValue(_Base):
         self.server_assignor = server_assignor
         self.classic_member_metadata = classic_member_metadata
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.instance_id == other.instance_id and
+            self.rack_id == other.rack_id and
+            self.client_id == other.client_id and
+            self.client_host == other.client_host and
+            self.subscribed_topic_names == other.subscribed_topic_names and
+            self.subscribed_topic_regex == other.subscribed_topic_regex and
+            self.rebalance_timeout_ms == other.rebalance_timeout_ms and
+            self.server_assignor == other.server_assignor and
+            self.classic_member_metadata == other.classic_member_metadata and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+_D_ConsumerGroupMemberMetadataValue_ClassicMemberMetadata = ConsumerGroupMemberMetadataValue_ClassicMemberMetadata()
 
 
 def _r_ConsumerGroupMemberMetadataValue_ClassicProtocol(buf, pos, version):
@@ -510,6 +592,16 @@ class ConsumerGroupMetadataKey(_Base):
         self.group_id = group_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_ConsumerGroupMetadataKey(buf, pos, version):
     o = _new(ConsumerGroupMetadataKey)
@@ -537,6 +629,16 @@ class ConsumerGroupMetadataValue(_Base):
     def __init__(self, *, epoch=0, unknown_tagged_fields=None):
         self.epoch = epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.epoch == other.epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ConsumerGroupMetadataValue(buf, pos, version):
@@ -580,6 +682,16 @@ class ConsumerGroupPartitionMetadataKey(_Base):
         self.group_id = group_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_ConsumerGroupPartitionMetadataKey(buf, pos, version):
     o = _new(ConsumerGroupPartitionMetadataKey)
@@ -610,6 +722,15 @@ class ConsumerGroupPartitionMetadataValue_PartitionMetadata(_Base):
         self.racks = [] if racks is _UNSET else racks
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition == other.partition and
+            self.racks == other.racks and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ConsumerGroupPartitionMetadataValue_TopicMetadata(_Base):
     __slots__ = ('topic_id', 'topic_name', 'num_partitions', 'partition_metadata', 'unknown_tagged_fields',)
@@ -629,6 +750,17 @@ class ConsumerGroupPartitionMetadataValue_TopicMetadata(_Base):
         self.partition_metadata = [] if partition_metadata is _UNSET else partition_metadata
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.topic_name == other.topic_name and
+            self.num_partitions == other.num_partitions and
+            self.partition_metadata == other.partition_metadata and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ConsumerGroupPartitionMetadataValue(_Base):
     __slots__ = ('topics', 'unknown_tagged_fields',)
@@ -641,6 +773,16 @@ class ConsumerGroupPartitionMetadataValue(_Base):
     def __init__(self, *, topics=_UNSET, unknown_tagged_fields=None):
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ConsumerGroupPartitionMetadataValue_PartitionMetadata(buf, pos, version):
@@ -806,6 +948,17 @@ class ConsumerGroupTargetAssignmentMemberKey(_Base):
         self.member_id = member_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.member_id == other.member_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_ConsumerGroupTargetAssignmentMemberKey(buf, pos, version):
     o = _new(ConsumerGroupTargetAssignmentMemberKey)
@@ -838,6 +991,15 @@ class ConsumerGroupTargetAssignmentMemberValue_TopicPartition(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ConsumerGroupTargetAssignmentMemberValue(_Base):
     __slots__ = ('topic_partitions', 'unknown_tagged_fields',)
@@ -850,6 +1012,16 @@ class ConsumerGroupTargetAssignmentMemberValue(_Base):
     def __init__(self, *, topic_partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_partitions = [] if topic_partitions is _UNSET else topic_partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_partitions == other.topic_partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ConsumerGroupTargetAssignmentMemberValue_TopicPartition(buf, pos, version):
@@ -956,6 +1128,16 @@ class ConsumerGroupTargetAssignmentMetadataKey(_Base):
         self.group_id = group_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_ConsumerGroupTargetAssignmentMetadataKey(buf, pos, version):
     o = _new(ConsumerGroupTargetAssignmentMetadataKey)
@@ -983,6 +1165,16 @@ class ConsumerGroupTargetAssignmentMetadataValue(_Base):
     def __init__(self, *, assignment_epoch=0, unknown_tagged_fields=None):
         self.assignment_epoch = assignment_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.assignment_epoch == other.assignment_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ConsumerGroupTargetAssignmentMetadataValue(buf, pos, version):
@@ -1026,6 +1218,16 @@ class GroupMetadataKey(_Base):
         self.group = group
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group == other.group and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_GroupMetadataKey(buf, pos, version):
     o = _new(GroupMetadataKey)
@@ -1068,6 +1270,21 @@ class GroupMetadataValue_MemberMetadata(_Base):
         self.assignment = assignment
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.member_id == other.member_id and
+            self.group_instance_id == other.group_instance_id and
+            self.client_id == other.client_id and
+            self.client_host == other.client_host and
+            self.rebalance_timeout == other.rebalance_timeout and
+            self.session_timeout == other.session_timeout and
+            self.subscription == other.subscription and
+            self.assignment == other.assignment and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class GroupMetadataValue(_Base):
     __slots__ = ('protocol_type', 'generation', 'protocol', 'leader', 'current_state_timestamp', 'members', 'unknown_tagged_fields',)
@@ -1090,6 +1307,21 @@ class GroupMetadataValue(_Base):
         self.current_state_timestamp = current_state_timestamp
         self.members = [] if members is _UNSET else members
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.protocol_type == other.protocol_type and
+            self.generation == other.generation and
+            self.protocol == other.protocol and
+            self.leader == other.leader and
+            self.current_state_timestamp == other.current_state_timestamp and
+            self.members == other.members and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_GroupMetadataValue_MemberMetadata(buf, pos, version):
@@ -1298,6 +1530,18 @@ class OffsetCommitKey(_Base):
         self.partition = partition
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group == other.group and
+            self.topic == other.topic and
+            self.partition == other.partition and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_OffsetCommitKey(buf, pos, version):
     o = _new(OffsetCommitKey)
@@ -1338,6 +1582,20 @@ class OffsetCommitValue(_Base):
         self.commit_timestamp = commit_timestamp
         self.expire_timestamp = expire_timestamp
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.offset == other.offset and
+            self.leader_epoch == other.leader_epoch and
+            self.metadata == other.metadata and
+            self.commit_timestamp == other.commit_timestamp and
+            self.expire_timestamp == other.expire_timestamp and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_OffsetCommitValue(buf, pos, version):
@@ -1408,6 +1666,16 @@ class TransactionLogKey(_Base):
         self.transactional_id = transactional_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.transactional_id == other.transactional_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_TransactionLogKey(buf, pos, version):
     o = _new(TransactionLogKey)
@@ -1437,6 +1705,15 @@ class TransactionLogValue_PartitionsSchema(_Base):
         self.topic = topic
         self.partition_ids = [] if partition_ids is _UNSET else partition_ids
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic == other.topic and
+            self.partition_ids == other.partition_ids and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class TransactionLogValue(_Base):
@@ -1468,6 +1745,25 @@ class TransactionLogValue(_Base):
         self.transaction_start_timestamp_ms = transaction_start_timestamp_ms
         self.client_transaction_version = client_transaction_version
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.producer_id == other.producer_id and
+            self.previous_producer_id == other.previous_producer_id and
+            self.next_producer_id == other.next_producer_id and
+            self.producer_epoch == other.producer_epoch and
+            self.transaction_timeout_ms == other.transaction_timeout_ms and
+            self.transaction_status == other.transaction_status and
+            self.transaction_partitions == other.transaction_partitions and
+            self.transaction_last_update_timestamp_ms == other.transaction_last_update_timestamp_ms and
+            self.transaction_start_timestamp_ms == other.transaction_start_timestamp_ms and
+            self.client_transaction_version == other.client_transaction_version and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_TransactionLogValue_PartitionsSchema(buf, pos, version):

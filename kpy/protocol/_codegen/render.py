@@ -104,6 +104,8 @@ class Renderer:
             return f"{value} is not None" if d is None else f"{value}"
         if d is None:
             return f"{value} is not None"
+        if f.struct is not None:
+            return f"{value} != _D_{f.struct.pyname}"
         return f"{value} != {self.default_expr(f)}"
 
     # -- chains of version-dependent variants -------------------------------------------------
@@ -549,12 +551,29 @@ class Renderer:
         for line in body:
             self.emit(2, line)
         self.emit(0, "")
+        self.emit(1, "def __eq__(self, other):")
+        self.emit(2, "if type(other) is not type(self):")
+        self.emit(3, "return NotImplemented")
+        self.emit(2, "return (")
+        for a in attrs:
+            self.emit(3, f"self.{a} == other.{a}{' and' if a != attrs[-1] else ''}")
+        self.emit(2, ")")
         self.emit(0, "")
+        self.emit(0, "")
+
+    def all_structs(self) -> list[Struct]:
+        return [*self.msg.structs, self.msg.top]
 
     def render(self) -> list[str]:
         for st in self.msg.structs:
             self.render_class(st, False)
         self.render_class(self.msg.top, True)
+        # Default instances of struct-typed fields, to tell a set value from an unset one.
+        for st in self.msg.structs:
+            if any(f.struct is st and not f.is_array for s in self.all_structs() for f in s.fields):
+                self.emit(0, f"_D_{st.pyname} = {st.pyname}()")
+        self.emit(0, "")
+        self.emit(0, "")
         for st in [*self.msg.structs, self.msg.top]:
             self.render_read(st)
             self.render_write(st)

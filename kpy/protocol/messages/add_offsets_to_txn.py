@@ -69,6 +69,19 @@ class AddOffsetsToTxnRequest(_Base):
         self.group_id = group_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.transactional_id == other.transactional_id and
+            self.producer_id == other.producer_id and
+            self.producer_epoch == other.producer_epoch and
+            self.group_id == other.group_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_AddOffsetsToTxnRequest(buf, pos, version):
     o = _new(AddOffsetsToTxnRequest)
@@ -131,6 +144,17 @@ class AddOffsetsToTxnResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AddOffsetsToTxnResponse(buf, pos, version):

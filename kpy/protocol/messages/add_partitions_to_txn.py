@@ -70,6 +70,15 @@ class AddPartitionsToTxnRequest_AddPartitionsToTxnTopic(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AddPartitionsToTxnRequest_AddPartitionsToTxnTransaction(_Base):
     __slots__ = ('transactional_id', 'producer_id', 'producer_epoch', 'verify_only', 'topics', 'unknown_tagged_fields',)
@@ -90,6 +99,18 @@ class AddPartitionsToTxnRequest_AddPartitionsToTxnTransaction(_Base):
         self.verify_only = verify_only
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.transactional_id == other.transactional_id and
+            self.producer_id == other.producer_id and
+            self.producer_epoch == other.producer_epoch and
+            self.verify_only == other.verify_only and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class AddPartitionsToTxnRequest(_Base):
@@ -112,6 +133,20 @@ class AddPartitionsToTxnRequest(_Base):
         self.v3_and_below_producer_epoch = v3_and_below_producer_epoch
         self.v3_and_below_topics = [] if v3_and_below_topics is _UNSET else v3_and_below_topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.transactions == other.transactions and
+            self.v3_and_below_transactional_id == other.v3_and_below_transactional_id and
+            self.v3_and_below_producer_id == other.v3_and_below_producer_id and
+            self.v3_and_below_producer_epoch == other.v3_and_below_producer_epoch and
+            self.v3_and_below_topics == other.v3_and_below_topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AddPartitionsToTxnRequest_AddPartitionsToTxnTopic(buf, pos, version):
@@ -404,6 +439,15 @@ class AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult(_Base):
         self.partition_error_code = partition_error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.partition_error_code == other.partition_error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult(_Base):
     __slots__ = ('name', 'results_by_partition', 'unknown_tagged_fields',)
@@ -419,6 +463,15 @@ class AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult(_Base):
         self.results_by_partition = [] if results_by_partition is _UNSET else results_by_partition
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.results_by_partition == other.results_by_partition and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AddPartitionsToTxnResponse_AddPartitionsToTxnResult(_Base):
     __slots__ = ('transactional_id', 'topic_results', 'unknown_tagged_fields',)
@@ -433,6 +486,15 @@ class AddPartitionsToTxnResponse_AddPartitionsToTxnResult(_Base):
         self.transactional_id = transactional_id
         self.topic_results = [] if topic_results is _UNSET else topic_results
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.transactional_id == other.transactional_id and
+            self.topic_results == other.topic_results and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class AddPartitionsToTxnResponse(_Base):
@@ -453,6 +515,19 @@ class AddPartitionsToTxnResponse(_Base):
         self.results_by_transaction = [] if results_by_transaction is _UNSET else results_by_transaction
         self.results_by_topic_v3_and_below = [] if results_by_topic_v3_and_below is _UNSET else results_by_topic_v3_and_below
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.results_by_transaction == other.results_by_transaction and
+            self.results_by_topic_v3_and_below == other.results_by_topic_v3_and_below and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult(buf, pos, version):

@@ -69,6 +69,16 @@ class AddRaftVoterRequest_Listener(_Base):
         self.port = port
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.host == other.host and
+            self.port == other.port and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AddRaftVoterRequest(_Base):
     __slots__ = ('cluster_id', 'timeout_ms', 'voter_id', 'voter_directory_id', 'listeners', 'unknown_tagged_fields',)
@@ -90,6 +100,20 @@ class AddRaftVoterRequest(_Base):
         self.voter_directory_id = voter_directory_id
         self.listeners = [] if listeners is _UNSET else listeners
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.cluster_id == other.cluster_id and
+            self.timeout_ms == other.timeout_ms and
+            self.voter_id == other.voter_id and
+            self.voter_directory_id == other.voter_directory_id and
+            self.listeners == other.listeners and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AddRaftVoterRequest_Listener(buf, pos, version):
@@ -193,6 +217,18 @@ class AddRaftVoterResponse(_Base):
         self.error_code = error_code
         self.error_message = error_message
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AddRaftVoterResponse(buf, pos, version):

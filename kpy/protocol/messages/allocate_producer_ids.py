@@ -65,6 +65,17 @@ class AllocateProducerIdsRequest(_Base):
         self.broker_epoch = broker_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.broker_id == other.broker_id and
+            self.broker_epoch == other.broker_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_AllocateProducerIdsRequest(buf, pos, version):
     o = _new(AllocateProducerIdsRequest)
@@ -113,6 +124,19 @@ class AllocateProducerIdsResponse(_Base):
         self.producer_id_start = producer_id_start
         self.producer_id_len = producer_id_len
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.producer_id_start == other.producer_id_start and
+            self.producer_id_len == other.producer_id_len and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AllocateProducerIdsResponse(buf, pos, version):

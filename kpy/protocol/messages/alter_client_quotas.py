@@ -67,6 +67,15 @@ class AlterClientQuotasRequest_EntityData(_Base):
         self.entity_name = entity_name
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.entity_type == other.entity_type and
+            self.entity_name == other.entity_name and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AlterClientQuotasRequest_OpData(_Base):
     __slots__ = ('key', 'value', 'remove', 'unknown_tagged_fields',)
@@ -84,6 +93,16 @@ class AlterClientQuotasRequest_OpData(_Base):
         self.remove = remove
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.key == other.key and
+            self.value == other.value and
+            self.remove == other.remove and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AlterClientQuotasRequest_EntryData(_Base):
     __slots__ = ('entity', 'ops', 'unknown_tagged_fields',)
@@ -98,6 +117,15 @@ class AlterClientQuotasRequest_EntryData(_Base):
         self.entity = [] if entity is _UNSET else entity
         self.ops = [] if ops is _UNSET else ops
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.entity == other.entity and
+            self.ops == other.ops and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class AlterClientQuotasRequest(_Base):
@@ -114,6 +142,17 @@ class AlterClientQuotasRequest(_Base):
         self.entries = [] if entries is _UNSET else entries
         self.validate_only = validate_only
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.entries == other.entries and
+            self.validate_only == other.validate_only and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AlterClientQuotasRequest_EntityData(buf, pos, version):
@@ -386,6 +425,15 @@ class AlterClientQuotasResponse_EntityData(_Base):
         self.entity_name = entity_name
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.entity_type == other.entity_type and
+            self.entity_name == other.entity_name and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AlterClientQuotasResponse_EntryData(_Base):
     __slots__ = ('error_code', 'error_message', 'entity', 'unknown_tagged_fields',)
@@ -403,6 +451,16 @@ class AlterClientQuotasResponse_EntryData(_Base):
         self.entity = [] if entity is _UNSET else entity
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.entity == other.entity and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AlterClientQuotasResponse(_Base):
     __slots__ = ('throttle_time_ms', 'entries', 'unknown_tagged_fields',)
@@ -418,6 +476,17 @@ class AlterClientQuotasResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.entries = [] if entries is _UNSET else entries
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.entries == other.entries and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AlterClientQuotasResponse_EntityData(buf, pos, version):

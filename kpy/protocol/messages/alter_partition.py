@@ -76,6 +76,15 @@ class AlterPartitionRequest_BrokerState(_Base):
         self.broker_epoch = broker_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.broker_id == other.broker_id and
+            self.broker_epoch == other.broker_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AlterPartitionRequest_PartitionData(_Base):
     __slots__ = ('partition_index', 'leader_epoch', 'new_isr', 'new_isr_with_epochs', 'leader_recovery_state', 'partition_epoch', 'unknown_tagged_fields',)
@@ -99,6 +108,19 @@ class AlterPartitionRequest_PartitionData(_Base):
         self.partition_epoch = partition_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.leader_epoch == other.leader_epoch and
+            self.new_isr == other.new_isr and
+            self.new_isr_with_epochs == other.new_isr_with_epochs and
+            self.leader_recovery_state == other.leader_recovery_state and
+            self.partition_epoch == other.partition_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AlterPartitionRequest_TopicData(_Base):
     __slots__ = ('topic_name', 'topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -115,6 +137,16 @@ class AlterPartitionRequest_TopicData(_Base):
         self.topic_id = topic_id
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class AlterPartitionRequest(_Base):
@@ -133,6 +165,18 @@ class AlterPartitionRequest(_Base):
         self.broker_epoch = broker_epoch
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.broker_id == other.broker_id and
+            self.broker_epoch == other.broker_epoch and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AlterPartitionRequest_BrokerState(buf, pos, version):
@@ -399,6 +443,20 @@ class AlterPartitionResponse_PartitionData(_Base):
         self.partition_epoch = partition_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.leader_id == other.leader_id and
+            self.leader_epoch == other.leader_epoch and
+            self.isr == other.isr and
+            self.leader_recovery_state == other.leader_recovery_state and
+            self.partition_epoch == other.partition_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AlterPartitionResponse_TopicData(_Base):
     __slots__ = ('topic_name', 'topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -415,6 +473,16 @@ class AlterPartitionResponse_TopicData(_Base):
         self.topic_id = topic_id
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class AlterPartitionResponse(_Base):
@@ -433,6 +501,18 @@ class AlterPartitionResponse(_Base):
         self.error_code = error_code
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AlterPartitionResponse_PartitionData(buf, pos, version):

@@ -61,6 +61,15 @@ class AlterPartitionReassignmentsRequest_ReassignablePartition(_Base):
         self.replicas = replicas
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.replicas == other.replicas and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AlterPartitionReassignmentsRequest_ReassignableTopic(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -75,6 +84,15 @@ class AlterPartitionReassignmentsRequest_ReassignableTopic(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class AlterPartitionReassignmentsRequest(_Base):
@@ -91,6 +109,17 @@ class AlterPartitionReassignmentsRequest(_Base):
         self.timeout_ms = timeout_ms
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.timeout_ms == other.timeout_ms and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AlterPartitionReassignmentsRequest_ReassignablePartition(buf, pos, version):
@@ -258,6 +287,16 @@ class AlterPartitionReassignmentsResponse_ReassignablePartitionResponse(_Base):
         self.error_message = error_message
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AlterPartitionReassignmentsResponse_ReassignableTopicResponse(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -272,6 +311,15 @@ class AlterPartitionReassignmentsResponse_ReassignableTopicResponse(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class AlterPartitionReassignmentsResponse(_Base):
@@ -292,6 +340,19 @@ class AlterPartitionReassignmentsResponse(_Base):
         self.error_message = error_message
         self.responses = [] if responses is _UNSET else responses
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.responses == other.responses and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AlterPartitionReassignmentsResponse_ReassignablePartitionResponse(buf, pos, version):

@@ -61,6 +61,15 @@ class AlterReplicaLogDirsRequest_AlterReplicaLogDirTopic(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AlterReplicaLogDirsRequest_AlterReplicaLogDir(_Base):
     __slots__ = ('path', 'topics', 'unknown_tagged_fields',)
@@ -76,6 +85,15 @@ class AlterReplicaLogDirsRequest_AlterReplicaLogDir(_Base):
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.path == other.path and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AlterReplicaLogDirsRequest(_Base):
     __slots__ = ('dirs', 'unknown_tagged_fields',)
@@ -89,6 +107,16 @@ class AlterReplicaLogDirsRequest(_Base):
     def __init__(self, *, dirs=_UNSET, unknown_tagged_fields=None):
         self.dirs = [] if dirs is _UNSET else dirs
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.dirs == other.dirs and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AlterReplicaLogDirsRequest_AlterReplicaLogDirTopic(buf, pos, version):
@@ -312,6 +340,15 @@ class AlterReplicaLogDirsResponse_AlterReplicaLogDirPartitionResult(_Base):
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AlterReplicaLogDirsResponse_AlterReplicaLogDirTopicResult(_Base):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
@@ -326,6 +363,15 @@ class AlterReplicaLogDirsResponse_AlterReplicaLogDirTopicResult(_Base):
         self.topic_name = topic_name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class AlterReplicaLogDirsResponse(_Base):
@@ -342,6 +388,17 @@ class AlterReplicaLogDirsResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.results = [] if results is _UNSET else results
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.results == other.results and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AlterReplicaLogDirsResponse_AlterReplicaLogDirPartitionResult(buf, pos, version):

@@ -67,6 +67,15 @@ class AlterUserScramCredentialsRequest_ScramCredentialDeletion(_Base):
         self.mechanism = mechanism
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.mechanism == other.mechanism and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AlterUserScramCredentialsRequest_ScramCredentialUpsertion(_Base):
     __slots__ = ('name', 'mechanism', 'iterations', 'salt', 'salted_password', 'unknown_tagged_fields',)
@@ -88,6 +97,18 @@ class AlterUserScramCredentialsRequest_ScramCredentialUpsertion(_Base):
         self.salted_password = salted_password
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.mechanism == other.mechanism and
+            self.iterations == other.iterations and
+            self.salt == other.salt and
+            self.salted_password == other.salted_password and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AlterUserScramCredentialsRequest(_Base):
     __slots__ = ('deletions', 'upsertions', 'unknown_tagged_fields',)
@@ -103,6 +124,17 @@ class AlterUserScramCredentialsRequest(_Base):
         self.deletions = [] if deletions is _UNSET else deletions
         self.upsertions = [] if upsertions is _UNSET else upsertions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.deletions == other.deletions and
+            self.upsertions == other.upsertions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AlterUserScramCredentialsRequest_ScramCredentialDeletion(buf, pos, version):
@@ -253,6 +285,16 @@ class AlterUserScramCredentialsResponse_AlterUserScramCredentialsResult(_Base):
         self.error_message = error_message
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.user == other.user and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AlterUserScramCredentialsResponse(_Base):
     __slots__ = ('throttle_time_ms', 'results', 'unknown_tagged_fields',)
@@ -268,6 +310,17 @@ class AlterUserScramCredentialsResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.results = [] if results is _UNSET else results
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.results == other.results and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AlterUserScramCredentialsResponse_AlterUserScramCredentialsResult(buf, pos, version):

@@ -74,6 +74,17 @@ class ApiVersionsRequest(_Base):
         self.client_software_version = client_software_version
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.client_software_name == other.client_software_name and
+            self.client_software_version == other.client_software_version and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_ApiVersionsRequest(buf, pos, version):
     o = _new(ApiVersionsRequest)
@@ -131,6 +142,16 @@ class ApiVersionsResponse_ApiVersion(_Base):
         self.max_version = max_version
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.api_key == other.api_key and
+            self.min_version == other.min_version and
+            self.max_version == other.max_version and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ApiVersionsResponse_SupportedFeatureKey(_Base):
     __slots__ = ('name', 'min_version', 'max_version', 'unknown_tagged_fields',)
@@ -148,6 +169,16 @@ class ApiVersionsResponse_SupportedFeatureKey(_Base):
         self.max_version = max_version
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.min_version == other.min_version and
+            self.max_version == other.max_version and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ApiVersionsResponse_FinalizedFeatureKey(_Base):
     __slots__ = ('name', 'max_version_level', 'min_version_level', 'unknown_tagged_fields',)
@@ -164,6 +195,16 @@ class ApiVersionsResponse_FinalizedFeatureKey(_Base):
         self.max_version_level = max_version_level
         self.min_version_level = min_version_level
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.max_version_level == other.max_version_level and
+            self.min_version_level == other.min_version_level and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ApiVersionsResponse(_Base):
@@ -190,6 +231,22 @@ class ApiVersionsResponse(_Base):
         self.finalized_features = [] if finalized_features is _UNSET else finalized_features
         self.zk_migration_ready = zk_migration_ready
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.api_keys == other.api_keys and
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.supported_features == other.supported_features and
+            self.finalized_features_epoch == other.finalized_features_epoch and
+            self.finalized_features == other.finalized_features and
+            self.zk_migration_ready == other.zk_migration_ready and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ApiVersionsResponse_ApiVersion(buf, pos, version):

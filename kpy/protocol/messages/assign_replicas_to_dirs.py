@@ -65,6 +65,14 @@ class AssignReplicasToDirsRequest_PartitionData(_Base):
         self.partition_index = partition_index
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AssignReplicasToDirsRequest_TopicData(_Base):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -80,6 +88,15 @@ class AssignReplicasToDirsRequest_TopicData(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AssignReplicasToDirsRequest_DirectoryData(_Base):
     __slots__ = ('id', 'topics', 'unknown_tagged_fields',)
@@ -94,6 +111,15 @@ class AssignReplicasToDirsRequest_DirectoryData(_Base):
         self.id = id
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.id == other.id and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class AssignReplicasToDirsRequest(_Base):
@@ -112,6 +138,18 @@ class AssignReplicasToDirsRequest(_Base):
         self.broker_epoch = broker_epoch
         self.directories = [] if directories is _UNSET else directories
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.broker_id == other.broker_id and
+            self.broker_epoch == other.broker_epoch and
+            self.directories == other.directories and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AssignReplicasToDirsRequest_PartitionData(buf, pos, version):
@@ -304,6 +342,15 @@ class AssignReplicasToDirsResponse_PartitionData(_Base):
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AssignReplicasToDirsResponse_TopicData(_Base):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -319,6 +366,15 @@ class AssignReplicasToDirsResponse_TopicData(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class AssignReplicasToDirsResponse_DirectoryData(_Base):
     __slots__ = ('id', 'topics', 'unknown_tagged_fields',)
@@ -333,6 +389,15 @@ class AssignReplicasToDirsResponse_DirectoryData(_Base):
         self.id = id
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.id == other.id and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class AssignReplicasToDirsResponse(_Base):
@@ -351,6 +416,18 @@ class AssignReplicasToDirsResponse(_Base):
         self.error_code = error_code
         self.directories = [] if directories is _UNSET else directories
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.directories == other.directories and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_AssignReplicasToDirsResponse_PartitionData(buf, pos, version):

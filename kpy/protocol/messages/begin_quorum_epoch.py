@@ -77,6 +77,17 @@ class BeginQuorumEpochRequest_PartitionData(_Base):
         self.leader_epoch = leader_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.voter_directory_id == other.voter_directory_id and
+            self.leader_id == other.leader_id and
+            self.leader_epoch == other.leader_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class BeginQuorumEpochRequest_TopicData(_Base):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
@@ -91,6 +102,15 @@ class BeginQuorumEpochRequest_TopicData(_Base):
         self.topic_name = topic_name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class BeginQuorumEpochRequest_LeaderEndpoint(_Base):
@@ -108,6 +128,16 @@ class BeginQuorumEpochRequest_LeaderEndpoint(_Base):
         self.host = host
         self.port = port
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.host == other.host and
+            self.port == other.port and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class BeginQuorumEpochRequest(_Base):
@@ -128,6 +158,19 @@ class BeginQuorumEpochRequest(_Base):
         self.topics = [] if topics is _UNSET else topics
         self.leader_endpoints = [] if leader_endpoints is _UNSET else leader_endpoints
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.cluster_id == other.cluster_id and
+            self.voter_id == other.voter_id and
+            self.topics == other.topics and
+            self.leader_endpoints == other.leader_endpoints and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_BeginQuorumEpochRequest_PartitionData(buf, pos, version):
@@ -424,6 +467,17 @@ class BeginQuorumEpochResponse_PartitionData(_Base):
         self.leader_epoch = leader_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.leader_id == other.leader_id and
+            self.leader_epoch == other.leader_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class BeginQuorumEpochResponse_TopicData(_Base):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
@@ -438,6 +492,15 @@ class BeginQuorumEpochResponse_TopicData(_Base):
         self.topic_name = topic_name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class BeginQuorumEpochResponse_NodeEndpoint(_Base):
@@ -456,6 +519,16 @@ class BeginQuorumEpochResponse_NodeEndpoint(_Base):
         self.port = port
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.node_id == other.node_id and
+            self.host == other.host and
+            self.port == other.port and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class BeginQuorumEpochResponse(_Base):
     __slots__ = ('error_code', 'topics', 'node_endpoints', 'unknown_tagged_fields',)
@@ -473,6 +546,18 @@ class BeginQuorumEpochResponse(_Base):
         self.topics = [] if topics is _UNSET else topics
         self.node_endpoints = [] if node_endpoints is _UNSET else node_endpoints
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.topics == other.topics and
+            self.node_endpoints == other.node_endpoints and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_BeginQuorumEpochResponse_PartitionData(buf, pos, version):

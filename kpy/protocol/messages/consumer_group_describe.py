@@ -71,6 +71,17 @@ class ConsumerGroupDescribeRequest(_Base):
         self.include_authorized_operations = include_authorized_operations
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_ids == other.group_ids and
+            self.include_authorized_operations == other.include_authorized_operations and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_ConsumerGroupDescribeRequest(buf, pos, version):
     o = _new(ConsumerGroupDescribeRequest)
@@ -137,6 +148,16 @@ class ConsumerGroupDescribeResponse_TopicPartitions(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.topic_name == other.topic_name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ConsumerGroupDescribeResponse_Assignment(_Base):
     __slots__ = ('topic_partitions', 'unknown_tagged_fields',)
@@ -149,6 +170,14 @@ class ConsumerGroupDescribeResponse_Assignment(_Base):
     def __init__(self, *, topic_partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_partitions = [] if topic_partitions is _UNSET else topic_partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_partitions == other.topic_partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ConsumerGroupDescribeResponse_Member(_Base):
@@ -181,6 +210,23 @@ class ConsumerGroupDescribeResponse_Member(_Base):
         self.target_assignment = ConsumerGroupDescribeResponse_Assignment() if target_assignment is _UNSET else target_assignment
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.member_id == other.member_id and
+            self.instance_id == other.instance_id and
+            self.rack_id == other.rack_id and
+            self.member_epoch == other.member_epoch and
+            self.client_id == other.client_id and
+            self.client_host == other.client_host and
+            self.subscribed_topic_names == other.subscribed_topic_names and
+            self.subscribed_topic_regex == other.subscribed_topic_regex and
+            self.assignment == other.assignment and
+            self.target_assignment == other.target_assignment and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ConsumerGroupDescribeResponse_DescribedGroup(_Base):
     __slots__ = ('error_code', 'error_message', 'group_id', 'group_state', 'group_epoch', 'assignment_epoch', 'assignor_name', 'members', 'authorized_operations', 'unknown_tagged_fields',)
@@ -210,6 +256,22 @@ class ConsumerGroupDescribeResponse_DescribedGroup(_Base):
         self.authorized_operations = authorized_operations
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.group_id == other.group_id and
+            self.group_state == other.group_state and
+            self.group_epoch == other.group_epoch and
+            self.assignment_epoch == other.assignment_epoch and
+            self.assignor_name == other.assignor_name and
+            self.members == other.members and
+            self.authorized_operations == other.authorized_operations and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ConsumerGroupDescribeResponse(_Base):
     __slots__ = ('throttle_time_ms', 'groups', 'unknown_tagged_fields',)
@@ -225,6 +287,18 @@ class ConsumerGroupDescribeResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.groups = [] if groups is _UNSET else groups
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.groups == other.groups and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+_D_ConsumerGroupDescribeResponse_Assignment = ConsumerGroupDescribeResponse_Assignment()
 
 
 def _r_ConsumerGroupDescribeResponse_TopicPartitions(buf, pos, version):

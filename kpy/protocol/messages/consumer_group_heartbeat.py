@@ -67,6 +67,15 @@ class ConsumerGroupHeartbeatRequest_TopicPartitions(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ConsumerGroupHeartbeatRequest(_Base):
     __slots__ = ('group_id', 'member_id', 'member_epoch', 'instance_id', 'rack_id', 'rebalance_timeout_ms', 'subscribed_topic_names', 'subscribed_topic_regex', 'server_assignor', 'topic_partitions', 'unknown_tagged_fields',)
@@ -98,6 +107,25 @@ class ConsumerGroupHeartbeatRequest(_Base):
         self.server_assignor = server_assignor
         self.topic_partitions = topic_partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.member_id == other.member_id and
+            self.member_epoch == other.member_epoch and
+            self.instance_id == other.instance_id and
+            self.rack_id == other.rack_id and
+            self.rebalance_timeout_ms == other.rebalance_timeout_ms and
+            self.subscribed_topic_names == other.subscribed_topic_names and
+            self.subscribed_topic_regex == other.subscribed_topic_regex and
+            self.server_assignor == other.server_assignor and
+            self.topic_partitions == other.topic_partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ConsumerGroupHeartbeatRequest_TopicPartitions(buf, pos, version):
@@ -263,6 +291,15 @@ class ConsumerGroupHeartbeatResponse_TopicPartitions(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ConsumerGroupHeartbeatResponse_Assignment(_Base):
     __slots__ = ('topic_partitions', 'unknown_tagged_fields',)
@@ -275,6 +312,14 @@ class ConsumerGroupHeartbeatResponse_Assignment(_Base):
     def __init__(self, *, topic_partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_partitions = [] if topic_partitions is _UNSET else topic_partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_partitions == other.topic_partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ConsumerGroupHeartbeatResponse(_Base):
@@ -301,6 +346,23 @@ class ConsumerGroupHeartbeatResponse(_Base):
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.assignment = assignment
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.member_id == other.member_id and
+            self.member_epoch == other.member_epoch and
+            self.heartbeat_interval_ms == other.heartbeat_interval_ms and
+            self.assignment == other.assignment and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+_D_ConsumerGroupHeartbeatResponse_Assignment = ConsumerGroupHeartbeatResponse_Assignment()
 
 
 def _r_ConsumerGroupHeartbeatResponse_TopicPartitions(buf, pos, version):

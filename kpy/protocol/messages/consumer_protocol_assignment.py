@@ -58,6 +58,15 @@ class ConsumerProtocolAssignment_TopicPartition(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic == other.topic and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ConsumerProtocolAssignment(_Base):
     __slots__ = ('assigned_partitions', 'user_data', 'unknown_tagged_fields',)
@@ -72,6 +81,17 @@ class ConsumerProtocolAssignment(_Base):
         self.assigned_partitions = [] if assigned_partitions is _UNSET else assigned_partitions
         self.user_data = user_data
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.assigned_partitions == other.assigned_partitions and
+            self.user_data == other.user_data and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ConsumerProtocolAssignment_TopicPartition(buf, pos, version):

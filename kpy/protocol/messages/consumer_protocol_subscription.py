@@ -58,6 +58,15 @@ class ConsumerProtocolSubscription_TopicPartition(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic == other.topic and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ConsumerProtocolSubscription(_Base):
     __slots__ = ('topics', 'user_data', 'owned_partitions', 'generation_id', 'rack_id', 'unknown_tagged_fields',)
@@ -78,6 +87,20 @@ class ConsumerProtocolSubscription(_Base):
         self.generation_id = generation_id
         self.rack_id = rack_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topics == other.topics and
+            self.user_data == other.user_data and
+            self.owned_partitions == other.owned_partitions and
+            self.generation_id == other.generation_id and
+            self.rack_id == other.rack_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ConsumerProtocolSubscription_TopicPartition(buf, pos, version):

@@ -65,6 +65,17 @@ class ControlledShutdownRequest(_Base):
         self.broker_epoch = broker_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.broker_id == other.broker_id and
+            self.broker_epoch == other.broker_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_ControlledShutdownRequest(buf, pos, version):
     o = _new(ControlledShutdownRequest)
@@ -118,6 +129,15 @@ class ControlledShutdownResponse_RemainingPartition(_Base):
         self.partition_index = partition_index
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partition_index == other.partition_index and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ControlledShutdownResponse(_Base):
     __slots__ = ('error_code', 'remaining_partitions', 'unknown_tagged_fields',)
@@ -133,6 +153,17 @@ class ControlledShutdownResponse(_Base):
         self.error_code = error_code
         self.remaining_partitions = [] if remaining_partitions is _UNSET else remaining_partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.remaining_partitions == other.remaining_partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ControlledShutdownResponse_RemainingPartition(buf, pos, version):

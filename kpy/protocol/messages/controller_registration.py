@@ -74,6 +74,17 @@ class ControllerRegistrationRequest_Listener(_Base):
         self.security_protocol = security_protocol
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.host == other.host and
+            self.port == other.port and
+            self.security_protocol == other.security_protocol and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ControllerRegistrationRequest_Feature(_Base):
     __slots__ = ('name', 'min_supported_version', 'max_supported_version', 'unknown_tagged_fields',)
@@ -90,6 +101,16 @@ class ControllerRegistrationRequest_Feature(_Base):
         self.min_supported_version = min_supported_version
         self.max_supported_version = max_supported_version
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.min_supported_version == other.min_supported_version and
+            self.max_supported_version == other.max_supported_version and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ControllerRegistrationRequest(_Base):
@@ -112,6 +133,20 @@ class ControllerRegistrationRequest(_Base):
         self.listeners = [] if listeners is _UNSET else listeners
         self.features = [] if features is _UNSET else features
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.controller_id == other.controller_id and
+            self.incarnation_id == other.incarnation_id and
+            self.zk_migration_ready == other.zk_migration_ready and
+            self.listeners == other.listeners and
+            self.features == other.features and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ControllerRegistrationRequest_Listener(buf, pos, version):
@@ -264,6 +299,18 @@ class ControllerRegistrationResponse(_Base):
         self.error_code = error_code
         self.error_message = error_message
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ControllerRegistrationResponse(buf, pos, version):

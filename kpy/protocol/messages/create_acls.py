@@ -77,6 +77,20 @@ class CreateAclsRequest_AclCreation(_Base):
         self.permission_type = permission_type
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.resource_type == other.resource_type and
+            self.resource_name == other.resource_name and
+            self.resource_pattern_type == other.resource_pattern_type and
+            self.principal == other.principal and
+            self.host == other.host and
+            self.operation == other.operation and
+            self.permission_type == other.permission_type and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class CreateAclsRequest(_Base):
     __slots__ = ('creations', 'unknown_tagged_fields',)
@@ -90,6 +104,16 @@ class CreateAclsRequest(_Base):
     def __init__(self, *, creations=_UNSET, unknown_tagged_fields=None):
         self.creations = [] if creations is _UNSET else creations
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.creations == other.creations and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_CreateAclsRequest_AclCreation(buf, pos, version):
@@ -240,6 +264,15 @@ class CreateAclsResponse_AclCreationResult(_Base):
         self.error_message = error_message
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class CreateAclsResponse(_Base):
     __slots__ = ('throttle_time_ms', 'results', 'unknown_tagged_fields',)
@@ -255,6 +288,17 @@ class CreateAclsResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.results = [] if results is _UNSET else results
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.results == other.results and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_CreateAclsResponse_AclCreationResult(buf, pos, version):

@@ -67,6 +67,15 @@ class CreateDelegationTokenRequest_CreatableRenewers(_Base):
         self.principal_name = principal_name
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.principal_type == other.principal_type and
+            self.principal_name == other.principal_name and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class CreateDelegationTokenRequest(_Base):
     __slots__ = ('owner_principal_type', 'owner_principal_name', 'renewers', 'max_lifetime_ms', 'unknown_tagged_fields',)
@@ -86,6 +95,19 @@ class CreateDelegationTokenRequest(_Base):
         self.renewers = [] if renewers is _UNSET else renewers
         self.max_lifetime_ms = max_lifetime_ms
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.owner_principal_type == other.owner_principal_type and
+            self.owner_principal_name == other.owner_principal_name and
+            self.renewers == other.renewers and
+            self.max_lifetime_ms == other.max_lifetime_ms and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_CreateDelegationTokenRequest_CreatableRenewers(buf, pos, version):
@@ -251,6 +273,26 @@ class CreateDelegationTokenResponse(_Base):
         self.hmac = hmac
         self.throttle_time_ms = throttle_time_ms
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.principal_type == other.principal_type and
+            self.principal_name == other.principal_name and
+            self.token_requester_principal_type == other.token_requester_principal_type and
+            self.token_requester_principal_name == other.token_requester_principal_name and
+            self.issue_timestamp_ms == other.issue_timestamp_ms and
+            self.expiry_timestamp_ms == other.expiry_timestamp_ms and
+            self.max_timestamp_ms == other.max_timestamp_ms and
+            self.token_id == other.token_id and
+            self.hmac == other.hmac and
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_CreateDelegationTokenResponse(buf, pos, version):

@@ -62,6 +62,14 @@ class CreatePartitionsRequest_CreatePartitionsAssignment(_Base):
         self.broker_ids = [] if broker_ids is _UNSET else broker_ids
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.broker_ids == other.broker_ids and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class CreatePartitionsRequest_CreatePartitionsTopic(_Base):
     __slots__ = ('name', 'count', 'assignments', 'unknown_tagged_fields',)
@@ -78,6 +86,16 @@ class CreatePartitionsRequest_CreatePartitionsTopic(_Base):
         self.count = count
         self.assignments = assignments
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.count == other.count and
+            self.assignments == other.assignments and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class CreatePartitionsRequest(_Base):
@@ -96,6 +114,18 @@ class CreatePartitionsRequest(_Base):
         self.timeout_ms = timeout_ms
         self.validate_only = validate_only
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topics == other.topics and
+            self.timeout_ms == other.timeout_ms and
+            self.validate_only == other.validate_only and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_CreatePartitionsRequest_CreatePartitionsAssignment(buf, pos, version):
@@ -331,6 +361,16 @@ class CreatePartitionsResponse_CreatePartitionsTopicResult(_Base):
         self.error_message = error_message
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class CreatePartitionsResponse(_Base):
     __slots__ = ('throttle_time_ms', 'results', 'unknown_tagged_fields',)
@@ -346,6 +386,17 @@ class CreatePartitionsResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.results = [] if results is _UNSET else results
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.results == other.results and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_CreatePartitionsResponse_CreatePartitionsTopicResult(buf, pos, version):

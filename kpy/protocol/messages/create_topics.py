@@ -73,6 +73,15 @@ class CreateTopicsRequest_CreatableReplicaAssignment(_Base):
         self.broker_ids = [] if broker_ids is _UNSET else broker_ids
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.broker_ids == other.broker_ids and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class CreateTopicsRequest_CreatableTopicConfig(_Base):
     __slots__ = ('name', 'value', 'unknown_tagged_fields',)
@@ -87,6 +96,15 @@ class CreateTopicsRequest_CreatableTopicConfig(_Base):
         self.name = name
         self.value = value
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.value == other.value and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class CreateTopicsRequest_CreatableTopic(_Base):
@@ -109,6 +127,18 @@ class CreateTopicsRequest_CreatableTopic(_Base):
         self.configs = [] if configs is _UNSET else configs
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.num_partitions == other.num_partitions and
+            self.replication_factor == other.replication_factor and
+            self.assignments == other.assignments and
+            self.configs == other.configs and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class CreateTopicsRequest(_Base):
     __slots__ = ('topics', 'timeout_ms', 'validate_only', 'unknown_tagged_fields',)
@@ -126,6 +156,18 @@ class CreateTopicsRequest(_Base):
         self.timeout_ms = timeout_ms
         self.validate_only = validate_only
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topics == other.topics and
+            self.timeout_ms == other.timeout_ms and
+            self.validate_only == other.validate_only and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_CreateTopicsRequest_CreatableReplicaAssignment(buf, pos, version):
@@ -448,6 +490,18 @@ class CreateTopicsResponse_CreatableTopicConfigs(_Base):
         self.is_sensitive = is_sensitive
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.value == other.value and
+            self.read_only == other.read_only and
+            self.config_source == other.config_source and
+            self.is_sensitive == other.is_sensitive and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class CreateTopicsResponse_CreatableTopicResult(_Base):
     __slots__ = ('name', 'topic_id', 'error_code', 'error_message', 'topic_config_error_code', 'num_partitions', 'replication_factor', 'configs', 'unknown_tagged_fields',)
@@ -475,6 +529,21 @@ class CreateTopicsResponse_CreatableTopicResult(_Base):
         self.configs = configs
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.topic_id == other.topic_id and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.topic_config_error_code == other.topic_config_error_code and
+            self.num_partitions == other.num_partitions and
+            self.replication_factor == other.replication_factor and
+            self.configs == other.configs and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class CreateTopicsResponse(_Base):
     __slots__ = ('throttle_time_ms', 'topics', 'unknown_tagged_fields',)
@@ -490,6 +559,17 @@ class CreateTopicsResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_CreateTopicsResponse_CreatableTopicConfigs(buf, pos, version):

@@ -77,6 +77,20 @@ class DeleteAclsRequest_DeleteAclsFilter(_Base):
         self.permission_type = permission_type
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.resource_type_filter == other.resource_type_filter and
+            self.resource_name_filter == other.resource_name_filter and
+            self.pattern_type_filter == other.pattern_type_filter and
+            self.principal_filter == other.principal_filter and
+            self.host_filter == other.host_filter and
+            self.operation == other.operation and
+            self.permission_type == other.permission_type and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DeleteAclsRequest(_Base):
     __slots__ = ('filters', 'unknown_tagged_fields',)
@@ -90,6 +104,16 @@ class DeleteAclsRequest(_Base):
     def __init__(self, *, filters=_UNSET, unknown_tagged_fields=None):
         self.filters = [] if filters is _UNSET else filters
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.filters == other.filters and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DeleteAclsRequest_DeleteAclsFilter(buf, pos, version):
@@ -254,6 +278,22 @@ class DeleteAclsResponse_DeleteAclsMatchingAcl(_Base):
         self.permission_type = permission_type
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.resource_type == other.resource_type and
+            self.resource_name == other.resource_name and
+            self.pattern_type == other.pattern_type and
+            self.principal == other.principal and
+            self.host == other.host and
+            self.operation == other.operation and
+            self.permission_type == other.permission_type and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DeleteAclsResponse_DeleteAclsFilterResult(_Base):
     __slots__ = ('error_code', 'error_message', 'matching_acls', 'unknown_tagged_fields',)
@@ -271,6 +311,16 @@ class DeleteAclsResponse_DeleteAclsFilterResult(_Base):
         self.matching_acls = [] if matching_acls is _UNSET else matching_acls
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.matching_acls == other.matching_acls and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DeleteAclsResponse(_Base):
     __slots__ = ('throttle_time_ms', 'filter_results', 'unknown_tagged_fields',)
@@ -286,6 +336,17 @@ class DeleteAclsResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.filter_results = [] if filter_results is _UNSET else filter_results
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.filter_results == other.filter_results and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DeleteAclsResponse_DeleteAclsMatchingAcl(buf, pos, version):

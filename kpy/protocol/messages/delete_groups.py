@@ -60,6 +60,16 @@ class DeleteGroupsRequest(_Base):
         self.groups_names = [] if groups_names is _UNSET else groups_names
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.groups_names == other.groups_names and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_DeleteGroupsRequest(buf, pos, version):
     o = _new(DeleteGroupsRequest)
@@ -140,6 +150,15 @@ class DeleteGroupsResponse_DeletableGroupResult(_Base):
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DeleteGroupsResponse(_Base):
     __slots__ = ('throttle_time_ms', 'results', 'unknown_tagged_fields',)
@@ -155,6 +174,17 @@ class DeleteGroupsResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.results = [] if results is _UNSET else results
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.results == other.results and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DeleteGroupsResponse_DeletableGroupResult(buf, pos, version):

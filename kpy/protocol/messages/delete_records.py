@@ -64,6 +64,15 @@ class DeleteRecordsRequest_DeleteRecordsPartition(_Base):
         self.offset = offset
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.offset == other.offset and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DeleteRecordsRequest_DeleteRecordsTopic(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -78,6 +87,15 @@ class DeleteRecordsRequest_DeleteRecordsTopic(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class DeleteRecordsRequest(_Base):
@@ -94,6 +112,17 @@ class DeleteRecordsRequest(_Base):
         self.topics = [] if topics is _UNSET else topics
         self.timeout_ms = timeout_ms
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topics == other.topics and
+            self.timeout_ms == other.timeout_ms and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DeleteRecordsRequest_DeleteRecordsPartition(buf, pos, version):
@@ -286,6 +315,16 @@ class DeleteRecordsResponse_DeleteRecordsPartitionResult(_Base):
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.low_watermark == other.low_watermark and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DeleteRecordsResponse_DeleteRecordsTopicResult(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -300,6 +339,15 @@ class DeleteRecordsResponse_DeleteRecordsTopicResult(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class DeleteRecordsResponse(_Base):
@@ -316,6 +364,17 @@ class DeleteRecordsResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DeleteRecordsResponse_DeleteRecordsPartitionResult(buf, pos, version):

@@ -64,6 +64,15 @@ class DeleteTopicsRequest_DeleteTopicState(_Base):
         self.topic_id = topic_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.topic_id == other.topic_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DeleteTopicsRequest(_Base):
     __slots__ = ('topics', 'topic_names', 'timeout_ms', 'unknown_tagged_fields',)
@@ -81,6 +90,18 @@ class DeleteTopicsRequest(_Base):
         self.topic_names = [] if topic_names is _UNSET else topic_names
         self.timeout_ms = timeout_ms
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topics == other.topics and
+            self.topic_names == other.topic_names and
+            self.timeout_ms == other.timeout_ms and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DeleteTopicsRequest_DeleteTopicState(buf, pos, version):
@@ -247,6 +268,17 @@ class DeleteTopicsResponse_DeletableTopicResult(_Base):
         self.error_message = error_message
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.topic_id == other.topic_id and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DeleteTopicsResponse(_Base):
     __slots__ = ('throttle_time_ms', 'responses', 'unknown_tagged_fields',)
@@ -262,6 +294,17 @@ class DeleteTopicsResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.responses = [] if responses is _UNSET else responses
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.responses == other.responses and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DeleteTopicsResponse_DeletableTopicResult(buf, pos, version):

@@ -78,6 +78,22 @@ class DescribeAclsRequest(_Base):
         self.permission_type = permission_type
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.resource_type_filter == other.resource_type_filter and
+            self.resource_name_filter == other.resource_name_filter and
+            self.pattern_type_filter == other.pattern_type_filter and
+            self.principal_filter == other.principal_filter and
+            self.host_filter == other.host_filter and
+            self.operation == other.operation and
+            self.permission_type == other.permission_type and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_DescribeAclsRequest(buf, pos, version):
     o = _new(DescribeAclsRequest)
@@ -165,6 +181,17 @@ class DescribeAclsResponse_AclDescription(_Base):
         self.permission_type = permission_type
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.principal == other.principal and
+            self.host == other.host and
+            self.operation == other.operation and
+            self.permission_type == other.permission_type and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeAclsResponse_DescribeAclsResource(_Base):
     __slots__ = ('resource_type', 'resource_name', 'pattern_type', 'acls', 'unknown_tagged_fields',)
@@ -183,6 +210,17 @@ class DescribeAclsResponse_DescribeAclsResource(_Base):
         self.pattern_type = pattern_type
         self.acls = [] if acls is _UNSET else acls
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.resource_type == other.resource_type and
+            self.resource_name == other.resource_name and
+            self.pattern_type == other.pattern_type and
+            self.acls == other.acls and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class DescribeAclsResponse(_Base):
@@ -203,6 +241,19 @@ class DescribeAclsResponse(_Base):
         self.error_message = error_message
         self.resources = [] if resources is _UNSET else resources
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.resources == other.resources and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeAclsResponse_AclDescription(buf, pos, version):

@@ -72,6 +72,16 @@ class DescribeClientQuotasRequest_ComponentData(_Base):
         self.match = match
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.entity_type == other.entity_type and
+            self.match_type == other.match_type and
+            self.match == other.match and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeClientQuotasRequest(_Base):
     __slots__ = ('components', 'strict', 'unknown_tagged_fields',)
@@ -87,6 +97,17 @@ class DescribeClientQuotasRequest(_Base):
         self.components = [] if components is _UNSET else components
         self.strict = strict
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.components == other.components and
+            self.strict == other.strict and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeClientQuotasRequest_ComponentData(buf, pos, version):
@@ -219,6 +240,15 @@ class DescribeClientQuotasResponse_EntityData(_Base):
         self.entity_name = entity_name
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.entity_type == other.entity_type and
+            self.entity_name == other.entity_name and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeClientQuotasResponse_ValueData(_Base):
     __slots__ = ('key', 'value', 'unknown_tagged_fields',)
@@ -234,6 +264,15 @@ class DescribeClientQuotasResponse_ValueData(_Base):
         self.value = value
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.key == other.key and
+            self.value == other.value and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeClientQuotasResponse_EntryData(_Base):
     __slots__ = ('entity', 'values', 'unknown_tagged_fields',)
@@ -248,6 +287,15 @@ class DescribeClientQuotasResponse_EntryData(_Base):
         self.entity = [] if entity is _UNSET else entity
         self.values = [] if values is _UNSET else values
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.entity == other.entity and
+            self.values == other.values and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class DescribeClientQuotasResponse(_Base):
@@ -268,6 +316,19 @@ class DescribeClientQuotasResponse(_Base):
         self.error_message = error_message
         self.entries = entries
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.entries == other.entries and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeClientQuotasResponse_EntityData(buf, pos, version):

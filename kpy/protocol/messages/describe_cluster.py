@@ -68,6 +68,17 @@ class DescribeClusterRequest(_Base):
         self.endpoint_type = endpoint_type
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.include_cluster_authorized_operations == other.include_cluster_authorized_operations and
+            self.endpoint_type == other.endpoint_type and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_DescribeClusterRequest(buf, pos, version):
     o = _new(DescribeClusterRequest)
@@ -126,6 +137,17 @@ class DescribeClusterResponse_DescribeClusterBroker(_Base):
         self.rack = rack
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.broker_id == other.broker_id and
+            self.host == other.host and
+            self.port == other.port and
+            self.rack == other.rack and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeClusterResponse(_Base):
     __slots__ = ('throttle_time_ms', 'error_code', 'error_message', 'endpoint_type', 'cluster_id', 'controller_id', 'brokers', 'cluster_authorized_operations', 'unknown_tagged_fields',)
@@ -153,6 +175,23 @@ class DescribeClusterResponse(_Base):
         self.brokers = [] if brokers is _UNSET else brokers
         self.cluster_authorized_operations = cluster_authorized_operations
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.endpoint_type == other.endpoint_type and
+            self.cluster_id == other.cluster_id and
+            self.controller_id == other.controller_id and
+            self.brokers == other.brokers and
+            self.cluster_authorized_operations == other.cluster_authorized_operations and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeClusterResponse_DescribeClusterBroker(buf, pos, version):

@@ -69,6 +69,16 @@ class DescribeConfigsRequest_DescribeConfigsResource(_Base):
         self.configuration_keys = configuration_keys
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.resource_type == other.resource_type and
+            self.resource_name == other.resource_name and
+            self.configuration_keys == other.configuration_keys and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeConfigsRequest(_Base):
     __slots__ = ('resources', 'include_synonyms', 'include_documentation', 'unknown_tagged_fields',)
@@ -86,6 +96,18 @@ class DescribeConfigsRequest(_Base):
         self.include_synonyms = include_synonyms
         self.include_documentation = include_documentation
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.resources == other.resources and
+            self.include_synonyms == other.include_synonyms and
+            self.include_documentation == other.include_documentation and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeConfigsRequest_DescribeConfigsResource(buf, pos, version):
@@ -278,6 +300,16 @@ class DescribeConfigsResponse_DescribeConfigsSynonym(_Base):
         self.source = source
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.value == other.value and
+            self.source == other.source and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeConfigsResponse_DescribeConfigsResourceResult(_Base):
     __slots__ = ('name', 'value', 'read_only', 'is_default', 'config_source', 'is_sensitive', 'synonyms', 'config_type', 'documentation', 'unknown_tagged_fields',)
@@ -307,6 +339,22 @@ class DescribeConfigsResponse_DescribeConfigsResourceResult(_Base):
         self.documentation = documentation
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.value == other.value and
+            self.read_only == other.read_only and
+            self.is_default == other.is_default and
+            self.config_source == other.config_source and
+            self.is_sensitive == other.is_sensitive and
+            self.synonyms == other.synonyms and
+            self.config_type == other.config_type and
+            self.documentation == other.documentation and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeConfigsResponse_DescribeConfigsResult(_Base):
     __slots__ = ('error_code', 'error_message', 'resource_type', 'resource_name', 'configs', 'unknown_tagged_fields',)
@@ -328,6 +376,18 @@ class DescribeConfigsResponse_DescribeConfigsResult(_Base):
         self.configs = [] if configs is _UNSET else configs
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.resource_type == other.resource_type and
+            self.resource_name == other.resource_name and
+            self.configs == other.configs and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeConfigsResponse(_Base):
     __slots__ = ('throttle_time_ms', 'results', 'unknown_tagged_fields',)
@@ -343,6 +403,17 @@ class DescribeConfigsResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.results = [] if results is _UNSET else results
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.results == other.results and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeConfigsResponse_DescribeConfigsSynonym(buf, pos, version):

@@ -64,6 +64,15 @@ class DescribeDelegationTokenRequest_DescribeDelegationTokenOwner(_Base):
         self.principal_name = principal_name
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.principal_type == other.principal_type and
+            self.principal_name == other.principal_name and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeDelegationTokenRequest(_Base):
     __slots__ = ('owners', 'unknown_tagged_fields',)
@@ -77,6 +86,16 @@ class DescribeDelegationTokenRequest(_Base):
     def __init__(self, *, owners=None, unknown_tagged_fields=None):
         self.owners = owners
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.owners == other.owners and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeDelegationTokenRequest_DescribeDelegationTokenOwner(buf, pos, version):
@@ -215,6 +234,15 @@ class DescribeDelegationTokenResponse_DescribedDelegationTokenRenewer(_Base):
         self.principal_name = principal_name
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.principal_type == other.principal_type and
+            self.principal_name == other.principal_name and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeDelegationTokenResponse_DescribedDelegationToken(_Base):
     __slots__ = ('principal_type', 'principal_name', 'token_requester_principal_type', 'token_requester_principal_name', 'issue_timestamp', 'expiry_timestamp', 'max_timestamp', 'token_id', 'hmac', 'renewers', 'unknown_tagged_fields',)
@@ -246,6 +274,23 @@ class DescribeDelegationTokenResponse_DescribedDelegationToken(_Base):
         self.renewers = [] if renewers is _UNSET else renewers
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.principal_type == other.principal_type and
+            self.principal_name == other.principal_name and
+            self.token_requester_principal_type == other.token_requester_principal_type and
+            self.token_requester_principal_name == other.token_requester_principal_name and
+            self.issue_timestamp == other.issue_timestamp and
+            self.expiry_timestamp == other.expiry_timestamp and
+            self.max_timestamp == other.max_timestamp and
+            self.token_id == other.token_id and
+            self.hmac == other.hmac and
+            self.renewers == other.renewers and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeDelegationTokenResponse(_Base):
     __slots__ = ('error_code', 'tokens', 'throttle_time_ms', 'unknown_tagged_fields',)
@@ -263,6 +308,18 @@ class DescribeDelegationTokenResponse(_Base):
         self.tokens = [] if tokens is _UNSET else tokens
         self.throttle_time_ms = throttle_time_ms
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.tokens == other.tokens and
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeDelegationTokenResponse_DescribedDelegationTokenRenewer(buf, pos, version):

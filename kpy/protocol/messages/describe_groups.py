@@ -65,6 +65,17 @@ class DescribeGroupsRequest(_Base):
         self.include_authorized_operations = include_authorized_operations
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.groups == other.groups and
+            self.include_authorized_operations == other.include_authorized_operations and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_DescribeGroupsRequest(buf, pos, version):
     o = _new(DescribeGroupsRequest)
@@ -163,6 +174,19 @@ class DescribeGroupsResponse_DescribedGroupMember(_Base):
         self.member_assignment = member_assignment
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.member_id == other.member_id and
+            self.group_instance_id == other.group_instance_id and
+            self.client_id == other.client_id and
+            self.client_host == other.client_host and
+            self.member_metadata == other.member_metadata and
+            self.member_assignment == other.member_assignment and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeGroupsResponse_DescribedGroup(_Base):
     __slots__ = ('error_code', 'group_id', 'group_state', 'protocol_type', 'protocol_data', 'members', 'authorized_operations', 'unknown_tagged_fields',)
@@ -188,6 +212,20 @@ class DescribeGroupsResponse_DescribedGroup(_Base):
         self.authorized_operations = authorized_operations
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.group_id == other.group_id and
+            self.group_state == other.group_state and
+            self.protocol_type == other.protocol_type and
+            self.protocol_data == other.protocol_data and
+            self.members == other.members and
+            self.authorized_operations == other.authorized_operations and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeGroupsResponse(_Base):
     __slots__ = ('throttle_time_ms', 'groups', 'unknown_tagged_fields',)
@@ -203,6 +241,17 @@ class DescribeGroupsResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.groups = [] if groups is _UNSET else groups
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.groups == other.groups and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeGroupsResponse_DescribedGroupMember(buf, pos, version):

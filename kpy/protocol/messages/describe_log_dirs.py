@@ -67,6 +67,15 @@ class DescribeLogDirsRequest_DescribableLogDirTopic(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic == other.topic and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeLogDirsRequest(_Base):
     __slots__ = ('topics', 'unknown_tagged_fields',)
@@ -80,6 +89,16 @@ class DescribeLogDirsRequest(_Base):
     def __init__(self, *, topics=None, unknown_tagged_fields=None):
         self.topics = topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeLogDirsRequest_DescribableLogDirTopic(buf, pos, version):
@@ -245,6 +264,17 @@ class DescribeLogDirsResponse_DescribeLogDirsPartition(_Base):
         self.is_future_key = is_future_key
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.partition_size == other.partition_size and
+            self.offset_lag == other.offset_lag and
+            self.is_future_key == other.is_future_key and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeLogDirsResponse_DescribeLogDirsTopic(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -259,6 +289,15 @@ class DescribeLogDirsResponse_DescribeLogDirsTopic(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class DescribeLogDirsResponse_DescribeLogDirsResult(_Base):
@@ -281,6 +320,18 @@ class DescribeLogDirsResponse_DescribeLogDirsResult(_Base):
         self.usable_bytes = usable_bytes
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.log_dir == other.log_dir and
+            self.topics == other.topics and
+            self.total_bytes == other.total_bytes and
+            self.usable_bytes == other.usable_bytes and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeLogDirsResponse(_Base):
     __slots__ = ('throttle_time_ms', 'error_code', 'results', 'unknown_tagged_fields',)
@@ -298,6 +349,18 @@ class DescribeLogDirsResponse(_Base):
         self.error_code = error_code
         self.results = [] if results is _UNSET else results
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.results == other.results and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeLogDirsResponse_DescribeLogDirsPartition(buf, pos, version):

@@ -64,6 +64,15 @@ class DescribeProducersRequest_TopicRequest(_Base):
         self.partition_indexes = [] if partition_indexes is _UNSET else partition_indexes
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partition_indexes == other.partition_indexes and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeProducersRequest(_Base):
     __slots__ = ('topics', 'unknown_tagged_fields',)
@@ -77,6 +86,16 @@ class DescribeProducersRequest(_Base):
     def __init__(self, *, topics=_UNSET, unknown_tagged_fields=None):
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeProducersRequest_TopicRequest(buf, pos, version):
@@ -192,6 +211,19 @@ class DescribeProducersResponse_ProducerState(_Base):
         self.current_txn_start_offset = current_txn_start_offset
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.producer_id == other.producer_id and
+            self.producer_epoch == other.producer_epoch and
+            self.last_sequence == other.last_sequence and
+            self.last_timestamp == other.last_timestamp and
+            self.coordinator_epoch == other.coordinator_epoch and
+            self.current_txn_start_offset == other.current_txn_start_offset and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeProducersResponse_PartitionResponse(_Base):
     __slots__ = ('partition_index', 'error_code', 'error_message', 'active_producers', 'unknown_tagged_fields',)
@@ -211,6 +243,17 @@ class DescribeProducersResponse_PartitionResponse(_Base):
         self.active_producers = [] if active_producers is _UNSET else active_producers
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.active_producers == other.active_producers and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeProducersResponse_TopicResponse(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -225,6 +268,15 @@ class DescribeProducersResponse_TopicResponse(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class DescribeProducersResponse(_Base):
@@ -241,6 +293,17 @@ class DescribeProducersResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeProducersResponse_ProducerState(buf, pos, version):

@@ -77,6 +77,14 @@ class DescribeQuorumRequest_PartitionData(_Base):
         self.partition_index = partition_index
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeQuorumRequest_TopicData(_Base):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
@@ -92,6 +100,15 @@ class DescribeQuorumRequest_TopicData(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeQuorumRequest(_Base):
     __slots__ = ('topics', 'unknown_tagged_fields',)
@@ -105,6 +122,16 @@ class DescribeQuorumRequest(_Base):
     def __init__(self, *, topics=_UNSET, unknown_tagged_fields=None):
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeQuorumRequest_PartitionData(buf, pos, version):
@@ -250,6 +277,18 @@ class DescribeQuorumResponse_ReplicaState(_Base):
         self.last_caught_up_timestamp = last_caught_up_timestamp
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.replica_id == other.replica_id and
+            self.replica_directory_id == other.replica_directory_id and
+            self.log_end_offset == other.log_end_offset and
+            self.last_fetch_timestamp == other.last_fetch_timestamp and
+            self.last_caught_up_timestamp == other.last_caught_up_timestamp and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeQuorumResponse_PartitionData(_Base):
     __slots__ = ('partition_index', 'error_code', 'error_message', 'leader_id', 'leader_epoch', 'high_watermark', 'current_voters', 'observers', 'unknown_tagged_fields',)
@@ -277,6 +316,21 @@ class DescribeQuorumResponse_PartitionData(_Base):
         self.observers = [] if observers is _UNSET else observers
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.leader_id == other.leader_id and
+            self.leader_epoch == other.leader_epoch and
+            self.high_watermark == other.high_watermark and
+            self.current_voters == other.current_voters and
+            self.observers == other.observers and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeQuorumResponse_TopicData(_Base):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
@@ -291,6 +345,15 @@ class DescribeQuorumResponse_TopicData(_Base):
         self.topic_name = topic_name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class DescribeQuorumResponse_Listener(_Base):
@@ -309,6 +372,16 @@ class DescribeQuorumResponse_Listener(_Base):
         self.port = port
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.host == other.host and
+            self.port == other.port and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeQuorumResponse_Node(_Base):
     __slots__ = ('node_id', 'listeners', 'unknown_tagged_fields',)
@@ -323,6 +396,15 @@ class DescribeQuorumResponse_Node(_Base):
         self.node_id = node_id
         self.listeners = [] if listeners is _UNSET else listeners
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.node_id == other.node_id and
+            self.listeners == other.listeners and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class DescribeQuorumResponse(_Base):
@@ -343,6 +425,19 @@ class DescribeQuorumResponse(_Base):
         self.topics = [] if topics is _UNSET else topics
         self.nodes = [] if nodes is _UNSET else nodes
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.topics == other.topics and
+            self.nodes == other.nodes and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeQuorumResponse_ReplicaState(buf, pos, version):

@@ -65,6 +65,14 @@ class DescribeTopicPartitionsRequest_TopicRequest(_Base):
         self.name = name
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeTopicPartitionsRequest_Cursor(_Base):
     __slots__ = ('topic_name', 'partition_index', 'unknown_tagged_fields',)
@@ -79,6 +87,15 @@ class DescribeTopicPartitionsRequest_Cursor(_Base):
         self.topic_name = topic_name
         self.partition_index = partition_index
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partition_index == other.partition_index and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class DescribeTopicPartitionsRequest(_Base):
@@ -97,6 +114,19 @@ class DescribeTopicPartitionsRequest(_Base):
         self.response_partition_limit = response_partition_limit
         self.cursor = cursor
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topics == other.topics and
+            self.response_partition_limit == other.response_partition_limit and
+            self.cursor == other.cursor and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+_D_DescribeTopicPartitionsRequest_Cursor = DescribeTopicPartitionsRequest_Cursor()
 
 
 def _r_DescribeTopicPartitionsRequest_TopicRequest(buf, pos, version):
@@ -244,6 +274,22 @@ class DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponsePartition(_
         self.offline_replicas = [] if offline_replicas is _UNSET else offline_replicas
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.partition_index == other.partition_index and
+            self.leader_id == other.leader_id and
+            self.leader_epoch == other.leader_epoch and
+            self.replica_nodes == other.replica_nodes and
+            self.isr_nodes == other.isr_nodes and
+            self.eligible_leader_replicas == other.eligible_leader_replicas and
+            self.last_known_elr == other.last_known_elr and
+            self.offline_replicas == other.offline_replicas and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic(_Base):
     __slots__ = ('error_code', 'name', 'topic_id', 'is_internal', 'partitions', 'topic_authorized_operations', 'unknown_tagged_fields',)
@@ -267,6 +313,19 @@ class DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic(_Base
         self.topic_authorized_operations = topic_authorized_operations
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.name == other.name and
+            self.topic_id == other.topic_id and
+            self.is_internal == other.is_internal and
+            self.partitions == other.partitions and
+            self.topic_authorized_operations == other.topic_authorized_operations and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeTopicPartitionsResponse_Cursor(_Base):
     __slots__ = ('topic_name', 'partition_index', 'unknown_tagged_fields',)
@@ -281,6 +340,15 @@ class DescribeTopicPartitionsResponse_Cursor(_Base):
         self.topic_name = topic_name
         self.partition_index = partition_index
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partition_index == other.partition_index and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class DescribeTopicPartitionsResponse(_Base):
@@ -299,6 +367,19 @@ class DescribeTopicPartitionsResponse(_Base):
         self.topics = [] if topics is _UNSET else topics
         self.next_cursor = next_cursor
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.topics == other.topics and
+            self.next_cursor == other.next_cursor and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+_D_DescribeTopicPartitionsResponse_Cursor = DescribeTopicPartitionsResponse_Cursor()
 
 
 def _r_DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponsePartition(buf, pos, version):

@@ -63,6 +63,16 @@ class DescribeTransactionsRequest(_Base):
         self.transactional_ids = [] if transactional_ids is _UNSET else transactional_ids
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.transactional_ids == other.transactional_ids and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_DescribeTransactionsRequest(buf, pos, version):
     o = _new(DescribeTransactionsRequest)
@@ -124,6 +134,15 @@ class DescribeTransactionsResponse_TopicData(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic == other.topic and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeTransactionsResponse_TransactionState(_Base):
     __slots__ = ('error_code', 'transactional_id', 'transaction_state', 'transaction_timeout_ms', 'transaction_start_time_ms', 'producer_id', 'producer_epoch', 'topics', 'unknown_tagged_fields',)
@@ -151,6 +170,21 @@ class DescribeTransactionsResponse_TransactionState(_Base):
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.transactional_id == other.transactional_id and
+            self.transaction_state == other.transaction_state and
+            self.transaction_timeout_ms == other.transaction_timeout_ms and
+            self.transaction_start_time_ms == other.transaction_start_time_ms and
+            self.producer_id == other.producer_id and
+            self.producer_epoch == other.producer_epoch and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeTransactionsResponse(_Base):
     __slots__ = ('throttle_time_ms', 'transaction_states', 'unknown_tagged_fields',)
@@ -166,6 +200,17 @@ class DescribeTransactionsResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.transaction_states = [] if transaction_states is _UNSET else transaction_states
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.transaction_states == other.transaction_states and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeTransactionsResponse_TopicData(buf, pos, version):

@@ -65,6 +65,14 @@ class DescribeUserScramCredentialsRequest_UserName(_Base):
         self.name = name
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeUserScramCredentialsRequest(_Base):
     __slots__ = ('users', 'unknown_tagged_fields',)
@@ -78,6 +86,16 @@ class DescribeUserScramCredentialsRequest(_Base):
     def __init__(self, *, users=None, unknown_tagged_fields=None):
         self.users = users
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.users == other.users and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeUserScramCredentialsRequest_UserName(buf, pos, version):
@@ -174,6 +192,15 @@ class DescribeUserScramCredentialsResponse_CredentialInfo(_Base):
         self.iterations = iterations
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.mechanism == other.mechanism and
+            self.iterations == other.iterations and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class DescribeUserScramCredentialsResponse_DescribeUserScramCredentialsResult(_Base):
     __slots__ = ('user', 'error_code', 'error_message', 'credential_infos', 'unknown_tagged_fields',)
@@ -192,6 +219,17 @@ class DescribeUserScramCredentialsResponse_DescribeUserScramCredentialsResult(_B
         self.error_message = error_message
         self.credential_infos = [] if credential_infos is _UNSET else credential_infos
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.user == other.user and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.credential_infos == other.credential_infos and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class DescribeUserScramCredentialsResponse(_Base):
@@ -212,6 +250,19 @@ class DescribeUserScramCredentialsResponse(_Base):
         self.error_message = error_message
         self.results = [] if results is _UNSET else results
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.results == other.results and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_DescribeUserScramCredentialsResponse_CredentialInfo(buf, pos, version):

@@ -67,6 +67,15 @@ class ElectLeadersRequest_TopicPartitions(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic == other.topic and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ElectLeadersRequest(_Base):
     __slots__ = ('election_type', 'topic_partitions', 'timeout_ms', 'unknown_tagged_fields',)
@@ -84,6 +93,18 @@ class ElectLeadersRequest(_Base):
         self.topic_partitions = topic_partitions
         self.timeout_ms = timeout_ms
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.election_type == other.election_type and
+            self.topic_partitions == other.topic_partitions and
+            self.timeout_ms == other.timeout_ms and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ElectLeadersRequest_TopicPartitions(buf, pos, version):
@@ -260,6 +281,16 @@ class ElectLeadersResponse_PartitionResult(_Base):
         self.error_message = error_message
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_id == other.partition_id and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ElectLeadersResponse_ReplicaElectionResult(_Base):
     __slots__ = ('topic', 'partition_result', 'unknown_tagged_fields',)
@@ -274,6 +305,15 @@ class ElectLeadersResponse_ReplicaElectionResult(_Base):
         self.topic = topic
         self.partition_result = [] if partition_result is _UNSET else partition_result
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic == other.topic and
+            self.partition_result == other.partition_result and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ElectLeadersResponse(_Base):
@@ -292,6 +332,18 @@ class ElectLeadersResponse(_Base):
         self.error_code = error_code
         self.replica_election_results = [] if replica_election_results is _UNSET else replica_election_results
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.replica_election_results == other.replica_election_results and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ElectLeadersResponse_PartitionResult(buf, pos, version):

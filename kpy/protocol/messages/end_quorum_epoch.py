@@ -73,6 +73,15 @@ class EndQuorumEpochRequest_ReplicaInfo(_Base):
         self.candidate_directory_id = candidate_directory_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.candidate_id == other.candidate_id and
+            self.candidate_directory_id == other.candidate_directory_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class EndQuorumEpochRequest_PartitionData(_Base):
     __slots__ = ('partition_index', 'leader_id', 'leader_epoch', 'preferred_successors', 'preferred_candidates', 'unknown_tagged_fields',)
@@ -94,6 +103,18 @@ class EndQuorumEpochRequest_PartitionData(_Base):
         self.preferred_candidates = [] if preferred_candidates is _UNSET else preferred_candidates
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.leader_id == other.leader_id and
+            self.leader_epoch == other.leader_epoch and
+            self.preferred_successors == other.preferred_successors and
+            self.preferred_candidates == other.preferred_candidates and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class EndQuorumEpochRequest_TopicData(_Base):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
@@ -108,6 +129,15 @@ class EndQuorumEpochRequest_TopicData(_Base):
         self.topic_name = topic_name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class EndQuorumEpochRequest_LeaderEndpoint(_Base):
@@ -126,6 +156,16 @@ class EndQuorumEpochRequest_LeaderEndpoint(_Base):
         self.port = port
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.host == other.host and
+            self.port == other.port and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class EndQuorumEpochRequest(_Base):
     __slots__ = ('cluster_id', 'topics', 'leader_endpoints', 'unknown_tagged_fields',)
@@ -143,6 +183,18 @@ class EndQuorumEpochRequest(_Base):
         self.topics = [] if topics is _UNSET else topics
         self.leader_endpoints = [] if leader_endpoints is _UNSET else leader_endpoints
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.cluster_id == other.cluster_id and
+            self.topics == other.topics and
+            self.leader_endpoints == other.leader_endpoints and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_EndQuorumEpochRequest_ReplicaInfo(buf, pos, version):
@@ -502,6 +554,17 @@ class EndQuorumEpochResponse_PartitionData(_Base):
         self.leader_epoch = leader_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.leader_id == other.leader_id and
+            self.leader_epoch == other.leader_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class EndQuorumEpochResponse_TopicData(_Base):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
@@ -516,6 +579,15 @@ class EndQuorumEpochResponse_TopicData(_Base):
         self.topic_name = topic_name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class EndQuorumEpochResponse_NodeEndpoint(_Base):
@@ -534,6 +606,16 @@ class EndQuorumEpochResponse_NodeEndpoint(_Base):
         self.port = port
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.node_id == other.node_id and
+            self.host == other.host and
+            self.port == other.port and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class EndQuorumEpochResponse(_Base):
     __slots__ = ('error_code', 'topics', 'node_endpoints', 'unknown_tagged_fields',)
@@ -551,6 +633,18 @@ class EndQuorumEpochResponse(_Base):
         self.topics = [] if topics is _UNSET else topics
         self.node_endpoints = [] if node_endpoints is _UNSET else node_endpoints
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.topics == other.topics and
+            self.node_endpoints == other.node_endpoints and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_EndQuorumEpochResponse_PartitionData(buf, pos, version):

@@ -64,6 +64,18 @@ class EnvelopeRequest(_Base):
         self.client_host_address = client_host_address
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.request_data == other.request_data and
+            self.request_principal == other.request_principal and
+            self.client_host_address == other.client_host_address and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_EnvelopeRequest(buf, pos, version):
     o = _new(EnvelopeRequest)
@@ -111,6 +123,17 @@ class EnvelopeResponse(_Base):
         self.response_data = response_data
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.response_data == other.response_data and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_EnvelopeResponse(buf, pos, version):

@@ -65,6 +65,17 @@ class ExpireDelegationTokenRequest(_Base):
         self.expiry_time_period_ms = expiry_time_period_ms
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.hmac == other.hmac and
+            self.expiry_time_period_ms == other.expiry_time_period_ms and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_ExpireDelegationTokenRequest(buf, pos, version):
     o = _new(ExpireDelegationTokenRequest)
@@ -121,6 +132,18 @@ class ExpireDelegationTokenResponse(_Base):
         self.expiry_timestamp_ms = expiry_timestamp_ms
         self.throttle_time_ms = throttle_time_ms
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.expiry_timestamp_ms == other.expiry_timestamp_ms and
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ExpireDelegationTokenResponse(buf, pos, version):

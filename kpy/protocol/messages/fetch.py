@@ -85,6 +85,15 @@ class FetchRequest_ReplicaState(_Base):
         self.replica_epoch = replica_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.replica_id == other.replica_id and
+            self.replica_epoch == other.replica_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class FetchRequest_FetchPartition(_Base):
     __slots__ = ('partition', 'current_leader_epoch', 'fetch_offset', 'last_fetched_epoch', 'log_start_offset', 'partition_max_bytes', 'replica_directory_id', 'unknown_tagged_fields',)
@@ -110,6 +119,20 @@ class FetchRequest_FetchPartition(_Base):
         self.replica_directory_id = replica_directory_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition == other.partition and
+            self.current_leader_epoch == other.current_leader_epoch and
+            self.fetch_offset == other.fetch_offset and
+            self.last_fetched_epoch == other.last_fetched_epoch and
+            self.log_start_offset == other.log_start_offset and
+            self.partition_max_bytes == other.partition_max_bytes and
+            self.replica_directory_id == other.replica_directory_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class FetchRequest_FetchTopic(_Base):
     __slots__ = ('topic', 'topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -127,6 +150,16 @@ class FetchRequest_FetchTopic(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic == other.topic and
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class FetchRequest_ForgottenTopic(_Base):
     __slots__ = ('topic', 'topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -143,6 +176,16 @@ class FetchRequest_ForgottenTopic(_Base):
         self.topic_id = topic_id
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic == other.topic and
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class FetchRequest(_Base):
@@ -179,6 +222,28 @@ class FetchRequest(_Base):
         self.forgotten_topics_data = [] if forgotten_topics_data is _UNSET else forgotten_topics_data
         self.rack_id = rack_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.cluster_id == other.cluster_id and
+            self.replica_id == other.replica_id and
+            self.replica_state == other.replica_state and
+            self.max_wait_ms == other.max_wait_ms and
+            self.min_bytes == other.min_bytes and
+            self.max_bytes == other.max_bytes and
+            self.isolation_level == other.isolation_level and
+            self.session_id == other.session_id and
+            self.session_epoch == other.session_epoch and
+            self.topics == other.topics and
+            self.forgotten_topics_data == other.forgotten_topics_data and
+            self.rack_id == other.rack_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+_D_FetchRequest_ReplicaState = FetchRequest_ReplicaState()
 
 
 def _r_FetchRequest_ReplicaState(buf, pos, version):
@@ -628,9 +693,9 @@ def _w_FetchRequest(o, b, c, version):
                 t = bytearray(b''.join(tc)) + t
             tags.append((0, t))
         if not (version >= 15):
-            if o.replica_state != FetchRequest_ReplicaState():
+            if o.replica_state != _D_FetchRequest_ReplicaState:
                 raise _unsupported('FetchRequest', 'replica_state', version)
-        elif o.replica_state != FetchRequest_ReplicaState():
+        elif o.replica_state != _D_FetchRequest_ReplicaState:
             t = bytearray()
             tc = []
             _w_FetchRequest_ReplicaState(o.replica_state, t, tc, version)
@@ -642,7 +707,7 @@ def _w_FetchRequest(o, b, c, version):
         else:
             b.append(0)
     else:
-        if o.replica_state != FetchRequest_ReplicaState():
+        if o.replica_state != _D_FetchRequest_ReplicaState:
             raise _unsupported('FetchRequest', 'replica_state', version)
 
 
@@ -676,6 +741,15 @@ class FetchResponse_EpochEndOffset(_Base):
         self.end_offset = end_offset
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.epoch == other.epoch and
+            self.end_offset == other.end_offset and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class FetchResponse_LeaderIdAndEpoch(_Base):
     __slots__ = ('leader_id', 'leader_epoch', 'unknown_tagged_fields',)
@@ -690,6 +764,15 @@ class FetchResponse_LeaderIdAndEpoch(_Base):
         self.leader_id = leader_id
         self.leader_epoch = leader_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.leader_id == other.leader_id and
+            self.leader_epoch == other.leader_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class FetchResponse_SnapshotId(_Base):
@@ -706,6 +789,15 @@ class FetchResponse_SnapshotId(_Base):
         self.epoch = epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.end_offset == other.end_offset and
+            self.epoch == other.epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class FetchResponse_AbortedTransaction(_Base):
     __slots__ = ('producer_id', 'first_offset', 'unknown_tagged_fields',)
@@ -720,6 +812,15 @@ class FetchResponse_AbortedTransaction(_Base):
         self.producer_id = producer_id
         self.first_offset = first_offset
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.producer_id == other.producer_id and
+            self.first_offset == other.first_offset and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class FetchResponse_PartitionData(_Base):
@@ -754,6 +855,24 @@ class FetchResponse_PartitionData(_Base):
         self.records = records
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.high_watermark == other.high_watermark and
+            self.last_stable_offset == other.last_stable_offset and
+            self.log_start_offset == other.log_start_offset and
+            self.diverging_epoch == other.diverging_epoch and
+            self.current_leader == other.current_leader and
+            self.snapshot_id == other.snapshot_id and
+            self.aborted_transactions == other.aborted_transactions and
+            self.preferred_read_replica == other.preferred_read_replica and
+            self.records == other.records and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class FetchResponse_FetchableTopicResponse(_Base):
     __slots__ = ('topic', 'topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -770,6 +889,16 @@ class FetchResponse_FetchableTopicResponse(_Base):
         self.topic_id = topic_id
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic == other.topic and
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class FetchResponse_NodeEndpoint(_Base):
@@ -789,6 +918,17 @@ class FetchResponse_NodeEndpoint(_Base):
         self.port = port
         self.rack = rack
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.node_id == other.node_id and
+            self.host == other.host and
+            self.port == other.port and
+            self.rack == other.rack and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class FetchResponse(_Base):
@@ -811,6 +951,23 @@ class FetchResponse(_Base):
         self.responses = [] if responses is _UNSET else responses
         self.node_endpoints = [] if node_endpoints is _UNSET else node_endpoints
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.session_id == other.session_id and
+            self.responses == other.responses and
+            self.node_endpoints == other.node_endpoints and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+_D_FetchResponse_EpochEndOffset = FetchResponse_EpochEndOffset()
+_D_FetchResponse_LeaderIdAndEpoch = FetchResponse_LeaderIdAndEpoch()
+_D_FetchResponse_SnapshotId = FetchResponse_SnapshotId()
 
 
 def _r_FetchResponse_EpochEndOffset(buf, pos, version):
@@ -1061,21 +1218,21 @@ def _w_FetchResponse_PartitionData(o, b, c, version):
         _wr_records(b, c, o.records)
     if version >= 12:
         tags = list(o.unknown_tagged_fields)
-        if o.diverging_epoch != FetchResponse_EpochEndOffset():
+        if o.diverging_epoch != _D_FetchResponse_EpochEndOffset:
             t = bytearray()
             tc = []
             _w_FetchResponse_EpochEndOffset(o.diverging_epoch, t, tc, version)
             if tc:
                 t = bytearray(b''.join(tc)) + t
             tags.append((0, t))
-        if o.current_leader != FetchResponse_LeaderIdAndEpoch():
+        if o.current_leader != _D_FetchResponse_LeaderIdAndEpoch:
             t = bytearray()
             tc = []
             _w_FetchResponse_LeaderIdAndEpoch(o.current_leader, t, tc, version)
             if tc:
                 t = bytearray(b''.join(tc)) + t
             tags.append((1, t))
-        if o.snapshot_id != FetchResponse_SnapshotId():
+        if o.snapshot_id != _D_FetchResponse_SnapshotId:
             t = bytearray()
             tc = []
             _w_FetchResponse_SnapshotId(o.snapshot_id, t, tc, version)

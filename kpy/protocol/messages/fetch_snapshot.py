@@ -79,6 +79,15 @@ class FetchSnapshotRequest_SnapshotId(_Base):
         self.epoch = epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.end_offset == other.end_offset and
+            self.epoch == other.epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class FetchSnapshotRequest_PartitionSnapshot(_Base):
     __slots__ = ('partition', 'current_leader_epoch', 'snapshot_id', 'position', 'replica_directory_id', 'unknown_tagged_fields',)
@@ -100,6 +109,18 @@ class FetchSnapshotRequest_PartitionSnapshot(_Base):
         self.replica_directory_id = replica_directory_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition == other.partition and
+            self.current_leader_epoch == other.current_leader_epoch and
+            self.snapshot_id == other.snapshot_id and
+            self.position == other.position and
+            self.replica_directory_id == other.replica_directory_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class FetchSnapshotRequest_TopicSnapshot(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -114,6 +135,15 @@ class FetchSnapshotRequest_TopicSnapshot(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class FetchSnapshotRequest(_Base):
@@ -134,6 +164,20 @@ class FetchSnapshotRequest(_Base):
         self.max_bytes = max_bytes
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.cluster_id == other.cluster_id and
+            self.replica_id == other.replica_id and
+            self.max_bytes == other.max_bytes and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+_D_FetchSnapshotRequest_SnapshotId = FetchSnapshotRequest_SnapshotId()
 
 
 def _r_FetchSnapshotRequest_SnapshotId(buf, pos, version):
@@ -342,6 +386,15 @@ class FetchSnapshotResponse_SnapshotId(_Base):
         self.epoch = epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.end_offset == other.end_offset and
+            self.epoch == other.epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class FetchSnapshotResponse_LeaderIdAndEpoch(_Base):
     __slots__ = ('leader_id', 'leader_epoch', 'unknown_tagged_fields',)
@@ -356,6 +409,15 @@ class FetchSnapshotResponse_LeaderIdAndEpoch(_Base):
         self.leader_id = leader_id
         self.leader_epoch = leader_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.leader_id == other.leader_id and
+            self.leader_epoch == other.leader_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class FetchSnapshotResponse_PartitionSnapshot(_Base):
@@ -382,6 +444,20 @@ class FetchSnapshotResponse_PartitionSnapshot(_Base):
         self.unaligned_records = unaligned_records
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.index == other.index and
+            self.error_code == other.error_code and
+            self.snapshot_id == other.snapshot_id and
+            self.current_leader == other.current_leader and
+            self.size == other.size and
+            self.position == other.position and
+            self.unaligned_records == other.unaligned_records and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class FetchSnapshotResponse_TopicSnapshot(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -396,6 +472,15 @@ class FetchSnapshotResponse_TopicSnapshot(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class FetchSnapshotResponse_NodeEndpoint(_Base):
@@ -413,6 +498,16 @@ class FetchSnapshotResponse_NodeEndpoint(_Base):
         self.host = host
         self.port = port
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.node_id == other.node_id and
+            self.host == other.host and
+            self.port == other.port and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class FetchSnapshotResponse(_Base):
@@ -433,6 +528,21 @@ class FetchSnapshotResponse(_Base):
         self.topics = [] if topics is _UNSET else topics
         self.node_endpoints = [] if node_endpoints is _UNSET else node_endpoints
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.topics == other.topics and
+            self.node_endpoints == other.node_endpoints and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+_D_FetchSnapshotResponse_SnapshotId = FetchSnapshotResponse_SnapshotId()
+_D_FetchSnapshotResponse_LeaderIdAndEpoch = FetchSnapshotResponse_LeaderIdAndEpoch()
 
 
 def _r_FetchSnapshotResponse_SnapshotId(buf, pos, version):
@@ -519,7 +629,7 @@ def _w_FetchSnapshotResponse_PartitionSnapshot(o, b, c, version):
     b += _S_qq_pack(o.size, o.position)
     _wr_compact_records(b, c, o.unaligned_records)
     tags = list(o.unknown_tagged_fields)
-    if o.current_leader != FetchSnapshotResponse_LeaderIdAndEpoch():
+    if o.current_leader != _D_FetchSnapshotResponse_LeaderIdAndEpoch:
         t = bytearray()
         tc = []
         _w_FetchSnapshotResponse_LeaderIdAndEpoch(o.current_leader, t, tc, version)

@@ -70,6 +70,18 @@ class FindCoordinatorRequest(_Base):
         self.coordinator_keys = [] if coordinator_keys is _UNSET else coordinator_keys
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.key == other.key and
+            self.key_type == other.key_type and
+            self.coordinator_keys == other.coordinator_keys and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_FindCoordinatorRequest(buf, pos, version):
     o = _new(FindCoordinatorRequest)
@@ -173,6 +185,19 @@ class FindCoordinatorResponse_Coordinator(_Base):
         self.error_message = error_message
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.key == other.key and
+            self.node_id == other.node_id and
+            self.host == other.host and
+            self.port == other.port and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class FindCoordinatorResponse(_Base):
     __slots__ = ('throttle_time_ms', 'error_code', 'error_message', 'node_id', 'host', 'port', 'coordinators', 'unknown_tagged_fields',)
@@ -198,6 +223,22 @@ class FindCoordinatorResponse(_Base):
         self.port = port
         self.coordinators = [] if coordinators is _UNSET else coordinators
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.node_id == other.node_id and
+            self.host == other.host and
+            self.port == other.port and
+            self.coordinators == other.coordinators and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_FindCoordinatorResponse_Coordinator(buf, pos, version):

@@ -66,6 +66,16 @@ class GetTelemetrySubscriptionsRequest(_Base):
         self.client_instance_id = client_instance_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.client_instance_id == other.client_instance_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_GetTelemetrySubscriptionsRequest(buf, pos, version):
     o = _new(GetTelemetrySubscriptionsRequest)
@@ -124,6 +134,24 @@ class GetTelemetrySubscriptionsResponse(_Base):
         self.delta_temporality = delta_temporality
         self.requested_metrics = [] if requested_metrics is _UNSET else requested_metrics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.client_instance_id == other.client_instance_id and
+            self.subscription_id == other.subscription_id and
+            self.accepted_compression_types == other.accepted_compression_types and
+            self.push_interval_ms == other.push_interval_ms and
+            self.telemetry_max_bytes == other.telemetry_max_bytes and
+            self.delta_temporality == other.delta_temporality and
+            self.requested_metrics == other.requested_metrics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_GetTelemetrySubscriptionsResponse(buf, pos, version):

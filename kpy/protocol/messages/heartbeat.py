@@ -66,6 +66,19 @@ class HeartbeatRequest(_Base):
         self.group_instance_id = group_instance_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.generation_id == other.generation_id and
+            self.member_id == other.member_id and
+            self.group_instance_id == other.group_instance_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_HeartbeatRequest(buf, pos, version):
     o = _new(HeartbeatRequest)
@@ -143,6 +156,17 @@ class HeartbeatResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_HeartbeatResponse(buf, pos, version):

@@ -69,6 +69,16 @@ class IncrementalAlterConfigsRequest_AlterableConfig(_Base):
         self.value = value
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.config_operation == other.config_operation and
+            self.value == other.value and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class IncrementalAlterConfigsRequest_AlterConfigsResource(_Base):
     __slots__ = ('resource_type', 'resource_name', 'configs', 'unknown_tagged_fields',)
@@ -86,6 +96,16 @@ class IncrementalAlterConfigsRequest_AlterConfigsResource(_Base):
         self.configs = [] if configs is _UNSET else configs
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.resource_type == other.resource_type and
+            self.resource_name == other.resource_name and
+            self.configs == other.configs and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class IncrementalAlterConfigsRequest(_Base):
     __slots__ = ('resources', 'validate_only', 'unknown_tagged_fields',)
@@ -101,6 +121,17 @@ class IncrementalAlterConfigsRequest(_Base):
         self.resources = [] if resources is _UNSET else resources
         self.validate_only = validate_only
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.resources == other.resources and
+            self.validate_only == other.validate_only and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_IncrementalAlterConfigsRequest_AlterableConfig(buf, pos, version):
@@ -314,6 +345,17 @@ class IncrementalAlterConfigsResponse_AlterConfigsResourceResponse(_Base):
         self.resource_name = resource_name
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.resource_type == other.resource_type and
+            self.resource_name == other.resource_name and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class IncrementalAlterConfigsResponse(_Base):
     __slots__ = ('throttle_time_ms', 'responses', 'unknown_tagged_fields',)
@@ -329,6 +371,17 @@ class IncrementalAlterConfigsResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.responses = [] if responses is _UNSET else responses
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.responses == other.responses and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_IncrementalAlterConfigsResponse_AlterConfigsResourceResponse(buf, pos, version):

@@ -69,6 +69,19 @@ class InitProducerIdRequest(_Base):
         self.producer_epoch = producer_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.transactional_id == other.transactional_id and
+            self.transaction_timeout_ms == other.transaction_timeout_ms and
+            self.producer_id == other.producer_id and
+            self.producer_epoch == other.producer_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_InitProducerIdRequest(buf, pos, version):
     o = _new(InitProducerIdRequest)
@@ -140,6 +153,19 @@ class InitProducerIdResponse(_Base):
         self.producer_id = producer_id
         self.producer_epoch = producer_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.producer_id == other.producer_id and
+            self.producer_epoch == other.producer_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_InitProducerIdResponse(buf, pos, version):

@@ -69,6 +69,16 @@ class InitializeShareGroupStateRequest_PartitionData(_Base):
         self.start_offset = start_offset
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition == other.partition and
+            self.state_epoch == other.state_epoch and
+            self.start_offset == other.start_offset and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class InitializeShareGroupStateRequest_InitializeStateData(_Base):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -83,6 +93,15 @@ class InitializeShareGroupStateRequest_InitializeStateData(_Base):
         self.topic_id = topic_id
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class InitializeShareGroupStateRequest(_Base):
@@ -99,6 +118,17 @@ class InitializeShareGroupStateRequest(_Base):
         self.group_id = group_id
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_InitializeShareGroupStateRequest_PartitionData(buf, pos, version):
@@ -243,6 +273,16 @@ class InitializeShareGroupStateResponse_PartitionResult(_Base):
         self.error_message = error_message
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition == other.partition and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class InitializeShareGroupStateResponse_InitializeStateResult(_Base):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -258,6 +298,15 @@ class InitializeShareGroupStateResponse_InitializeStateResult(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class InitializeShareGroupStateResponse(_Base):
     __slots__ = ('results', 'unknown_tagged_fields',)
@@ -271,6 +320,16 @@ class InitializeShareGroupStateResponse(_Base):
     def __init__(self, *, results=_UNSET, unknown_tagged_fields=None):
         self.results = [] if results is _UNSET else results
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.results == other.results and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_InitializeShareGroupStateResponse_PartitionResult(buf, pos, version):

@@ -64,6 +64,15 @@ class JoinGroupRequest_JoinGroupRequestProtocol(_Base):
         self.metadata = metadata
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.metadata == other.metadata and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class JoinGroupRequest(_Base):
     __slots__ = ('group_id', 'session_timeout_ms', 'rebalance_timeout_ms', 'member_id', 'group_instance_id', 'protocol_type', 'protocols', 'reason', 'unknown_tagged_fields',)
@@ -91,6 +100,23 @@ class JoinGroupRequest(_Base):
         self.protocols = [] if protocols is _UNSET else protocols
         self.reason = reason
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.session_timeout_ms == other.session_timeout_ms and
+            self.rebalance_timeout_ms == other.rebalance_timeout_ms and
+            self.member_id == other.member_id and
+            self.group_instance_id == other.group_instance_id and
+            self.protocol_type == other.protocol_type and
+            self.protocols == other.protocols and
+            self.reason == other.reason and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_JoinGroupRequest_JoinGroupRequestProtocol(buf, pos, version):
@@ -274,6 +300,16 @@ class JoinGroupResponse_JoinGroupResponseMember(_Base):
         self.metadata = metadata
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.member_id == other.member_id and
+            self.group_instance_id == other.group_instance_id and
+            self.metadata == other.metadata and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class JoinGroupResponse(_Base):
     __slots__ = ('throttle_time_ms', 'error_code', 'generation_id', 'protocol_type', 'protocol_name', 'leader', 'skip_assignment', 'member_id', 'members', 'unknown_tagged_fields',)
@@ -303,6 +339,24 @@ class JoinGroupResponse(_Base):
         self.member_id = member_id
         self.members = [] if members is _UNSET else members
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.generation_id == other.generation_id and
+            self.protocol_type == other.protocol_type and
+            self.protocol_name == other.protocol_name and
+            self.leader == other.leader and
+            self.skip_assignment == other.skip_assignment and
+            self.member_id == other.member_id and
+            self.members == other.members and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_JoinGroupResponse_JoinGroupResponseMember(buf, pos, version):

@@ -99,6 +99,25 @@ class LeaderAndIsrRequest_LeaderAndIsrPartitionState(_Base):
         self.leader_recovery_state = leader_recovery_state
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partition_index == other.partition_index and
+            self.controller_epoch == other.controller_epoch and
+            self.leader == other.leader and
+            self.leader_epoch == other.leader_epoch and
+            self.isr == other.isr and
+            self.partition_epoch == other.partition_epoch and
+            self.replicas == other.replicas and
+            self.adding_replicas == other.adding_replicas and
+            self.removing_replicas == other.removing_replicas and
+            self.is_new == other.is_new and
+            self.leader_recovery_state == other.leader_recovery_state and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class LeaderAndIsrRequest_LeaderAndIsrTopicState(_Base):
     __slots__ = ('topic_name', 'topic_id', 'partition_states', 'unknown_tagged_fields',)
@@ -116,6 +135,16 @@ class LeaderAndIsrRequest_LeaderAndIsrTopicState(_Base):
         self.partition_states = [] if partition_states is _UNSET else partition_states
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.topic_id == other.topic_id and
+            self.partition_states == other.partition_states and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class LeaderAndIsrRequest_LeaderAndIsrLiveLeader(_Base):
     __slots__ = ('broker_id', 'host_name', 'port', 'unknown_tagged_fields',)
@@ -132,6 +161,16 @@ class LeaderAndIsrRequest_LeaderAndIsrLiveLeader(_Base):
         self.host_name = host_name
         self.port = port
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.broker_id == other.broker_id and
+            self.host_name == other.host_name and
+            self.port == other.port and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class LeaderAndIsrRequest(_Base):
@@ -160,6 +199,23 @@ class LeaderAndIsrRequest(_Base):
         self.topic_states = [] if topic_states is _UNSET else topic_states
         self.live_leaders = [] if live_leaders is _UNSET else live_leaders
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.controller_id == other.controller_id and
+            self.is_k_raft_controller == other.is_k_raft_controller and
+            self.controller_epoch == other.controller_epoch and
+            self.broker_epoch == other.broker_epoch and
+            self.type == other.type and
+            self.ungrouped_partition_states == other.ungrouped_partition_states and
+            self.topic_states == other.topic_states and
+            self.live_leaders == other.live_leaders and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_LeaderAndIsrRequest_LeaderAndIsrPartitionState(buf, pos, version):
@@ -669,6 +725,16 @@ class LeaderAndIsrResponse_LeaderAndIsrPartitionError(_Base):
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class LeaderAndIsrResponse_LeaderAndIsrTopicError(_Base):
     __slots__ = ('topic_id', 'partition_errors', 'unknown_tagged_fields',)
@@ -683,6 +749,15 @@ class LeaderAndIsrResponse_LeaderAndIsrTopicError(_Base):
         self.topic_id = topic_id
         self.partition_errors = [] if partition_errors is _UNSET else partition_errors
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partition_errors == other.partition_errors and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class LeaderAndIsrResponse(_Base):
@@ -701,6 +776,18 @@ class LeaderAndIsrResponse(_Base):
         self.partition_errors = [] if partition_errors is _UNSET else partition_errors
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.partition_errors == other.partition_errors and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_LeaderAndIsrResponse_LeaderAndIsrPartitionError(buf, pos, version):

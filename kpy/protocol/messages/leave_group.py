@@ -63,6 +63,16 @@ class LeaveGroupRequest_MemberIdentity(_Base):
         self.reason = reason
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.member_id == other.member_id and
+            self.group_instance_id == other.group_instance_id and
+            self.reason == other.reason and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class LeaveGroupRequest(_Base):
     __slots__ = ('group_id', 'member_id', 'members', 'unknown_tagged_fields',)
@@ -80,6 +90,18 @@ class LeaveGroupRequest(_Base):
         self.member_id = member_id
         self.members = [] if members is _UNSET else members
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.member_id == other.member_id and
+            self.members == other.members and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_LeaveGroupRequest_MemberIdentity(buf, pos, version):
@@ -252,6 +274,16 @@ class LeaveGroupResponse_MemberResponse(_Base):
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.member_id == other.member_id and
+            self.group_instance_id == other.group_instance_id and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class LeaveGroupResponse(_Base):
     __slots__ = ('throttle_time_ms', 'error_code', 'members', 'unknown_tagged_fields',)
@@ -269,6 +301,18 @@ class LeaveGroupResponse(_Base):
         self.error_code = error_code
         self.members = [] if members is _UNSET else members
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.members == other.members and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_LeaveGroupResponse_MemberResponse(buf, pos, version):

@@ -58,6 +58,15 @@ class ListClientMetricsResourcesRequest(_Base):
     def __init__(self, *, unknown_tagged_fields=None):
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_ListClientMetricsResourcesRequest(buf, pos, version):
     o = _new(ListClientMetricsResourcesRequest)
@@ -97,6 +106,14 @@ class ListClientMetricsResourcesResponse_ClientMetricsResource(_Base):
         self.name = name
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ListClientMetricsResourcesResponse(_Base):
     __slots__ = ('throttle_time_ms', 'error_code', 'client_metrics_resources', 'unknown_tagged_fields',)
@@ -114,6 +131,18 @@ class ListClientMetricsResourcesResponse(_Base):
         self.error_code = error_code
         self.client_metrics_resources = [] if client_metrics_resources is _UNSET else client_metrics_resources
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.client_metrics_resources == other.client_metrics_resources and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ListClientMetricsResourcesResponse_ClientMetricsResource(buf, pos, version):

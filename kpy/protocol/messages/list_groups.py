@@ -62,6 +62,17 @@ class ListGroupsRequest(_Base):
         self.types_filter = [] if types_filter is _UNSET else types_filter
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.states_filter == other.states_filter and
+            self.types_filter == other.types_filter and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_ListGroupsRequest(buf, pos, version):
     o = _new(ListGroupsRequest)
@@ -163,6 +174,17 @@ class ListGroupsResponse_ListedGroup(_Base):
         self.group_type = group_type
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.protocol_type == other.protocol_type and
+            self.group_state == other.group_state and
+            self.group_type == other.group_type and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ListGroupsResponse(_Base):
     __slots__ = ('throttle_time_ms', 'error_code', 'groups', 'unknown_tagged_fields',)
@@ -180,6 +202,18 @@ class ListGroupsResponse(_Base):
         self.error_code = error_code
         self.groups = [] if groups is _UNSET else groups
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.groups == other.groups and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ListGroupsResponse_ListedGroup(buf, pos, version):

@@ -74,6 +74,17 @@ class ListOffsetsRequest_ListOffsetsPartition(_Base):
         self.max_num_offsets = max_num_offsets
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.current_leader_epoch == other.current_leader_epoch and
+            self.timestamp == other.timestamp and
+            self.max_num_offsets == other.max_num_offsets and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ListOffsetsRequest_ListOffsetsTopic(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -88,6 +99,15 @@ class ListOffsetsRequest_ListOffsetsTopic(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ListOffsetsRequest(_Base):
@@ -108,6 +128,19 @@ class ListOffsetsRequest(_Base):
         self.topics = [] if topics is _UNSET else topics
         self.timeout_ms = timeout_ms
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.replica_id == other.replica_id and
+            self.isolation_level == other.isolation_level and
+            self.topics == other.topics and
+            self.timeout_ms == other.timeout_ms and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ListOffsetsRequest_ListOffsetsPartition(buf, pos, version):
@@ -343,6 +376,19 @@ class ListOffsetsResponse_ListOffsetsPartitionResponse(_Base):
         self.leader_epoch = leader_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.old_style_offsets == other.old_style_offsets and
+            self.timestamp == other.timestamp and
+            self.offset == other.offset and
+            self.leader_epoch == other.leader_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ListOffsetsResponse_ListOffsetsTopicResponse(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -357,6 +403,15 @@ class ListOffsetsResponse_ListOffsetsTopicResponse(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ListOffsetsResponse(_Base):
@@ -373,6 +428,17 @@ class ListOffsetsResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ListOffsetsResponse_ListOffsetsPartitionResponse(buf, pos, version):

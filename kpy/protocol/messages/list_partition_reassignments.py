@@ -61,6 +61,15 @@ class ListPartitionReassignmentsRequest_ListPartitionReassignmentsTopics(_Base):
         self.partition_indexes = [] if partition_indexes is _UNSET else partition_indexes
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partition_indexes == other.partition_indexes and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ListPartitionReassignmentsRequest(_Base):
     __slots__ = ('timeout_ms', 'topics', 'unknown_tagged_fields',)
@@ -76,6 +85,17 @@ class ListPartitionReassignmentsRequest(_Base):
         self.timeout_ms = timeout_ms
         self.topics = topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.timeout_ms == other.timeout_ms and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ListPartitionReassignmentsRequest_ListPartitionReassignmentsTopics(buf, pos, version):
@@ -196,6 +216,17 @@ class ListPartitionReassignmentsResponse_OngoingPartitionReassignment(_Base):
         self.removing_replicas = [] if removing_replicas is _UNSET else removing_replicas
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.replicas == other.replicas and
+            self.adding_replicas == other.adding_replicas and
+            self.removing_replicas == other.removing_replicas and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ListPartitionReassignmentsResponse_OngoingTopicReassignment(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -210,6 +241,15 @@ class ListPartitionReassignmentsResponse_OngoingTopicReassignment(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ListPartitionReassignmentsResponse(_Base):
@@ -230,6 +270,19 @@ class ListPartitionReassignmentsResponse(_Base):
         self.error_message = error_message
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ListPartitionReassignmentsResponse_OngoingPartitionReassignment(buf, pos, version):

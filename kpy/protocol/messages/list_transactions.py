@@ -67,6 +67,18 @@ class ListTransactionsRequest(_Base):
         self.duration_filter = duration_filter
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.state_filters == other.state_filters and
+            self.producer_id_filters == other.producer_id_filters and
+            self.duration_filter == other.duration_filter and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_ListTransactionsRequest(buf, pos, version):
     o = _new(ListTransactionsRequest)
@@ -157,6 +169,16 @@ class ListTransactionsResponse_TransactionState(_Base):
         self.transaction_state = transaction_state
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.transactional_id == other.transactional_id and
+            self.producer_id == other.producer_id and
+            self.transaction_state == other.transaction_state and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ListTransactionsResponse(_Base):
     __slots__ = ('throttle_time_ms', 'error_code', 'unknown_state_filters', 'transaction_states', 'unknown_tagged_fields',)
@@ -176,6 +198,19 @@ class ListTransactionsResponse(_Base):
         self.unknown_state_filters = [] if unknown_state_filters is _UNSET else unknown_state_filters
         self.transaction_states = [] if transaction_states is _UNSET else transaction_states
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.unknown_state_filters == other.unknown_state_filters and
+            self.transaction_states == other.transaction_states and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ListTransactionsResponse_TransactionState(buf, pos, version):

@@ -70,6 +70,15 @@ class MetadataRequest_MetadataRequestTopic(_Base):
         self.name = name
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.name == other.name and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class MetadataRequest(_Base):
     __slots__ = ('topics', 'allow_auto_topic_creation', 'include_cluster_authorized_operations', 'include_topic_authorized_operations', 'unknown_tagged_fields',)
@@ -89,6 +98,19 @@ class MetadataRequest(_Base):
         self.include_cluster_authorized_operations = include_cluster_authorized_operations
         self.include_topic_authorized_operations = include_topic_authorized_operations
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topics == other.topics and
+            self.allow_auto_topic_creation == other.allow_auto_topic_creation and
+            self.include_cluster_authorized_operations == other.include_cluster_authorized_operations and
+            self.include_topic_authorized_operations == other.include_topic_authorized_operations and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_MetadataRequest_MetadataRequestTopic(buf, pos, version):
@@ -280,6 +302,17 @@ class MetadataResponse_MetadataResponseBroker(_Base):
         self.rack = rack
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.node_id == other.node_id and
+            self.host == other.host and
+            self.port == other.port and
+            self.rack == other.rack and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class MetadataResponse_MetadataResponsePartition(_Base):
     __slots__ = ('error_code', 'partition_index', 'leader_id', 'leader_epoch', 'replica_nodes', 'isr_nodes', 'offline_replicas', 'unknown_tagged_fields',)
@@ -305,6 +338,20 @@ class MetadataResponse_MetadataResponsePartition(_Base):
         self.offline_replicas = [] if offline_replicas is _UNSET else offline_replicas
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.partition_index == other.partition_index and
+            self.leader_id == other.leader_id and
+            self.leader_epoch == other.leader_epoch and
+            self.replica_nodes == other.replica_nodes and
+            self.isr_nodes == other.isr_nodes and
+            self.offline_replicas == other.offline_replicas and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class MetadataResponse_MetadataResponseTopic(_Base):
     __slots__ = ('error_code', 'name', 'topic_id', 'is_internal', 'partitions', 'topic_authorized_operations', 'unknown_tagged_fields',)
@@ -327,6 +374,19 @@ class MetadataResponse_MetadataResponseTopic(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.topic_authorized_operations = topic_authorized_operations
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.name == other.name and
+            self.topic_id == other.topic_id and
+            self.is_internal == other.is_internal and
+            self.partitions == other.partitions and
+            self.topic_authorized_operations == other.topic_authorized_operations and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class MetadataResponse(_Base):
@@ -351,6 +411,21 @@ class MetadataResponse(_Base):
         self.topics = [] if topics is _UNSET else topics
         self.cluster_authorized_operations = cluster_authorized_operations
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.brokers == other.brokers and
+            self.cluster_id == other.cluster_id and
+            self.controller_id == other.controller_id and
+            self.topics == other.topics and
+            self.cluster_authorized_operations == other.cluster_authorized_operations and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_MetadataResponse_MetadataResponseBroker(buf, pos, version):

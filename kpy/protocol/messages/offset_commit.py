@@ -73,6 +73,18 @@ class OffsetCommitRequest_OffsetCommitRequestPartition(_Base):
         self.committed_metadata = committed_metadata
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.committed_offset == other.committed_offset and
+            self.committed_leader_epoch == other.committed_leader_epoch and
+            self.commit_timestamp == other.commit_timestamp and
+            self.committed_metadata == other.committed_metadata and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class OffsetCommitRequest_OffsetCommitRequestTopic(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -87,6 +99,15 @@ class OffsetCommitRequest_OffsetCommitRequestTopic(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class OffsetCommitRequest(_Base):
@@ -111,6 +132,21 @@ class OffsetCommitRequest(_Base):
         self.retention_time_ms = retention_time_ms
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.generation_id_or_member_epoch == other.generation_id_or_member_epoch and
+            self.member_id == other.member_id and
+            self.group_instance_id == other.group_instance_id and
+            self.retention_time_ms == other.retention_time_ms and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_OffsetCommitRequest_OffsetCommitRequestPartition(buf, pos, version):
@@ -372,6 +408,15 @@ class OffsetCommitResponse_OffsetCommitResponsePartition(_Base):
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class OffsetCommitResponse_OffsetCommitResponseTopic(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -386,6 +431,15 @@ class OffsetCommitResponse_OffsetCommitResponseTopic(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class OffsetCommitResponse(_Base):
@@ -402,6 +456,17 @@ class OffsetCommitResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_OffsetCommitResponse_OffsetCommitResponsePartition(buf, pos, version):

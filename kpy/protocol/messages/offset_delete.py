@@ -62,6 +62,14 @@ class OffsetDeleteRequest_OffsetDeleteRequestPartition(_Base):
         self.partition_index = partition_index
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class OffsetDeleteRequest_OffsetDeleteRequestTopic(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -76,6 +84,15 @@ class OffsetDeleteRequest_OffsetDeleteRequestTopic(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class OffsetDeleteRequest(_Base):
@@ -92,6 +109,17 @@ class OffsetDeleteRequest(_Base):
         self.group_id = group_id
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_OffsetDeleteRequest_OffsetDeleteRequestPartition(buf, pos, version):
@@ -180,6 +208,15 @@ class OffsetDeleteResponse_OffsetDeleteResponsePartition(_Base):
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class OffsetDeleteResponse_OffsetDeleteResponseTopic(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -194,6 +231,15 @@ class OffsetDeleteResponse_OffsetDeleteResponseTopic(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class OffsetDeleteResponse(_Base):
@@ -212,6 +258,18 @@ class OffsetDeleteResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_OffsetDeleteResponse_OffsetDeleteResponsePartition(buf, pos, version):

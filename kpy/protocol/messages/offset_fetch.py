@@ -70,6 +70,15 @@ class OffsetFetchRequest_OffsetFetchRequestTopic(_Base):
         self.partition_indexes = [] if partition_indexes is _UNSET else partition_indexes
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partition_indexes == other.partition_indexes and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class OffsetFetchRequest_OffsetFetchRequestTopics(_Base):
     __slots__ = ('name', 'partition_indexes', 'unknown_tagged_fields',)
@@ -84,6 +93,15 @@ class OffsetFetchRequest_OffsetFetchRequestTopics(_Base):
         self.name = name
         self.partition_indexes = [] if partition_indexes is _UNSET else partition_indexes
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partition_indexes == other.partition_indexes and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class OffsetFetchRequest_OffsetFetchRequestGroup(_Base):
@@ -104,6 +122,17 @@ class OffsetFetchRequest_OffsetFetchRequestGroup(_Base):
         self.topics = topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.member_id == other.member_id and
+            self.member_epoch == other.member_epoch and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class OffsetFetchRequest(_Base):
     __slots__ = ('group_id', 'topics', 'groups', 'require_stable', 'unknown_tagged_fields',)
@@ -123,6 +152,19 @@ class OffsetFetchRequest(_Base):
         self.groups = [] if groups is _UNSET else groups
         self.require_stable = require_stable
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.topics == other.topics and
+            self.groups == other.groups and
+            self.require_stable == other.require_stable and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_OffsetFetchRequest_OffsetFetchRequestTopic(buf, pos, version):
@@ -523,6 +565,18 @@ class OffsetFetchResponse_OffsetFetchResponsePartition(_Base):
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.committed_offset == other.committed_offset and
+            self.committed_leader_epoch == other.committed_leader_epoch and
+            self.metadata == other.metadata and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class OffsetFetchResponse_OffsetFetchResponseTopic(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -537,6 +591,15 @@ class OffsetFetchResponse_OffsetFetchResponseTopic(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class OffsetFetchResponse_OffsetFetchResponsePartitions(_Base):
@@ -559,6 +622,18 @@ class OffsetFetchResponse_OffsetFetchResponsePartitions(_Base):
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.committed_offset == other.committed_offset and
+            self.committed_leader_epoch == other.committed_leader_epoch and
+            self.metadata == other.metadata and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class OffsetFetchResponse_OffsetFetchResponseTopics(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -573,6 +648,15 @@ class OffsetFetchResponse_OffsetFetchResponseTopics(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class OffsetFetchResponse_OffsetFetchResponseGroup(_Base):
@@ -590,6 +674,16 @@ class OffsetFetchResponse_OffsetFetchResponseGroup(_Base):
         self.topics = [] if topics is _UNSET else topics
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.topics == other.topics and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class OffsetFetchResponse(_Base):
@@ -610,6 +704,19 @@ class OffsetFetchResponse(_Base):
         self.error_code = error_code
         self.groups = [] if groups is _UNSET else groups
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.topics == other.topics and
+            self.error_code == other.error_code and
+            self.groups == other.groups and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_OffsetFetchResponse_OffsetFetchResponsePartition(buf, pos, version):

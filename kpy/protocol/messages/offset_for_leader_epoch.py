@@ -66,6 +66,16 @@ class OffsetForLeaderEpochRequest_OffsetForLeaderPartition(_Base):
         self.leader_epoch = leader_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition == other.partition and
+            self.current_leader_epoch == other.current_leader_epoch and
+            self.leader_epoch == other.leader_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class OffsetForLeaderEpochRequest_OffsetForLeaderTopic(_Base):
     __slots__ = ('topic', 'partitions', 'unknown_tagged_fields',)
@@ -80,6 +90,15 @@ class OffsetForLeaderEpochRequest_OffsetForLeaderTopic(_Base):
         self.topic = topic
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic == other.topic and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class OffsetForLeaderEpochRequest(_Base):
@@ -96,6 +115,17 @@ class OffsetForLeaderEpochRequest(_Base):
         self.replica_id = replica_id
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.replica_id == other.replica_id and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_OffsetForLeaderEpochRequest_OffsetForLeaderPartition(buf, pos, version):
@@ -304,6 +334,17 @@ class OffsetForLeaderEpochResponse_EpochEndOffset(_Base):
         self.end_offset = end_offset
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.partition == other.partition and
+            self.leader_epoch == other.leader_epoch and
+            self.end_offset == other.end_offset and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult(_Base):
     __slots__ = ('topic', 'partitions', 'unknown_tagged_fields',)
@@ -318,6 +359,15 @@ class OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult(_Base):
         self.topic = topic
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic == other.topic and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class OffsetForLeaderEpochResponse(_Base):
@@ -334,6 +384,17 @@ class OffsetForLeaderEpochResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_OffsetForLeaderEpochResponse_EpochEndOffset(buf, pos, version):

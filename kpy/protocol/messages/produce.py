@@ -70,6 +70,15 @@ class ProduceRequest_PartitionProduceData(_Base):
         self.records = records
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.index == other.index and
+            self.records == other.records and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ProduceRequest_TopicProduceData(_Base):
     __slots__ = ('name', 'partition_data', 'unknown_tagged_fields',)
@@ -84,6 +93,15 @@ class ProduceRequest_TopicProduceData(_Base):
         self.name = name
         self.partition_data = [] if partition_data is _UNSET else partition_data
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partition_data == other.partition_data and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ProduceRequest(_Base):
@@ -104,6 +122,19 @@ class ProduceRequest(_Base):
         self.timeout_ms = timeout_ms
         self.topic_data = [] if topic_data is _UNSET else topic_data
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.transactional_id == other.transactional_id and
+            self.acks == other.acks and
+            self.timeout_ms == other.timeout_ms and
+            self.topic_data == other.topic_data and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ProduceRequest_PartitionProduceData(buf, pos, version):
@@ -317,6 +348,15 @@ class ProduceResponse_BatchIndexAndErrorMessage(_Base):
         self.batch_index_error_message = batch_index_error_message
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.batch_index == other.batch_index and
+            self.batch_index_error_message == other.batch_index_error_message and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ProduceResponse_LeaderIdAndEpoch(_Base):
     __slots__ = ('leader_id', 'leader_epoch', 'unknown_tagged_fields',)
@@ -331,6 +371,15 @@ class ProduceResponse_LeaderIdAndEpoch(_Base):
         self.leader_id = leader_id
         self.leader_epoch = leader_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.leader_id == other.leader_id and
+            self.leader_epoch == other.leader_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ProduceResponse_PartitionProduceResponse(_Base):
@@ -359,6 +408,21 @@ class ProduceResponse_PartitionProduceResponse(_Base):
         self.current_leader = ProduceResponse_LeaderIdAndEpoch() if current_leader is _UNSET else current_leader
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.index == other.index and
+            self.error_code == other.error_code and
+            self.base_offset == other.base_offset and
+            self.log_append_time_ms == other.log_append_time_ms and
+            self.log_start_offset == other.log_start_offset and
+            self.record_errors == other.record_errors and
+            self.error_message == other.error_message and
+            self.current_leader == other.current_leader and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ProduceResponse_TopicProduceResponse(_Base):
     __slots__ = ('name', 'partition_responses', 'unknown_tagged_fields',)
@@ -373,6 +437,15 @@ class ProduceResponse_TopicProduceResponse(_Base):
         self.name = name
         self.partition_responses = [] if partition_responses is _UNSET else partition_responses
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partition_responses == other.partition_responses and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ProduceResponse_NodeEndpoint(_Base):
@@ -393,6 +466,17 @@ class ProduceResponse_NodeEndpoint(_Base):
         self.rack = rack
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.node_id == other.node_id and
+            self.host == other.host and
+            self.port == other.port and
+            self.rack == other.rack and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ProduceResponse(_Base):
     __slots__ = ('responses', 'throttle_time_ms', 'node_endpoints', 'unknown_tagged_fields',)
@@ -410,6 +494,19 @@ class ProduceResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.node_endpoints = [] if node_endpoints is _UNSET else node_endpoints
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.responses == other.responses and
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.node_endpoints == other.node_endpoints and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+_D_ProduceResponse_LeaderIdAndEpoch = ProduceResponse_LeaderIdAndEpoch()
 
 
 def _r_ProduceResponse_BatchIndexAndErrorMessage(buf, pos, version):
@@ -587,7 +684,7 @@ def _w_ProduceResponse_PartitionProduceResponse(o, b, c, version):
         tags = list(o.unknown_tagged_fields)
         if not (version >= 10):
             pass
-        elif o.current_leader != ProduceResponse_LeaderIdAndEpoch():
+        elif o.current_leader != _D_ProduceResponse_LeaderIdAndEpoch:
             t = bytearray()
             tc = []
             _w_ProduceResponse_LeaderIdAndEpoch(o.current_leader, t, tc, version)

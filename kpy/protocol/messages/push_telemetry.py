@@ -71,6 +71,20 @@ class PushTelemetryRequest(_Base):
         self.metrics = metrics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.client_instance_id == other.client_instance_id and
+            self.subscription_id == other.subscription_id and
+            self.terminating == other.terminating and
+            self.compression_type == other.compression_type and
+            self.metrics == other.metrics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_PushTelemetryRequest(buf, pos, version):
     o = _new(PushTelemetryRequest)
@@ -118,6 +132,17 @@ class PushTelemetryResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_PushTelemetryResponse(buf, pos, version):

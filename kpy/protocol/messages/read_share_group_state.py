@@ -73,6 +73,15 @@ class ReadShareGroupStateRequest_PartitionData(_Base):
         self.leader_epoch = leader_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition == other.partition and
+            self.leader_epoch == other.leader_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ReadShareGroupStateRequest_ReadStateData(_Base):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -87,6 +96,15 @@ class ReadShareGroupStateRequest_ReadStateData(_Base):
         self.topic_id = topic_id
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ReadShareGroupStateRequest(_Base):
@@ -103,6 +121,17 @@ class ReadShareGroupStateRequest(_Base):
         self.group_id = group_id
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ReadShareGroupStateRequest_PartitionData(buf, pos, version):
@@ -249,6 +278,17 @@ class ReadShareGroupStateResponse_StateBatch(_Base):
         self.delivery_count = delivery_count
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.first_offset == other.first_offset and
+            self.last_offset == other.last_offset and
+            self.delivery_state == other.delivery_state and
+            self.delivery_count == other.delivery_count and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ReadShareGroupStateResponse_PartitionResult(_Base):
     __slots__ = ('partition', 'error_code', 'error_message', 'state_epoch', 'start_offset', 'state_batches', 'unknown_tagged_fields',)
@@ -272,6 +312,19 @@ class ReadShareGroupStateResponse_PartitionResult(_Base):
         self.state_batches = [] if state_batches is _UNSET else state_batches
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition == other.partition and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.state_epoch == other.state_epoch and
+            self.start_offset == other.start_offset and
+            self.state_batches == other.state_batches and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ReadShareGroupStateResponse_ReadStateResult(_Base):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -287,6 +340,15 @@ class ReadShareGroupStateResponse_ReadStateResult(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ReadShareGroupStateResponse(_Base):
     __slots__ = ('results', 'unknown_tagged_fields',)
@@ -300,6 +362,16 @@ class ReadShareGroupStateResponse(_Base):
     def __init__(self, *, results=_UNSET, unknown_tagged_fields=None):
         self.results = [] if results is _UNSET else results
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.results == other.results and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ReadShareGroupStateResponse_StateBatch(buf, pos, version):

@@ -70,6 +70,15 @@ class ReadShareGroupStateSummaryRequest_PartitionData(_Base):
         self.leader_epoch = leader_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition == other.partition and
+            self.leader_epoch == other.leader_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ReadShareGroupStateSummaryRequest_ReadStateSummaryData(_Base):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -84,6 +93,15 @@ class ReadShareGroupStateSummaryRequest_ReadStateSummaryData(_Base):
         self.topic_id = topic_id
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ReadShareGroupStateSummaryRequest(_Base):
@@ -100,6 +118,17 @@ class ReadShareGroupStateSummaryRequest(_Base):
         self.group_id = group_id
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ReadShareGroupStateSummaryRequest_PartitionData(buf, pos, version):
@@ -248,6 +277,18 @@ class ReadShareGroupStateSummaryResponse_PartitionResult(_Base):
         self.start_offset = start_offset
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition == other.partition and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.state_epoch == other.state_epoch and
+            self.start_offset == other.start_offset and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ReadShareGroupStateSummaryResponse_ReadStateSummaryResult(_Base):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -263,6 +304,15 @@ class ReadShareGroupStateSummaryResponse_ReadStateSummaryResult(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ReadShareGroupStateSummaryResponse(_Base):
     __slots__ = ('results', 'unknown_tagged_fields',)
@@ -276,6 +326,16 @@ class ReadShareGroupStateSummaryResponse(_Base):
     def __init__(self, *, results=_UNSET, unknown_tagged_fields=None):
         self.results = [] if results is _UNSET else results
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.results == other.results and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ReadShareGroupStateSummaryResponse_PartitionResult(buf, pos, version):

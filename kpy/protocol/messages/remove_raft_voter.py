@@ -67,6 +67,18 @@ class RemoveRaftVoterRequest(_Base):
         self.voter_directory_id = voter_directory_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.cluster_id == other.cluster_id and
+            self.voter_id == other.voter_id and
+            self.voter_directory_id == other.voter_directory_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_RemoveRaftVoterRequest(buf, pos, version):
     o = _new(RemoveRaftVoterRequest)
@@ -116,6 +128,18 @@ class RemoveRaftVoterResponse(_Base):
         self.error_code = error_code
         self.error_message = error_message
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_RemoveRaftVoterResponse(buf, pos, version):

@@ -65,6 +65,19 @@ class RequestHeader(_Base):
         self.client_id = client_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.request_api_key == other.request_api_key and
+            self.request_api_version == other.request_api_version and
+            self.correlation_id == other.correlation_id and
+            self.client_id == other.client_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_RequestHeader(buf, pos, version):
     o = _new(RequestHeader)

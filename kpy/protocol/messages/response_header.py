@@ -56,6 +56,16 @@ class ResponseHeader(_Base):
         self.correlation_id = correlation_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.correlation_id == other.correlation_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_ResponseHeader(buf, pos, version):
     o = _new(ResponseHeader)

@@ -63,6 +63,16 @@ class SaslAuthenticateRequest(_Base):
         self.auth_bytes = auth_bytes
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.auth_bytes == other.auth_bytes and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_SaslAuthenticateRequest(buf, pos, version):
     o = _new(SaslAuthenticateRequest)
@@ -118,6 +128,19 @@ class SaslAuthenticateResponse(_Base):
         self.auth_bytes = auth_bytes
         self.session_lifetime_ms = session_lifetime_ms
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.auth_bytes == other.auth_bytes and
+            self.session_lifetime_ms == other.session_lifetime_ms and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_SaslAuthenticateResponse(buf, pos, version):

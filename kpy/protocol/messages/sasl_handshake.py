@@ -60,6 +60,16 @@ class SaslHandshakeRequest(_Base):
         self.mechanism = mechanism
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.mechanism == other.mechanism and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_SaslHandshakeRequest(buf, pos, version):
     o = _new(SaslHandshakeRequest)
@@ -90,6 +100,17 @@ class SaslHandshakeResponse(_Base):
         self.error_code = error_code
         self.mechanisms = [] if mechanisms is _UNSET else mechanisms
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.mechanisms == other.mechanisms and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_SaslHandshakeResponse(buf, pos, version):

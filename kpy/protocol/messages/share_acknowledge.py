@@ -72,6 +72,16 @@ class ShareAcknowledgeRequest_AcknowledgementBatch(_Base):
         self.acknowledge_types = [] if acknowledge_types is _UNSET else acknowledge_types
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.first_offset == other.first_offset and
+            self.last_offset == other.last_offset and
+            self.acknowledge_types == other.acknowledge_types and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ShareAcknowledgeRequest_AcknowledgePartition(_Base):
     __slots__ = ('partition_index', 'acknowledgement_batches', 'unknown_tagged_fields',)
@@ -87,6 +97,15 @@ class ShareAcknowledgeRequest_AcknowledgePartition(_Base):
         self.acknowledgement_batches = [] if acknowledgement_batches is _UNSET else acknowledgement_batches
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.acknowledgement_batches == other.acknowledgement_batches and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ShareAcknowledgeRequest_AcknowledgeTopic(_Base):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -101,6 +120,15 @@ class ShareAcknowledgeRequest_AcknowledgeTopic(_Base):
         self.topic_id = topic_id
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ShareAcknowledgeRequest(_Base):
@@ -121,6 +149,19 @@ class ShareAcknowledgeRequest(_Base):
         self.share_session_epoch = share_session_epoch
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.member_id == other.member_id and
+            self.share_session_epoch == other.share_session_epoch and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ShareAcknowledgeRequest_AcknowledgementBatch(buf, pos, version):
@@ -334,6 +375,15 @@ class ShareAcknowledgeResponse_LeaderIdAndEpoch(_Base):
         self.leader_epoch = leader_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.leader_id == other.leader_id and
+            self.leader_epoch == other.leader_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ShareAcknowledgeResponse_PartitionData(_Base):
     __slots__ = ('partition_index', 'error_code', 'error_message', 'current_leader', 'unknown_tagged_fields',)
@@ -353,6 +403,17 @@ class ShareAcknowledgeResponse_PartitionData(_Base):
         self.current_leader = ShareAcknowledgeResponse_LeaderIdAndEpoch() if current_leader is _UNSET else current_leader
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.current_leader == other.current_leader and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ShareAcknowledgeResponse_ShareAcknowledgeTopicResponse(_Base):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -367,6 +428,15 @@ class ShareAcknowledgeResponse_ShareAcknowledgeTopicResponse(_Base):
         self.topic_id = topic_id
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ShareAcknowledgeResponse_NodeEndpoint(_Base):
@@ -386,6 +456,17 @@ class ShareAcknowledgeResponse_NodeEndpoint(_Base):
         self.port = port
         self.rack = rack
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.node_id == other.node_id and
+            self.host == other.host and
+            self.port == other.port and
+            self.rack == other.rack and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ShareAcknowledgeResponse(_Base):
@@ -408,6 +489,21 @@ class ShareAcknowledgeResponse(_Base):
         self.responses = [] if responses is _UNSET else responses
         self.node_endpoints = [] if node_endpoints is _UNSET else node_endpoints
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.responses == other.responses and
+            self.node_endpoints == other.node_endpoints and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+_D_ShareAcknowledgeResponse_LeaderIdAndEpoch = ShareAcknowledgeResponse_LeaderIdAndEpoch()
 
 
 def _r_ShareAcknowledgeResponse_LeaderIdAndEpoch(buf, pos, version):

@@ -81,6 +81,16 @@ class ShareFetchRequest_AcknowledgementBatch(_Base):
         self.acknowledge_types = [] if acknowledge_types is _UNSET else acknowledge_types
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.first_offset == other.first_offset and
+            self.last_offset == other.last_offset and
+            self.acknowledge_types == other.acknowledge_types and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ShareFetchRequest_FetchPartition(_Base):
     __slots__ = ('partition_index', 'partition_max_bytes', 'acknowledgement_batches', 'unknown_tagged_fields',)
@@ -98,6 +108,16 @@ class ShareFetchRequest_FetchPartition(_Base):
         self.acknowledgement_batches = [] if acknowledgement_batches is _UNSET else acknowledgement_batches
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.partition_max_bytes == other.partition_max_bytes and
+            self.acknowledgement_batches == other.acknowledgement_batches and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ShareFetchRequest_FetchTopic(_Base):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -113,6 +133,15 @@ class ShareFetchRequest_FetchTopic(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ShareFetchRequest_ForgottenTopic(_Base):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -127,6 +156,15 @@ class ShareFetchRequest_ForgottenTopic(_Base):
         self.topic_id = topic_id
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ShareFetchRequest(_Base):
@@ -155,6 +193,23 @@ class ShareFetchRequest(_Base):
         self.topics = [] if topics is _UNSET else topics
         self.forgotten_topics_data = [] if forgotten_topics_data is _UNSET else forgotten_topics_data
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.member_id == other.member_id and
+            self.share_session_epoch == other.share_session_epoch and
+            self.max_wait_ms == other.max_wait_ms and
+            self.min_bytes == other.min_bytes and
+            self.max_bytes == other.max_bytes and
+            self.topics == other.topics and
+            self.forgotten_topics_data == other.forgotten_topics_data and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_ShareFetchRequest_AcknowledgementBatch(buf, pos, version):
@@ -434,6 +489,15 @@ class ShareFetchResponse_LeaderIdAndEpoch(_Base):
         self.leader_epoch = leader_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.leader_id == other.leader_id and
+            self.leader_epoch == other.leader_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ShareFetchResponse_AcquiredRecords(_Base):
     __slots__ = ('first_offset', 'last_offset', 'delivery_count', 'unknown_tagged_fields',)
@@ -450,6 +514,16 @@ class ShareFetchResponse_AcquiredRecords(_Base):
         self.last_offset = last_offset
         self.delivery_count = delivery_count
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.first_offset == other.first_offset and
+            self.last_offset == other.last_offset and
+            self.delivery_count == other.delivery_count and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ShareFetchResponse_PartitionData(_Base):
@@ -478,6 +552,21 @@ class ShareFetchResponse_PartitionData(_Base):
         self.acquired_records = [] if acquired_records is _UNSET else acquired_records
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.acknowledge_error_code == other.acknowledge_error_code and
+            self.acknowledge_error_message == other.acknowledge_error_message and
+            self.current_leader == other.current_leader and
+            self.records == other.records and
+            self.acquired_records == other.acquired_records and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ShareFetchResponse_ShareFetchableTopicResponse(_Base):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -492,6 +581,15 @@ class ShareFetchResponse_ShareFetchableTopicResponse(_Base):
         self.topic_id = topic_id
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ShareFetchResponse_NodeEndpoint(_Base):
@@ -511,6 +609,17 @@ class ShareFetchResponse_NodeEndpoint(_Base):
         self.port = port
         self.rack = rack
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.node_id == other.node_id and
+            self.host == other.host and
+            self.port == other.port and
+            self.rack == other.rack and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ShareFetchResponse(_Base):
@@ -533,6 +642,21 @@ class ShareFetchResponse(_Base):
         self.responses = [] if responses is _UNSET else responses
         self.node_endpoints = [] if node_endpoints is _UNSET else node_endpoints
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.responses == other.responses and
+            self.node_endpoints == other.node_endpoints and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+_D_ShareFetchResponse_LeaderIdAndEpoch = ShareFetchResponse_LeaderIdAndEpoch()
 
 
 def _r_ShareFetchResponse_LeaderIdAndEpoch(buf, pos, version):

@@ -74,6 +74,20 @@ class ShareGroupHeartbeatRequest(_Base):
         self.subscribed_topic_names = subscribed_topic_names
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.member_id == other.member_id and
+            self.member_epoch == other.member_epoch and
+            self.rack_id == other.rack_id and
+            self.subscribed_topic_names == other.subscribed_topic_names and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_ShareGroupHeartbeatRequest(buf, pos, version):
     o = _new(ShareGroupHeartbeatRequest)
@@ -150,6 +164,15 @@ class ShareGroupHeartbeatResponse_TopicPartitions(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class ShareGroupHeartbeatResponse_Assignment(_Base):
     __slots__ = ('topic_partitions', 'unknown_tagged_fields',)
@@ -162,6 +185,14 @@ class ShareGroupHeartbeatResponse_Assignment(_Base):
     def __init__(self, *, topic_partitions=_UNSET, unknown_tagged_fields=None):
         self.topic_partitions = [] if topic_partitions is _UNSET else topic_partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_partitions == other.topic_partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class ShareGroupHeartbeatResponse(_Base):
@@ -188,6 +219,23 @@ class ShareGroupHeartbeatResponse(_Base):
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.assignment = assignment
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.member_id == other.member_id and
+            self.member_epoch == other.member_epoch and
+            self.heartbeat_interval_ms == other.heartbeat_interval_ms and
+            self.assignment == other.assignment and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+_D_ShareGroupHeartbeatResponse_Assignment = ShareGroupHeartbeatResponse_Assignment()
 
 
 def _r_ShareGroupHeartbeatResponse_TopicPartitions(buf, pos, version):

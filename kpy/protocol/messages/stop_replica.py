@@ -73,6 +73,15 @@ class StopReplicaRequest_StopReplicaPartitionV0(_Base):
         self.partition_index = partition_index
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partition_index == other.partition_index and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class StopReplicaRequest_StopReplicaTopicV1(_Base):
     __slots__ = ('name', 'partition_indexes', 'unknown_tagged_fields',)
@@ -87,6 +96,15 @@ class StopReplicaRequest_StopReplicaTopicV1(_Base):
         self.name = name
         self.partition_indexes = [] if partition_indexes is _UNSET else partition_indexes
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partition_indexes == other.partition_indexes and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class StopReplicaRequest_StopReplicaPartitionState(_Base):
@@ -105,6 +123,16 @@ class StopReplicaRequest_StopReplicaPartitionState(_Base):
         self.delete_partition = delete_partition
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.leader_epoch == other.leader_epoch and
+            self.delete_partition == other.delete_partition and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class StopReplicaRequest_StopReplicaTopicState(_Base):
     __slots__ = ('topic_name', 'partition_states', 'unknown_tagged_fields',)
@@ -119,6 +147,15 @@ class StopReplicaRequest_StopReplicaTopicState(_Base):
         self.topic_name = topic_name
         self.partition_states = [] if partition_states is _UNSET else partition_states
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partition_states == other.partition_states and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class StopReplicaRequest(_Base):
@@ -147,6 +184,23 @@ class StopReplicaRequest(_Base):
         self.topics = [] if topics is _UNSET else topics
         self.topic_states = [] if topic_states is _UNSET else topic_states
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.controller_id == other.controller_id and
+            self.is_k_raft_controller == other.is_k_raft_controller and
+            self.controller_epoch == other.controller_epoch and
+            self.broker_epoch == other.broker_epoch and
+            self.delete_partitions == other.delete_partitions and
+            self.ungrouped_partitions == other.ungrouped_partitions and
+            self.topics == other.topics and
+            self.topic_states == other.topic_states and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_StopReplicaRequest_StopReplicaPartitionV0(buf, pos, version):
@@ -554,6 +608,16 @@ class StopReplicaResponse_StopReplicaPartitionError(_Base):
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class StopReplicaResponse(_Base):
     __slots__ = ('error_code', 'partition_errors', 'unknown_tagged_fields',)
@@ -569,6 +633,17 @@ class StopReplicaResponse(_Base):
         self.error_code = error_code
         self.partition_errors = [] if partition_errors is _UNSET else partition_errors
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.partition_errors == other.partition_errors and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_StopReplicaResponse_StopReplicaPartitionError(buf, pos, version):

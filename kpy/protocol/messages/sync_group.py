@@ -61,6 +61,15 @@ class SyncGroupRequest_SyncGroupRequestAssignment(_Base):
         self.assignment = assignment
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.member_id == other.member_id and
+            self.assignment == other.assignment and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class SyncGroupRequest(_Base):
     __slots__ = ('group_id', 'generation_id', 'member_id', 'group_instance_id', 'protocol_type', 'protocol_name', 'assignments', 'unknown_tagged_fields',)
@@ -86,6 +95,22 @@ class SyncGroupRequest(_Base):
         self.protocol_name = protocol_name
         self.assignments = [] if assignments is _UNSET else assignments
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.generation_id == other.generation_id and
+            self.member_id == other.member_id and
+            self.group_instance_id == other.group_instance_id and
+            self.protocol_type == other.protocol_type and
+            self.protocol_name == other.protocol_name and
+            self.assignments == other.assignments and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_SyncGroupRequest_SyncGroupRequestAssignment(buf, pos, version):
@@ -264,6 +289,20 @@ class SyncGroupResponse(_Base):
         self.protocol_name = protocol_name
         self.assignment = assignment
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.protocol_type == other.protocol_type and
+            self.protocol_name == other.protocol_name and
+            self.assignment == other.assignment and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_SyncGroupResponse(buf, pos, version):

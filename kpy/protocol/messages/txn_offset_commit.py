@@ -71,6 +71,17 @@ class TxnOffsetCommitRequest_TxnOffsetCommitRequestPartition(_Base):
         self.committed_metadata = committed_metadata
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.committed_offset == other.committed_offset and
+            self.committed_leader_epoch == other.committed_leader_epoch and
+            self.committed_metadata == other.committed_metadata and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class TxnOffsetCommitRequest_TxnOffsetCommitRequestTopic(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -85,6 +96,15 @@ class TxnOffsetCommitRequest_TxnOffsetCommitRequestTopic(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class TxnOffsetCommitRequest(_Base):
@@ -113,6 +133,23 @@ class TxnOffsetCommitRequest(_Base):
         self.group_instance_id = group_instance_id
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.transactional_id == other.transactional_id and
+            self.group_id == other.group_id and
+            self.producer_id == other.producer_id and
+            self.producer_epoch == other.producer_epoch and
+            self.generation_id == other.generation_id and
+            self.member_id == other.member_id and
+            self.group_instance_id == other.group_instance_id and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_TxnOffsetCommitRequest_TxnOffsetCommitRequestPartition(buf, pos, version):
@@ -362,6 +399,15 @@ class TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition(_Base):
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -376,6 +422,15 @@ class TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class TxnOffsetCommitResponse(_Base):
@@ -392,6 +447,17 @@ class TxnOffsetCommitResponse(_Base):
         self.throttle_time_ms = throttle_time_ms
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition(buf, pos, version):

@@ -60,6 +60,16 @@ class UnregisterBrokerRequest(_Base):
         self.broker_id = broker_id
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.broker_id == other.broker_id and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+
 
 def _r_UnregisterBrokerRequest(buf, pos, version):
     o = _new(UnregisterBrokerRequest)
@@ -106,6 +116,18 @@ class UnregisterBrokerResponse(_Base):
         self.error_code = error_code
         self.error_message = error_message
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_UnregisterBrokerResponse(buf, pos, version):

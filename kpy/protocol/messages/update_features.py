@@ -74,6 +74,17 @@ class UpdateFeaturesRequest_FeatureUpdateKey(_Base):
         self.upgrade_type = upgrade_type
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.feature == other.feature and
+            self.max_version_level == other.max_version_level and
+            self.allow_downgrade == other.allow_downgrade and
+            self.upgrade_type == other.upgrade_type and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class UpdateFeaturesRequest(_Base):
     __slots__ = ('timeout_ms', 'feature_updates', 'validate_only', 'unknown_tagged_fields',)
@@ -91,6 +102,18 @@ class UpdateFeaturesRequest(_Base):
         self.feature_updates = [] if feature_updates is _UNSET else feature_updates
         self.validate_only = validate_only
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.timeout_ms == other.timeout_ms and
+            self.feature_updates == other.feature_updates and
+            self.validate_only == other.validate_only and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_UpdateFeaturesRequest_FeatureUpdateKey(buf, pos, version):
@@ -219,6 +242,16 @@ class UpdateFeaturesResponse_UpdatableFeatureResult(_Base):
         self.error_message = error_message
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.feature == other.feature and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class UpdateFeaturesResponse(_Base):
     __slots__ = ('throttle_time_ms', 'error_code', 'error_message', 'results', 'unknown_tagged_fields',)
@@ -238,6 +271,19 @@ class UpdateFeaturesResponse(_Base):
         self.error_message = error_message
         self.results = [] if results is _UNSET else results
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.results == other.results and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_UpdateFeaturesResponse_UpdatableFeatureResult(buf, pos, version):

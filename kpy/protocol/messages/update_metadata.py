@@ -90,6 +90,22 @@ class UpdateMetadataRequest_UpdateMetadataPartitionState(_Base):
         self.offline_replicas = [] if offline_replicas is _UNSET else offline_replicas
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partition_index == other.partition_index and
+            self.controller_epoch == other.controller_epoch and
+            self.leader == other.leader and
+            self.leader_epoch == other.leader_epoch and
+            self.isr == other.isr and
+            self.zk_version == other.zk_version and
+            self.replicas == other.replicas and
+            self.offline_replicas == other.offline_replicas and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class UpdateMetadataRequest_UpdateMetadataTopicState(_Base):
     __slots__ = ('topic_name', 'topic_id', 'partition_states', 'unknown_tagged_fields',)
@@ -106,6 +122,16 @@ class UpdateMetadataRequest_UpdateMetadataTopicState(_Base):
         self.topic_id = topic_id
         self.partition_states = [] if partition_states is _UNSET else partition_states
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.topic_id == other.topic_id and
+            self.partition_states == other.partition_states and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class UpdateMetadataRequest_UpdateMetadataEndpoint(_Base):
@@ -125,6 +151,17 @@ class UpdateMetadataRequest_UpdateMetadataEndpoint(_Base):
         self.listener = listener
         self.security_protocol = security_protocol
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.port == other.port and
+            self.host == other.host and
+            self.listener == other.listener and
+            self.security_protocol == other.security_protocol and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class UpdateMetadataRequest_UpdateMetadataBroker(_Base):
@@ -146,6 +183,18 @@ class UpdateMetadataRequest_UpdateMetadataBroker(_Base):
         self.endpoints = [] if endpoints is _UNSET else endpoints
         self.rack = rack
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.id == other.id and
+            self.v0_host == other.v0_host and
+            self.v0_port == other.v0_port and
+            self.endpoints == other.endpoints and
+            self.rack == other.rack and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class UpdateMetadataRequest(_Base):
@@ -174,6 +223,23 @@ class UpdateMetadataRequest(_Base):
         self.topic_states = [] if topic_states is _UNSET else topic_states
         self.live_brokers = [] if live_brokers is _UNSET else live_brokers
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.controller_id == other.controller_id and
+            self.is_k_raft_controller == other.is_k_raft_controller and
+            self.type == other.type and
+            self.controller_epoch == other.controller_epoch and
+            self.broker_epoch == other.broker_epoch and
+            self.ungrouped_partition_states == other.ungrouped_partition_states and
+            self.topic_states == other.topic_states and
+            self.live_brokers == other.live_brokers and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_UpdateMetadataRequest_UpdateMetadataPartitionState(buf, pos, version):
@@ -770,6 +836,16 @@ class UpdateMetadataResponse(_Base):
     def __init__(self, *, error_code=0, unknown_tagged_fields=None):
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_UpdateMetadataResponse(buf, pos, version):

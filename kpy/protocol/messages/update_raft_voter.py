@@ -75,6 +75,16 @@ class UpdateRaftVoterRequest_Listener(_Base):
         self.port = port
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.host == other.host and
+            self.port == other.port and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class UpdateRaftVoterRequest_KRaftVersionFeature(_Base):
     __slots__ = ('min_supported_version', 'max_supported_version', 'unknown_tagged_fields',)
@@ -89,6 +99,15 @@ class UpdateRaftVoterRequest_KRaftVersionFeature(_Base):
         self.min_supported_version = min_supported_version
         self.max_supported_version = max_supported_version
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.min_supported_version == other.min_supported_version and
+            self.max_supported_version == other.max_supported_version and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class UpdateRaftVoterRequest(_Base):
@@ -113,6 +132,22 @@ class UpdateRaftVoterRequest(_Base):
         self.listeners = [] if listeners is _UNSET else listeners
         self.k_raft_version_feature = UpdateRaftVoterRequest_KRaftVersionFeature() if k_raft_version_feature is _UNSET else k_raft_version_feature
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.cluster_id == other.cluster_id and
+            self.current_leader_epoch == other.current_leader_epoch and
+            self.voter_id == other.voter_id and
+            self.voter_directory_id == other.voter_directory_id and
+            self.listeners == other.listeners and
+            self.k_raft_version_feature == other.k_raft_version_feature and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+_D_UpdateRaftVoterRequest_KRaftVersionFeature = UpdateRaftVoterRequest_KRaftVersionFeature()
 
 
 def _r_UpdateRaftVoterRequest_Listener(buf, pos, version):
@@ -248,6 +283,17 @@ class UpdateRaftVoterResponse_CurrentLeader(_Base):
         self.port = port
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.leader_id == other.leader_id and
+            self.leader_epoch == other.leader_epoch and
+            self.host == other.host and
+            self.port == other.port and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class UpdateRaftVoterResponse(_Base):
     __slots__ = ('throttle_time_ms', 'error_code', 'current_leader', 'unknown_tagged_fields',)
@@ -265,6 +311,19 @@ class UpdateRaftVoterResponse(_Base):
         self.error_code = error_code
         self.current_leader = UpdateRaftVoterResponse_CurrentLeader() if current_leader is _UNSET else current_leader
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.throttle_time_ms == other.throttle_time_ms and
+            self.error_code == other.error_code and
+            self.current_leader == other.current_leader and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
+_D_UpdateRaftVoterResponse_CurrentLeader = UpdateRaftVoterResponse_CurrentLeader()
 
 
 def _r_UpdateRaftVoterResponse_CurrentLeader(buf, pos, version):
@@ -324,7 +383,7 @@ def _r_UpdateRaftVoterResponse(buf, pos, version):
 def _w_UpdateRaftVoterResponse(o, b, c, version):
     b += _S_ih_pack(o.throttle_time_ms, o.error_code)
     tags = list(o.unknown_tagged_fields)
-    if o.current_leader != UpdateRaftVoterResponse_CurrentLeader():
+    if o.current_leader != _D_UpdateRaftVoterResponse_CurrentLeader:
         t = bytearray()
         tc = []
         _w_UpdateRaftVoterResponse_CurrentLeader(o.current_leader, t, tc, version)

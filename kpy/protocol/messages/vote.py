@@ -86,6 +86,20 @@ class VoteRequest_PartitionData(_Base):
         self.last_offset = last_offset
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.candidate_epoch == other.candidate_epoch and
+            self.candidate_id == other.candidate_id and
+            self.candidate_directory_id == other.candidate_directory_id and
+            self.voter_directory_id == other.voter_directory_id and
+            self.last_offset_epoch == other.last_offset_epoch and
+            self.last_offset == other.last_offset and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class VoteRequest_TopicData(_Base):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
@@ -100,6 +114,15 @@ class VoteRequest_TopicData(_Base):
         self.topic_name = topic_name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class VoteRequest(_Base):
@@ -118,6 +141,18 @@ class VoteRequest(_Base):
         self.voter_id = voter_id
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.cluster_id == other.cluster_id and
+            self.voter_id == other.voter_id and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_VoteRequest_PartitionData(buf, pos, version):
@@ -285,6 +320,18 @@ class VoteResponse_PartitionData(_Base):
         self.vote_granted = vote_granted
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.leader_id == other.leader_id and
+            self.leader_epoch == other.leader_epoch and
+            self.vote_granted == other.vote_granted and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class VoteResponse_TopicData(_Base):
     __slots__ = ('topic_name', 'partitions', 'unknown_tagged_fields',)
@@ -299,6 +346,15 @@ class VoteResponse_TopicData(_Base):
         self.topic_name = topic_name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_name == other.topic_name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class VoteResponse_NodeEndpoint(_Base):
@@ -317,6 +373,16 @@ class VoteResponse_NodeEndpoint(_Base):
         self.port = port
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.node_id == other.node_id and
+            self.host == other.host and
+            self.port == other.port and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class VoteResponse(_Base):
     __slots__ = ('error_code', 'topics', 'node_endpoints', 'unknown_tagged_fields',)
@@ -334,6 +400,18 @@ class VoteResponse(_Base):
         self.topics = [] if topics is _UNSET else topics
         self.node_endpoints = [] if node_endpoints is _UNSET else node_endpoints
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.error_code == other.error_code and
+            self.topics == other.topics and
+            self.node_endpoints == other.node_endpoints and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_VoteResponse_PartitionData(buf, pos, version):

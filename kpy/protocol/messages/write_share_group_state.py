@@ -74,6 +74,17 @@ class WriteShareGroupStateRequest_StateBatch(_Base):
         self.delivery_count = delivery_count
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.first_offset == other.first_offset and
+            self.last_offset == other.last_offset and
+            self.delivery_state == other.delivery_state and
+            self.delivery_count == other.delivery_count and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class WriteShareGroupStateRequest_PartitionData(_Base):
     __slots__ = ('partition', 'state_epoch', 'leader_epoch', 'start_offset', 'state_batches', 'unknown_tagged_fields',)
@@ -95,6 +106,18 @@ class WriteShareGroupStateRequest_PartitionData(_Base):
         self.state_batches = [] if state_batches is _UNSET else state_batches
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition == other.partition and
+            self.state_epoch == other.state_epoch and
+            self.leader_epoch == other.leader_epoch and
+            self.start_offset == other.start_offset and
+            self.state_batches == other.state_batches and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class WriteShareGroupStateRequest_WriteStateData(_Base):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -109,6 +132,15 @@ class WriteShareGroupStateRequest_WriteStateData(_Base):
         self.topic_id = topic_id
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class WriteShareGroupStateRequest(_Base):
@@ -125,6 +157,17 @@ class WriteShareGroupStateRequest(_Base):
         self.group_id = group_id
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.group_id == other.group_id and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_WriteShareGroupStateRequest_StateBatch(buf, pos, version):
@@ -318,6 +361,16 @@ class WriteShareGroupStateResponse_PartitionResult(_Base):
         self.error_message = error_message
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition == other.partition and
+            self.error_code == other.error_code and
+            self.error_message == other.error_message and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class WriteShareGroupStateResponse_WriteStateResult(_Base):
     __slots__ = ('topic_id', 'partitions', 'unknown_tagged_fields',)
@@ -333,6 +386,15 @@ class WriteShareGroupStateResponse_WriteStateResult(_Base):
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.topic_id == other.topic_id and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class WriteShareGroupStateResponse(_Base):
     __slots__ = ('results', 'unknown_tagged_fields',)
@@ -346,6 +408,16 @@ class WriteShareGroupStateResponse(_Base):
     def __init__(self, *, results=_UNSET, unknown_tagged_fields=None):
         self.results = [] if results is _UNSET else results
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.results == other.results and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_WriteShareGroupStateResponse_PartitionResult(buf, pos, version):

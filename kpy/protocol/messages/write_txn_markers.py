@@ -67,6 +67,15 @@ class WriteTxnMarkersRequest_WritableTxnMarkerTopic(_Base):
         self.partition_indexes = [] if partition_indexes is _UNSET else partition_indexes
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partition_indexes == other.partition_indexes and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class WriteTxnMarkersRequest_WritableTxnMarker(_Base):
     __slots__ = ('producer_id', 'producer_epoch', 'transaction_result', 'topics', 'coordinator_epoch', 'unknown_tagged_fields',)
@@ -88,6 +97,18 @@ class WriteTxnMarkersRequest_WritableTxnMarker(_Base):
         self.coordinator_epoch = coordinator_epoch
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.producer_id == other.producer_id and
+            self.producer_epoch == other.producer_epoch and
+            self.transaction_result == other.transaction_result and
+            self.topics == other.topics and
+            self.coordinator_epoch == other.coordinator_epoch and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class WriteTxnMarkersRequest(_Base):
     __slots__ = ('markers', 'unknown_tagged_fields',)
@@ -101,6 +122,16 @@ class WriteTxnMarkersRequest(_Base):
     def __init__(self, *, markers=_UNSET, unknown_tagged_fields=None):
         self.markers = [] if markers is _UNSET else markers
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.markers == other.markers and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_WriteTxnMarkersRequest_WritableTxnMarkerTopic(buf, pos, version):
@@ -322,6 +353,15 @@ class WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult(_Base):
         self.error_code = error_code
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.partition_index == other.partition_index and
+            self.error_code == other.error_code and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class WriteTxnMarkersResponse_WritableTxnMarkerTopicResult(_Base):
     __slots__ = ('name', 'partitions', 'unknown_tagged_fields',)
@@ -336,6 +376,15 @@ class WriteTxnMarkersResponse_WritableTxnMarkerTopicResult(_Base):
         self.name = name
         self.partitions = [] if partitions is _UNSET else partitions
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.name == other.name and
+            self.partitions == other.partitions and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
 
 
 class WriteTxnMarkersResponse_WritableTxnMarkerResult(_Base):
@@ -352,6 +401,15 @@ class WriteTxnMarkersResponse_WritableTxnMarkerResult(_Base):
         self.topics = [] if topics is _UNSET else topics
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
 
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.producer_id == other.producer_id and
+            self.topics == other.topics and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
 
 class WriteTxnMarkersResponse(_Base):
     __slots__ = ('markers', 'unknown_tagged_fields',)
@@ -365,6 +423,16 @@ class WriteTxnMarkersResponse(_Base):
     def __init__(self, *, markers=_UNSET, unknown_tagged_fields=None):
         self.markers = [] if markers is _UNSET else markers
         self.unknown_tagged_fields = [] if unknown_tagged_fields is None else unknown_tagged_fields
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.markers == other.markers and
+            self.unknown_tagged_fields == other.unknown_tagged_fields
+        )
+
+
 
 
 def _r_WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult(buf, pos, version):
