@@ -264,3 +264,83 @@ def test_describe_cluster(wire):
     md = wire.send(MetadataRequest(topics=[]), 12)
     assert resp.error_code == 0 and resp.cluster_id == md.cluster_id
     assert {b.broker_id for b in resp.brokers} == {b.node_id for b in md.brokers}
+
+
+@pytest.mark.kafka("KIP-113 DescribeLogDirs")
+def test_describe_log_dirs(wire):
+    """DescribeLogDirs reports the partitions of a topic with their sizes."""
+    from kpy.protocol.messages.describe_log_dirs import DescribeLogDirsRequest
+
+    name = unique("ld")
+    create_topic(wire, name, 2)
+    produce(wire, name, batch(3))
+    req = DescribeLogDirsRequest(
+        topics=[DescribeLogDirsRequest.DescribableLogDirTopic(topic=name, partitions=[0, 1])]
+    )
+    resp = wire.send(req, 4)
+    parts = {
+        p.partition_index: p.partition_size
+        for r in resp.results
+        for t in r.topics
+        if t.name == name
+        for p in t.partitions
+    }
+    assert set(parts) == {0, 1} and parts[0] > parts[1] >= 0
+
+
+@pytest.mark.kafka("KIP-966 DescribeTopicPartitions")
+def test_describe_topic_partitions_paging(wire):
+    """DescribeTopicPartitions pages through partitions with a cursor."""
+    from kpy.protocol.messages.describe_topic_partitions import DescribeTopicPartitionsRequest as R
+
+    name = unique("dtp")
+    create_topic(wire, name, 5)
+    first = wire.send(R(topics=[R.TopicRequest(name=name)], response_partition_limit=3), 0)
+    assert [p.partition_index for p in first.topics[0].partitions] == [0, 1, 2]
+    assert first.next_cursor is not None and first.next_cursor.partition_index == 3
+    rest = wire.send(
+        R(
+            topics=[R.TopicRequest(name=name)],
+            response_partition_limit=3,
+            cursor=R.Cursor(topic_name=name, partition_index=3),
+        ),
+        0,
+    )
+    assert [p.partition_index for p in rest.topics[0].partitions] == [3, 4]
+
+
+@pytest.mark.kafka("KIP-664 DescribeProducers")
+def test_describe_producers(wire):
+    """An idempotent producer that wrote to a partition is listed with its last sequence."""
+    from kpy.protocol.messages.describe_producers import DescribeProducersRequest as R
+    from kpy.protocol.messages.init_producer_id import InitProducerIdRequest
+
+    name = unique("dp")
+    create_topic(wire, name, 1)
+    init = wire.send(InitProducerIdRequest(transactional_id=None, transaction_timeout_ms=60000), 4)
+    produce(
+        wire,
+        name,
+        batch(3, producer_id=init.producer_id, producer_epoch=init.producer_epoch, base_sequence=0),
+    )
+    resp = wire.send(R(topics=[R.TopicRequest(name=name, partition_indexes=[0])]), 0)
+    states = resp.topics[0].partitions[0].active_producers
+    assert [(s.producer_id, s.last_sequence) for s in states] == [(init.producer_id, 2)]
+
+
+@pytest.mark.kafka("KIP-460 ElectLeaders")
+def test_elect_leaders_not_needed(wire):
+    """Electing the preferred leader where it already leads answers ELECTION_NOT_NEEDED."""
+    from kpy.protocol.messages.elect_leaders import ElectLeadersRequest as R
+
+    name = unique("el")
+    create_topic(wire, name, 1)
+    resp = wire.send(
+        R(
+            election_type=0,
+            topic_partitions=[R.TopicPartitions(topic=name, partitions=[0])],
+            timeout_ms=5000,
+        ),
+        2,
+    )
+    assert resp.replica_election_results[0].partition_result[0].error_code == 84
