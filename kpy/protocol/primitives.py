@@ -1,8 +1,14 @@
-"""Kafka protocol primitive types: a Reader over a memoryview and a chunked Writer.
+"""Kafka protocol primitive types: what the generated codecs are made of.
 
-The Reader never copies ``records`` fields: they come back as memoryview slices of the
-input. The Writer collects bytes in a bytearray and keeps ``records`` values as separate
-chunks (bytes-like objects or FileRegion), so large batches are never copied when encoding.
+- ProtocolError (the peer sent bytes that do not decode), EncodeError / UnsupportedVersion
+  (we were asked to encode something that cannot be encoded), FileRegion.
+- Fast reader functions ``read_*(buf, pos) -> (value, pos)`` over a byte memoryview and
+  writer functions ``write_*(b, value)`` appending to a bytearray, used by generated code.
+  ``records`` values are never copied: decoding returns memoryview slices of the input and
+  encoding hands large values (or a FileRecords-like object's chunks) over as chunks.
+- Reader: a cursor object with the same primitives, for hand-written parsers of embedded
+  formats (e.g. the consumer protocol).
+- Struct: base class of every generated message (equality, repr, encode, decode).
 """
 
 from __future__ import annotations
@@ -177,148 +183,6 @@ class Reader:
         if n > self.end - self.pos:
             raise ProtocolError(f"array length {n} exceeds the {self.end - self.pos} bytes left")
         return n
-
-
-class Writer:
-    __slots__ = ("buf", "chunks")
-
-    def __init__(self) -> None:
-        self.buf = bytearray()
-        self.chunks: list[Any] = []
-
-    def finish(self) -> list[Any]:
-        if self.buf:
-            self.chunks.append(self.buf)
-            self.buf = bytearray()
-        return self.chunks
-
-    def int8(self, v: int) -> None:
-        self.buf += _i8.pack(v)
-
-    def boolean(self, v: bool) -> None:
-        self.buf.append(1 if v else 0)
-
-    def int16(self, v: int) -> None:
-        self.buf += _i16.pack(v)
-
-    def uint16(self, v: int) -> None:
-        self.buf += _u16.pack(v)
-
-    def int32(self, v: int) -> None:
-        self.buf += _i32.pack(v)
-
-    def uint32(self, v: int) -> None:
-        self.buf += _u32.pack(v)
-
-    def int64(self, v: int) -> None:
-        self.buf += _i64.pack(v)
-
-    def float64(self, v: float) -> None:
-        self.buf += _f64.pack(v)
-
-    def uuid(self, v: uuid.UUID) -> None:
-        self.buf += v.bytes
-
-    def uvarint(self, v: int) -> None:
-        buf = self.buf
-        while v >= 0x80:
-            buf.append((v & 0x7F) | 0x80)
-            v >>= 7
-        buf.append(v)
-
-    def varint(self, v: int) -> None:
-        self.uvarint((v << 1) ^ (v >> 63))
-
-    def string(self, v: str) -> None:
-        data = v.encode()
-        self.buf += _i16.pack(len(data))
-        self.buf += data
-
-    def nullable_string(self, v: str | None) -> None:
-        if v is None:
-            self.buf += b"\xff\xff"
-        else:
-            self.string(v)
-
-    def compact_string(self, v: str) -> None:
-        data = v.encode()
-        self.uvarint(len(data) + 1)
-        self.buf += data
-
-    def compact_nullable_string(self, v: str | None) -> None:
-        if v is None:
-            self.buf.append(0)
-        else:
-            self.compact_string(v)
-
-    def bytes_(self, v: Any) -> None:
-        self.buf += _i32.pack(len(v))
-        self.buf += v
-
-    def nullable_bytes(self, v: Any) -> None:
-        if v is None:
-            self.buf += b"\xff\xff\xff\xff"
-        else:
-            self.bytes_(v)
-
-    def compact_bytes(self, v: Any) -> None:
-        self.uvarint(len(v) + 1)
-        self.buf += v
-
-    def compact_nullable_bytes(self, v: Any) -> None:
-        if v is None:
-            self.buf.append(0)
-        else:
-            self.compact_bytes(v)
-
-    def _records_body(self, v: Any) -> None:
-        if len(v) == 0:
-            return
-        if isinstance(v, (bytes, bytearray, memoryview)):
-            if len(v) < 4096:
-                self.buf += v
-                return
-            parts = [v]
-        elif hasattr(v, "chunks"):
-            parts = list(v.chunks())
-        else:
-            parts = [v]
-        if self.buf:
-            self.chunks.append(self.buf)
-            self.buf = bytearray()
-        self.chunks.extend(parts)
-
-    def records(self, v: Any) -> None:
-        if v is None:
-            self.buf += b"\xff\xff\xff\xff"
-            return
-        self.buf += _i32.pack(len(v))
-        self._records_body(v)
-
-    def compact_records(self, v: Any) -> None:
-        if v is None:
-            self.buf.append(0)
-            return
-        self.uvarint(len(v) + 1)
-        self._records_body(v)
-
-    def array_len(self, v: list[Any] | None) -> None:
-        self.buf += _i32.pack(-1 if v is None else len(v))
-
-    def compact_array_len(self, v: list[Any] | None) -> None:
-        self.uvarint(0 if v is None else len(v) + 1)
-
-    def tagged(self, tag: int, fn: Any, value: Any) -> None:
-        """Write one tagged field: tag, size, then what ``fn(writer, value)`` writes."""
-        inner = Writer()
-        fn(inner, value)
-        data = b"".join(bytes(c) for c in inner.finish())
-        self.uvarint(tag)
-        self.uvarint(len(data))
-        self.buf += data
-
-    def raw(self, data: Any) -> None:
-        self.buf += data
 
 
 # -- fast functions used by the generated code ------------------------------------------------
