@@ -291,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"bench: {reason}")
 
     started = time.monotonic()
+    load_start = report.load_average()
     results: dict[str, dict[str, list[dict]]] = {}
     total = sum(runs * len([b for b in specs if not w.only or b in w.only]) for w in workloads)
     step = 0
@@ -312,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     info = {
         "machine": report.machine(),
         "versions": {b: s.version for b, s in specs.items()},
+        "load_start": load_start,
+        "load_end": report.load_average(),
     }
     config = {"runs": runs, "quick": args.quick, "brokers": brokers}
     elapsed = time.monotonic() - started

@@ -14,6 +14,14 @@ README_BEGIN = "<!-- bench:begin -->"
 README_END = "<!-- bench:end -->"
 
 
+def load_average() -> float:
+    """The 1-minute load average: benchmarks on a shared machine should say how shared it was."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return -1.0
+
+
 def machine() -> dict:
     cpu = ""
     try:
@@ -125,7 +133,7 @@ def markdown(header, rows, notes, info: dict, config: dict) -> str:
     lines += [
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, Linux {m['kernel']}, "
-        f"Python {m['python']}; {m['date']}.",
+        f"Python {m['python']}; {m['date']}{_load_text(info)}.",
         "Brokers: "
         + ", ".join(info.get("versions", {}).values())
         + f". Medians of {config['runs']} interleaved run(s) each"
@@ -134,6 +142,13 @@ def markdown(header, rows, notes, info: dict, config: dict) -> str:
         " higher is better, below 1 when lower is better.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _load_text(info: dict) -> str:
+    start, end = info.get("load_start", -1), info.get("load_end", -1)
+    if start < 0 or end < 0:
+        return ""
+    return f"; 1-min load average {start:.1f} at start, {end:.1f} at end (2 cores)"
 
 
 def text_table(header, rows) -> str:
