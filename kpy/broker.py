@@ -45,6 +45,7 @@ class Broker:
 
         self.groups = GroupCoordinator(self)
         self.bound_listeners: list[tuple[str, str, int]] = []
+        self._topic_config_cache: dict[str, tuple[int, dict[str, Any]]] = {}
         self._waiters: dict[TopicPartition, set[trio.Event]] = defaultdict(set)
         self._connections = 0
         self._background: list[Any] = []  # async callables run for the broker's lifetime
@@ -136,8 +137,15 @@ class Broker:
         return log_
 
     def topic_effective_config(self, name: str) -> dict[str, Any]:
+        """A topic's configuration with broker defaults filled in (cached: produce asks per
+        partition, and it only changes with AlterConfigs)."""
+        cached = self._topic_config_cache.get(name)
+        if cached is not None and cached[0] == self.config.generation:
+            return cached[1]
         topic = self.metadata.get(name)
-        return self.config.effective_topic_config(topic.configs if topic else {})
+        config = self.config.effective_topic_config(topic.configs if topic else {})
+        self._topic_config_cache[name] = (self.config.generation, config)
+        return config
 
     def check_topic_request(
         self, name: str, partitions: int, replication: int, configs: dict[str, Any]
@@ -174,6 +182,7 @@ class Broker:
         return await trio.to_thread.run_sync(self._create_topic_sync, name, partitions, overrides)
 
     def _create_topic_sync(self, name: str, partitions: int, overrides: dict[str, str]) -> Topic:
+        self._topic_config_cache.pop(name, None)
         topic = self.metadata.add_topic(name, partitions, overrides)
         config = self._log_config(overrides)
         for p in range(partitions):
@@ -199,6 +208,7 @@ class Broker:
         return topic
 
     def _delete_topic_sync(self, name: str) -> None:
+        self._topic_config_cache.pop(name, None)
         self.metadata.remove_topic(name)
         self.logs.delete_topic_logs(name)
         log.info("deleted topic %s", name)
@@ -216,6 +226,7 @@ class Broker:
         await trio.to_thread.run_sync(grow)
 
     def set_topic_configs(self, name: str, overrides: dict[str, str]) -> None:
+        self._topic_config_cache.pop(name, None)
         self.metadata.set_configs(name, overrides)
         config = self._log_config(overrides)
         topic = self.metadata.get(name)

@@ -485,6 +485,7 @@ class Config:
         self._advertised = (
             parse_listeners(adv, protocol_map, "advertised.listeners") if adv else self._listeners
         )
+        self.generation = 0  # bumped by every dynamic change, so caches can tell
         # Validate the effective topic defaults once, at start-up.
         self._topic_defaults = {name: self._topic_default(name)[0] for name in TOPIC_SYNONYMS}
 
@@ -522,6 +523,7 @@ class Config:
         except ConfigError as exc:
             raise KafkaError(ErrorCode.INVALID_CONFIG, str(exc)) from exc
         self._topic_defaults = {n: self._topic_default(n)[0] for n in TOPIC_SYNONYMS}
+        self.generation += 1
 
     def node_id(self) -> int:
         node = self._explicit.get("node.id", -1)

@@ -42,6 +42,9 @@ class ServerInfo:
 
 async def serve(config: Config, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
     """Run a broker until cancelled; readiness is reported once every listener is bound."""
+    from kpy.dispatch import load_handlers
+
+    load_handlers()  # import every handler now, not on the first request
     broker = Broker(config)
     await broker.load()
     try:
