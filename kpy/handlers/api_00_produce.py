@@ -40,20 +40,25 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
         return error_response(req, ctx.api_version, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     now_ms = int(broker.clock() * 1000)
     response = ProduceResponse()
+    appended: list = []
     for topic in req.topic_data:
         results = []
         for part in topic.partition_data:
-            results.append(append_partition(broker, topic.name, part, now_ms, req.transactional_id))
+            results.append(
+                append_partition(broker, topic.name, part, now_ms, req.transactional_id, appended)
+            )
         response.responses.append(
             ProduceResponse.TopicProduceResponse(name=topic.name, partition_responses=results)
         )
-    await broker.after_produce()
+    await broker.after_produce(appended)
     if req.acks == 0:
         return None
     return response
 
 
-def append_partition(broker, topic: str, part, now_ms: int, transactional_id: str | None):
+def append_partition(
+    broker, topic: str, part, now_ms: int, transactional_id: str | None, appended: list
+):
     try:
         log = broker.partition_log(topic, part.index)
         if broker.metadata.get(topic).internal:
@@ -82,6 +87,7 @@ def append_partition(broker, topic: str, part, now_ms: int, transactional_id: st
             error_message=str(exc),
         )
     broker.notify_append((topic, part.index))
+    appended.append(log)
     return PartitionResponse(
         index=part.index,
         base_offset=result.base_offset,

@@ -144,13 +144,19 @@ class Log:
 
     # -- opening --------------------------------------------------------------------------------
 
-    def create(self, topic_id: uuid.UUID) -> None:
+    def create(self, topic_id: uuid.UUID, leader_epoch: int = 0) -> None:
+        """A new, empty partition led from offset 0 in ``leader_epoch``.
+
+        The epoch is recorded here, so the first appends do not rewrite the checkpoint.
+        """
         self.dir.mkdir(parents=True, exist_ok=True)
         atomic_write(
             self.dir / "partition.metadata",
             f"version: 0\ntopic_id: {encode_topic_id(topic_id)}\n".encode(),
         )
         self._new_segment(0)
+        if leader_epoch >= 0:
+            self.epochs = [(leader_epoch, 0)]
         self._write_epochs()
 
     def load(self, *, recovery_point: int, log_start_offset: int, clean: bool) -> RecoveryReport:
