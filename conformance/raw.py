@@ -109,3 +109,10 @@ def fetch(
 
 def unique(prefix: str) -> str:
     return f"conf-{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def first_partition(resp):
+    """The first partition of a Fetch response, with a readable failure if there is none."""
+    parts = [p for t in resp.responses for p in t.partitions]
+    assert parts, f"the Fetch response lists no partition (error_code={resp.error_code})"
+    return parts[0]

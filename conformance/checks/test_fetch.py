@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conformance.raw import batch, create_topic, fetch, produce, unique
+from conformance.raw import batch, create_topic, fetch, first_partition, produce, unique
 from conformance.wire import WireClient
 from kpy.protocol import records
 from kpy.protocol.messages.fetch import FetchRequest
@@ -36,7 +36,7 @@ def test_fetch_every_version(wire, topic, version):
         resp = fetch(wire, "", 0, version=version, topic_id=md.topics[0].topic_id)
     else:
         resp = fetch(wire, topic, 0, version=version)
-    part = resp.responses[0].partitions[0]
+    part = first_partition(resp)
     assert part.error_code == 0 and part.high_watermark == 3
     assert records.read_header(bytes(part.records)).record_count == 3
 
@@ -55,7 +55,7 @@ def test_long_poll_wakes_on_produce(bootstrap, wire, topic):
     t.start()
     resp = fetch(wire, topic, 0, max_wait_ms=20000, min_bytes=1)
     t.join()
-    assert len(resp.responses[0].partitions[0].records) > 0
+    assert len(first_partition(resp).records) > 0
     assert time.monotonic() - started < 15
 
 
@@ -65,7 +65,7 @@ def test_max_wait_returns_empty(wire, topic):
     started = time.monotonic()
     resp = fetch(wire, topic, 0, max_wait_ms=300, min_bytes=1)
     elapsed = time.monotonic() - started
-    assert len(resp.responses[0].partitions[0].records or b"") == 0
+    assert len(first_partition(resp).records or b"") == 0
     assert 0.25 <= elapsed < 10
 
 
@@ -76,7 +76,7 @@ def test_min_bytes_waits_for_enough(wire, topic):
     started = time.monotonic()
     resp = fetch(wire, topic, 0, max_wait_ms=300, min_bytes=1_000_000)
     assert time.monotonic() - started >= 0.25
-    assert len(resp.responses[0].partitions[0].records) > 0
+    assert len(first_partition(resp).records) > 0
 
 
 @pytest.mark.kafka("KIP-74")
@@ -84,7 +84,7 @@ def test_first_batch_even_if_too_large(wire, topic):
     """The first batch is returned whole even when larger than max_bytes and partition_max_bytes."""
     produce(wire, topic, batch(1, size=10_000))
     resp = fetch(wire, topic, 0, max_bytes=100, partition_max_bytes=100)
-    data = bytes(resp.responses[0].partitions[0].records)
+    data = bytes(first_partition(resp).records)
     assert len(data) > 10_000 and records.validate_batch(data)
 
 
@@ -94,7 +94,7 @@ def test_partition_max_bytes_limits(wire, topic):
     for _ in range(5):
         produce(wire, topic, batch(1, size=2000))
     resp = fetch(wire, topic, 0, partition_max_bytes=5000)
-    assert len(resp.responses[0].partitions[0].records) <= 5000
+    assert len(first_partition(resp).records) <= 5000
 
 
 @pytest.mark.kafka("KIP-74")
@@ -128,7 +128,7 @@ def test_max_bytes_limits_response(wire, topic):
 def test_offset_out_of_range(wire, topic):
     """Fetching past the log end is OFFSET_OUT_OF_RANGE with the high watermark."""
     produce(wire, topic, batch(2))
-    part = fetch(wire, topic, 50).responses[0].partitions[0]
+    part = first_partition(fetch(wire, topic, 50))
     assert part.error_code == 1
 
 
@@ -136,7 +136,7 @@ def test_offset_out_of_range(wire, topic):
 def test_fetch_at_log_end_is_empty(wire, topic):
     """Fetching exactly at the log end is not an error: empty records."""
     produce(wire, topic, batch(2))
-    part = fetch(wire, topic, 2).responses[0].partitions[0]
+    part = first_partition(fetch(wire, topic, 2))
     assert part.error_code == 0 and len(part.records or b"") == 0
 
 
@@ -144,7 +144,7 @@ def test_fetch_at_log_end_is_empty(wire, topic):
 def test_fetch_from_middle_of_batch(wire, topic):
     """A fetch offset inside a batch returns that whole batch (clients skip earlier records)."""
     produce(wire, topic, batch(5))
-    data = bytes(fetch(wire, topic, 3).responses[0].partitions[0].records)
+    data = bytes(first_partition(fetch(wire, topic, 3)).records)
     assert records.read_header(data).base_offset == 0
 
 
@@ -186,7 +186,7 @@ def test_unknown_topic_id(wire):
     import uuid
 
     resp = fetch(wire, "", 0, version=13, topic_id=uuid.uuid4())
-    assert resp.responses[0].partitions[0].error_code == 100
+    assert first_partition(resp).error_code == 100
 
 
 @pytest.mark.area("transactions")
@@ -194,5 +194,5 @@ def test_unknown_topic_id(wire):
 def test_read_committed_without_transactions(wire, topic):
     """read_committed sees non-transactional data up to the last stable offset."""
     produce(wire, topic, batch(2))
-    part = fetch(wire, topic, 0, isolation_level=1).responses[0].partitions[0]
+    part = first_partition(fetch(wire, topic, 0, isolation_level=1))
     assert part.error_code == 0 and part.last_stable_offset == 2 and part.aborted_transactions == []

@@ -7,7 +7,7 @@ import struct
 import pytest
 
 from conformance import drivers
-from conformance.raw import batch, create_topic, fetch, now_ms, produce, unique
+from conformance.raw import batch, create_topic, fetch, first_partition, now_ms, produce, unique
 from kpy.protocol import records
 from kpy.protocol.messages.init_producer_id import InitProducerIdRequest
 from kpy.protocol.records import Record
@@ -82,7 +82,7 @@ def test_log_append_time(wire):
     create_topic(wire, name, 1, {"message.timestamp.type": "LogAppendTime"})
     res = produce(wire, name, batch(1, timestamp=1))
     assert res.error_code == 0 and res.log_append_time_ms > now_ms() - 600_000
-    data = bytes(fetch(wire, name, 0).responses[0].partitions[0].records)
+    data = bytes(first_partition(fetch(wire, name, 0)).records)
     h = records.read_header(data)
     assert h.is_log_append_time and h.max_timestamp == res.log_append_time_ms
 
@@ -91,7 +91,7 @@ def test_log_append_time(wire):
 def test_create_time_kept(wire, topic):
     """CreateTime timestamps come back as the producer set them."""
     produce(wire, topic, batch(1, timestamp=1_600_000_000_123))
-    data = bytes(fetch(wire, topic, 0).responses[0].partitions[0].records)
+    data = bytes(first_partition(fetch(wire, topic, 0)).records)
     assert records.read_header(data).max_timestamp == 1_600_000_000_123
 
 
@@ -138,7 +138,7 @@ def test_topic_compression_recompresses(wire):
     name = unique("gz")
     create_topic(wire, name, 1, {"compression.type": "gzip"})
     produce(wire, name, batch(3))
-    data = bytes(fetch(wire, name, 0).responses[0].partitions[0].records)
+    data = bytes(first_partition(fetch(wire, name, 0)).records)
     assert records.read_header(data).compression == 1
     assert [r.value for r in records.decode_records(data)] == [b"v0", b"v1", b"v2"]
 
@@ -182,7 +182,7 @@ def test_headers_and_null_values(wire, topic):
         base_timestamp=now_ms(),
     )
     assert produce(wire, topic, data).error_code == 0
-    got = bytes(fetch(wire, topic, 0).responses[0].partitions[0].records)
+    got = bytes(first_partition(fetch(wire, topic, 0)).records)
     recs = records.decode_records(got)
     assert (recs[0].key, recs[0].value, recs[0].headers) == (None, None, [("a", b"1"), ("b", None)])
     assert (recs[1].key, recs[1].value) == (b"k", b"")
