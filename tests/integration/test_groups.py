@@ -163,3 +163,175 @@ def test_committed_offsets_survive_restart(fresh_broker, topic_name):
         assert got[0].offset == 42
     finally:
         c.close()
+
+
+def assignments(consumers):
+    for c in consumers:
+        c.poll(0.1)
+    return [{tp.partition for tp in c.assignment()} for c in consumers]
+
+
+def test_graceful_leave_rebalances_at_once(broker, topic_name):
+    make_topic(broker.bootstrap, topic_name, 6)
+    group = f"g-{topic_name}"
+    a = consumer(broker.bootstrap, group, **{"session.timeout.ms": 30000})
+    b = consumer(broker.bootstrap, group, **{"session.timeout.ms": 30000})
+    try:
+        a.subscribe([topic_name])
+        b.subscribe([topic_name])
+        wait_for(
+            lambda: all(len(s) == 3 for s in assignments([a, b])), timeout=30, message="split 3/3"
+        )
+        b.close()  # LeaveGroup: a gets everything long before the 30 s session timeout
+        started = time.monotonic()
+        wait_for(lambda: assignments([a])[0] == set(range(6)), timeout=20, message="a owns all")
+        assert time.monotonic() - started < 20
+    finally:
+        a.close()
+
+
+MEMBER_SCRIPT = """
+import sys
+from confluent_kafka import Consumer
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": sys.argv[2], "session.timeout.ms": 6000,
+              "heartbeat.interval.ms": 500})
+c.subscribe([sys.argv[3]])
+while True:
+    c.poll(0.2)
+    if c.assignment():
+        print("assigned", flush=True)
+"""
+
+
+def test_killed_member_loses_partitions_after_session_timeout(broker, topic_name):
+    import subprocess
+    import sys
+
+    make_topic(broker.bootstrap, topic_name, 4)
+    group = f"g-{topic_name}"
+    victim = subprocess.Popen(
+        [sys.executable, "-c", MEMBER_SCRIPT, broker.bootstrap, group, topic_name],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    survivor = consumer(broker.bootstrap, group, **{"session.timeout.ms": 6000})
+    try:
+        assert victim.stdout.readline().strip() == "assigned"
+        survivor.subscribe([topic_name])
+        wait_for(
+            lambda: 0 < len(assignments([survivor])[0]) < 4,
+            timeout=30,
+            message="both members assigned",
+        )
+        victim.kill()  # SIGKILL: no LeaveGroup, heartbeats just stop
+        wait_for(
+            lambda: assignments([survivor])[0] == set(range(4)),
+            timeout=40,
+            message="partitions move after the session timeout",
+        )
+    finally:
+        victim.kill()
+        victim.wait()
+        survivor.close()
+
+
+def test_static_member_rejoins_without_rebalance(broker, topic_name):
+    make_topic(broker.bootstrap, topic_name, 4)
+    group = f"g-{topic_name}"
+    conf = {"session.timeout.ms": 20000}
+    revoked: list = []
+    a = consumer(broker.bootstrap, group, **{**conf, "group.instance.id": "static-a"})
+    b = consumer(broker.bootstrap, group, **{**conf, "group.instance.id": "static-b"})
+    try:
+        a.subscribe([topic_name], on_revoke=lambda c, parts: revoked.append(parts))
+        b.subscribe([topic_name])
+
+        def settled():
+            sets = assignments([a, b])
+            return sets if all(sets) and sum(map(len, sets)) == 4 else None
+
+        before = wait_for(settled, timeout=30, message="static members assigned")
+        revoked.clear()
+        b.close()  # a static member's close does not leave the group
+        b = consumer(broker.bootstrap, group, **{**conf, "group.instance.id": "static-b"})
+        b.subscribe([topic_name])
+        wait_for(
+            lambda: assignments([b])[0] == before[1], timeout=30, message="same partitions back"
+        )
+        assert assignments([a])[0] == before[0]
+        assert revoked == []  # a never gave up its partitions: no rebalance happened
+    finally:
+        a.close()
+        b.close()
+
+
+def test_kcat_balanced_consumer(broker, topic_name):
+    import subprocess
+
+    from tests.integration.helpers import kcat_path
+
+    kcat = kcat_path()
+    if kcat is None:
+        import pytest
+
+        pytest.skip("kcat is not installed")
+    make_topic(broker.bootstrap, topic_name, 3)
+    produce(broker.bootstrap, topic_name, 30, 3)
+    out = subprocess.run(
+        [
+            kcat,
+            "-b",
+            broker.bootstrap,
+            "-G",
+            f"kcat-{topic_name}",
+            "-o",
+            "beginning",
+            "-c",
+            "30",
+            "-e",
+            "-f",
+            "%s\n",
+            topic_name,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert sorted(int(x) for x in out.stdout.split()) == list(range(30)), out.stderr[-500:]
+
+
+def test_offset_delete(broker, topic_name):
+    from confluent_kafka import ConsumerGroupTopicPartitions
+    from confluent_kafka.admin import AdminClient
+
+    from conformance.wire import WireClient
+    from kpy.protocol.messages.offset_delete import OffsetDeleteRequest as R
+
+    make_topic(broker.bootstrap, topic_name, 2)
+    group = f"g-{topic_name}"
+    c = consumer(broker.bootstrap, group, **{"enable.auto.commit": False})
+    c.commit(
+        offsets=[TopicPartition(topic_name, 0, 5), TopicPartition(topic_name, 1, 6)],
+        asynchronous=False,
+    )
+    c.close()
+    with WireClient(broker.bootstrap) as w:
+        resp = w.send(
+            R(
+                group_id=group,
+                topics=[
+                    R.OffsetDeleteRequestTopic(
+                        name=topic_name,
+                        partitions=[R.OffsetDeleteRequestPartition(partition_index=0)],
+                    )
+                ],
+            ),
+            0,
+        )
+    assert resp.error_code == 0 and resp.topics[0].partitions[0].error_code == 0
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    left = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result(
+        15
+    )
+    assert {tp.partition: tp.offset for tp in left.topic_partitions if tp.offset >= 0} == {1: 6}
