@@ -7,7 +7,7 @@ DATA ?= ./data
 BOOTSTRAP ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format generate check-generated conformance bench soak fuzz clean
+.PHONY: run test lint format generate check-generated conformance conformance-compare bench soak fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,16 @@ conformance: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
+
+# Longer runs of the fault tests (not part of `make test`).
+soak: $(VENV)/.installed
+	KPY_CRASH_RESTARTS=200 $(PY) -m pytest -p no:cacheprovider -o timeout=3600 -s tests/integration/test_crash_loop.py
+
+fuzz: $(VENV)/.installed
+	KPY_FUZZ_SCALE=100 $(PY) -m pytest -p no:cacheprovider -o timeout=3600 tests/protocol/test_fuzz_decoder.py
+
+conformance-compare: $(VENV)/.installed
+	$(PY) -m conformance.side_by_side --readme
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -7,6 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import os
+
 from kpy.protocol import api_keys, framing
 from kpy.protocol.primitives import ProtocolError
 
@@ -24,14 +26,17 @@ def decode_or_protocol_error(frame: bytes) -> None:
         pass
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+SCALE = int(os.environ.get("KPY_FUZZ_SCALE", "1"))  # `make fuzz` runs a hundred times more
+
+
+@settings(max_examples=300 * SCALE, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.binary(max_size=200))
 def test_random_frames(frame):
     decode_or_protocol_error(frame)
 
 
 @pytest.mark.parametrize("key", BROKER_APIS)
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40 * SCALE, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_mutated_valid_requests(key, data):
     """A valid request with bytes flipped, cut or appended still never raises anything else."""
