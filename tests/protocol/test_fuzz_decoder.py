@@ -3,11 +3,11 @@ ProtocolError, never another exception (which would be a crash of that connectio
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import os
 
 from kpy.protocol import api_keys, framing
 from kpy.protocol.primitives import ProtocolError
