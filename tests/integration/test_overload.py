@@ -1,0 +1,119 @@
+"""Overload and shutdown: many connections, clients that never read, SIGTERM under load."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from conformance.wire import WireClient
+from kpy.protocol import framing
+from kpy.protocol.messages.metadata import MetadataRequest
+from tests.integration.helpers import wait_for
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_many_concurrent_connections(broker):
+    clients = [WireClient(broker.bootstrap) for _ in range(300)]
+    try:
+        for c in clients:
+            c.send_raw(framing.encode_request(3, 12, 1, "many", MetadataRequest(topics=[])))
+        for c in clients:
+            assert c.recv_frame()
+    finally:
+        for c in clients:
+            c.close()
+
+
+@pytest.mark.timeout(120)
+def test_client_that_never_reads_is_not_buffered_without_bound(broker):
+    before = rss_kib(broker.pid)
+    request = framing.encode_request(3, 12, 1, "greedy", MetadataRequest(topics=None))
+    sock = socket.create_connection(("127.0.0.1", broker.port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(0.5)
+    sent = 0
+    try:
+        # Keep sending and never read: once the socket buffers are full the broker stops
+        # reading this connection (one request in flight), so our sends stall.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                sock.sendall(request * 100)
+                sent += 100
+            except TimeoutError:
+                break
+        assert time.monotonic() < deadline, "the broker kept reading from a client that never reads"
+        with WireClient(broker.bootstrap) as other:
+            assert other.send(MetadataRequest(topics=[]), 12).brokers
+        assert rss_kib(broker.pid) - before < 50 * 1024
+    finally:
+        sock.close()
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_under_load_loses_nothing_acknowledged(fresh_broker, topic_name):
+    broker = fresh_broker
+    acked: list[int] = []
+    stop = threading.Event()
+    producer = Producer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "acks": "all",
+            "linger.ms": 1,
+            "message.timeout.ms": 5000,
+        }
+    )
+
+    def run():
+        i = 0
+        while not stop.is_set():
+            try:
+                producer.produce(
+                    topic_name,
+                    value=str(i).encode(),
+                    on_delivery=lambda err, msg: err is None and acked.append(int(msg.value())),
+                )
+                i += 1
+            except BufferError:
+                pass
+            producer.poll(0)
+
+    t = threading.Thread(target=run)
+    t.start()
+    wait_for(lambda: len(acked) >= 2000, timeout=30, message="2000 acknowledged records")
+    started = time.monotonic()
+    code = broker.stop(timeout=10)
+    shutdown_s = time.monotonic() - started
+    stop.set()
+    t.join()
+    producer.flush(6)
+    assert code == 0 and shutdown_s < 5
+    broker.start()
+    c = Consumer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "group.id": "g",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    c.assign([TopicPartition(topic_name, 0, 0)])
+    stored = set()
+    deadline = time.monotonic() + 30
+    while not set(acked) <= stored and time.monotonic() < deadline:
+        for m in c.consume(5000, 0.5):
+            if not m.error():
+                stored.add(int(m.value()))
+    c.close()
+    assert len(acked) >= 2000 and set(acked) <= stored
