@@ -128,9 +128,18 @@ class LogSegment:
         """Write whole batches (offsets already assigned) at the end of the segment."""
         position = self.size
         view = memoryview(data)
-        while view:
-            n = os.write(self.fd, view)
-            view = view[n:]
+        try:
+            while view:
+                n = os.write(self.fd, view)
+                view = view[n:]
+        except OSError:
+            # A full or failing disk: cut off whatever part of the batch got written, so
+            # the segment still ends on a batch boundary, then report the error.
+            try:
+                os.ftruncate(self.fd, position)
+            except OSError:
+                pass
+            raise
         for h in headers:
             self.note_batch(h, index=True, position=position)
             position += h.size

@@ -1,0 +1,68 @@
+"""Disk faults: a full log dir gives KAFKA_STORAGE_ERROR, reads keep working, and produce
+recovers once space returns. Uses a small tmpfs (needs root; skipped otherwise)."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+
+import pytest
+
+from conformance.raw import batch, create_topic, fetch, first_partition, produce
+from conformance.wire import WireClient
+from kpy.protocol.messages.metadata import MetadataRequest
+from kpy.testing import BrokerProcess
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    res = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True
+    )
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(path):
+    """Write ``path`` until the file system is full."""
+    with open(path, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+
+
+@pytest.mark.timeout(120)
+def test_full_disk_gives_storage_error_and_recovers(small_disk):
+    with (
+        BrokerProcess(small_disk / "data", log_file=small_disk.parent / "broker.log") as broker,
+        WireClient(broker.bootstrap) as wire,
+    ):
+        topic = f"full-{uuid.uuid4().hex[:6]}"
+        assert create_topic(wire, topic, 1).error_code == 0
+        assert produce(wire, topic, batch(10)).error_code == 0
+        filler = small_disk / "filler"
+        try:
+            fill(filler)
+            res = produce(wire, topic, batch(10, size=2000))
+            assert res.error_code == 56  # KAFKA_STORAGE_ERROR
+            # Still serving: metadata and reads of what was acknowledged.
+            assert wire.send(MetadataRequest(topics=[]), 12).brokers
+            part = first_partition(fetch(wire, topic, 0))
+            assert part.error_code == 0 and part.high_watermark == 10
+        finally:
+            filler.unlink()
+        # Space is back: produce works again, right after the last acknowledged offset.
+        res = produce(wire, topic, batch(10, size=2000))
+        assert res.error_code == 0 and res.base_offset == 10
+        data = bytes(first_partition(fetch(wire, topic, 0)).records)
+        from kpy.protocol import records
+
+        assert [h.base_offset for _, h in records.iter_batches(data)] == [0, 10]
+        assert broker.alive()
