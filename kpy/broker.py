@@ -121,6 +121,8 @@ class Broker:
         for topic in self.metadata.topics.values():
             config = self._log_config(topic.configs)
             for p in range(topic.partitions):
+                if (topic.name, p) in self.logs.offline:
+                    continue
                 if self.logs.get_log(topic.name, p) is None:
                     self.logs.create_log(topic.name, p, topic.topic_id, config)
                 else:
@@ -129,6 +131,11 @@ class Broker:
     def partition_log(self, topic: str, partition: int) -> Log:
         """The log of a partition this broker leads, or UNKNOWN_TOPIC_OR_PARTITION."""
         log_ = self.logs.get_log(topic, partition)
+        if log_ is None and (topic, partition) in self.logs.offline:
+            raise KafkaError(
+                ErrorCode.KAFKA_STORAGE_ERROR,
+                f"{topic}-{partition} is offline: {self.logs.offline[(topic, partition)]}",
+            )
         if log_ is None:
             raise KafkaError(
                 ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,

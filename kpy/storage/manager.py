@@ -44,6 +44,7 @@ class LogManager:
         self.default_config = default_config or LogConfig()
         self.clock = clock
         self.logs: dict[tuple[str, int], Log] = {}
+        self.offline: dict[tuple[str, int], str] = {}  # partitions whose files failed to load
         # fds of deleted segments, closed file.delete.delay.ms (60 s) later; see files.py.
         self.closer = DeferredCloser()
         self._next_dir = 0
@@ -62,11 +63,17 @@ class LogManager:
                     continue
                 config = configs(tp[0]) if configs else self.default_config
                 lg = Log(d / entry, tp[0], tp[1], config, clock=self.clock, closer=self.closer)
-                lg.load(
-                    recovery_point=recovery.get(tp, 0),
-                    log_start_offset=starts.get(tp, 0),
-                    clean=clean,
-                )
+                try:
+                    lg.load(
+                        recovery_point=recovery.get(tp, 0),
+                        log_start_offset=starts.get(tp, 0),
+                        clean=clean,
+                    )
+                except OSError as exc:
+                    # One unreadable partition must not keep the others offline.
+                    log.error("%s-%d is offline: cannot read its log: %s", tp[0], tp[1], exc)
+                    self.offline[tp] = str(exc)
+                    continue
                 self.logs[tp] = lg
             if clean:
                 os.unlink(d / CLEAN_SHUTDOWN)

@@ -66,3 +66,23 @@ def test_full_disk_gives_storage_error_and_recovers(small_disk):
 
         assert [h.base_offset for _, h in records.iter_batches(data)] == [0, 10]
         assert broker.alive()
+
+
+def test_unreadable_segment_takes_only_its_partition_offline(tmp_path):
+    data = tmp_path / "data"
+    with BrokerProcess(data) as broker:
+        with WireClient(broker.bootstrap) as wire:
+            for name in ("broken", "healthy"):
+                assert create_topic(wire, name, 1).error_code == 0
+                assert produce(wire, name, batch(3)).error_code == 0
+        broker.stop()
+        segment = data / "broken-0" / "00000000000000000000.log"
+        segment.unlink()
+        segment.mkdir()  # the segment can no longer be opened as a file
+        broker.start()
+        with WireClient(broker.bootstrap) as wire:
+            assert produce(wire, "healthy", batch(1)).error_code == 0
+            assert first_partition(fetch(wire, "healthy", 0)).high_watermark == 4
+            assert produce(wire, "broken", batch(1)).error_code == 56
+            assert first_partition(fetch(wire, "broken", 0)).error_code == 56
+        assert "broken-0 is offline" in broker.tail_log(200)
