@@ -44,6 +44,9 @@ class Broker:
         from kpy.coordinator.groups import GroupCoordinator
 
         self.groups = GroupCoordinator(self)
+        from kpy.coordinator.transactions import TransactionCoordinator
+
+        self.txns = TransactionCoordinator(self)
         self.bound_listeners: list[tuple[str, str, int]] = []
         self._topic_config_cache: dict[str, tuple[int, dict[str, Any]]] = {}
         self._waiters: dict[TopicPartition, set[trio.Event]] = defaultdict(set)
@@ -77,6 +80,7 @@ class Broker:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._log_housekeeping)
             nursery.start_soon(self.groups.run)
+            nursery.start_soon(self.txns.run)
             for fn in self._background:
                 nursery.start_soon(fn)
 

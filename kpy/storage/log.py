@@ -28,6 +28,7 @@ from kpy.storage.files import DeferredCloser, atomic_write
 from kpy.storage.loader import RecoveryReport, load_segments
 from kpy.storage.producer_state import ActiveProducer, ProducerStateManager
 from kpy.storage.segment import LogSegment
+from kpy.storage.txn_index import AbortedTxn
 
 log = logging.getLogger("kpy.storage")
 
@@ -263,6 +264,7 @@ class Log:
             )
         buf = data if isinstance(data, (bytearray, memoryview)) else bytearray(data)
         headers: list[records.BatchHeader] = []
+        positions: list[int] = []
         next_offset = self.log_end_offset
         first_offset = next_offset
         for pos, h in records.iter_batches(buf):
@@ -280,6 +282,7 @@ class Log:
                     h.max_timestamp = log_append_time_ms
             next_offset = h.next_offset
             headers.append(h)
+            positions.append(pos)
         if not headers:
             raise KafkaError(ErrorCode.CORRUPT_MESSAGE, "no complete record batch to append")
         size = sum(h.size for h in headers)
@@ -292,8 +295,11 @@ class Log:
             self.active.append(memoryview(buf)[:size], headers)
         except OSError as exc:
             self.offline_error(exc)
+        aborts = self._aborted_by(buf, positions, headers)
         for h in headers:
             self.producer_state.update(h)
+        for txn in aborts:
+            self.active.txn_index.append(txn)
         self._unflushed += sum(h.record_count for h in headers)
         return AppendResult(
             first_offset,
@@ -301,6 +307,28 @@ class Log:
             log_append_time_ms if log_append_time_ms is not None else -1,
             self.log_start_offset,
         )
+
+    def _aborted_by(
+        self, buf: bytearray | memoryview, positions: list[int], headers: list[records.BatchHeader]
+    ) -> list[AbortedTxn]:
+        """Index entries for the ABORT markers among ``headers`` (read before the producer
+        state forgets where each aborted transaction started)."""
+        result: list[AbortedTxn] = []
+        for pos, h in zip(positions, headers, strict=True):
+            if not h.is_control or records.control_type(buf, pos) != records.CONTROL_ABORT:
+                continue
+            entry = self.producer_state.producers.get(h.producer_id)
+            first = entry.current_txn_first_offset if entry is not None else -1
+            if first < 0:
+                continue  # nothing of this transaction reached the partition
+            others = [
+                e.current_txn_first_offset
+                for pid, e in self.producer_state.producers.items()
+                if pid != h.producer_id and e.current_txn_first_offset >= 0
+            ]
+            lso = min(others, default=h.base_offset + 1)
+            result.append(AbortedTxn(h.producer_id, first, h.base_offset, lso))
+        return result
 
     def offline_error(self, exc: OSError) -> None:
         raise KafkaError(

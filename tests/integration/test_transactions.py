@@ -1,0 +1,249 @@
+"""Transactions with confluent-kafka: visibility under both isolation levels, the LSO,
+fencing, timeouts, a broker restart mid-transaction and consume-transform-produce."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from kpy.testing import BrokerProcess
+from tests.integration.helpers import wait_for
+
+ck = pytest.importorskip("confluent_kafka")
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+
+
+def create_topic(bootstrap: str, name: str, partitions: int = 1) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic(name, partitions, 1)]).values():
+        f.result(10)
+
+
+def txn_producer(bootstrap: str, tid: str, **extra) -> Producer:
+    p = Producer({"bootstrap.servers": bootstrap, "transactional.id": tid, **extra})
+    p.init_transactions(15)
+    return p
+
+
+def read_all(
+    bootstrap: str, topic: str, isolation: str, expect: int, partitions: int = 1, timeout=15.0
+) -> list[bytes]:
+    """Values from the start of ``topic`` until ``expect`` arrive (or the deadline)."""
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"reader-{uuid.uuid4().hex[:8]}",
+            "isolation.level": isolation,
+            "enable.auto.commit": False,
+        }
+    )
+    c.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    got: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(got) < expect and time.monotonic() < deadline:
+            msg = c.poll(0.2)
+            if msg is not None and msg.error() is None:
+                got.append(msg.value())
+    finally:
+        c.close()
+    return got
+
+
+def lso_of(bootstrap: str, topic: str) -> tuple[int, int]:
+    """(read_committed end offset, read_uncommitted end offset) of partition 0."""
+    ends = []
+    for isolation in ("read_committed", "read_uncommitted"):
+        c = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": "lso",
+                "isolation.level": isolation,
+            }
+        )
+        try:
+            ends.append(c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1])
+        finally:
+            c.close()
+    return ends[0], ends[1]
+
+
+def test_committed_visible_aborted_invisible(broker, topic_name):
+    create_topic(broker.bootstrap, topic_name)
+    p = txn_producer(broker.bootstrap, f"tid-{topic_name}")
+    p.begin_transaction()
+    for i in range(3):
+        p.produce(topic_name, value=b"aborted-%d" % i)
+    p.flush(10)  # abort_transaction purges what is still queued
+    p.abort_transaction(15)
+    p.begin_transaction()
+    for i in range(3):
+        p.produce(topic_name, value=b"committed-%d" % i)
+    p.commit_transaction(15)
+    committed = read_all(broker.bootstrap, topic_name, "read_committed", 3)
+    assert committed == [b"committed-%d" % i for i in range(3)]
+    # Nothing else shows up later for read_committed: 6 data records + 2 markers.
+    assert read_all(broker.bootstrap, topic_name, "read_committed", 4, timeout=2) == committed
+    uncommitted = read_all(broker.bootstrap, topic_name, "read_uncommitted", 6)
+    assert uncommitted == [b"aborted-%d" % i for i in range(3)] + committed
+    assert lso_of(broker.bootstrap, topic_name) == (8, 8)
+
+
+def test_interleaved_transactions_hold_the_lso(broker, topic_name):
+    create_topic(broker.bootstrap, topic_name)
+    a = txn_producer(broker.bootstrap, f"a-{topic_name}")
+    b = txn_producer(broker.bootstrap, f"b-{topic_name}")
+    a.begin_transaction()
+    a.produce(topic_name, value=b"a1")
+    a.flush(10)
+    b.begin_transaction()
+    b.produce(topic_name, value=b"b1")
+    b.flush(10)
+    assert lso_of(broker.bootstrap, topic_name) == (0, 2)
+    b.commit_transaction(15)
+    # b is committed, but a's open transaction (offset 0) still holds the LSO.
+    assert lso_of(broker.bootstrap, topic_name) == (0, 3)
+    assert read_all(broker.bootstrap, topic_name, "read_committed", 1, timeout=2) == []
+    a.produce(topic_name, value=b"a2")
+    a.commit_transaction(15)
+    assert lso_of(broker.bootstrap, topic_name) == (5, 5)
+    got = read_all(broker.bootstrap, topic_name, "read_committed", 3)
+    assert got == [b"a1", b"b1", b"a2"]
+
+
+def test_zombie_is_fenced(broker, topic_name):
+    create_topic(broker.bootstrap, topic_name)
+    tid = f"zombie-{topic_name}"
+    old = txn_producer(broker.bootstrap, tid)
+    old.begin_transaction()
+    old.produce(topic_name, value=b"zombie")
+    old.flush(10)
+    new = txn_producer(broker.bootstrap, tid)
+    # The zombie's open transaction was aborted when the new producer initialised.
+    with pytest.raises(KafkaException) as info:
+        old.produce(topic_name, value=b"zombie-2")
+        old.commit_transaction(15)
+    assert info.value.args[0].fatal() or "fenc" in str(info.value).lower()
+    new.begin_transaction()
+    new.produce(topic_name, value=b"fresh")
+    new.commit_transaction(15)
+    assert read_all(broker.bootstrap, topic_name, "read_committed", 1) == [b"fresh"]
+    assert read_all(broker.bootstrap, topic_name, "read_committed", 2, timeout=2) == [b"fresh"]
+
+
+def test_timed_out_transaction_is_aborted(tmp_path, topic_name):
+    overrides = {"transaction.abort.timed.out.transaction.cleanup.interval.ms": 200}
+    with BrokerProcess(tmp_path / "data", overrides=overrides) as proc:
+        create_topic(proc.bootstrap, topic_name)
+        p = txn_producer(proc.bootstrap, f"slow-{topic_name}", **{"transaction.timeout.ms": 1000})
+        p.begin_transaction()
+        p.produce(topic_name, value=b"too-late")
+        p.flush(10)
+        assert lso_of(proc.bootstrap, topic_name)[0] == 0
+        wait_for(lambda: lso_of(proc.bootstrap, topic_name)[0] == 2, message="abort marker")
+        with pytest.raises(KafkaException):
+            p.commit_transaction(15)
+        assert read_all(proc.bootstrap, topic_name, "read_committed", 1, timeout=2) == []
+        assert read_all(proc.bootstrap, topic_name, "read_uncommitted", 1) == [b"too-late"]
+
+
+def test_transaction_timeout_bounds(broker):
+    p = Producer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "transactional.id": f"bounds-{uuid.uuid4().hex}",
+            "transaction.timeout.ms": 900_001,
+        }
+    )
+    with pytest.raises(KafkaException) as info:
+        p.init_transactions(10)
+    assert "INVALID_TRANSACTION_TIMEOUT" in str(info.value) or "timeout" in str(info.value)
+
+
+def test_broker_restart_mid_transaction(fresh_broker, topic_name):
+    create_topic(fresh_broker.bootstrap, topic_name)
+    tid = f"restart-{topic_name}"
+    p = txn_producer(fresh_broker.bootstrap, tid)
+    p.begin_transaction()
+    p.produce(topic_name, value=b"before")
+    p.flush(10)
+    fresh_broker.restart()
+    # The open transaction survived: its producer can finish it.
+    assert lso_of(fresh_broker.bootstrap, topic_name) == (0, 1)
+    p.produce(topic_name, value=b"after")
+    p.commit_transaction(30)
+    assert read_all(fresh_broker.bootstrap, topic_name, "read_committed", 2) == [
+        b"before",
+        b"after",
+    ]
+    # Committed state is replayed too: a new producer for the id gets a higher epoch.
+    fresh_broker.restart(crash=True)
+    q = txn_producer(fresh_broker.bootstrap, tid)
+    q.begin_transaction()
+    q.produce(topic_name, value=b"next")
+    q.commit_transaction(15)
+    assert read_all(fresh_broker.bootstrap, topic_name, "read_committed", 3) == [
+        b"before",
+        b"after",
+        b"next",
+    ]
+
+
+def _process(bootstrap: str, src: str, dst: str, group: str, tid: str, limit: int | None):
+    """Copy src -> dst (values upper-cased) in transactions of up to 5 records, committing
+    the consumed offsets with each; stop after ``limit`` transactions without committing
+    the last one (a crash), or when the input is drained."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([src])
+    producer = txn_producer(bootstrap, tid)
+    done = 0
+    idle = 0
+    try:
+        while idle < 10:
+            msgs = [m for m in consumer.consume(5, 0.5) if m.error() is None]
+            if not msgs:
+                idle += 1
+                continue
+            idle = 0
+            producer.begin_transaction()
+            for m in msgs:
+                producer.produce(dst, key=m.key(), value=m.value().upper())
+            if limit is not None and done == limit:
+                producer.flush(10)
+                return  # crash: the transaction stays open, the producer is dropped
+            producer.send_offsets_to_transaction(
+                consumer.position(consumer.assignment()), consumer.consumer_group_metadata(), 15
+            )
+            producer.commit_transaction(15)
+            done += 1
+    finally:
+        consumer.close()
+
+
+def test_consume_transform_produce_exactly_once(broker):
+    suffix = uuid.uuid4().hex[:8]
+    src, dst = f"ctp-in-{suffix}", f"ctp-out-{suffix}"
+    create_topic(broker.bootstrap, src)
+    create_topic(broker.bootstrap, dst)
+    p = Producer({"bootstrap.servers": broker.bootstrap})
+    inputs = [b"record-%03d" % i for i in range(40)]
+    for v in inputs:
+        p.produce(src, key=v, value=v)
+    p.flush(10)
+    group, tid = f"ctp-{suffix}", f"ctp-tid-{suffix}"
+    _process(broker.bootstrap, src, dst, group, tid, limit=3)
+    _process(broker.bootstrap, src, dst, group, tid, limit=None)
+    out = read_all(broker.bootstrap, dst, "read_committed", len(inputs))
+    assert sorted(out) == sorted(v.upper() for v in inputs)
+    assert len(read_all(broker.bootstrap, dst, "read_committed", 41, timeout=3)) == 40
