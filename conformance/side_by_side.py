@@ -58,16 +58,7 @@ def combine(results: dict[str, dict]) -> str:
             rows[key][broker] = c
             docs[key] = c["doc"]
     lines = [f"# Conformance: {' vs '.join(brokers)} ({date.today().isoformat()})", ""]
-    lines += [
-        "| area | " + " | ".join(f"{b} pass/fail/skip/xfail" for b in brokers) + " |",
-        "| --- | " + " | ".join("---" for _ in brokers) + " |",
-    ]
-    for area in AREAS:
-        cells = []
-        for b in brokers:
-            t = results[b]["totals"].get(area)
-            cells.append(f"{t['PASS']}/{t['FAIL']}/{t['SKIP']}/{t['XFAIL']}" if t else "-")
-        lines.append(f"| {area} | " + " | ".join(cells) + " |")
+    lines += readme_summary(results).rstrip("\n").split("\n")
     totals = []
     for b in brokers:
         t = results[b]["totals"]

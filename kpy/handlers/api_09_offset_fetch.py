@@ -26,46 +26,49 @@ def _lookup(ctx: RequestContext, group_id: str, topics):
         yield name, [(p, committed.get((name, p))) for p in partitions]
 
 
+def _topics(ctx: RequestContext, group_id: str, topics, topic_cls, partition_cls) -> list:
+    """Committed offsets of ``topics`` as response structs of the given (version) classes."""
+    return [
+        topic_cls(
+            name=name,
+            partitions=[
+                partition_cls(
+                    partition_index=p,
+                    committed_offset=c.offset if c else -1,
+                    committed_leader_epoch=c.leader_epoch if c else -1,
+                    metadata=(c.metadata or "") if c else "",
+                )
+                for p, c in parts
+            ],
+        )
+        for name, parts in _lookup(ctx, group_id, topics)
+    ]
+
+
 @handles(9, 1, 9)
 async def offset_fetch(ctx: RequestContext, req: OffsetFetchRequest) -> OffsetFetchResponse:
     if ctx.api_version < 8:
-        response = R()
-        for name, parts in _lookup(ctx, req.group_id, req.topics):
-            response.topics.append(
-                R.OffsetFetchResponseTopic(
-                    name=name,
-                    partitions=[
-                        R.OffsetFetchResponsePartition(
-                            partition_index=p,
-                            committed_offset=c.offset if c else -1,
-                            committed_leader_epoch=c.leader_epoch if c else -1,
-                            metadata=(c.metadata or "") if c else "",
-                        )
-                        for p, c in parts
-                    ],
-                )
+        return R(
+            topics=_topics(
+                ctx,
+                req.group_id,
+                req.topics,
+                R.OffsetFetchResponseTopic,
+                R.OffsetFetchResponsePartition,
             )
-        return response
+        )
     response = R()
     for g in req.groups:
         group = R.OffsetFetchResponseGroup(group_id=g.group_id)
         if not g.group_id:
             group.error_code = ErrorCode.INVALID_GROUP_ID
         else:
-            for name, parts in _lookup(ctx, g.group_id, g.topics):
-                group.topics.append(
-                    R.OffsetFetchResponseTopics(
-                        name=name,
-                        partitions=[
-                            R.OffsetFetchResponsePartitions(
-                                partition_index=p,
-                                committed_offset=c.offset if c else -1,
-                                committed_leader_epoch=c.leader_epoch if c else -1,
-                                metadata=(c.metadata or "") if c else "",
-                            )
-                            for p, c in parts
-                        ],
-                    )
-                )
+            group.topics = _topics(
+                ctx,
+                g.group_id,
+                g.topics,
+                R.OffsetFetchResponseTopics,
+                R.OffsetFetchResponsePartitions,
+            )
         response.groups.append(group)
     return response

@@ -26,26 +26,82 @@ class IndexCorrupt(ValueError):
     pass
 
 
-class OffsetIndex:
+class _IndexFile:
+    """What both indexes share: the entry arrays' file, appended to as entries are added."""
+
     ENTRY = 8
+    ENTRY_FORMAT = _OFFSET_ENTRY
 
     def __init__(self, path: Path, base_offset: int, max_bytes: int) -> None:
         self.path = path
         self.base_offset = base_offset
         self.max_entries = max(max_bytes // self.ENTRY, 1)
         self.offsets = array("q")
-        self.positions = array("q")
         self._fd: int | None = None
+        self._clear()
 
-    def load(self, log_size: int) -> None:
-        """Read the file; IndexCorrupt if it cannot be trusted."""
+    def _clear(self) -> None:
+        raise NotImplementedError
+
+    def _entries(self) -> list[tuple[int, int]]:
+        raise NotImplementedError
+
+    def _read_file(self) -> bytes:
         data = self.path.read_bytes()
         if len(data) % self.ENTRY:
             raise IndexCorrupt(
                 f"{self.path.name}: size {len(data)} is not a multiple of {self.ENTRY}"
             )
+        return data
+
+    def open(self) -> None:
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def reset(self) -> None:
+        """Forget every entry and empty the file."""
+        self._clear()
+        self._rewrite()
+
+    @property
+    def full(self) -> bool:
+        return len(self.offsets) >= self.max_entries
+
+    def _write_entry(self, a: int, b: int) -> None:
+        if self._fd is not None:
+            os.write(self._fd, self.ENTRY_FORMAT.pack(a, b))
+
+    def _rewrite(self) -> None:
+        data = b"".join(self.ENTRY_FORMAT.pack(a, b) for a, b in self._entries())
+        self.close()
+        with open(self.path, "wb") as f:
+            f.write(data)
+        self.open()
+
+    def flush(self) -> None:
+        if self._fd is not None:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class OffsetIndex(_IndexFile):
+    ENTRY = 8
+    ENTRY_FORMAT = _OFFSET_ENTRY
+
+    def _clear(self) -> None:
+        self.offsets = array("q")
+        self.positions = array("q")
+
+    def _entries(self) -> list[tuple[int, int]]:
+        return [(o - self.base_offset, p) for o, p in zip(self.offsets, self.positions)]
+
+    def load(self, log_size: int) -> None:
+        """Read the file; IndexCorrupt if it cannot be trusted."""
         last_off, last_pos = -1, -1
-        for rel, pos in _OFFSET_ENTRY.iter_unpack(data):
+        for rel, pos in _OFFSET_ENTRY.iter_unpack(self._read_file()):
             off = self.base_offset + rel
             if off <= last_off or pos <= last_pos and last_pos >= 0 or pos >= log_size:
                 raise IndexCorrupt(
@@ -55,28 +111,12 @@ class OffsetIndex:
             self.positions.append(pos)
             last_off, last_pos = off, pos
 
-    def open(self) -> None:
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-
-    def reset(self) -> None:
-        self.offsets = array("q")
-        self.positions = array("q")
-        self.close()
-        with open(self.path, "wb"):
-            pass
-        self.open()
-
-    @property
-    def full(self) -> bool:
-        return len(self.offsets) >= self.max_entries
-
     def append(self, offset: int, position: int) -> None:
         if self.offsets and offset <= self.offsets[-1]:
             return
         self.offsets.append(offset)
         self.positions.append(position)
-        if self._fd is not None:
-            os.write(self._fd, _OFFSET_ENTRY.pack(offset - self.base_offset, position))
+        self._write_entry(offset - self.base_offset, position)
 
     def lookup(self, offset: int) -> tuple[int, int]:
         """The last entry at or below ``offset``: (offset, position); (base, 0) if none."""
@@ -94,45 +134,21 @@ class OffsetIndex:
         del self.positions[i:]
         self._rewrite()
 
-    def _rewrite(self) -> None:
-        data = b"".join(
-            _OFFSET_ENTRY.pack(o - self.base_offset, p)
-            for o, p in zip(self.offsets, self.positions)
-        )
-        self.close()
-        with open(self.path, "wb") as f:
-            f.write(data)
-        self.open()
 
-    def flush(self) -> None:
-        if self._fd is not None:
-            os.fsync(self._fd)
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-class TimeIndex:
+class TimeIndex(_IndexFile):
     ENTRY = 12
+    ENTRY_FORMAT = _TIME_ENTRY
 
-    def __init__(self, path: Path, base_offset: int, max_bytes: int) -> None:
-        self.path = path
-        self.base_offset = base_offset
-        self.max_entries = max(max_bytes // self.ENTRY, 1)
+    def _clear(self) -> None:
         self.timestamps = array("q")
         self.offsets = array("q")
-        self._fd: int | None = None
+
+    def _entries(self) -> list[tuple[int, int]]:
+        return [(t, o - self.base_offset) for t, o in zip(self.timestamps, self.offsets)]
 
     def load(self, next_offset: int) -> None:
-        data = self.path.read_bytes()
-        if len(data) % self.ENTRY:
-            raise IndexCorrupt(
-                f"{self.path.name}: size {len(data)} is not a multiple of {self.ENTRY}"
-            )
         last_ts, last_off = -(2**63), -1
-        for ts, rel in _TIME_ENTRY.iter_unpack(data):
+        for ts, rel in _TIME_ENTRY.iter_unpack(self._read_file()):
             off = self.base_offset + rel
             if ts < last_ts or off < last_off or off >= next_offset:
                 raise IndexCorrupt(
@@ -141,21 +157,6 @@ class TimeIndex:
             self.timestamps.append(ts)
             self.offsets.append(off)
             last_ts, last_off = ts, off
-
-    def open(self) -> None:
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-
-    def reset(self) -> None:
-        self.timestamps = array("q")
-        self.offsets = array("q")
-        self.close()
-        with open(self.path, "wb"):
-            pass
-        self.open()
-
-    @property
-    def full(self) -> bool:
-        return len(self.offsets) >= self.max_entries
 
     @property
     def last_timestamp(self) -> int:
@@ -166,8 +167,7 @@ class TimeIndex:
             return
         self.timestamps.append(timestamp)
         self.offsets.append(offset)
-        if self._fd is not None:
-            os.write(self._fd, _TIME_ENTRY.pack(timestamp, offset - self.base_offset))
+        self._write_entry(timestamp, offset - self.base_offset)
 
     def lookup(self, timestamp: int) -> int:
         """Offset of the last entry with a timestamp below ``timestamp`` (base if none)."""
@@ -180,19 +180,4 @@ class TimeIndex:
             return
         del self.timestamps[i:]
         del self.offsets[i:]
-        data = b"".join(
-            _TIME_ENTRY.pack(t, o - self.base_offset) for t, o in zip(self.timestamps, self.offsets)
-        )
-        self.close()
-        with open(self.path, "wb") as f:
-            f.write(data)
-        self.open()
-
-    def flush(self) -> None:
-        if self._fd is not None:
-            os.fsync(self._fd)
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        self._rewrite()
