@@ -117,3 +117,38 @@ def test_sigterm_under_load_loses_nothing_acknowledged(fresh_broker, topic_name)
                 stored.add(int(m.value()))
     c.close()
     assert len(acked) >= 2000 and set(acked) <= stored
+
+
+def test_max_connections_and_idle_timeout(tmp_path):
+    from kpy.testing import BrokerProcess
+
+    overrides = {"max.connections": 5, "connections.max.idle.ms": 1000}
+    with BrokerProcess(tmp_path / "data", overrides=overrides) as broker:
+        clients = [WireClient(broker.bootstrap) for _ in range(5)]
+        try:
+            for c in clients:
+                assert c.send(MetadataRequest(topics=[]), 12).brokers
+            extra = WireClient(broker.bootstrap)
+            assert extra.is_closed(timeout=10)  # the sixth connection is refused
+            extra.close()
+            # Idle connections are closed after connections.max.idle.ms.
+            assert all(c.is_closed(timeout=10) for c in clients)
+        finally:
+            for c in clients:
+                c.close()
+        assert "max.connections" in broker.tail_log(100)
+        with WireClient(broker.bootstrap) as again:  # room again once they are gone
+            assert again.send(MetadataRequest(topics=[]), 12).brokers
+
+
+def test_fetch_with_huge_max_bytes(broker, topic_name):
+    from conformance.raw import batch, create_topic, fetch, first_partition, produce
+
+    with WireClient(broker.bootstrap) as wire:
+        create_topic(wire, topic_name, 1)
+        for _ in range(20):
+            produce(wire, topic_name, batch(10, size=1000))
+        part = first_partition(
+            fetch(wire, topic_name, 0, max_bytes=2**31 - 1, partition_max_bytes=2**31 - 1)
+        )
+        assert part.error_code == 0 and len(part.records) > 200_000
