@@ -1,382 +1,179 @@
 """Broker and topic configuration: one table of known keys, server.properties parsing.
 
-Key names, types and defaults are Kafka's. Broker keys that set a topic default (for
-example ``log.retention.hours`` -> ``retention.ms``) are listed as synonyms of the topic key,
-in Kafka's priority order, so DescribeConfigs can report where a value came from.
-Keys that only matter to a multi-node Kafka (controller quorum, thread pools) are accepted
-and ignored, so Kafka's own sample configs load unchanged.
+Promises:
+- Key names, types, defaults and valid ranges are Apache Kafka's (4.0). Every key lives in one
+  table below (``TOPIC_KEYS``, ``BROKER_KEYS``); ``KEYS`` merges them for look-ups.
+- Topic-level keys list the broker keys that set their default ("synonyms"), highest priority
+  first, as Kafka does (``log.retention.ms`` > ``log.retention.minutes`` > ``log.retention.hours``
+  for ``retention.ms``), so DescribeConfigs can say where each value came from.
+- Keys that only matter to a multi-node Kafka (controller quorum, thread pools, replication of
+  internal topics, security plug-ins) are accepted, documented as ignored, and have no effect,
+  so Kafka's own sample configs load without warnings. Other unknown keys log one warning.
+- Bad values raise ``ConfigError`` naming the key and the value (at start-up), or
+  ``KafkaError(INVALID_CONFIG)`` for topic configs sent by clients.
+
+Deliberate differences from Kafka (see README): only PLAINTEXT listeners; ``node.id`` defaults
+to 1 (Kafka requires it); controller listeners (``controller.listener.names``) are not served;
+an empty or wildcard listener host is advertised as ``localhost`` (Kafka advertises the
+canonical host name); ``cluster.id`` may be set in the config to fix the id of a new data dir.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kpy.config_keys import (  # re-exported: callers import the table from here
+    BROKER_KEYS,
+    GROUP_OF,
+    IGNORED_KEYS,
+    IGNORED_PREFIXES,
+    INT_RANGES,
+    KEYS,
+    SOURCE_DEFAULT,
+    SOURCE_DYNAMIC_BROKER,
+    SOURCE_DYNAMIC_BROKER_LOGGER,
+    SOURCE_DYNAMIC_DEFAULT_BROKER,
+    SOURCE_DYNAMIC_TOPIC,
+    SOURCE_STATIC_BROKER,
+    SOURCE_UNKNOWN,
+    TOPIC_KEYS,
+    TOPIC_SYNONYMS,
+    TYPE_IDS,
+    Key,
+    is_ignored,
+    is_sensitive,
+)
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 
 log = logging.getLogger("kpy.config")
+
+__all__ = [
+    "BROKER_KEYS",
+    "IGNORED_KEYS",
+    "IGNORED_PREFIXES",
+    "KEYS",
+    "SOURCE_DEFAULT",
+    "SOURCE_DYNAMIC_BROKER",
+    "SOURCE_DYNAMIC_BROKER_LOGGER",
+    "SOURCE_DYNAMIC_DEFAULT_BROKER",
+    "SOURCE_DYNAMIC_TOPIC",
+    "SOURCE_STATIC_BROKER",
+    "SOURCE_UNKNOWN",
+    "TOPIC_KEYS",
+    "TOPIC_SYNONYMS",
+    "TYPE_IDS",
+    "Config",
+    "ConfigEntry",
+    "ConfigError",
+    "Key",
+    "Listener",
+    "format_value",
+    "is_ignored",
+    "is_sensitive",
+    "parse_listeners",
+    "parse_properties",
+    "parse_protocol_map",
+    "parse_value",
+    "validate_topic_config",
+]
 
 
 class ConfigError(ValueError):
     """A configuration value that cannot be used; the message names the key and value."""
 
 
-# DescribeConfigs ConfigSource values.
-SOURCE_UNKNOWN = 0
-SOURCE_DYNAMIC_TOPIC = 1
-SOURCE_DYNAMIC_BROKER = 2
-SOURCE_DYNAMIC_DEFAULT_BROKER = 3
-SOURCE_STATIC_BROKER = 4
-SOURCE_DEFAULT = 5
-
-# DescribeConfigs ConfigType values (v3+).
-TYPE_IDS = {
-    "boolean": 1,
-    "string": 2,
-    "int": 3,
-    "short": 4,
-    "long": 5,
-    "double": 6,
-    "list": 7,
-    "class": 8,
-    "password": 9,
-}
-
-MS_PER_HOUR = 3_600_000
-MS_PER_MINUTE = 60_000
-INT_MAX = 2**31 - 1
-LONG_MAX = 2**63 - 1
-
-
-@dataclass(frozen=True, slots=True)
-class Key:
-    name: str
-    type: str  # boolean, string, int, short, long, double, list, password
-    default: Any
-    scope: str = "broker"  # broker | topic
-    validator: Callable[[Any], str | None] | None = None
-    read_only: bool = True
-    sensitive: bool = False
-    ignored: bool = False  # accepted for compatibility, has no effect in kpy
-
-
-def at_least(lo: float) -> Callable[[Any], str | None]:
-    return lambda v: None if v >= lo else f"must be at least {lo}"
-
-
-def between(lo: float, hi: float) -> Callable[[Any], str | None]:
-    return lambda v: None if lo <= v <= hi else f"must be between {lo} and {hi}"
-
-
-def one_of(*choices: str) -> Callable[[Any], str | None]:
-    return lambda v: None if v in choices else f"must be one of {', '.join(choices)}"
-
-
-def list_of(*choices: str) -> Callable[[Any], str | None]:
-    def check(v: list[str]) -> str | None:
-        bad = [x for x in v if x not in choices]
-        if bad or not v:
-            return f"must be a non-empty list of {', '.join(choices)}"
-        return None
-
-    return check
-
-
-_COMPRESSION = ("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer")
-_TS_TYPES = ("CreateTime", "LogAppendTime")
-
-# Topic-level keys and the broker keys that set their defaults, highest priority first.
-TOPIC_KEYS: list[tuple[Key, list[str]]] = [
-    (
-        Key("cleanup.policy", "list", ["delete"], "topic", list_of("delete", "compact")),
-        ["log.cleanup.policy"],
-    ),
-    (
-        Key("compression.type", "string", "producer", "topic", one_of(*_COMPRESSION)),
-        ["compression.type"],
-    ),
-    (Key("compression.gzip.level", "int", -1, "topic"), ["compression.gzip.level"]),
-    (Key("compression.lz4.level", "int", 9, "topic"), ["compression.lz4.level"]),
-    (Key("compression.zstd.level", "int", 3, "topic"), ["compression.zstd.level"]),
-    (
-        Key("delete.retention.ms", "long", 86_400_000, "topic", at_least(0)),
-        ["log.cleaner.delete.retention.ms"],
-    ),
-    (
-        Key("file.delete.delay.ms", "long", 60_000, "topic", at_least(0)),
-        ["log.segment.delete.delay.ms"],
-    ),
-    (
-        Key("flush.messages", "long", LONG_MAX, "topic", at_least(1)),
-        ["log.flush.interval.messages"],
-    ),
-    (
-        Key("flush.ms", "long", LONG_MAX, "topic", at_least(0)),
-        ["log.flush.interval.ms", "log.flush.scheduler.interval.ms"],
-    ),
-    (Key("index.interval.bytes", "int", 4096, "topic", at_least(0)), ["log.index.interval.bytes"]),
-    (
-        Key("max.compaction.lag.ms", "long", LONG_MAX, "topic", at_least(1)),
-        ["log.cleaner.max.compaction.lag.ms"],
-    ),
-    (Key("max.message.bytes", "int", 1_048_588, "topic", at_least(0)), ["message.max.bytes"]),
-    (
-        Key("message.timestamp.after.max.ms", "long", 3_600_000, "topic", at_least(0)),
-        ["log.message.timestamp.after.max.ms"],
-    ),
-    (
-        Key("message.timestamp.before.max.ms", "long", LONG_MAX, "topic", at_least(0)),
-        ["log.message.timestamp.before.max.ms"],
-    ),
-    (
-        Key("message.timestamp.type", "string", "CreateTime", "topic", one_of(*_TS_TYPES)),
-        ["log.message.timestamp.type"],
-    ),
-    (
-        Key("min.cleanable.dirty.ratio", "double", 0.5, "topic", between(0, 1)),
-        ["log.cleaner.min.cleanable.ratio"],
-    ),
-    (
-        Key("min.compaction.lag.ms", "long", 0, "topic", at_least(0)),
-        ["log.cleaner.min.compaction.lag.ms"],
-    ),
-    (Key("min.insync.replicas", "int", 1, "topic", at_least(1)), ["min.insync.replicas"]),
-    (Key("preallocate", "boolean", False, "topic"), ["log.preallocate"]),
-    (Key("retention.bytes", "long", -1, "topic"), ["log.retention.bytes"]),
-    (
-        Key("retention.ms", "long", 604_800_000, "topic", at_least(-1)),
-        ["log.retention.ms", "log.retention.minutes", "log.retention.hours"],
-    ),
-    (Key("segment.bytes", "int", 1_073_741_824, "topic", at_least(14)), ["log.segment.bytes"]),
-    (
-        Key("segment.index.bytes", "int", 10_485_760, "topic", at_least(8)),
-        ["log.index.size.max.bytes"],
-    ),
-    (
-        Key("segment.jitter.ms", "long", 0, "topic", at_least(0)),
-        ["log.roll.jitter.ms", "log.roll.jitter.hours"],
-    ),
-    (
-        Key("segment.ms", "long", 604_800_000, "topic", at_least(1)),
-        ["log.roll.ms", "log.roll.hours"],
-    ),
-    (
-        Key("unclean.leader.election.enable", "boolean", False, "topic"),
-        ["unclean.leader.election.enable"],
-    ),
-    (Key("message.downconversion.enable", "boolean", True, "topic"), []),
-    (Key("local.retention.bytes", "long", -2, "topic"), ["log.local.retention.bytes"]),
-    (Key("local.retention.ms", "long", -2, "topic"), ["log.local.retention.ms"]),
-    (Key("remote.storage.enable", "boolean", False, "topic"), []),
-    (Key("follower.replication.throttled.replicas", "list", [], "topic"), []),
-    (Key("leader.replication.throttled.replicas", "list", [], "topic"), []),
-]
-
-# Broker keys whose unit differs from the topic key they feed (value -> topic value).
-_UNIT = {
-    "log.retention.minutes": MS_PER_MINUTE,
-    "log.retention.hours": MS_PER_HOUR,
-    "log.roll.hours": MS_PER_HOUR,
-    "log.roll.jitter.hours": MS_PER_HOUR,
-}
-
-BROKER_KEYS: list[Key] = [
-    Key("listeners", "list", ["PLAINTEXT://:9092"]),
-    Key("advertised.listeners", "list", None),
-    Key(
-        "listener.security.protocol.map",
-        "list",
-        [
-            "PLAINTEXT:PLAINTEXT",
-            "SSL:SSL",
-            "SASL_PLAINTEXT:SASL_PLAINTEXT",
-            "SASL_SSL:SASL_SSL",
-            "CONTROLLER:PLAINTEXT",
-        ],
-    ),
-    Key("log.dirs", "list", None),
-    Key("log.dir", "string", "/tmp/kafka-logs"),
-    Key("node.id", "int", -1),
-    Key("broker.id", "int", -1),
-    Key("num.partitions", "int", 1, validator=at_least(1), read_only=False),
-    Key("default.replication.factor", "int", 1, validator=at_least(1)),
-    Key("auto.create.topics.enable", "boolean", True),
-    Key("delete.topic.enable", "boolean", True),
-    Key("group.initial.rebalance.delay.ms", "int", 3000, validator=at_least(0)),
-    Key("group.min.session.timeout.ms", "int", 6000, validator=at_least(0)),
-    Key("group.max.session.timeout.ms", "int", 1_800_000, validator=at_least(0)),
-    Key("group.max.size", "int", INT_MAX, validator=at_least(1)),
-    Key("group.consumer.session.timeout.ms", "int", 45_000, validator=at_least(1)),
-    Key("group.consumer.heartbeat.interval.ms", "int", 5000, validator=at_least(1)),
-    Key("group.consumer.min.session.timeout.ms", "int", 45_000, validator=at_least(1)),
-    Key("group.consumer.max.session.timeout.ms", "int", 60_000, validator=at_least(1)),
-    Key("group.consumer.max.size", "int", INT_MAX, validator=at_least(1)),
-    Key("group.consumer.assignors", "list", ["uniform", "range"]),
-    Key("group.coordinator.rebalance.protocols", "list", ["classic", "consumer"]),
-    Key("offsets.topic.num.partitions", "int", 50, validator=at_least(1)),
-    Key("offsets.topic.replication.factor", "short", 3, validator=at_least(1)),
-    Key("offsets.topic.segment.bytes", "int", 104_857_600, validator=at_least(1)),
-    Key("offsets.retention.minutes", "int", 10_080, validator=at_least(1)),
-    Key("offsets.retention.check.interval.ms", "long", 600_000, validator=at_least(1)),
-    Key("offsets.commit.timeout.ms", "int", 5000, validator=at_least(1)),
-    Key("offset.metadata.max.bytes", "int", 4096),
-    Key("transaction.state.log.num.partitions", "int", 50, validator=at_least(1)),
-    Key("transaction.state.log.segment.bytes", "int", 104_857_600, validator=at_least(1)),
-    Key("transaction.max.timeout.ms", "int", 900_000, validator=at_least(1)),
-    Key("transactional.id.expiration.ms", "int", 604_800_000, validator=at_least(1)),
-    Key(
-        "transaction.abort.timed.out.transaction.cleanup.interval.ms",
-        "int",
-        10_000,
-        validator=at_least(1),
-    ),
-    Key(
-        "transaction.remove.expired.transaction.cleanup.interval.ms",
-        "int",
-        3_600_000,
-        validator=at_least(1),
-    ),
-    Key("producer.id.expiration.ms", "int", 86_400_000, validator=at_least(1)),
-    Key("socket.request.max.bytes", "int", 104_857_600, validator=at_least(1)),
-    Key("max.connections", "int", INT_MAX, validator=at_least(0), read_only=False),
-    Key("connections.max.idle.ms", "long", 600_000),
-    Key("queued.max.requests", "int", 500, validator=at_least(1)),
-    Key("log.retention.check.interval.ms", "long", 300_000, validator=at_least(1)),
-    Key("log.cleaner.enable", "boolean", True),
-    Key("log.cleaner.backoff.ms", "long", 15_000, validator=at_least(0)),
-    Key("log.flush.offset.checkpoint.interval.ms", "int", 60_000, validator=at_least(0)),
-    Key("log.flush.start.offset.checkpoint.interval.ms", "int", 60_000, validator=at_least(0)),
-    Key("fetch.max.bytes", "int", 57_671_680, validator=at_least(0)),
-    Key("max.incremental.fetch.session.cache.slots", "int", 1000, validator=at_least(0)),
-    Key("cluster.id", "string", None),
-]
-
-# Keys that configure parts of a Kafka cluster kpy does not have; accepted and ignored.
-IGNORED_KEYS = [
-    "process.roles",
-    "controller.quorum.voters",
-    "controller.quorum.bootstrap.servers",
-    "controller.listener.names",
-    "inter.broker.listener.name",
-    "num.network.threads",
-    "num.io.threads",
-    "socket.send.buffer.bytes",
-    "socket.receive.buffer.bytes",
-    "num.recovery.threads.per.data.dir",
-    "transaction.state.log.replication.factor",
-    "transaction.state.log.min.isr",
-    "share.coordinator.state.topic.replication.factor",
-    "share.coordinator.state.topic.min.isr",
-    "num.replica.fetchers",
-    "replica.lag.time.max.ms",
-    "metadata.log.dir",
-    "zookeeper.connect",
-    "zookeeper.connection.timeout.ms",
-    "log.cleaner.threads",
-    "background.threads",
-    "authorizer.class.name",
-    "super.users",
-    "sasl.enabled.mechanisms",
-    "sasl.mechanism.inter.broker.protocol",
-    "sasl.mechanism.controller.protocol",
-    "confluent.support.metrics.enable",
-    "group.share.enable",
-    "unstable.api.versions.enable",
-    "unstable.feature.versions.enable",
-    "auto.leader.rebalance.enable",
-    "controlled.shutdown.enable",
-    "metric.reporters",
-]
-
-KEYS: dict[str, Key] = {}
-for _key, _synonyms in TOPIC_KEYS:
-    KEYS[_key.name] = _key
-for _key in BROKER_KEYS:
-    KEYS[_key.name] = _key
-for _name in IGNORED_KEYS:
-    KEYS[_name] = Key(_name, "string", None, ignored=True)
-TOPIC_SYNONYMS: dict[str, list[str]] = {k.name: syn for k, syn in TOPIC_KEYS}
-# Broker-level synonyms of topic keys get the topic key's type and validator.
-_BROKER_SYNONYM_OF: dict[str, str] = {}
-for _topic_key, _synonyms in TOPIC_KEYS:
-    for _syn in _synonyms:
-        _BROKER_SYNONYM_OF[_syn] = _topic_key.name
-        if _syn not in KEYS:
-            _t = _topic_key.type
-            KEYS[_syn] = Key(
-                _syn, _t, None, "broker", _topic_key.validator if _syn not in _UNIT else None
-            )
-# Broker-level defaults of synonyms that Kafka documents with their own default value.
-_BROKER_DEFAULTS = {"log.retention.hours": 168, "log.roll.hours": 168}
+# -- values -------------------------------------------------------------------------------
 
 
 def parse_value(key: Key, raw: Any) -> Any:
-    """Convert a string (or already-typed value) to the key's type; ConfigError if invalid."""
+    """Convert a string (or an already typed value) to ``key``'s type and validate it.
+
+    Raises ConfigError("Invalid value <raw> for configuration <name>: <why>")."""
     if raw is None:
         return None
     try:
-        if key.type == "boolean":
-            if isinstance(raw, bool):
-                value: Any = raw
-            elif str(raw).strip().lower() in ("true", "false"):
-                value = str(raw).strip().lower() == "true"
-            else:
-                raise ValueError("expected true or false")
-        elif key.type in ("int", "short", "long"):
-            value = int(str(raw).strip())
-            if key.type == "int" and not -(2**31) <= value <= INT_MAX:
-                raise ValueError("out of int range")
-        elif key.type == "double":
-            value = float(str(raw).strip())
-        elif key.type == "list":
-            if isinstance(raw, list):
-                value = raw
-            else:
-                value = [x.strip() for x in str(raw).split(",") if x.strip()]
-        else:
-            value = str(raw)
+        value = _convert(key.type, raw)
     except ValueError as exc:
-        raise ConfigError(f"invalid value {raw!r} for {key.name}: {exc}") from exc
-    if key.validator is not None and value is not None:
+        raise ConfigError(f"Invalid value {raw} for configuration {key.name}: {exc}") from None
+    if key.validator is not None:
         problem = key.validator(value)
         if problem:
-            raise ConfigError(f"invalid value {raw!r} for {key.name}: {problem}")
+            raise ConfigError(f"Invalid value {raw} for configuration {key.name}: {problem}")
     return value
 
 
+def _convert(type_: str, raw: Any) -> Any:
+    if type_ == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text not in ("true", "false"):
+            raise ValueError("Expected value to be either true or false")
+        return text == "true"
+    if type_ in INT_RANGES:
+        if isinstance(raw, bool):
+            raise ValueError(f"Not a number of type {type_.upper()}")
+        text = str(raw).strip()
+        if not re.fullmatch(r"[+-]?[0-9]+", text):
+            raise ValueError(f"Not a number of type {type_.upper()}")
+        value = int(text)
+        lo, hi = INT_RANGES[type_]
+        if not lo <= value <= hi:
+            raise ValueError(f"Not a number of type {type_.upper()}")
+        return value
+    if type_ == "double":
+        text = str(raw).strip()
+        if not re.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", text):
+            raise ValueError("Not a number of type DOUBLE")
+        return float(text)
+    if type_ == "list":
+        if isinstance(raw, list | tuple):
+            return [str(x).strip() for x in raw]
+        text = str(raw).strip()
+        return [x.strip() for x in text.split(",")] if text else []
+    return str(raw).strip()
+
+
 def format_value(value: Any) -> str | None:
+    """A typed value as Kafka shows it in DescribeConfigs."""
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join(value)
+    if isinstance(value, list | tuple):
+        return ",".join(str(x) for x in value)
     return str(value)
 
 
+# -- server.properties ----------------------------------------------------------------------
+
+
 def parse_properties(text: str) -> dict[str, str]:
-    """Parse Java .properties text: comments, separators '=', ':' or space, continuations."""
+    """Parse Java ``.properties`` text as ``java.util.Properties.load`` does.
+
+    Comment lines start with ``#`` or ``!``; key and value are separated by ``=``, ``:`` or
+    white space; a line ending in an odd number of backslashes continues on the next one
+    (whose leading white space is dropped); ``\\t \\n \\r \\f \\uXXXX`` escapes are decoded
+    and any other escaped character stands for itself. Later keys replace earlier ones."""
     props: dict[str, str] = {}
-    logical: list[str] = []
     lines = text.splitlines()
     i = 0
     while i < len(lines):
-        line = lines[i].lstrip()
+        line = lines[i].lstrip(" \t\f")
         i += 1
         if not line or line[0] in "#!":
             continue
-        # A line ending in an odd number of backslashes continues on the next line.
-        while _continues(line) and i < len(lines):
-            line = line[:-1] + lines[i].lstrip()
-            i += 1
-        if _continues(line):
+        while _continues(line):
             line = line[:-1]
-        logical.append(line)
-    for line in logical:
+            if i >= len(lines):
+                break
+            line += lines[i].lstrip(" \t\f")
+            i += 1
         key, value = _split_property(line)
         props[_unescape(key)] = _unescape(value)
     return props
@@ -388,23 +185,17 @@ def _continues(line: str) -> bool:
 
 def _split_property(line: str) -> tuple[str, str]:
     i, n = 0, len(line)
-    while i < n:
-        c = line[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c in "=: \t\f":
-            break
-        i += 1
-    key = line[:i]
+    while i < n and line[i] not in "=: \t\f":
+        i += 2 if line[i] == "\\" else 1
+    i = min(i, n)
     j = i
     while j < n and line[j] in " \t\f":
         j += 1
     if j < n and line[j] in "=:":
         j += 1
-    while j < n and line[j] in " \t\f":
-        j += 1
-    return key, line[j:]
+        while j < n and line[j] in " \t\f":
+            j += 1
+    return line[:i], line[j:]
 
 
 _ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
@@ -416,40 +207,88 @@ def _unescape(s: str) -> str:
 
     def repl(m: re.Match[str]) -> str:
         c = m.group(1)
-        if c.startswith("u"):
+        if len(c) == 5:
             return chr(int(c[1:], 16))
         return _ESCAPES.get(c, c)
 
-    return re.sub(r"\\(u[0-9a-fA-F]{4}|.)", repl, s)
+    return re.sub(r"\\(u[0-9a-fA-F]{4}|.|$)", repl, s)
+
+
+# -- listeners ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Listener:
+    """``NAME://host:port``; an empty host binds every interface, port 0 an ephemeral port."""
+
     name: str
     host: str
     port: int
     security_protocol: str = "PLAINTEXT"
 
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.name}://{host}:{self.port}"
 
-def parse_listeners(entries: list[str], protocol_map: dict[str, str], key: str) -> list[Listener]:
-    result = []
-    for entry in entries:
-        m = re.fullmatch(r"([A-Za-z0-9_]+)://(\[[^\]]*\]|[^:]*):(\d+)", entry.strip())
-        if not m:
-            raise ConfigError(f"invalid value {entry!r} in {key}: expected NAME://host:port")
+
+_LISTENER = re.compile(r"([A-Za-z0-9_.-]+)://(\[[0-9a-fA-F:.%]*\]|[0-9A-Za-z.%_-]*):([0-9]+)")
+_WILDCARDS = ("0.0.0.0", "::")
+
+
+def parse_protocol_map(text: str) -> dict[str, str]:
+    """``NAME:PROTOCOL,...`` -> {NAME: PROTOCOL} (names upper-cased like Kafka's)."""
+    result = {}
+    for item in (x.strip() for x in (text or "").split(",")):
+        if not item:
+            continue
+        name, sep, protocol = item.partition(":")
+        if not sep or not name.strip() or not protocol.strip():
+            raise ConfigError(
+                f"Invalid value {text} for configuration listener.security.protocol.map: "
+                f"{item!r} is not NAME:PROTOCOL"
+            )
+        result[name.strip().upper()] = protocol.strip().upper()
+    return result
+
+
+def parse_listeners(
+    text: str | list[str], protocol_map: Mapping[str, str], key: str
+) -> list[Listener]:
+    """Parse a listeners value; ConfigError for syntax, duplicates or non-PLAINTEXT protocols."""
+    entries = text if isinstance(text, list) else [x for x in (text or "").split(",")]
+    result: list[Listener] = []
+    for entry in (e.strip() for e in entries):
+        if not entry:
+            continue
+        m = _LISTENER.fullmatch(entry)
+        if not m or int(m.group(3)) > 65535:
+            raise ConfigError(
+                f"Invalid value {entry} for configuration {key}: expected NAME://host:port"
+            )
         name, host, port = m.group(1).upper(), m.group(2).strip("[]"), int(m.group(3))
-        protocol = protocol_map.get(name, name)
+        protocol = protocol_map.get(name)
+        if protocol is None:
+            raise ConfigError(
+                f"Invalid value {entry} for configuration {key}: no security protocol defined "
+                f"for listener {name} in listener.security.protocol.map"
+            )
         if protocol != "PLAINTEXT":
             raise ConfigError(
-                f"listener {entry!r} in {key} uses {protocol}; kpy supports PLAINTEXT only"
+                f"Invalid value {entry} for configuration {key}: listener {name} uses "
+                f"{protocol}; kpy supports PLAINTEXT only"
             )
+        if any(other.name == name for other in result):
+            raise ConfigError(f"Invalid value {text} for configuration {key}: {name} twice")
         result.append(Listener(name, host, port, protocol))
     return result
 
 
+# -- effective configuration ----------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class ConfigEntry:
-    """One row of a DescribeConfigs answer."""
+    """One row of a DescribeConfigs answer (value None when unset or sensitive)."""
 
     name: str
     value: str | None
@@ -459,167 +298,377 @@ class ConfigEntry:
     type: int
     synonyms: list[tuple[str, str | None, int]] = field(default_factory=list)
 
+    @property
+    def is_default(self) -> bool:
+        return self.source == SOURCE_DEFAULT
+
+
+_LAYERS = ("_dynamic", "_dynamic_default", "_static")
+_LAYER_SOURCES = (SOURCE_DYNAMIC_BROKER, SOURCE_DYNAMIC_DEFAULT_BROKER, SOURCE_STATIC_BROKER)
+
 
 class Config:
-    """The broker's static configuration (server.properties plus --override values)."""
+    """The broker's configuration, in Kafka's layers, highest priority first: dynamic
+    per-broker values (AlterConfigs on this broker's id), dynamic cluster defaults
+    (AlterConfigs on the empty broker name), static values (server.properties and
+    ``--override``), Kafka's defaults. Topic overrides sit above all of these and are kept by
+    the metadata layer; this class turns them into effective topic configs.
+
+    ``generation`` grows with every dynamic change, so callers may cache derived values."""
 
     def __init__(self, values: Mapping[str, Any] | None = None) -> None:
-        self._explicit: dict[str, Any] = {}
+        self._static: dict[str, Any] = {}
+        self._dynamic: dict[str, Any] = {}
+        self._dynamic_default: dict[str, Any] = {}
+        self.ignored: dict[str, Any] = {}  # accepted keys without effect, for the record
         for name, raw in (values or {}).items():
-            key = KEYS.get(name)
+            if is_ignored(name):
+                self.ignored[name] = raw
+                continue
+            key = BROKER_KEYS.get(name)
             if key is None:
-                log.warning("unknown config %s=%s is ignored", name, raw)
+                log.warning("unknown config %r (value %r) is ignored", name, raw)
                 continue
-            if key.ignored:
-                continue
-            self._explicit[name] = parse_value(key, raw)
-        if self.node_id() < 0:
-            self._explicit["node.id"] = 1
-        protocol_map = dict(
-            x.split(":", 1) for x in self.get("listener.security.protocol.map") if ":" in x
-        )
-        self._listeners = parse_listeners(self.get("listeners"), protocol_map, "listeners")
-        if not self._listeners:
-            raise ConfigError("listeners is empty: at least one PLAINTEXT listener is needed")
-        adv = self._explicit.get("advertised.listeners")
-        self._advertised = (
-            parse_listeners(adv, protocol_map, "advertised.listeners") if adv else self._listeners
-        )
-        self.generation = 0  # bumped by every dynamic change, so caches can tell
-        # Validate the effective topic defaults once, at start-up.
-        self._topic_defaults = {name: self._topic_default(name)[0] for name in TOPIC_SYNONYMS}
+            self._static[name] = parse_value(key, raw)
+        self._check_identity()
+        self._listeners, self._advertised = self._parse_listeners()
+        self.generation = 0
+        self._topic_defaults = self._compute_topic_defaults()
 
     @classmethod
     def from_file(
         cls, path: str | Path | None, overrides: Mapping[str, Any] | None = None
     ) -> Config:
+        """server.properties (if given) with ``overrides`` on top (like ``--override``)."""
         values: dict[str, Any] = {}
         if path is not None:
             try:
-                values.update(parse_properties(Path(path).read_text()))
-            except OSError as exc:
+                text = Path(path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+            values.update(parse_properties(text))
         values.update(overrides or {})
         return cls(values)
 
+    # -- broker keys ---------------------------------------------------------------------------
+
+    def _lookup(self, name: str) -> tuple[Any, int] | None:
+        for attr, source in zip(_LAYERS, _LAYER_SOURCES):
+            layer = getattr(self, attr)
+            if name in layer:
+                return layer[name], source
+        return None
+
     def get(self, name: str) -> Any:
-        if name in self._explicit:
-            return self._explicit[name]
-        key = KEYS[name]
-        if name in _BROKER_DEFAULTS:
-            return _BROKER_DEFAULTS[name]
-        return key.default
+        """The effective value of a broker key (or the broker default of a topic key)."""
+        found = self._lookup(name)
+        if found is not None:
+            value = found[0]
+        elif name in BROKER_KEYS:
+            value = BROKER_KEYS[name].default
+        elif name in TOPIC_KEYS:
+            value = self._topic_defaults[name]
+        else:
+            raise KeyError(name)
+        return list(value) if isinstance(value, list) else value
 
     def is_set(self, name: str) -> bool:
-        return name in self._explicit
-
-    def set_dynamic(self, name: str, raw: Any) -> None:
-        """Apply a broker-level dynamic update (AlterConfigs on the broker resource)."""
-        key = KEYS.get(name)
-        if key is None or key.read_only and name not in _BROKER_SYNONYM_OF:
-            raise KafkaError(ErrorCode.INVALID_CONFIG, f"cannot update broker config {name}")
-        try:
-            self._explicit[name] = parse_value(key, raw)
-        except ConfigError as exc:
-            raise KafkaError(ErrorCode.INVALID_CONFIG, str(exc)) from exc
-        self._topic_defaults = {n: self._topic_default(n)[0] for n in TOPIC_SYNONYMS}
-        self.generation += 1
+        return self._lookup(name) is not None
 
     def node_id(self) -> int:
-        node = self._explicit.get("node.id", -1)
-        return node if node >= 0 else self._explicit.get("broker.id", -1)
+        """node.id, else broker.id, else 1 (Kafka requires one; a lone broker can pick)."""
+        for name in ("node.id", "broker.id"):
+            value = self.get(name)
+            if value >= 0:
+                return value
+        return 1
 
     def log_dirs(self) -> list[str]:
-        dirs = self._explicit.get("log.dirs") or [self.get("log.dir")]
-        return list(dirs)
+        """log.dirs if set, else log.dir (Kafka's rule)."""
+        dirs = self.get("log.dirs") or self.get("log.dir")
+        return [d.strip() for d in dirs.split(",") if d.strip()]
+
+    def _check_identity(self) -> None:
+        node, broker = self.get("node.id"), self.get("broker.id")
+        if node >= 0 and broker >= 0 and node != broker:
+            raise ConfigError(
+                f"Invalid value {broker} for configuration broker.id: must equal node.id ({node})"
+            )
+        cluster_id = self.get("cluster.id")
+        if cluster_id is not None and not re.fullmatch(r"[A-Za-z0-9_-]{22}", cluster_id):
+            raise ConfigError(
+                f"Invalid value {cluster_id} for configuration cluster.id: expected 22 "
+                "characters of URL-safe base64 (a UUID, as kafka-storage random-uuid prints)"
+            )
+        dirs = self.log_dirs()
+        if not dirs:
+            raise ConfigError("Invalid value for configuration log.dirs: no directory given")
+        if len(set(dirs)) != len(dirs):
+            raise ConfigError(
+                f"Invalid value {','.join(dirs)} for configuration log.dirs: duplicate"
+            )
+
+    # -- listeners -----------------------------------------------------------------------------
+
+    def _parse_listeners(self) -> tuple[list[Listener], list[Listener]]:
+        protocols = parse_protocol_map(self.get("listener.security.protocol.map"))
+        controllers = {
+            n.strip().upper() for n in (self.get("controller.listener.names") or "").split(",")
+        } - {""}
+        for name in controllers:
+            # Kafka maps controller listeners missing from the map to PLAINTEXT.
+            protocols.setdefault(name, "PLAINTEXT")
+        every = parse_listeners(self.get("listeners"), protocols, "listeners")
+        seen: set[tuple[str, int]] = set()
+        for lst in every:
+            if lst.port and (lst.host, lst.port) in seen:
+                raise ConfigError(
+                    f"Invalid value {self.get('listeners')} for configuration listeners: "
+                    f"port {lst.port} is used twice"
+                )
+            seen.add((lst.host, lst.port))
+        # kpy has no controller protocol, so controller listeners are not opened.
+        served = [lst for lst in every if lst.name not in controllers]
+        if not served:
+            raise ConfigError(
+                f"Invalid value {self.get('listeners')} for configuration listeners: "
+                "no broker listener (all are controller.listener.names)"
+            )
+        raw_adv = self.get("advertised.listeners")
+        if not raw_adv:
+            return served, served
+        advertised = [
+            a
+            for a in parse_listeners(raw_adv, protocols, "advertised.listeners")
+            if a.name not in controllers
+        ]
+        names = {lst.name for lst in every}
+        for adv in advertised:
+            if adv.name not in names:
+                raise ConfigError(
+                    f"Invalid value {raw_adv} for configuration advertised.listeners: listener "
+                    f"{adv.name} is not in listeners"
+                )
+            if adv.host in _WILDCARDS:
+                raise ConfigError(
+                    f"Invalid value {raw_adv} for configuration advertised.listeners: cannot "
+                    f"advertise the non-routable address {adv.host}"
+                )
+        return served, advertised
 
     def listeners(self) -> list[Listener]:
+        """The listeners to bind (controller listeners excluded)."""
         return list(self._listeners)
 
     def advertised_listeners(self) -> list[Listener]:
+        """advertised.listeners, or the listeners themselves when it is not set."""
         return list(self._advertised)
 
-    # -- topic-level configuration ---------------------------------------------------------
+    def advertised_address(self, listener: str, bound_port: int = 0) -> tuple[str, int] | None:
+        """(host, port) to advertise to clients that connected through ``listener``.
 
-    def _topic_default(self, name: str) -> tuple[Any, int, str | None]:
-        """(value, source, broker key) of the default for topic key ``name``."""
-        for syn in TOPIC_SYNONYMS[name]:
-            if syn in self._explicit:
-                return self._explicit[syn] * _UNIT.get(syn, 1), SOURCE_STATIC_BROKER, syn
-        return KEYS[name].default, SOURCE_DEFAULT, None
+        An empty or wildcard host becomes "localhost" and port 0 becomes ``bound_port`` (the
+        port the listener actually got). None if ``listener`` is not advertised."""
+        for adv in self._advertised:
+            if adv.name == listener.upper():
+                host = adv.host if adv.host and adv.host not in _WILDCARDS else "localhost"
+                return host, adv.port or bound_port
+        return None
+
+    # -- dynamic broker configs (AlterConfigs / IncrementalAlterConfigs) -------------------------
+
+    def check_dynamic(self, name: str, raw: Any) -> Any:
+        """The typed value ``name`` would get (None removes it); KafkaError(INVALID_CONFIG)
+        names the key when it is unknown, read-only or the value is bad."""
+        key = BROKER_KEYS.get(name)
+        if key is None or key.ignored or key.read_only:
+            raise KafkaError(
+                ErrorCode.INVALID_CONFIG, f"Cannot update these configs dynamically: {name}"
+            )
+        try:
+            return parse_value(key, raw)
+        except ConfigError as exc:
+            raise KafkaError(ErrorCode.INVALID_CONFIG, str(exc)) from None
+
+    def set_dynamic(self, name: str, raw: Any, *, per_broker: bool = True) -> None:
+        """Set (or, with ``raw`` None, remove) one dynamic broker value.
+
+        ``per_broker``: the resource named this broker's id (source DYNAMIC_BROKER_CONFIG);
+        otherwise the cluster-wide default (empty resource name)."""
+        layer = self._dynamic if per_broker else self._dynamic_default
+        value = self.check_dynamic(name, raw)
+        if value is None:
+            layer.pop(name, None)
+        else:
+            layer[name] = value
+        self._changed()
+
+    def replace_dynamic(self, values: Mapping[str, Any], *, per_broker: bool = True) -> None:
+        """AlterConfigs semantics: the layer becomes exactly ``values`` (all checked first)."""
+        parsed = {name: self.check_dynamic(name, raw) for name, raw in values.items()}
+        parsed = {name: value for name, value in parsed.items() if value is not None}
+        setattr(self, "_dynamic" if per_broker else "_dynamic_default", parsed)
+        self._changed()
+
+    def dynamic_configs(self) -> dict[str, dict[str, str | None]]:
+        """The dynamic layers as strings, for persisting: {"broker": ..., "default": ...}."""
+        return {
+            "broker": {k: format_value(v) for k, v in self._dynamic.items()},
+            "default": {k: format_value(v) for k, v in self._dynamic_default.items()},
+        }
+
+    def load_dynamic(self, stored: Mapping[str, Mapping[str, Any]]) -> None:
+        """Restore what ``dynamic_configs`` returned; bad or unknown entries are logged and
+        skipped (the broker must start even if a key became read-only)."""
+        for attr, part in (("_dynamic", "broker"), ("_dynamic_default", "default")):
+            layer: dict[str, Any] = {}
+            for name, raw in (stored.get(part) or {}).items():
+                try:
+                    layer[name] = self.check_dynamic(name, raw)
+                except KafkaError as exc:
+                    log.warning("dropping stored dynamic config %s=%r: %s", name, raw, exc.message)
+            setattr(self, attr, layer)
+        self._changed()
+
+    def _changed(self) -> None:
+        self._topic_defaults = self._compute_topic_defaults()
+        self.generation += 1
+
+    # -- topic-level configuration ---------------------------------------------------------------
+
+    def _topic_default(self, name: str) -> Any:
+        key = TOPIC_KEYS[name]
+        for syn in key.synonyms:  # the first synonym set anywhere wins
+            found = self._lookup(syn)
+            if found is not None and found[0] is not None:
+                return self._in_topic_unit(name, syn, found[0])
+        for syn in key.synonyms:  # else the first synonym with a default of its own
+            default = BROKER_KEYS[syn].default
+            if default is not None:
+                return self._in_topic_unit(name, syn, default)
+        return key.default
+
+    @staticmethod
+    def _in_topic_unit(name: str, syn: str, value: Any) -> Any:
+        unit = BROKER_KEYS[syn].unit
+        if unit != 1:
+            value *= unit
+        if name == "retention.ms" and value < 0:
+            return -1  # any negative retention means "forever", shown as -1 like Kafka
+        return value
+
+    def _compute_topic_defaults(self) -> dict[str, Any]:
+        return {name: self._topic_default(name) for name in TOPIC_KEYS}
 
     def topic_defaults(self) -> dict[str, Any]:
-        return dict(self._topic_defaults)
+        """Every topic key's value for a topic without overrides."""
+        return self.topic_config({})
 
-    def effective_topic_config(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
-        config = dict(self._topic_defaults)
+    def topic_config(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """The effective, typed config of a topic with ``overrides`` (Kafka names -> values).
+        Unknown override keys are skipped; bad values raise ConfigError."""
+        config = {k: list(v) if isinstance(v, list) else v for k, v in self._topic_defaults.items()}
         for name, raw in overrides.items():
-            if name in config:
-                config[name] = parse_value(KEYS[name], raw)
+            key = TOPIC_KEYS.get(name)
+            if key is not None and raw is not None:
+                config[name] = parse_value(key, raw)
         return config
 
+    effective_topic_config = topic_config
+
+    def _synonym_entries(
+        self, names: tuple[str, ...], start: str | None = None
+    ) -> list[tuple[str, str | None, int]]:
+        """Kafka's synonym list: dynamic per-broker values of all ``names``, then dynamic
+        defaults, then static values, then Kafka's defaults; dropped up to ``start``."""
+        entries: list[tuple[str, str | None, int]] = []
+        for attr, source in zip(_LAYERS, _LAYER_SOURCES):
+            layer = getattr(self, attr)
+            entries += [(n, self._shown(n, layer[n]), source) for n in names if n in layer]
+        for n in names:
+            default = BROKER_KEYS[n].default
+            if default is not None:
+                entries.append((n, self._shown(n, default), SOURCE_DEFAULT))
+        if start is not None:
+            while entries and entries[0][0] != start:
+                entries.pop(0)
+        return entries
+
+    @staticmethod
+    def _shown(name: str, value: Any) -> str | None:
+        key = KEYS.get(name)
+        return None if key is not None and is_sensitive(key) else format_value(value)
+
     def describe_topic_config(self, overrides: Mapping[str, Any]) -> Iterator[ConfigEntry]:
-        for key, synonyms in TOPIC_KEYS:
-            syns: list[tuple[str, str | None, int]] = []
-            value, source, _ = self._topic_default(key.name)
-            if key.name in overrides:
-                value = parse_value(key, overrides[key.name])
-                source = SOURCE_DYNAMIC_TOPIC
-                syns.append((key.name, format_value(value), SOURCE_DYNAMIC_TOPIC))
-            for syn in synonyms:
-                if syn in self._explicit:
-                    syns.append((syn, format_value(self._explicit[syn]), SOURCE_STATIC_BROKER))
-            syns.append(
-                (synonyms[0] if synonyms else key.name, format_value(key.default), SOURCE_DEFAULT)
-            )
+        """DescribeConfigs rows of a topic with ``overrides``: every topic key, by name."""
+        config = self.topic_config(overrides)
+        for name in sorted(TOPIC_KEYS):
+            key = TOPIC_KEYS[name]
+            shown = None if is_sensitive(key) else format_value(config[name])
+            synonyms = self._synonym_entries(key.synonyms)
+            if overrides.get(name) is not None:
+                synonyms.insert(0, (name, shown, SOURCE_DYNAMIC_TOPIC))
+            source = synonyms[0][2] if synonyms else SOURCE_DEFAULT
             yield ConfigEntry(
-                key.name,
-                format_value(value),
-                source,
-                False,
-                key.sensitive,
-                TYPE_IDS.get(key.type, 0),
-                syns,
+                name, shown, source, False, is_sensitive(key), TYPE_IDS[key.type], synonyms
             )
 
     def describe_broker_config(self) -> Iterator[ConfigEntry]:
-        for name in sorted(KEYS):
-            key = KEYS[name]
-            if key.scope != "broker" or key.ignored:
+        """DescribeConfigs rows of this broker: every known (not ignored) broker key."""
+        for name in sorted(BROKER_KEYS):
+            key = BROKER_KEYS[name]
+            if key.ignored:
                 continue
-            value = self.get(name)
-            if name in _BROKER_SYNONYM_OF and value is None:
-                topic_key = _BROKER_SYNONYM_OF[name]
-                value = (
-                    KEYS[topic_key].default // _UNIT.get(name, 1)
-                    if name in _UNIT
-                    else KEYS[topic_key].default
-                )
-            source = SOURCE_STATIC_BROKER if name in self._explicit else SOURCE_DEFAULT
-            shown = None if key.sensitive else format_value(value)
+            value = self.node_id() if name in ("node.id", "broker.id") else self.get(name)
+            synonyms = self._synonym_entries(GROUP_OF.get(name, (name,)), start=name)
+            source = synonyms[0][2] if synonyms else SOURCE_DEFAULT
             yield ConfigEntry(
                 name,
-                shown,
+                self._shown(name, value),
                 source,
                 key.read_only,
-                key.sensitive,
-                TYPE_IDS.get(key.type, 0),
-                [(name, shown, source)],
+                is_sensitive(key),
+                TYPE_IDS[key.type],
+                synonyms,
             )
 
 
-def validate_topic_config(configs: Mapping[str, Any]) -> dict[str, Any]:
-    """Check topic-level overrides; KafkaError(INVALID_CONFIG) names the bad key or value."""
-    parsed = {}
+def validate_topic_config(
+    configs: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Check topic overrides as CreateTopics / AlterConfigs receive them; returns them typed.
+
+    KafkaError(INVALID_CONFIG) names the bad key or value. ``defaults`` (an effective topic
+    config, e.g. ``Config.topic_defaults()``) enables the checks across keys."""
+    parsed: dict[str, Any] = {}
     for name, raw in configs.items():
-        if name not in TOPIC_SYNONYMS:
+        key = TOPIC_KEYS.get(name)
+        if key is None:
             raise KafkaError(ErrorCode.INVALID_CONFIG, f"Unknown topic config name: {name}")
         if raw is None:
             raise KafkaError(
-                ErrorCode.INVALID_CONFIG, f"Null value not supported for topic config {name}"
+                ErrorCode.INVALID_CONFIG, f"Null value not supported for topic configs: {name}"
             )
         try:
-            parsed[name] = parse_value(KEYS[name], raw)
+            parsed[name] = parse_value(key, raw)
         except ConfigError as exc:
-            raise KafkaError(ErrorCode.INVALID_CONFIG, str(exc)) from exc
+            raise KafkaError(ErrorCode.INVALID_CONFIG, str(exc)) from None
+    if parsed.get("remote.storage.enable"):
+        raise KafkaError(
+            ErrorCode.INVALID_CONFIG,
+            "Tiered storage is not supported by kpy: remote.storage.enable must be false",
+        )
+    effective = {**(defaults or {}), **parsed}
+    lo, hi = effective.get("min.compaction.lag.ms"), effective.get("max.compaction.lag.ms")
+    if (
+        lo is not None
+        and hi is not None
+        and lo > hi
+        and ("min.compaction.lag.ms" in parsed or "max.compaction.lag.ms" in parsed)
+    ):
+        raise KafkaError(
+            ErrorCode.INVALID_CONFIG,
+            f"conflict topic config setting min.compaction.lag.ms ({lo}) > "
+            f"max.compaction.lag.ms ({hi})",
+        )
     return parsed
