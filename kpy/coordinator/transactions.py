@@ -380,7 +380,9 @@ class TransactionCoordinator:
         offsets: dict[TopicPartition, CommittedOffset],
         version: int,
     ) -> None:
-        txn = self._check(tid, producer_id, epoch, version, 3)
+        # No version of TxnOffsetCommit knows PRODUCER_FENCED: an old epoch is
+        # INVALID_PRODUCER_EPOCH, as the offsets partition would answer in Kafka.
+        txn = self._check(tid, producer_id, epoch, version, 1 << 15)
         if txn.state != ONGOING or group not in txn.pending_offsets:
             raise KafkaError(
                 ErrorCode.INVALID_TXN_STATE, f"group {group} was not added to the transaction"

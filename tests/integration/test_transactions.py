@@ -247,3 +247,27 @@ def test_consume_transform_produce_exactly_once(broker):
     out = read_all(broker.bootstrap, dst, "read_committed", len(inputs))
     assert sorted(out) == sorted(v.upper() for v in inputs)
     assert len(read_all(broker.bootstrap, dst, "read_committed", 41, timeout=3)) == 40
+
+
+def test_kafka_python_transactional_producer(broker, topic_name):
+    kafka = pytest.importorskip("kafka")
+    if not hasattr(kafka.KafkaProducer, "init_transactions"):
+        pytest.skip("this kafka-python has no transactions")
+    create_topic(broker.bootstrap, topic_name)
+    p = kafka.KafkaProducer(bootstrap_servers=broker.bootstrap, transactional_id=f"kp-{topic_name}")
+    try:
+        p.init_transactions()
+        p.begin_transaction()
+        p.send(topic_name, b"kp-aborted")
+        p.flush()
+        p.abort_transaction()
+        p.begin_transaction()
+        p.send(topic_name, b"kp-committed")
+        p.commit_transaction()
+    finally:
+        p.close()
+    assert read_all(broker.bootstrap, topic_name, "read_committed", 1) == [b"kp-committed"]
+    assert read_all(broker.bootstrap, topic_name, "read_uncommitted", 2) == [
+        b"kp-aborted",
+        b"kp-committed",
+    ]
