@@ -1,22 +1,36 @@
-"""Cluster metadata: cluster id, node id, and the topic registry.
+"""Cluster metadata: cluster id, node id, the topic registry and dynamic broker configs.
 
-The cluster id lives in ``meta.properties`` in the first log dir, in Kafka's format, so it is
-stable across restarts. Topics (name, id, partition count, config overrides, leader epochs)
-are persisted through the storage layer's TopicStore.
+Promises:
+- Every log dir holds a ``meta.properties`` in Kafka's KRaft format (``version=1``,
+  ``cluster.id``, ``node.id``, ``directory.id``), so the cluster id is stable across restarts
+  and Kafka's tools recognise the directory. All log dirs must agree on the cluster id.
+- Topics (name, topic id, partition count, config overrides, partition leader epochs) are
+  persisted through the storage layer's ``TopicStore`` (one JSON file, atomic rewrites); the
+  leader epochs travel in the entry's extra fields.
+- Topic ids are random UUIDs, never the zero UUID nor the id Kafka reserves for its
+  metadata topic; cluster ids use the same generator (22 characters of URL-safe base64).
+- Topic names follow Kafka's rules (``validate_topic_name``); names that differ only by
+  '.' versus '_' collide, as in Kafka.
+- Dynamic broker configs (AlterConfigs on the broker resource) are persisted in
+  ``kpy-broker-configs.json`` and restored at load.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kpy.config import ConfigError, parse_properties
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.storage.files import atomic_write
+from kpy.storage.topics import TopicEntry, TopicStore
 
 if TYPE_CHECKING:
     from kpy.config import Config
@@ -28,18 +42,25 @@ TRANSACTION_TOPIC = "__transaction_state"
 INTERNAL_TOPICS = frozenset({OFFSETS_TOPIC, TRANSACTION_TOPIC})
 MAX_TOPIC_NAME = 249
 _LEGAL = re.compile(r"[a-zA-Z0-9._-]+")
-# Kafka reserves this id for the metadata topic; user topics never get it.
-METADATA_TOPIC_ID = uuid.UUID("00000000-0000-0000-0000-000000000001")
+ZERO_UUID = uuid.UUID(int=0)
+# Kafka reserves this id (its "ONE_UUID") for the metadata topic; no topic or cluster gets it.
+METADATA_TOPIC_ID = uuid.UUID(int=1)
+META_PROPERTIES = "meta.properties"
+BROKER_CONFIGS_FILE = "kpy-broker-configs.json"
+
+
+class MetaPropertiesError(ConfigError):
+    """A data dir that does not belong to this node or cluster (a start-up error)."""
 
 
 def validate_topic_name(name: str | None) -> None:
-    """Kafka's topic name rules; raises KafkaError(INVALID_TOPIC_EXCEPTION)."""
+    """Kafka's topic name rules; raises KafkaError(INVALID_TOPIC_EXCEPTION) naming the name."""
     if not name:
         raise KafkaError(
             ErrorCode.INVALID_TOPIC_EXCEPTION, "Topic name is illegal, it can't be empty"
         )
     if name in (".", ".."):
-        raise KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, f'Topic name cannot be "{name}"')
+        raise KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, 'Topic name cannot be "." or ".."')
     if len(name) > MAX_TOPIC_NAME:
         raise KafkaError(
             ErrorCode.INVALID_TOPIC_EXCEPTION,
@@ -54,24 +75,43 @@ def validate_topic_name(name: str | None) -> None:
         )
 
 
+def has_collision_chars(name: str) -> bool:
+    return "." in name or "_" in name
+
+
 def collision_key(name: str) -> str:
-    """'.' and '_' collide in metric names, so Kafka refuses topics differing only by them."""
+    """'.' and '_' map to the same metric name, so Kafka refuses topics differing only there."""
     return name.replace(".", "_")
 
 
-def new_topic_id() -> uuid.UUID:
-    while True:
-        topic_id = uuid.uuid4()
-        if topic_id.int not in (0, METADATA_TOPIC_ID.int):
-            return topic_id
-
-
-def encode_cluster_id(u: uuid.UUID) -> str:
+def encode_uuid(u: uuid.UUID) -> str:
+    """Kafka's string form of a Uuid: URL-safe base64 of the 16 bytes, without padding."""
     return base64.urlsafe_b64encode(u.bytes).decode().rstrip("=")
+
+
+encode_cluster_id = encode_uuid
+
+
+def random_uuid() -> uuid.UUID:
+    """A random id as Kafka's Uuid.randomUuid makes them: never the zero or the metadata id,
+    and never one whose string form starts with '-' (it would read as a command-line flag)."""
+    while True:
+        u = uuid.uuid4()
+        if u not in (ZERO_UUID, METADATA_TOPIC_ID) and not encode_uuid(u).startswith("-"):
+            return u
+
+
+new_topic_id = random_uuid
+
+
+def new_cluster_id() -> str:
+    return encode_uuid(random_uuid())
 
 
 @dataclass(slots=True)
 class Topic:
+    """A topic as the broker sees it; ``leader_epochs[p]`` is partition p's leader epoch."""
+
     name: str
     topic_id: uuid.UUID
     partitions: int
@@ -82,92 +122,118 @@ class Topic:
     def internal(self) -> bool:
         return self.name in INTERNAL_TOPICS
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "topic_id": str(self.topic_id),
-            "partitions": self.partitions,
-            "configs": self.configs,
-            "leader_epochs": self.leader_epochs,
-        }
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Topic:
-        epochs = list(d.get("leader_epochs") or [])
-        epochs += [0] * (d["partitions"] - len(epochs))
-        return cls(
-            d["name"],
-            uuid.UUID(d["topic_id"]),
-            d["partitions"],
-            dict(d.get("configs") or {}),
-            epochs,
+    def to_entry(self) -> TopicEntry:
+        return TopicEntry(
+            self.name,
+            self.topic_id,
+            self.partitions,
+            dict(self.configs),
+            {"leader_epochs": list(self.leader_epochs)},
         )
 
+    @classmethod
+    def from_entry(cls, entry: TopicEntry) -> Topic:
+        epochs = [int(e) for e in entry.extra.get("leader_epochs") or []][: entry.partitions]
+        epochs += [0] * (entry.partitions - len(epochs))
+        return cls(entry.name, entry.topic_id, entry.partitions, dict(entry.configs), epochs)
 
-def read_properties(path: Path) -> dict[str, str]:
-    from kpy.config import parse_properties
 
-    return parse_properties(path.read_text())
+def read_meta_properties(path: Path) -> dict[str, str] | None:
+    try:
+        return parse_properties(path.read_text(encoding="latin-1"))
+    except FileNotFoundError:
+        return None
+
+
+def write_meta_properties(path: Path, cluster_id: str, node_id: int, directory_id: str) -> None:
+    """Kafka's KRaft meta.properties (version 1), written atomically."""
+    stamp = time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime())
+    text = (
+        f"#\n#{stamp}\n"
+        f"cluster.id={cluster_id}\ndirectory.id={directory_id}\nnode.id={node_id}\nversion=1\n"
+    )
+    atomic_write(path, text.encode("latin-1"))
 
 
 class ClusterMetadata:
-    """Owner of the cluster id and the topic registry (names <-> ids, partitions, overrides)."""
+    """Owner of the cluster id and the topic registry (names <-> ids, partitions, overrides,
+    leader epochs). Synchronous; every change is on disk when the method returns."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.node_id = config.node_id()
-        self.data_dir = Path(config.log_dirs()[0])
+        self.log_dirs = [Path(d) for d in config.log_dirs()]
+        self.data_dir = self.log_dirs[0]
         self.cluster_id = ""
         self.topics: dict[str, Topic] = {}
         self.topics_by_id: dict[uuid.UUID, Topic] = {}
-        self._store_path = self.data_dir / "kpy-topics.json"
+        self._store = TopicStore(self.data_dir)
+
+    # -- start-up ---------------------------------------------------------------------------
 
     def load(self) -> None:
-        for d in self.config.log_dirs():
-            Path(d).mkdir(parents=True, exist_ok=True)
+        """Create the log dirs, settle the cluster id, read topics and dynamic configs."""
+        for d in self.log_dirs:
+            d.mkdir(parents=True, exist_ok=True)
         self.cluster_id = self._load_cluster_id()
-        if self._store_path.exists():
-            import json
-
-            for entry in json.loads(self._store_path.read_text()).get("topics", []):
-                topic = Topic.from_json(entry)
-                self._index(topic)
+        self.topics.clear()
+        self.topics_by_id.clear()
+        for entry in self._store.load().values():
+            self._index(Topic.from_entry(entry))
+        path = self.data_dir / BROKER_CONFIGS_FILE
+        if path.exists():
+            self.config.load_dynamic(json.loads(path.read_text()))
 
     def _load_cluster_id(self) -> str:
-        path = self.data_dir / "meta.properties"
-        if path.exists():
-            props = read_properties(path)
-            cluster_id = props.get("cluster.id")
-            if cluster_id:
-                stored_node = props.get("node.id")
-                if stored_node is not None and int(stored_node) != self.node_id:
-                    log.warning(
-                        "meta.properties has node.id=%s, config says %s; using the config",
-                        stored_node,
-                        self.node_id,
-                    )
-                return cluster_id
-        cluster_id = self.config.get("cluster.id") or encode_cluster_id(uuid.uuid4())
-        text = (
-            "#\n#Written by kpy\n"
-            f"cluster.id={cluster_id}\nnode.id={self.node_id}\nversion=1\n"
-            f"directory.id={encode_cluster_id(uuid.uuid4())}\n"
-        )
-        atomic_write(path, text.encode())
+        found: dict[Path, dict[str, str]] = {}
+        for d in self.log_dirs:
+            props = read_meta_properties(d / META_PROPERTIES)
+            if props is not None:
+                found[d] = props
+        ids = {props.get("cluster.id") for props in found.values()} - {None, ""}
+        if len(ids) > 1:
+            detail = ", ".join(f"{d}: {p.get('cluster.id')}" for d, p in found.items())
+            raise MetaPropertiesError(f"log dirs belong to different clusters ({detail})")
+        for d, props in found.items():
+            stored = props.get("node.id") or props.get("broker.id")
+            if stored is not None and stored.strip() != str(self.node_id):
+                # Kafka refuses to start here; a lone dev broker can adopt the directory.
+                log.warning(
+                    "%s has node.id=%s but the config says %s; rewriting it",
+                    d / META_PROPERTIES,
+                    stored,
+                    self.node_id,
+                )
+                found[d] = {}  # rewritten below
+        configured = self.config.get("cluster.id")
+        cluster_id = ids.pop() if ids else configured or new_cluster_id()
+        if configured and configured != cluster_id:
+            raise MetaPropertiesError(
+                f"cluster.id={configured} in the config but the data dir belongs to {cluster_id}"
+            )
+        for d in self.log_dirs:
+            props = found.get(d)
+            if not props or props.get("cluster.id") != cluster_id:
+                directory_id = (props or {}).get("directory.id") or encode_uuid(random_uuid())
+                write_meta_properties(d / META_PROPERTIES, cluster_id, self.node_id, directory_id)
         return cluster_id
 
     def close(self) -> None:
         pass
 
-    def save(self) -> None:
-        import json
-
-        data = {"version": 1, "topics": [t.to_json() for t in self.topics.values()]}
-        atomic_write(self._store_path, json.dumps(data, indent=1, sort_keys=True).encode())
+    # -- topics -----------------------------------------------------------------------------
 
     def _index(self, topic: Topic) -> None:
         self.topics[topic.name] = topic
         self.topics_by_id[topic.topic_id] = topic
+
+    def _persist(self, topic: Topic) -> None:
+        self._store.put(topic.to_entry())
+
+    def save(self) -> None:
+        """Rewrite the whole registry (normally each change persists itself)."""
+        self._store.topics = {name: t.to_entry() for name, t in self.topics.items()}
+        self._store.save()
 
     def get(self, name: str) -> Topic | None:
         return self.topics.get(name)
@@ -176,38 +242,76 @@ class ClusterMetadata:
         return self.topics_by_id.get(topic_id)
 
     def check_new_topic(self, name: str) -> None:
-        """Raise the error CreateTopics gives for ``name``, if any."""
+        """Raise the error CreateTopics gives for ``name``: INVALID_TOPIC_EXCEPTION for a bad
+        or colliding name, TOPIC_ALREADY_EXISTS for an existing one."""
         validate_topic_name(name)
         if name in self.topics:
             raise KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
-        key = collision_key(name)
-        for existing in self.topics:
-            if collision_key(existing) == key:
-                raise KafkaError(
-                    ErrorCode.INVALID_TOPIC_EXCEPTION,
-                    f"Topic '{name}' collides with existing topic: {existing}",
-                )
+        if has_collision_chars(name):
+            key = collision_key(name)
+            for existing in self.topics:
+                if collision_key(existing) == key:
+                    raise KafkaError(
+                        ErrorCode.INVALID_TOPIC_EXCEPTION,
+                        f"Topic '{name}' collides with existing topic: {existing}",
+                    )
 
     def add_topic(self, name: str, partitions: int, configs: dict[str, str]) -> Topic:
-        topic = Topic(name, new_topic_id(), partitions, dict(configs), [0] * partitions)
+        """Register a new topic (callers checked it with ``check_new_topic``)."""
+        if has_collision_chars(name) and not name.startswith("__"):
+            log.info(
+                "topic %s contains '.' or '_', which collide in metric names; "
+                "avoid using both in topic names",
+                name,
+            )
+        while True:
+            topic_id = random_uuid()
+            if topic_id not in self.topics_by_id:
+                break
+        topic = Topic(name, topic_id, partitions, dict(configs), [0] * partitions)
+        self._persist(topic)
         self._index(topic)
-        self.save()
         return topic
 
     def remove_topic(self, name: str) -> Topic | None:
-        topic = self.topics.pop(name, None)
+        topic = self.topics.get(name)
         if topic is not None:
+            self._store.remove(name)
+            del self.topics[name]
             self.topics_by_id.pop(topic.topic_id, None)
-            self.save()
         return topic
 
     def add_partitions(self, name: str, total: int) -> Topic:
+        """Grow ``name`` to ``total`` partitions; new partitions start at leader epoch 0."""
         topic = self.topics[name]
         topic.leader_epochs += [0] * (total - topic.partitions)
         topic.partitions = total
-        self.save()
+        self._persist(topic)
         return topic
 
     def set_configs(self, name: str, configs: dict[str, str]) -> None:
-        self.topics[name].configs = dict(configs)
-        self.save()
+        """Replace the config overrides of ``name``."""
+        topic = self.topics[name]
+        topic.configs = dict(configs)
+        self._persist(topic)
+
+    def bump_leader_epoch(self, name: str, partition: int) -> int:
+        """Start a new leader epoch for one partition (e.g. after an election) and return it."""
+        topic = self.topics[name]
+        topic.leader_epochs[partition] += 1
+        self._persist(topic)
+        return topic.leader_epochs[partition]
+
+    # -- dynamic broker configs -------------------------------------------------------------
+
+    def save_broker_configs(self) -> None:
+        """Persist the config's dynamic layers (call after AlterConfigs on the broker)."""
+        data = json.dumps(self.config.dynamic_configs(), indent=1, sort_keys=True)
+        atomic_write(self.data_dir / BROKER_CONFIGS_FILE, data.encode())
+
+    def statistics(self) -> dict[str, Any]:
+        return {
+            "cluster_id": self.cluster_id,
+            "topics": len(self.topics),
+            "partitions": sum(t.partitions for t in self.topics.values()),
+        }
