@@ -1,4 +1,8 @@
-"""Command line: ``kpy serve`` (like kafka-server-start.sh) and ``kpy version``."""
+"""Command line: ``kpy serve`` (like kafka-server-start.sh), ``kpy version``, ``kpy api-versions``.
+
+``main(argv=None) -> int`` returns the exit code: 0 on a clean stop, 1 for a configuration
+error (one message on stderr naming the key and value), 2 for bad usage (argparse).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,27 @@ import sys
 
 from kpy import __version__
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
 
 def _parse_override(text: str) -> tuple[str, str]:
-    if "=" not in text:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"--override expects key=value, got {text!r}")
-    key, value = text.split("=", 1)
     return key.strip(), value.strip()
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kpy", description="A Kafka-compatible broker.")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="start a broker")
-    serve.add_argument("--config", "-c", help="server.properties file (Kafka's format)")
+    serve = sub.add_parser(
+        "serve",
+        help="start a broker",
+        description="Start a broker. Reads Kafka's server.properties format and key names.",
+    )
+    # kafka-server-start.sh takes the file as its first argument; accept that form too.
+    serve.add_argument("config_file", nargs="?", metavar="FILE", help="same as --config FILE")
+    serve.add_argument("--config", "-c", metavar="FILE", help="server.properties file")
     serve.add_argument(
         "--override",
         action="append",
@@ -48,26 +60,54 @@ def api_versions_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def setup_logging(level: str = "INFO") -> None:
+    """One line per record on stderr: timestamp, level, logger, message."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(getattr(logging, level))
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command == "version":
         print(f"kpy {__version__}")
         return 0
     if args.command == "api-versions":
         print(api_versions_table(), end="")
         return 0
-    logging.basicConfig(
-        level=getattr(logging, args.log_level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    if args.config and args.config_file:
+        parser.error("give the config file once (positional FILE or --config)")
+    setup_logging(args.log_level)
     from kpy.config import Config, ConfigError
 
     try:
-        config = Config.from_file(args.config, dict(args.override))
+        config = Config.from_file(args.config or args.config_file, dict(args.override))
     except ConfigError as exc:
-        print(f"kpy: configuration error: {exc}", file=sys.stderr)
-        return 1
+        return _config_error(exc)
     from kpy.server import run
 
-    return run(config)
+    try:
+        return run(config)
+    except ConfigError as exc:  # e.g. a data dir of another cluster, found at start-up
+        return _config_error(exc)
+    except BaseExceptionGroup as group:
+        errors, rest = group.split(ConfigError)
+        if errors is None or rest is not None:
+            raise
+        return _config_error(_first_leaf(errors))
+
+
+def _first_leaf(group: BaseException) -> BaseException:
+    while isinstance(group, BaseExceptionGroup):
+        group = group.exceptions[0]
+    return group
+
+
+def _config_error(exc: BaseException) -> int:
+    print(f"kpy: configuration error: {exc}", file=sys.stderr)
+    return 1
