@@ -85,14 +85,21 @@ class Broker:
                 nursery.start_soon(fn)
 
     async def _log_housekeeping(self) -> None:
-        """Retention and time-based flushes, off the request path."""
+        """Retention, time-based flushes and log cleaning, off the request path."""
         interval = self.config.get("log.retention.check.interval.ms") / 1000
-        flush_check = min(interval, 1.0)
+        cleaner_enabled = self.config.get("log.cleaner.enable")
+        cleaner_backoff = self.config.get("log.cleaner.backoff.ms") / 1000
+        flush_check = min(interval, cleaner_backoff, 1.0)
         next_retention = trio.current_time() + interval
+        next_clean = trio.current_time() + cleaner_backoff
         while True:
             await trio.sleep(flush_check)
             now_ms = int(self.clock() * 1000)
             await trio.to_thread.run_sync(self.logs.flush_if_needed, now_ms)
+            if cleaner_enabled and trio.current_time() >= next_clean:
+                # Compaction of cleanup.policy=compact logs (storage/cleaner.py).
+                await trio.to_thread.run_sync(self.logs.clean_if_needed, now_ms)
+                next_clean = trio.current_time() + cleaner_backoff
             if trio.current_time() >= next_retention:
                 next_retention = trio.current_time() + interval
                 await trio.to_thread.run_sync(self.logs.apply_retention, now_ms)
@@ -196,8 +203,16 @@ class Broker:
         self._topic_config_cache.pop(name, None)
         topic = self.metadata.add_topic(name, partitions, overrides)
         config = self._log_config(overrides)
-        for p in range(partitions):
-            self.logs.create_log(name, p, topic.topic_id, config)
+        try:
+            for p in range(partitions):
+                self.logs.create_log(name, p, topic.topic_id, config)
+        except OSError as exc:
+            # All or nothing: a topic whose partitions could not all be created is removed.
+            self.logs.delete_topic_logs(name)
+            self.metadata.remove_topic(name)
+            raise KafkaError(
+                ErrorCode.KAFKA_STORAGE_ERROR, f"cannot create topic {name}: {exc}"
+            ) from exc
         log.info("created topic %s with %d partition(s)", name, partitions)
         return topic
 

@@ -83,9 +83,23 @@ async def _accept_loop(listeners: list[trio.SocketListener], broker: Broker, nam
     await trio.serve_listeners(handle, listeners)
 
 
+def raise_open_file_limit() -> None:
+    """Every partition keeps its active segment open, as Kafka does: allow as many open
+    files as the system lets this process have."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError) as exc:
+        log.warning("could not raise the open file limit: %s", exc)
+
+
 def run(config: Config) -> int:
     """Serve until SIGINT/SIGTERM, printing one ready line; return the process exit code."""
     started = time.monotonic()
+    raise_open_file_limit()
 
     async def main() -> None:
         # Signals are caught before the ready line, so a SIGTERM right after it is clean.

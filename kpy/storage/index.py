@@ -37,7 +37,6 @@ class _IndexFile:
         self.base_offset = base_offset
         self.max_entries = max(max_bytes // self.ENTRY, 1)
         self.offsets = array("q")
-        self._fd: int | None = None
         self._clear()
 
     def _clear(self) -> None:
@@ -55,7 +54,8 @@ class _IndexFile:
         return data
 
     def open(self) -> None:
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        """Nothing to do: the file is opened only while an entry is written, so a broker
+        with many partitions holds one descriptor per partition (its active .log), not three."""
 
     def reset(self) -> None:
         """Forget every entry and empty the file."""
@@ -67,24 +67,28 @@ class _IndexFile:
         return len(self.offsets) >= self.max_entries
 
     def _write_entry(self, a: int, b: int) -> None:
-        if self._fd is not None:
-            os.write(self._fd, self.ENTRY_FORMAT.pack(a, b))
+        # An entry is added every index.interval.bytes of log, so opening the file for
+        # each one costs little next to the data written between them.
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, self.ENTRY_FORMAT.pack(a, b))
+        finally:
+            os.close(fd)
 
     def _rewrite(self) -> None:
         data = b"".join(self.ENTRY_FORMAT.pack(a, b) for a, b in self._entries())
-        self.close()
         with open(self.path, "wb") as f:
             f.write(data)
-        self.open()
 
     def flush(self) -> None:
-        if self._fd is not None:
-            os.fsync(self._fd)
+        fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        pass
 
 
 class OffsetIndex(_IndexFile):
