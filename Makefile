@@ -13,11 +13,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m compileall -q kpy conformance
 	touch $@
 
 install: $(VENV)/.installed
 
 run: $(VENV)/.installed
+	@$(PY) -m compileall -q kpy
 	$(VENV)/bin/kpy serve --config config/server.properties --override log.dirs=$(DATA)
 
 lint: $(VENV)/.installed
@@ -44,7 +46,9 @@ check-generated: $(VENV)/.installed
 conformance: $(VENV)/.installed
 	$(PY) -m conformance $(if $(BOOTSTRAP),--bootstrap $(BOOTSTRAP)) --report conformance-report.md --json conformance-report.json
 
+# Bytecode is compiled first so start-up figures do not include compiling the generated codecs.
 bench: $(VENV)/.installed
+	$(PY) -m compileall -q kpy
 	$(PY) -m bench
 
 # Longer runs of the fault tests (not part of `make test`).

@@ -49,6 +49,7 @@ class Broker:
         self.txns = TransactionCoordinator(self)
         self.bound_listeners: list[tuple[str, str, int]] = []
         self._topic_config_cache: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._internal_topic_lock = trio.Lock()
         self._waiters: dict[TopicPartition, set[trio.Event]] = defaultdict(set)
         self._connections = 0
         self._background: list[Any] = []  # async callables run for the broker's lifetime
@@ -212,10 +213,18 @@ class Broker:
     async def ensure_internal_topic(
         self, name: str, partitions: int, configs: dict[str, str]
     ) -> Topic:
-        topic = self.metadata.get(name)
-        if topic is not None:
-            return topic
-        return await trio.to_thread.run_sync(self._create_topic_sync, name, partitions, configs)
+        """Create an internal topic unless it exists (concurrent callers create it once)."""
+        async with self._internal_topic_lock:
+            topic = self.metadata.get(name)
+            if topic is not None:
+                return topic
+            return await trio.to_thread.run_sync(self._create_topic_sync, name, partitions, configs)
+
+    def create_internal_topic_now(
+        self, name: str, partitions: int, configs: dict[str, str]
+    ) -> Topic:
+        """The same, from synchronous code on the event loop (blocks it once, briefly)."""
+        return self.metadata.get(name) or self._create_topic_sync(name, partitions, configs)
 
     async def delete_topic(self, name: str) -> Topic:
         topic = self.metadata.get(name)

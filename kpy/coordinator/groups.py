@@ -84,21 +84,28 @@ class GroupCoordinator:
 
     # -- start-up: replay __consumer_offsets -------------------------------------------------------
 
+    def _topic_configs(self) -> dict[str, str]:
+        return {
+            "cleanup.policy": "compact",
+            "compression.type": "producer",
+            "segment.bytes": str(self.broker.config.get("offsets.topic.segment.bytes")),
+        }
+
     async def load(self) -> None:
-        await self.broker.ensure_internal_topic(
-            store.OFFSETS_TOPIC,
-            self.partitions,
-            {
-                "cleanup.policy": "compact",
-                "compression.type": "producer",
-                "segment.bytes": str(self.broker.config.get("offsets.topic.segment.bytes")),
-            },
-        )
+        """Replay __consumer_offsets if it exists; like Kafka, the topic itself is created
+        on first use (FindCoordinator or the first write), which keeps start-up fast."""
         topic = self.broker.metadata.get(store.OFFSETS_TOPIC)
-        assert topic is not None
+        if topic is None:
+            return
         self.partitions = topic.partitions
         loaded = await trio.to_thread.run_sync(self._replay)
         log.info("loaded %d groups from %s", loaded, store.OFFSETS_TOPIC)
+
+    async def ensure_topic(self) -> None:
+        if self.broker.metadata.get(store.OFFSETS_TOPIC) is None:
+            await self.broker.ensure_internal_topic(
+                store.OFFSETS_TOPIC, self.partitions, self._topic_configs()
+            )
 
     def _replay(self) -> int:
         for p in range(self.partitions):
@@ -560,6 +567,11 @@ class GroupCoordinator:
         return group.offsets if group is not None else {}
 
     def _write(self, group_id: str, recs: list[records.Record]) -> None:
+        if self.broker.metadata.get(store.OFFSETS_TOPIC) is None:
+            # A client that skipped FindCoordinator: create the topic here, once.
+            self.broker.create_internal_topic_now(
+                store.OFFSETS_TOPIC, self.partitions, self._topic_configs()
+            )
         partition = store.partition_for(group_id, self.partitions)
         lg = self.broker.partition_log(store.OFFSETS_TOPIC, partition)
         lg.append(store.batch_of(recs, self._now_ms()), leader_epoch=0)

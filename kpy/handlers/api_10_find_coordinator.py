@@ -15,6 +15,10 @@ async def find_coordinator(
     ctx: RequestContext, req: FindCoordinatorRequest
 ) -> FindCoordinatorResponse:
     broker = ctx.broker
+    if req.key_type == GROUP:
+        await broker.groups.ensure_topic()
+    elif req.key_type == TRANSACTION and hasattr(broker.txns, "ensure_topic"):
+        await broker.txns.ensure_topic()
     host, port = broker.advertised(ctx.listener)
     if req.key_type not in (GROUP, TRANSACTION):
         error, message = ErrorCode.INVALID_REQUEST, f"unknown key type {req.key_type}"
