@@ -179,6 +179,10 @@ def test_metadata_errors(wire, topic_name):
 
 
 def test_internal_topic_flag(wire):
+    from kpy.protocol.messages.find_coordinator import FindCoordinatorRequest
+
+    # Like Kafka, __consumer_offsets is created when groups are first used.
+    assert wire.send(FindCoordinatorRequest(key="g", key_type=0), 3).error_code == 0
     resp = wire.send(
         MetadataRequest(topics=[MetadataRequest.MetadataRequestTopic(name="__consumer_offsets")]),
         12,
