@@ -48,6 +48,10 @@ class LogConfig:
     cleanup_policy: tuple[str, ...] = ("delete",)  # cleanup.policy
     message_timestamp_type: str = "CreateTime"  # message.timestamp.type
     max_message_bytes: int = 1048588  # max.message.bytes
+    min_compaction_lag_ms: int = 0  # min.compaction.lag.ms
+    max_compaction_lag_ms: int = 2**63 - 1  # max.compaction.lag.ms
+    min_cleanable_dirty_ratio: float = 0.5  # min.cleanable.dirty.ratio
+    delete_retention_ms: int = 86_400_000  # delete.retention.ms
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LogConfig:
@@ -66,6 +70,12 @@ class LogConfig:
             cleanup_policy=tuple(policy),
             message_timestamp_type=str(d.get("message.timestamp.type", cls.message_timestamp_type)),
             max_message_bytes=int(d.get("max.message.bytes", cls.max_message_bytes)),
+            min_compaction_lag_ms=int(d.get("min.compaction.lag.ms", cls.min_compaction_lag_ms)),
+            max_compaction_lag_ms=int(d.get("max.compaction.lag.ms", cls.max_compaction_lag_ms)),
+            min_cleanable_dirty_ratio=float(
+                d.get("min.cleanable.dirty.ratio", cls.min_cleanable_dirty_ratio)
+            ),
+            delete_retention_ms=int(d.get("delete.retention.ms", cls.delete_retention_ms)),
         )
 
 
@@ -355,6 +365,16 @@ class Log:
         seg = self._new_segment(self.log_end_offset)
         self.producer_state.take_snapshot(seg.base_offset)
         return seg
+
+    def replace_segments(self, old: list[LogSegment], new: LogSegment) -> None:
+        """Put ``new`` (a cleaned segment) in place of the consecutive segments ``old``."""
+        i = next(k for k, s in enumerate(self.segments) if s is old[0])
+        if self.segments[i : i + len(old)] != old:
+            raise ValueError("segments changed while being cleaned")
+        segments = self.segments[:i] + [new] + self.segments[i + len(old) :]
+        # One assignment each, so a reader on another thread sees the old or the new list.
+        self.segments = segments
+        self._bases = [s.base_offset for s in segments]
 
     # -- read -----------------------------------------------------------------------------------------
 

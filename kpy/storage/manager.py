@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from kpy.storage.cleaner import LogCleaner
 from kpy.storage.files import DeferredCloser, atomic_write, read_checkpoint, write_checkpoint
 from kpy.storage.log import Log, LogConfig
 
@@ -48,6 +49,7 @@ class LogManager:
         # fds of deleted segments, closed file.delete.delay.ms (60 s) later; see files.py.
         self.closer = DeferredCloser()
         self._next_dir = 0
+        self.cleaner: LogCleaner | None = None
 
     def load(self, configs: Callable[[str], LogConfig] | None = None) -> None:
         """Open every partition directory (recovering after a crash)."""
@@ -124,6 +126,13 @@ class LogManager:
                 lg.apply_retention(now_ms)
             except OSError as exc:
                 log.error("%s-%d: retention failed: %s", lg.topic, lg.partition, exc)
+
+    def clean_if_needed(self, now_ms: int) -> int:
+        """One log-cleaner pass over the compacted logs (see cleaner.py); returns how many
+        logs were cleaned."""
+        if self.cleaner is None:
+            self.cleaner = LogCleaner(self.log_dirs)
+        return self.cleaner.clean(list(self.logs.values()), now_ms)
 
     def needs_flush(self) -> bool:
         now = int(self.clock() * 1000)

@@ -254,12 +254,20 @@ class LogSegment:
 
 
 def list_segments(directory: Path) -> list[int]:
+    """Base offsets of the segments in ``directory``, after finishing or discarding what an
+    interrupted cleaner left: a ``.swap`` file is committed and replaces the segments it
+    covers; ``.cleaned`` files (not committed) and ``.deleted`` files go."""
+    from kpy.storage.cleaner import complete_swap
+
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".log.swap") and name.split(".", 1)[0].isdigit():
+            complete_swap(directory, name)
     bases = []
     for name in os.listdir(directory):
         if name.endswith(".log") and name[:-4].isdigit():
             bases.append(int(name[:-4]))
         elif name.endswith((".cleaned", ".swap", ".deleted")):
-            # Leftovers of an interrupted operation; the .log files are authoritative.
+            # Uncommitted leftovers; the .log files are authoritative.
             try:
                 os.unlink(directory / name)
             except OSError:

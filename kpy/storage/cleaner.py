@@ -1,0 +1,459 @@
+"""Log compaction: keep the latest record per key in the cleanable part of a log.
+
+A log whose ``cleanup.policy`` contains ``compact`` has a *clean* head (already compacted,
+below the first dirty offset recorded in ``cleaner-offset-checkpoint``), a *dirty* middle and
+an uncleanable tail: the active segment, anything at or past the first unstable offset (open
+transactions) and segments with records younger than ``min.compaction.lag.ms``. A pass:
+
+1. maps key -> latest offset over whole dirty segments (at most ``max_segments`` of them and
+   about ``max_keys`` keys, so memory is bounded); aborted transactional data and control
+   batches are not mapped;
+2. rewrites every segment from the log start up to the end of the mapped range, in groups
+   of consecutive segments that fit in ``segment.bytes``, keeping a record unless a later
+   offset of the same key is mapped. Offsets, batch boundaries and producer fields are kept
+   (a batch may become empty but keeps its offset range when it is its producer's last).
+   Tombstones and transaction markers are kept until their batch's delete horizon (stamped
+   as ``now + delete.retention.ms`` the first time the batch is cleaned, in the batch's
+   baseTimestamp with the hasDeleteHorizonMs attribute, as Kafka does) has passed; a marker
+   also stays while data of its transaction remains. Data of aborted transactions is
+   dropped;
+3. swaps each group crash-safely: write ``<base>.log.cleaned``, fsync, rename it to
+   ``<base>.log.swap`` (the commit point), delete the old segments' files, rename the swap to
+   ``<base>.log``, rebuild the indexes. On start-up ``list_segments`` deletes ``.cleaned``
+   files and completes any ``.swap`` (see ``complete_swap``), so each segment is either its
+   old or its new version.
+
+The checkpoint file holds, per partition, the offset below which the log is clean.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kpy.protocol import records
+from kpy.protocol.records import BATCH_OVERHEAD, BatchHeader, read_header
+from kpy.storage.files import fsync_dir, read_checkpoint, write_checkpoint
+from kpy.storage.loader import recover_segment
+from kpy.storage.segment import LogSegment, segment_name
+from kpy.storage.txn_index import AbortedTxn
+
+if TYPE_CHECKING:
+    from kpy.storage.log import Log
+
+log = logging.getLogger("kpy.storage.cleaner")
+
+CHECKPOINT = "cleaner-offset-checkpoint"
+_INDEX_SUFFIXES = (".index", ".timeindex", ".txnindex")
+
+
+@dataclass
+class CleanResult:
+    """What one pass over one log did."""
+
+    segments_before: int = 0
+    segments_after: int = 0
+    bytes_before: int = 0
+    bytes_after: int = 0
+    records_removed: int = 0
+    first_dirty: int = 0  # the new clean/dirty boundary
+    next_horizon_ms: int | None = None  # earliest delete horizon written or seen
+
+
+def is_compacted(lg: Log) -> bool:
+    return "compact" in lg.config.cleanup_policy
+
+
+def first_uncleanable_offset(lg: Log, now_ms: int) -> int:
+    """Segments wholly below this offset may be cleaned (a segment boundary)."""
+    limit = lg.active.base_offset
+    unstable = lg.producer_state.first_unstable_offset()
+    if unstable is not None:
+        limit = min(limit, unstable)
+    lag = lg.config.min_compaction_lag_ms
+    end = lg.segments[0].base_offset
+    for seg in lg.segments[:-1]:
+        if seg.next_offset > limit:
+            break
+        if lag > 0 and seg.max_timestamp >= 0 and now_ms - seg.max_timestamp < lag:
+            break
+        end = seg.next_offset
+    # Whole segments only: the end is the base of the first segment not wholly below it.
+    for seg in lg.segments:
+        if seg.base_offset >= end:
+            return seg.base_offset
+    return end
+
+
+def dirty_ratio(lg: Log, first_dirty: int, end: int) -> tuple[float, int]:
+    """(dirty bytes / cleanable bytes, dirty bytes) for [log start, end)."""
+    clean = dirty = 0
+    for seg in lg.segments:
+        if seg.base_offset >= end:
+            break
+        if seg.base_offset >= first_dirty:
+            dirty += seg.size
+        else:
+            clean += seg.size
+    total = clean + dirty
+    return (dirty / total if total else 0.0), dirty
+
+
+def _aborted(lg: Log, lo: int, hi: int) -> list[AbortedTxn]:
+    out: list[AbortedTxn] = []
+    for seg in lg.segments:
+        out.extend(seg.txn_index.collect(lo, hi))
+    return out
+
+
+def _is_aborted(h: BatchHeader, aborted: list[AbortedTxn]) -> bool:
+    if not h.is_transactional or h.is_control:
+        return False
+    return any(
+        t.producer_id == h.producer_id and t.first_offset <= h.base_offset <= t.last_offset
+        for t in aborted
+    )
+
+
+def _batches(seg: LogSegment) -> Iterable[tuple[BatchHeader, bytes]]:
+    for pos, h in seg.scan(0):
+        yield h, seg.read_bytes(pos, h.size)
+
+
+def build_offset_map(
+    segments: list[LogSegment], aborted: list[AbortedTxn], max_keys: int
+) -> tuple[dict[bytes, int], int]:
+    """key -> latest offset over whole segments, stopping after the segment that reaches
+    ``max_keys``; returns the map and the end offset of the last mapped segment."""
+    offsets: dict[bytes, int] = {}
+    end = segments[0].base_offset if segments else 0
+    for seg in segments:
+        for h, data in _batches(seg):
+            if h.is_control or _is_aborted(h, aborted):
+                continue
+            for r in records.iter_records(data):
+                if r.key is not None:
+                    offsets[bytes(r.key)] = h.base_offset + r.offset_delta
+        end = seg.next_offset
+        if len(offsets) >= max_keys:
+            break
+    return offsets, end
+
+
+class _GroupWriter:
+    """Filters the batches of one group of segments into the bytes of its cleaned segment."""
+
+    def __init__(self, lg: Log, offsets: dict[bytes, int], aborted: list[AbortedTxn], now: int):
+        self.lg = lg
+        self.offsets = offsets
+        self.aborted = aborted
+        self.now = now
+        self.horizon = now + lg.config.delete_retention_ms
+        self.txn_data: dict[int, bool] = {}  # producer id -> retained data in its open txn
+        self.removed = 0
+        self.next_horizon: int | None = None
+
+    def _note_horizon(self, h: int) -> None:
+        if self.next_horizon is None or h < self.next_horizon:
+            self.next_horizon = h
+
+    def _is_producers_last(self, h: BatchHeader) -> bool:
+        entry = self.lg.producer_state.producers.get(h.producer_id)
+        return entry is not None and entry.last_offset == h.last_offset
+
+    def filter(self, h: BatchHeader, data: bytes) -> bytes | None:
+        expired = h.has_delete_horizon and h.base_timestamp <= self.now
+        if h.is_control:
+            needed = self.txn_data.pop(h.producer_id, False)
+            if needed or not expired:
+                if h.has_delete_horizon:
+                    self._note_horizon(h.base_timestamp)
+                    return data
+                if needed:
+                    return data
+                return self._rebuild(h, data, records.decode_records(data), self.horizon)
+            self.removed += h.record_count
+            return None
+        if _is_aborted(h, self.aborted):
+            self.removed += h.record_count
+            return None
+        recs = records.decode_records(data)
+        kept = []
+        tombstones = False
+        for r in recs:
+            offset = h.base_offset + r.offset_delta
+            if r.key is not None and self.offsets.get(bytes(r.key), -1) > offset:
+                continue
+            if r.value is None:
+                if expired:
+                    continue
+                tombstones = True
+            kept.append(r)
+        self.removed += len(recs) - len(kept)
+        if kept and h.is_transactional:
+            self.txn_data[h.producer_id] = True
+        if tombstones and not h.has_delete_horizon:
+            return self._rebuild(h, data, kept, self.horizon)
+        if tombstones:
+            self._note_horizon(h.base_timestamp)
+        if len(kept) == len(recs):
+            return data
+        if not kept and not (h.producer_id >= 0 and self._is_producers_last(h)):
+            return None
+        return self._rebuild(h, data, kept, h.base_timestamp if h.has_delete_horizon else None)
+
+    def _rebuild(
+        self, h: BatchHeader, data: bytes, kept: list[records.Record], horizon: int | None
+    ) -> bytes:
+        if horizon is not None:
+            self._note_horizon(horizon)
+        return bytes(
+            records.build_batch(
+                kept,
+                base_offset=h.base_offset,
+                base_timestamp=h.base_timestamp,
+                compression=h.compression,
+                producer_id=h.producer_id,
+                producer_epoch=h.producer_epoch,
+                base_sequence=h.base_sequence,
+                is_transactional=h.is_transactional,
+                is_control=h.is_control,
+                partition_leader_epoch=h.partition_leader_epoch,
+                timestamp_type=1 if h.is_log_append_time else 0,
+                delete_horizon_ms=horizon,
+                max_timestamp=h.max_timestamp,
+                last_offset_delta=h.last_offset_delta,
+            )
+        )
+
+
+def group_segments(segments: list[LogSegment], max_bytes: int) -> list[list[LogSegment]]:
+    """Consecutive segments whose total size fits ``max_bytes`` and whose offsets fit the
+    4-byte relative offsets of one segment's index."""
+    groups: list[list[LogSegment]] = []
+    for seg in segments:
+        g = groups[-1] if groups else None
+        if (
+            g is not None
+            and sum(s.size for s in g) + seg.size <= max_bytes
+            and seg.next_offset - g[0].base_offset <= 2**31 - 1
+        ):
+            g.append(seg)
+        else:
+            groups.append([seg])
+    return groups
+
+
+def _path(directory: Path, base: int, suffix: str) -> Path:
+    return directory / f"{segment_name(base)}{suffix}"
+
+
+def _write_file(path: Path, chunks: list[bytes]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        for c in chunks:
+            view = memoryview(c)
+            while view:
+                view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def swap_in(lg: Log, group: list[LogSegment], chunks: list[bytes], now_ms: int) -> LogSegment:
+    """Replace ``group`` by one segment made of ``chunks``, crash-safely (module docstring)."""
+    base = group[0].base_offset
+    cleaned = _path(lg.dir, base, ".log.cleaned")
+    swap = _path(lg.dir, base, ".log.swap")
+    _write_file(cleaned, chunks)
+    os.rename(cleaned, swap)
+    fsync_dir(lg.dir)
+    carried = [t for seg in group for t in seg.txn_index.entries]
+    for seg in group:
+        # Unlinking leaves the open fds readable: readers go on with the old version.
+        for suffix in _INDEX_SUFFIXES:
+            _unlink(_path(lg.dir, seg.base_offset, suffix))
+        if seg.base_offset != base:
+            _unlink(seg.log_path)
+    os.rename(swap, _path(lg.dir, base, ".log"))
+    fsync_dir(lg.dir)
+    new = lg.segment_obj(base, now_ms)
+    new.size = os.fstat(new.fd).st_size
+    recover_segment(new, validate=False)  # the indexes are derived: build them afresh
+    for t in sorted(carried, key=lambda t: t.last_offset):
+        new.txn_index.append(t)
+    new.created_ms = group[0].created_ms
+    new.flush()
+    lg.replace_segments(group, new)
+    for seg in group:
+        # Closed later (file.delete.delay.ms) so that file regions handed out stay valid.
+        lg.closer.add(seg.fd, now_ms)
+        seg.fd = -1
+        seg.close()
+    return new
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def complete_swap(directory: Path, swap_name: str) -> None:
+    """Finish a swap interrupted by a crash: the ``.swap`` file is the new version of every
+    segment whose base offset it covers; those go and the swap becomes ``<base>.log``."""
+    base = int(swap_name.split(".", 1)[0])
+    swap = directory / swap_name
+    next_offset = base
+    with open(swap, "rb") as f:
+        pos = 0
+        while True:
+            f.seek(pos)
+            head = f.read(BATCH_OVERHEAD)
+            if len(head) < BATCH_OVERHEAD:
+                break
+            h = read_header(head)
+            next_offset = h.next_offset
+            pos += h.size
+    for name in os.listdir(directory):
+        stem, _, suffix = name.partition(".")
+        if stem.isdigit() and suffix in ("log", "index", "timeindex", "txnindex"):
+            b = int(stem)
+            if b == base or base <= b < next_offset:
+                _unlink(directory / name)
+    os.rename(swap, _path(directory, base, ".log"))
+    fsync_dir(directory)
+    log.warning("%s: completed an interrupted cleaner swap of segment %d", directory, base)
+
+
+def clean_log(
+    lg: Log,
+    now_ms: int,
+    first_dirty: int,
+    *,
+    max_segments: int = 16,
+    max_keys: int = 500_000,
+    force: bool = False,
+) -> CleanResult | None:
+    """One cleaning pass over ``lg`` if it needs one (or ``force``); None when it did not."""
+    end = first_uncleanable_offset(lg, now_ms)
+    first_dirty = max(min(first_dirty, end), lg.segments[0].base_offset)
+    ratio, dirty_bytes = dirty_ratio(lg, first_dirty, end)
+    cleanable = [s for s in lg.segments if s.base_offset < end]
+    if not cleanable:
+        return None
+    if not force:
+        dirty = [s for s in cleanable if s.base_offset >= first_dirty]
+        overdue = bool(dirty) and (
+            dirty[0].first_batch_timestamp >= 0
+            and now_ms - dirty[0].first_batch_timestamp > lg.config.max_compaction_lag_ms
+        )
+        if not dirty_bytes or (ratio < lg.config.min_cleanable_dirty_ratio and not overdue):
+            return None
+    dirty_segs = [s for s in cleanable if s.base_offset >= first_dirty][:max_segments]
+    aborted = _aborted(lg, lg.segments[0].base_offset, end)
+    offsets, map_end = build_offset_map(dirty_segs, aborted, max_keys)
+    if not dirty_segs:
+        map_end = first_dirty
+    to_clean = [s for s in cleanable if s.next_offset <= map_end or s.base_offset < map_end]
+    result = CleanResult(
+        segments_before=len(to_clean),
+        bytes_before=sum(s.size for s in to_clean),
+        first_dirty=map_end,
+    )
+    writer = _GroupWriter(lg, offsets, aborted, now_ms)
+    for group in group_segments(to_clean, lg.config.segment_bytes):
+        chunks = []
+        for seg in group:
+            for h, data in _batches(seg):
+                kept = writer.filter(h, data)
+                if kept is not None:
+                    chunks.append(kept)
+        new = swap_in(lg, group, chunks, now_ms)
+        result.segments_after += 1
+        result.bytes_after += new.size
+    result.records_removed = writer.removed
+    result.next_horizon_ms = writer.next_horizon
+    return result
+
+
+class LogCleaner:
+    """Cleans the compacted logs of a set of log dirs, keeping one checkpoint per dir."""
+
+    def __init__(
+        self, log_dirs: list[Path], *, max_segments: int = 16, max_keys: int = 500_000
+    ) -> None:
+        self.log_dirs = log_dirs
+        self.max_segments = max_segments
+        self.max_keys = max_keys
+        self.first_dirty: dict[Path, dict[tuple[str, int], int]] = {
+            d: read_checkpoint(d / CHECKPOINT) for d in log_dirs
+        }
+        self._horizons: dict[tuple[str, int], int] = {}
+        self.passes = 0
+        self.bytes_reclaimed = 0
+
+    def _due(self, lg: Log, now_ms: int) -> bool:
+        h = self._horizons.get((lg.topic, lg.partition))
+        return h is not None and h <= now_ms
+
+    def clean(self, logs: list[Log], now_ms: int) -> int:
+        """One pass over every compacted log that needs cleaning; returns how many."""
+        cleaned = 0
+        touched: set[Path] = set()
+        for lg in logs:
+            if not is_compacted(lg) or lg.offline:
+                continue
+            tp = (lg.topic, lg.partition)
+            d = Path(lg.log_dir)
+            marks = self.first_dirty.setdefault(d, {})
+            first = marks.get(tp, 0)
+            if first > lg.log_end_offset:
+                first = 0
+            try:
+                result = clean_log(
+                    lg,
+                    now_ms,
+                    first,
+                    max_segments=self.max_segments,
+                    max_keys=self.max_keys,
+                    force=self._due(lg, now_ms),
+                )
+            except (OSError, ValueError) as exc:
+                log.error("%s-%d: cleaning failed: %s", lg.topic, lg.partition, exc)
+                continue
+            if result is None:
+                continue
+            cleaned += 1
+            self.passes += 1
+            self.bytes_reclaimed += result.bytes_before - result.bytes_after
+            marks[tp] = result.first_dirty
+            if result.next_horizon_ms is None:
+                self._horizons.pop(tp, None)
+            else:
+                self._horizons[tp] = result.next_horizon_ms
+            touched.add(d)
+            log.info(
+                "%s-%d: cleaned %d segments (%d bytes) into %d (%d bytes), %d records removed",
+                lg.topic,
+                lg.partition,
+                result.segments_before,
+                result.bytes_before,
+                result.segments_after,
+                result.bytes_after,
+                result.records_removed,
+            )
+        for d in touched:
+            live = {(lg.topic, lg.partition) for lg in logs if Path(lg.log_dir) == d}
+            marks = {tp: o for tp, o in self.first_dirty[d].items() if tp in live}
+            self.first_dirty[d] = marks
+            write_checkpoint(d / CHECKPOINT, marks)
+        return cleaned
+
+    def statistics(self) -> dict[str, int]:
+        return {"passes": self.passes, "bytes_reclaimed": self.bytes_reclaimed}
