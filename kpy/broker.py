@@ -86,14 +86,21 @@ class Broker:
                 nursery.start_soon(fn)
 
     async def _log_housekeeping(self) -> None:
-        """Retention and time-based flushes, off the request path."""
+        """Retention, time-based flushes and log cleaning, off the request path."""
         interval = self.config.get("log.retention.check.interval.ms") / 1000
-        flush_check = min(interval, 1.0)
+        cleaner_enabled = self.config.get("log.cleaner.enable")
+        cleaner_backoff = self.config.get("log.cleaner.backoff.ms") / 1000
+        flush_check = min(interval, cleaner_backoff, 1.0)
         next_retention = trio.current_time() + interval
+        next_clean = trio.current_time() + cleaner_backoff
         while True:
             await trio.sleep(flush_check)
             now_ms = int(self.clock() * 1000)
             await trio.to_thread.run_sync(self.logs.flush_if_needed, now_ms)
+            if cleaner_enabled and trio.current_time() >= next_clean:
+                # Compaction of cleanup.policy=compact logs (storage/cleaner.py).
+                await trio.to_thread.run_sync(self.logs.clean_if_needed, now_ms)
+                next_clean = trio.current_time() + cleaner_backoff
             if trio.current_time() >= next_retention:
                 next_retention = trio.current_time() + interval
                 await trio.to_thread.run_sync(self.logs.apply_retention, now_ms)
