@@ -566,12 +566,17 @@ class Config:
 
     def topic_config(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
         """The effective, typed config of a topic with ``overrides`` (Kafka names -> values).
-        Unknown override keys are skipped; bad values raise ConfigError."""
+        Overrides were validated when they came in; a stored one that no longer parses (an
+        older kpy, a tightened range) is logged and replaced by the default, so a broker with
+        such a topic still starts."""
         config = {k: list(v) if isinstance(v, list) else v for k, v in self._topic_defaults.items()}
         for name, raw in overrides.items():
             key = TOPIC_KEYS.get(name)
             if key is not None and raw is not None:
-                config[name] = parse_value(key, raw)
+                try:
+                    config[name] = parse_value(key, raw)
+                except ConfigError as exc:
+                    log.warning("topic override ignored: %s", exc)
         return config
 
     effective_topic_config = topic_config

@@ -475,3 +475,11 @@ def test_table_is_consistent():
             if broker.default is not None and broker.unit == 1:
                 assert broker.default == key.default, syn
         assert KEYS[key.name] is key
+
+
+def test_stored_override_that_no_longer_parses_falls_back(caplog):
+    # e.g. segment.bytes=1000 stored before Kafka 4.0's 1 MiB minimum: the broker must start.
+    with caplog.at_level(logging.WARNING):
+        topic = Config({}).topic_config({"segment.bytes": "1000", "retention.ms": "7"})
+    assert topic["segment.bytes"] == 1073741824 and topic["retention.ms"] == 7
+    assert "segment.bytes" in caplog.text
