@@ -406,3 +406,35 @@ def test_quixstreams_exactly_once(broker, tmp_path):
     for o in out:
         per_key.setdefault(o["v"] % 3, []).append(o["n"])
     assert {k: sorted(ns) for k, ns in per_key.items()} == {k: list(range(1, 21)) for k in range(3)}
+
+
+def test_crash_mid_transaction(fresh_broker, topic_name):
+    """SIGKILL with a transaction open: the LSO is still held after recovery and the
+    transaction can be aborted by its producer; a group in the transaction is different
+    (its offsets were only in memory), so that transaction is aborted at start-up."""
+    create_topic(fresh_broker.bootstrap, topic_name)
+    p = txn_producer(fresh_broker.bootstrap, f"crash-{topic_name}")
+    p.begin_transaction()
+    p.produce(topic_name, value=b"lost")
+    p.flush(10)
+    fresh_broker.restart(crash=True)
+    assert lso_of(fresh_broker.bootstrap, topic_name) == (0, 1)
+    p.abort_transaction(30)
+    assert lso_of(fresh_broker.bootstrap, topic_name) == (2, 2)
+
+    group = f"g-{topic_name}"
+    c = Consumer({"bootstrap.servers": fresh_broker.bootstrap, "group.id": group})
+    p.begin_transaction()
+    p.produce(topic_name, value=b"with-offsets")
+    p.send_offsets_to_transaction(
+        [TopicPartition(topic_name, 0, 1)], c.consumer_group_metadata(), 15
+    )
+    p.flush(10)
+    fresh_broker.restart(crash=True)
+    wait_for(lambda: lso_of(fresh_broker.bootstrap, topic_name)[0] == 4, message="abort")
+    with pytest.raises(KafkaException):
+        p.commit_transaction(15)
+    assert read_all(fresh_broker.bootstrap, topic_name, "read_committed", 1, timeout=2) == []
+    committed = c.committed([TopicPartition(topic_name, 0)], timeout=10)
+    assert committed[0].offset < 0
+    c.close()
