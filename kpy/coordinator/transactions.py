@@ -98,6 +98,10 @@ class TransactionCoordinator:
         self.abort_interval_s = (
             config.get("transaction.abort.timed.out.transaction.cleanup.interval.ms") / 1000
         )
+        self.expiration_ms = config.get("transactional.id.expiration.ms")
+        self.expire_interval_s = (
+            config.get("transaction.remove.expired.transaction.cleanup.interval.ms") / 1000
+        )
         self.txns: dict[str, TxnMetadata] = {}
         self._topic_ready = False
 
@@ -442,9 +446,35 @@ class TransactionCoordinator:
     # -- timeouts ---------------------------------------------------------------------------------------
 
     async def run(self) -> None:
+        next_expiry = trio.current_time() + self.expire_interval_s
         while True:
-            await trio.sleep(self.abort_interval_s)
+            await trio.sleep(min(self.abort_interval_s, self.expire_interval_s))
             self.abort_timed_out()
+            if trio.current_time() >= next_expiry:
+                next_expiry = trio.current_time() + self.expire_interval_s
+                self.expire_ids()
+
+    def expire_ids(self) -> None:
+        """Forget ids idle for transactional.id.expiration.ms with no open transaction
+        (a tombstone in __transaction_state), as Kafka does."""
+        now = self._now_ms()
+        for txn in list(self.txns.values()):
+            idle = txn.state in (EMPTY, COMPLETE_COMMIT, COMPLETE_ABORT)
+            if idle and now - txn.last_update_ms > self.expiration_ms:
+                key = _VERSION.pack(KEY_VERSION) + TransactionLogKey(
+                    transactional_id=txn.transactional_id
+                ).encode(KEY_VERSION)
+                batch = records.build_batch([records.Record(key, None, [])], base_timestamp=now)
+                partition = partition_for(txn.transactional_id, self.partitions)
+                try:
+                    self.broker.partition_log(TRANSACTION_TOPIC, partition).append(
+                        batch, leader_epoch=0
+                    )
+                except (KafkaError, OSError):
+                    log.exception("could not expire %s", txn.transactional_id)
+                    continue
+                del self.txns[txn.transactional_id]
+                log.info("expired transactional id %s", txn.transactional_id)
 
     def abort_timed_out(self) -> None:
         now = self._now_ms()

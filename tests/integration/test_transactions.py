@@ -438,3 +438,56 @@ def test_crash_mid_transaction(fresh_broker, topic_name):
     committed = c.committed([TopicPartition(topic_name, 0)], timeout=10)
     assert committed[0].offset < 0
     c.close()
+
+
+def test_aiokafka_transactional_producer(broker, topic_name):
+    aiokafka = pytest.importorskip("aiokafka")
+    import asyncio
+
+    create_topic(broker.bootstrap, topic_name)
+
+    async def run() -> None:
+        p = aiokafka.AIOKafkaProducer(
+            bootstrap_servers=broker.bootstrap, transactional_id=f"aio-{topic_name}"
+        )
+        await p.start()
+        try:
+            async with p.transaction():
+                await p.send_and_wait(topic_name, b"aio-committed")
+            await p.begin_transaction()
+            await p.send_and_wait(topic_name, b"aio-aborted")
+            await p.abort_transaction()
+        finally:
+            await p.stop()
+
+    asyncio.run(run())
+    assert read_all(broker.bootstrap, topic_name, "read_committed", 2, timeout=3) == [
+        b"aio-committed"
+    ]
+    assert read_all(broker.bootstrap, topic_name, "read_uncommitted", 2) == [
+        b"aio-committed",
+        b"aio-aborted",
+    ]
+
+
+def test_idle_transactional_id_expires(tmp_path):
+    from conformance.wire import WireClient
+    from kpy.protocol.messages.describe_transactions import DescribeTransactionsRequest
+
+    overrides = {
+        "transactional.id.expiration.ms": 300,
+        "transaction.remove.expired.transaction.cleanup.interval.ms": 100,
+    }
+    with BrokerProcess(tmp_path / "data", overrides=overrides) as proc:
+        tid = f"expiring-{uuid.uuid4().hex[:8]}"
+        p = txn_producer(proc.bootstrap, tid)
+        del p
+
+        def state() -> int:
+            with WireClient(proc.bootstrap) as wire:
+                req = DescribeTransactionsRequest(transactional_ids=[tid])
+                return wire.send(req, 0).transaction_states[0].error_code
+
+        wait_for(lambda: state() == 105, message="TRANSACTIONAL_ID_NOT_FOUND")
+        proc.restart()
+        assert state() == 105  # the tombstone is replayed
