@@ -252,7 +252,7 @@ def _path(directory: Path, base: int, suffix: str) -> Path:
     return directory / f"{segment_name(base)}{suffix}"
 
 
-def _write_file(path: Path, chunks: list[bytes]) -> None:
+def _write_file(path: Path, chunks: Iterable[bytes]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         for c in chunks:
@@ -264,12 +264,18 @@ def _write_file(path: Path, chunks: list[bytes]) -> None:
         os.close(fd)
 
 
-def swap_in(lg: Log, group: list[LogSegment], chunks: list[bytes], now_ms: int) -> LogSegment:
-    """Replace ``group`` by one segment made of ``chunks``, crash-safely (module docstring)."""
+def swap_in(lg: Log, group: list[LogSegment], chunks: Iterable[bytes], now_ms: int) -> LogSegment:
+    """Replace ``group`` by one segment made of ``chunks`` (written as they come, so only
+    one batch at a time is in memory), crash-safely (see the module docstring)."""
     base = group[0].base_offset
     cleaned = _path(lg.dir, base, ".log.cleaned")
     swap = _path(lg.dir, base, ".log.swap")
     _write_file(cleaned, chunks)
+    i = next((k for k, s in enumerate(lg.segments) if s is group[0]), -1)
+    if lg.segments[i : i + len(group)] != group:
+        # DeleteRecords or a truncation got there first: give this group up.
+        _unlink(cleaned)
+        raise ValueError(f"segments from {base} changed while being cleaned")
     os.rename(cleaned, swap)
     fsync_dir(lg.dir)
     carried = [t for seg in group for t in seg.txn_index.entries]
@@ -331,6 +337,14 @@ def complete_swap(directory: Path, swap_name: str) -> None:
     log.warning("%s: completed an interrupted cleaner swap of segment %d", directory, base)
 
 
+def _filtered(writer: _GroupWriter, group: list[LogSegment]) -> Iterable[bytes]:
+    for seg in group:
+        for h, data in _batches(seg):
+            kept = writer.filter(h, data)
+            if kept is not None:
+                yield kept
+
+
 def clean_log(
     lg: Log,
     now_ms: int,
@@ -368,13 +382,7 @@ def clean_log(
     )
     writer = _GroupWriter(lg, offsets, aborted, now_ms)
     for group in group_segments(to_clean, lg.config.segment_bytes):
-        chunks = []
-        for seg in group:
-            for h, data in _batches(seg):
-                kept = writer.filter(h, data)
-                if kept is not None:
-                    chunks.append(kept)
-        new = swap_in(lg, group, chunks, now_ms)
+        new = swap_in(lg, group, _filtered(writer, group), now_ms)
         result.segments_after += 1
         result.bytes_after += new.size
     result.records_removed = writer.removed
@@ -424,7 +432,9 @@ class LogCleaner:
                     max_keys=self.max_keys,
                     force=self._due(lg, now_ms),
                 )
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, RuntimeError) as exc:
+                # RuntimeError: producer state changed under us (appends run on the event
+                # loop thread); the next pass retries.
                 log.error("%s-%d: cleaning failed: %s", lg.topic, lg.partition, exc)
                 continue
             if result is None:
