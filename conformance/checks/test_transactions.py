@@ -265,3 +265,29 @@ def test_describe_and_list_transactions(wire):
     assert tid in {t.transactional_id for t in listed.transaction_states}
     assert list(listed.unknown_state_filters) == ["Bogus"]
     end_txn(wire, tid, ids.producer_id, ids.producer_epoch, False)
+
+
+@pytest.mark.kafka("KIP-664 DescribeProducers")
+def test_describe_producers_shows_open_transaction(wire):
+    """A producer with an open transaction on a partition shows where it started; the
+    marker clears it."""
+    from kpy.protocol.messages.describe_producers import DescribeProducersRequest as R
+
+    name = unique("txn")
+    create_topic(wire, name, 1)
+    tid = unique("tid")
+    ids = init_pid(wire, tid)
+    pid, epoch = ids.producer_id, ids.producer_epoch
+    add_partitions(wire, tid, pid, epoch, name)
+    produce_txn(wire, name, tid, txn_batch(pid, epoch))
+
+    def start_offsets():
+        resp = wire.send(R(topics=[R.TopicRequest(name=name, partition_indexes=[0])]), 0)
+        return {
+            s.producer_id: s.current_txn_start_offset
+            for s in resp.topics[0].partitions[0].active_producers
+        }
+
+    assert start_offsets() == {pid: 0}
+    assert end_txn(wire, tid, pid, epoch, True) == 0
+    assert start_offsets() == {pid: -1}
