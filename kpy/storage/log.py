@@ -25,6 +25,7 @@ from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.primitives import FileRegion
 from kpy.storage.files import DeferredCloser, atomic_write
+from kpy.storage.leader_epoch import LeaderEpochCache
 from kpy.storage.loader import RecoveryReport, load_segments
 from kpy.storage.producer_state import ActiveProducer, ProducerStateManager
 from kpy.storage.segment import LogSegment
@@ -117,7 +118,31 @@ class ReadResult:
 
 
 def encode_topic_id(topic_id: uuid.UUID) -> str:
+    """Kafka's Uuid.toString: URL-safe base64 of the 16 bytes, without padding."""
     return base64.urlsafe_b64encode(topic_id.bytes).decode().rstrip("=")
+
+
+def decode_topic_id(text: str) -> uuid.UUID:
+    return uuid.UUID(bytes=base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+
+
+def read_partition_metadata(directory: Path) -> uuid.UUID | None:
+    """The topic id in ``partition.metadata`` (Kafka's format: ``version: 0`` then
+    ``topic_id: <base64>``); None when the file is missing or unreadable."""
+    try:
+        fields = dict(
+            line.split(": ", 1)
+            for line in (directory / "partition.metadata").read_text().splitlines()
+            if ": " in line
+        )
+        if fields.get("version") != "0":
+            raise ValueError(f"unknown version {fields.get('version')!r}")
+        return decode_topic_id(fields["topic_id"].strip())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("%s: unreadable partition.metadata (%s)", directory, exc)
+        return None
 
 
 class Log:
@@ -144,11 +169,12 @@ class Log:
         self.log_start_offset = 0
         self.recovery_point = 0
         self.producer_state = ProducerStateManager(directory)
-        self.epochs: list[tuple[int, int]] = []  # (leader epoch, start offset)
+        self.epoch_cache = LeaderEpochCache(directory)
         self._unflushed = 0
         self._last_flush_ms = self._now_ms()
         self.offline = False
         self.recovery_report = RecoveryReport()
+        self.topic_id: uuid.UUID | None = None  # from partition.metadata
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -165,10 +191,10 @@ class Log:
             self.dir / "partition.metadata",
             f"version: 0\ntopic_id: {encode_topic_id(topic_id)}\n".encode(),
         )
+        self.topic_id = topic_id
         self._new_segment(0)
-        if leader_epoch >= 0:
-            self.epochs = [(leader_epoch, 0)]
-        self._write_epochs()
+        if not self.epoch_cache.assign(leader_epoch, 0):
+            self.epoch_cache.save()
 
     def load(self, *, recovery_point: int, log_start_offset: int, clean: bool) -> RecoveryReport:
         """Open the segments; after an unclean shutdown validate everything past the
@@ -185,7 +211,12 @@ class Log:
         self.recovery_point = (
             min(recovery_point, self.log_end_offset) if clean else self.log_end_offset
         )
-        self._read_epochs()
+        self.topic_id = read_partition_metadata(self.dir)
+        self.epoch_cache.load()
+        # An epoch may start exactly at the log end offset (a leader elected with no
+        # appends yet); only entries past the end are stale after a truncating recovery.
+        self.epoch_cache.truncate_from_end(self.log_end_offset + 1)
+        self.epoch_cache.truncate_from_start(self.log_start_offset)
         self._load_producer_state()
         if report.truncated:
             self.flush()
@@ -236,7 +267,12 @@ class Log:
 
     @property
     def latest_epoch(self) -> int:
-        return self.epochs[-1][0] if self.epochs else -1
+        return self.epoch_cache.latest_epoch
+
+    @property
+    def epochs(self) -> list[tuple[int, int]]:
+        """(leader epoch, start offset) entries of the leader epoch cache."""
+        return list(self.epoch_cache.entries)
 
     def size_in_bytes(self) -> int:
         return sum(s.size for s in self.segments)
@@ -296,12 +332,10 @@ class Log:
         if not headers:
             raise KafkaError(ErrorCode.CORRUPT_MESSAGE, "no complete record batch to append")
         size = sum(h.size for h in headers)
-        if self._should_roll(size, headers[0]):
-            self.roll()
-        if leader_epoch > self.latest_epoch and leader_epoch >= 0:
-            self.epochs.append((leader_epoch, first_offset))
-            self._write_epochs()
         try:
+            if self._should_roll(size, headers[0]):
+                self.roll()
+            self.epoch_cache.assign(leader_epoch, first_offset)
             self.active.append(memoryview(buf)[:size], headers)
         except OSError as exc:
             self.offline_error(exc)
@@ -457,45 +491,18 @@ class Log:
 
     # -- leader epochs ---------------------------------------------------------------------------------
 
-    def _write_epochs(self) -> None:
-        body = "".join(f"{e} {o}\n" for e, o in self.epochs)
-        atomic_write(
-            self.dir / "leader-epoch-checkpoint", f"0\n{len(self.epochs)}\n{body}".encode()
-        )
-
-    def _read_epochs(self) -> None:
-        try:
-            lines = (self.dir / "leader-epoch-checkpoint").read_text().splitlines()
-            self.epochs = [
-                (int(a), int(b)) for a, b in (line.split() for line in lines[2 : 2 + int(lines[1])])
-            ]
-        except (FileNotFoundError, ValueError, IndexError):
-            self.epochs = []
-        leo = self.log_end_offset
-        kept = [(e, o) for e, o in self.epochs if o <= leo]
-        if kept != self.epochs:
-            self.epochs = kept
-            self._write_epochs()
-
     def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
-        """Largest known epoch <= ``epoch`` and the offset where it ended ((-1, -1) if none)."""
-        if not self.epochs or epoch < self.epochs[0][0]:
-            if not self.epochs and epoch >= 0:
-                return -1, -1
-            return -1, -1
-        for i in range(len(self.epochs) - 1, -1, -1):
-            e, _ = self.epochs[i]
-            if e <= epoch:
-                end = self.epochs[i + 1][1] if i + 1 < len(self.epochs) else self.log_end_offset
-                return e, end
-        return -1, -1
+        """(epoch, end offset) for OffsetForLeaderEpoch, with Kafka's rules (see
+        LeaderEpochCache.end_offset_for); (-1, -1) when the epoch is unknown."""
+        return self.epoch_cache.end_offset_for(epoch, self.log_end_offset)
 
     def epoch_for_offset(self, offset: int) -> int:
-        result = -1
-        for e, start in self.epochs:
-            if start <= offset:
-                result = e
-        return result
+        return self.epoch_cache.epoch_for_offset(offset)
+
+    def assign_leader_epoch(self, epoch: int) -> None:
+        """This broker leads from the log end offset in ``epoch`` (Kafka's
+        maybeAssignEpochStartOffset on becoming leader); older epochs are ignored."""
+        self.epoch_cache.assign(epoch, self.log_end_offset)
 
     # -- producers / transactions -------------------------------------------------------------------------
 
@@ -520,7 +527,9 @@ class Log:
         """Advance the log start offset (DeleteRecords); whole segments below it go."""
         if offset > self.high_watermark:
             raise KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, f"{offset} is above the high watermark")
-        self.log_start_offset = max(self.log_start_offset, offset)
+        if offset > self.log_start_offset:
+            self.log_start_offset = offset
+            self.epoch_cache.truncate_from_start(offset)
         self._delete_segments_below(self.log_start_offset)
 
     def _delete_segments_below(self, offset: int) -> None:
@@ -534,7 +543,9 @@ class Log:
             "%s-%d: deleting segment %s (%s)", self.topic, self.partition, seg.log_path.name, reason
         )
         seg.delete(self.closer, self._now_ms())
-        self.log_start_offset = max(self.log_start_offset, self.segments[0].base_offset)
+        if self.segments[0].base_offset > self.log_start_offset:
+            self.log_start_offset = self.segments[0].base_offset
+            self.epoch_cache.truncate_from_start(self.log_start_offset)
 
     def apply_retention(self, now_ms: int) -> int:
         """Delete old segments by retention.ms and retention.bytes; returns how many."""
@@ -587,8 +598,7 @@ class Log:
             self.active.truncate_to(self.active.base_offset)
         self.log_start_offset = min(self.log_start_offset, self.log_end_offset)
         self.recovery_point = min(self.recovery_point, self.log_end_offset)
-        self.epochs = [(e, o) for e, o in self.epochs if o < self.log_end_offset]
-        self._write_epochs()
+        self.epoch_cache.truncate_from_end(self.log_end_offset)
         self.producer_state.truncate()
         self._load_producer_state()
 

@@ -152,7 +152,9 @@ def test_leader_epochs(new_log):
     assert lg.end_offset_for_epoch(0) == (0, 2)
     assert lg.end_offset_for_epoch(2) == (0, 2)
     assert lg.end_offset_for_epoch(3) == (3, 5)
-    assert lg.end_offset_for_epoch(9) == (3, 5)
+    # Kafka's rules: an epoch newer than any known one is undefined.
+    assert lg.end_offset_for_epoch(9) == (-1, -1)
+    assert lg.end_offset_for_epoch(-1) == (-1, -1)
     text = (lg.dir / "leader-epoch-checkpoint").read_text()
     assert text == "0\n2\n0 0\n3 2\n"
 
