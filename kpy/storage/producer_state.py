@@ -6,24 +6,90 @@ transaction. Appends of idempotent batches are checked against it like Kafka doe
 a batch equal to one of the last five is a duplicate (the client retried), a sequence gap
 is OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch is INVALID_PRODUCER_EPOCH.
 
-Snapshots (``<offset>.snapshot``, JSON, written atomically) hold the state as of an offset;
-on load the batches after the newest snapshot are replayed from their headers.
+Snapshots ``<offset, 20 digits>.snapshot`` hold the state as of that offset, in Kafka's
+producer snapshot format (version 1), big-endian::
+
+    int16 version (1) | uint32 crc32c of everything after it | int32 entry count
+    entries: int64 producer id | int16 epoch | int32 last sequence | int64 last offset
+             | int32 offset delta (last seq - first seq of the last batch)
+             | int64 timestamp | int32 coordinator epoch | int64 current txn first offset
+
+Like Kafka, a snapshot keeps only the last batch of each producer, so after a restart a
+retry of that batch is still recognised as a duplicate but one of the four before it is not.
+Snapshots are written atomically (temp, fsync, rename) at each roll and at close; on load the
+batches after the newest usable snapshot are replayed from their headers. A snapshot that is
+unreadable or fails its CRC is deleted and the next older one is tried (logged).
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import os
+import struct
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpy.protocol.error_codes import ErrorCode, KafkaError
-from kpy.protocol.records import NO_SEQUENCE, BatchHeader
+from kpy.protocol.records import NO_SEQUENCE, BatchHeader, crc32c
 from kpy.storage.files import atomic_write
+
+log = logging.getLogger("kpy.storage")
 
 BATCHES_KEPT = 5
 INT32_MAX = 2**31 - 1
+SNAPSHOT_VERSION = 1
+_SNAPSHOT_HEAD = struct.Struct(">hI")  # version, crc
+_COUNT = struct.Struct(">i")
+_SNAPSHOT_ENTRY = struct.Struct(">qhiqiqiq")  # 46 bytes
+
+
+class CorruptSnapshot(ValueError):
+    pass
+
+
+def encode_snapshot(producers: list[ProducerEntry]) -> bytes:
+    """The bytes of a snapshot file holding ``producers`` (format in the module docstring)."""
+    body = bytearray(_COUNT.pack(len(producers)))
+    for e in producers:
+        last = e.batches[-1] if e.batches else None
+        body += _SNAPSHOT_ENTRY.pack(
+            e.producer_id,
+            e.producer_epoch,
+            last.last_seq if last else -1,
+            last.last_offset if last else -1,
+            last.last_seq - last.first_seq if last else 0,
+            e.last_timestamp,
+            e.coordinator_epoch,
+            e.current_txn_first_offset,
+        )
+    return _SNAPSHOT_HEAD.pack(SNAPSHOT_VERSION, crc32c(body)) + body
+
+
+def decode_snapshot(data: bytes) -> list[ProducerEntry]:
+    """Parse a snapshot file; CorruptSnapshot if its version, size or CRC is wrong."""
+    if len(data) < _SNAPSHOT_HEAD.size + _COUNT.size:
+        raise CorruptSnapshot(f"{len(data)} bytes is too short")
+    version, crc = _SNAPSHOT_HEAD.unpack_from(data)
+    if version != SNAPSHOT_VERSION:
+        raise CorruptSnapshot(f"unknown version {version}")
+    body = memoryview(data)[_SNAPSHOT_HEAD.size :]
+    if crc32c(body) != crc:
+        raise CorruptSnapshot("CRC mismatch")
+    (count,) = _COUNT.unpack_from(body)
+    if count < 0 or len(body) != _COUNT.size + count * _SNAPSHOT_ENTRY.size:
+        raise CorruptSnapshot(f"{count} entries do not fit {len(body)} bytes")
+    result = []
+    for pid, epoch, last_seq, last_off, delta, ts, coord, txn in _SNAPSHOT_ENTRY.iter_unpack(
+        body[_COUNT.size :]
+    ):
+        e = ProducerEntry(
+            pid, epoch, last_timestamp=ts, coordinator_epoch=coord, current_txn_first_offset=txn
+        )
+        if last_seq >= 0:
+            e.batches.append(BatchMeta(last_seq - delta, last_seq, last_off - delta, last_off, ts))
+        result.append(e)
+    return result
 
 
 @dataclass(slots=True)
@@ -170,25 +236,8 @@ class ProducerStateManager:
         return self.dir / f"{offset:020d}.snapshot"
 
     def take_snapshot(self, offset: int) -> None:
-        data = {
-            "version": 1,
-            "offset": offset,
-            "producers": [
-                {
-                    "id": e.producer_id,
-                    "epoch": e.producer_epoch,
-                    "ts": e.last_timestamp,
-                    "coord_epoch": e.coordinator_epoch,
-                    "txn_first": e.current_txn_first_offset,
-                    "batches": [
-                        [b.first_seq, b.last_seq, b.first_offset, b.last_offset, b.timestamp]
-                        for b in e.batches
-                    ],
-                }
-                for e in self.producers.values()
-            ],
-        }
-        atomic_write(self.snapshot_path(offset), json.dumps(data).encode())
+        """Write the state as of ``offset`` and delete older snapshots."""
+        atomic_write(self.snapshot_path(offset), encode_snapshot(list(self.producers.values())))
         self.snapshot_offset = offset
         for old in self.snapshots():
             if old < offset:
@@ -209,21 +258,14 @@ class ProducerStateManager:
                 os.unlink(self.snapshot_path(offset))
                 continue
             try:
-                data = json.loads(self.snapshot_path(offset).read_text())
-            except (OSError, ValueError):
+                entries = decode_snapshot(self.snapshot_path(offset).read_bytes())
+            except (OSError, CorruptSnapshot) as exc:
+                log.warning(
+                    "%s: discarding producer snapshot (%s)", self.snapshot_path(offset), exc
+                )
                 os.unlink(self.snapshot_path(offset))
                 continue
-            for p in data["producers"]:
-                e = ProducerEntry(
-                    p["id"],
-                    p["epoch"],
-                    last_timestamp=p["ts"],
-                    coordinator_epoch=p["coord_epoch"],
-                    current_txn_first_offset=p["txn_first"],
-                )
-                for b in p["batches"]:
-                    e.batches.append(BatchMeta(*b))
-                self.producers[e.producer_id] = e
+            self.producers = {e.producer_id: e for e in entries}
             self.snapshot_offset = offset
             return offset
         self.snapshot_offset = 0
