@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
+
+log = logging.getLogger("kpy.storage")
 
 
 def fsync_dir(path: str | os.PathLike[str]) -> None:
@@ -34,17 +37,26 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[tuple[str, int], int]:
-    """Kafka's offset checkpoint text format: version 0, a count, then 'topic partition offset'."""
+    """Kafka's offset checkpoint text format: a version line (0), a count line, then one
+    'topic partition offset' line per partition. A missing file is empty; a malformed one is
+    logged and treated as empty too (for the recovery point that means a full recovery)."""
     try:
         lines = Path(path).read_text().splitlines()
     except FileNotFoundError:
         return {}
-    if len(lines) < 2 or lines[0].strip() != "0":
+    try:
+        if len(lines) < 2 or lines[0].strip() != "0":
+            raise ValueError("bad version or count line")
+        count = int(lines[1])
+        result = {}
+        for line in lines[2 : 2 + count]:
+            topic, partition, offset = line.rsplit(" ", 2)
+            result[(topic, int(partition))] = int(offset)
+        if len(result) != count:
+            raise ValueError(f"{len(result)} entries, expected {count}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        log.warning("%s: ignoring malformed checkpoint file (%s)", path, exc)
         return {}
-    result = {}
-    for line in lines[2 : 2 + int(lines[1])]:
-        topic, partition, offset = line.rsplit(" ", 2)
-        result[(topic, int(partition))] = int(offset)
     return result
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 
@@ -13,7 +14,7 @@ from kpy.storage.index import IndexCorrupt
 from kpy.storage.manager import LogManager
 from kpy.storage.topics import TopicEntry, TopicStore
 from kpy.storage.txn_index import ENTRY_SIZE, AbortedTxn, TransactionIndex
-from tests.storage.conftest import TOPIC_ID, make_batch
+from tests.storage.conftest import TOPIC_ID, make_batch, open_manager
 
 
 def test_checkpoint_text_format(tmp_path):
@@ -92,3 +93,28 @@ def test_txn_index_round_trip_and_corruption(tmp_path):
         f.write(b"\x00")
     with pytest.raises(IndexCorrupt):
         TransactionIndex(idx.path).load()
+
+
+@pytest.mark.parametrize("text", ["1\n1\nt 0 5\n", "0\nx\n", "0\n2\nt 0 5\n", "0\n1\nt zero 5\n"])
+def test_malformed_checkpoint_reads_as_empty_and_logs(tmp_path, caplog, text):
+    path = tmp_path / "recovery-point-offset-checkpoint"
+    path.write_text(text)
+    with caplog.at_level(logging.WARNING, logger="kpy.storage"):
+        assert read_checkpoint(path) == {}
+    assert "malformed checkpoint" in caplog.text
+
+
+def test_partition_metadata_round_trip(tmp_path, config, clock, caplog):
+    m = open_manager(tmp_path, config, clock)
+    lg = m.create_log("t", 0, TOPIC_ID, config)
+    assert lg.topic_id == TOPIC_ID
+    m.close()
+    m = open_manager(tmp_path, config, clock)
+    assert m.get_log("t", 0).topic_id == TOPIC_ID
+    m.close()
+    (lg.dir / "partition.metadata").write_text("version: 9\ntopic_id: x\n")
+    with caplog.at_level(logging.WARNING, logger="kpy.storage"):
+        m = open_manager(tmp_path, config, clock)
+    assert m.get_log("t", 0).topic_id is None
+    assert "unreadable partition.metadata" in caplog.text
+    m.close()
