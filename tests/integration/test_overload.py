@@ -23,8 +23,15 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+@pytest.mark.timeout(120)
 def test_many_concurrent_connections(broker):
-    clients = [WireClient(broker.bootstrap) for _ in range(300)]
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < 2200:
+        pytest.skip(f"open-file limit {hard} is too low for 1,000 client sockets")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2200), hard))
+    clients = [WireClient(broker.bootstrap) for _ in range(1000)]
     try:
         for c in clients:
             c.send_raw(framing.encode_request(3, 12, 1, "many", MetadataRequest(topics=[])))
@@ -152,3 +159,20 @@ def test_fetch_with_huge_max_bytes(broker, topic_name):
             fetch(wire, topic_name, 0, max_bytes=2**31 - 1, partition_max_bytes=2**31 - 1)
         )
         assert part.error_code == 0 and len(part.records) > 200_000
+
+
+@pytest.mark.timeout(240)
+def test_ten_thousand_partitions(fresh_broker):
+    from conformance.raw import batch, create_topic, fetch, first_partition, produce
+
+    with WireClient(fresh_broker.bootstrap, timeout=200) as wire:
+        assert create_topic(wire, "wide", 10_000).error_code == 0
+        md = wire.send(
+            MetadataRequest(topics=[MetadataRequest.MetadataRequestTopic(name="wide")]), 12
+        )
+        assert len(md.topics[0].partitions) == 10_000
+        for p in (0, 4_999, 9_999):
+            assert produce(wire, "wide", batch(1), partition=p).error_code == 0
+    fresh_broker.restart()
+    with WireClient(fresh_broker.bootstrap, timeout=60) as wire:
+        assert first_partition(fetch(wire, "wide", 0, partition=9_999)).high_watermark == 1
