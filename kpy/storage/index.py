@@ -81,7 +81,10 @@ class _IndexFile:
             f.write(data)
 
     def flush(self) -> None:
-        fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return  # deleted meanwhile; never recreate an index of a deleted segment
         try:
             os.fsync(fd)
         finally:

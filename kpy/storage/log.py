@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import base64
 import bisect
+import functools
 import logging
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode, KafkaError
@@ -32,6 +34,22 @@ from kpy.storage.segment import LogSegment
 from kpy.storage.txn_index import AbortedTxn
 
 log = logging.getLogger("kpy.storage")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _locked(method: Callable[Concatenate[Log, P], R]) -> Callable[Concatenate[Log, P], R]:
+    """Run ``method`` holding the log's lock, then unlink the segments it detached."""
+
+    @functools.wraps(method)
+    def wrapper(self: Log, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self.lock:
+            result = method(self, *args, **kwargs)
+        self._delete_doomed()
+        return result
+
+    return wrapper
 
 
 @dataclass
@@ -146,6 +164,14 @@ def read_partition_metadata(directory: Path) -> uuid.UUID | None:
 
 
 class Log:
+    """One partition's log.
+
+    Thread safety: the broker appends and reads on its event loop thread while retention,
+    flushes and the cleaner run in worker threads, so every method that changes or walks
+    the segment list holds ``lock`` (an RLock) for the short in-memory part. Slow file work
+    stays outside it: unlinking segments detached by retention and the fsyncs of flush().
+    """
+
     def __init__(
         self,
         directory: Path,
@@ -165,6 +191,8 @@ class Log:
         self.config = config
         self.clock = clock
         self.segments: list[LogSegment] = []
+        self.lock = threading.RLock()
+        self._doomed: list[LogSegment] = []  # detached by retention, files not yet unlinked
         self._bases: list[int] = []
         self.log_start_offset = 0
         self.recovery_point = 0
@@ -284,6 +312,7 @@ class Log:
 
     # -- append -------------------------------------------------------------------------------------
 
+    @_locked
     def append(
         self,
         data: bytearray | memoryview,
@@ -392,6 +421,7 @@ class Log:
             return True
         return self._now_ms() - seg.created_ms > self.config.segment_ms
 
+    @_locked
     def roll(self) -> LogSegment:
         """Start a new active segment at the log end offset."""
         if self.active.size == 0:
@@ -400,6 +430,7 @@ class Log:
         self.producer_state.take_snapshot(seg.base_offset)
         return seg
 
+    @_locked
     def replace_segments(self, old: list[LogSegment], new: LogSegment) -> None:
         """Put ``new`` (a cleaned segment) in place of the consecutive segments ``old``."""
         i = next(k for k, s in enumerate(self.segments) if s is old[0])
@@ -423,6 +454,7 @@ class Log:
                 f"log start {self.log_start_offset}, log end {self.log_end_offset}",
             )
 
+    @_locked
     def read(
         self, offset: int, max_bytes: int, *, max_offset: int | None = None, min_one: bool = True
     ) -> ReadResult:
@@ -459,6 +491,7 @@ class Log:
     def read_batch_bytes(self, seg: LogSegment, position: int, h: records.BatchHeader) -> bytes:
         return seg.read_bytes(position, h.size)
 
+    @_locked
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
         """(offset, timestamp) of the first record at or after ``timestamp``."""
         for seg in self.segments:
@@ -473,6 +506,7 @@ class Log:
                     return off, ts
         return None
 
+    @_locked
     def max_timestamp_entry(self) -> tuple[int, int] | None:
         best = None
         for seg in self.segments:
@@ -499,6 +533,7 @@ class Log:
     def epoch_for_offset(self, offset: int) -> int:
         return self.epoch_cache.epoch_for_offset(offset)
 
+    @_locked
     def assign_leader_epoch(self, epoch: int) -> None:
         """This broker leads from the log end offset in ``epoch`` (Kafka's
         maybeAssignEpochStartOffset on becoming leader); older epochs are ignored."""
@@ -523,6 +558,7 @@ class Log:
 
     # -- retention and truncation ---------------------------------------------------------------------
 
+    @_locked
     def delete_records_before(self, offset: int) -> None:
         """Advance the log start offset (DeleteRecords); whole segments below it go."""
         if offset > self.high_watermark:
@@ -542,11 +578,23 @@ class Log:
         log.info(
             "%s-%d: deleting segment %s (%s)", self.topic, self.partition, seg.log_path.name, reason
         )
-        seg.delete(self.closer, self._now_ms())
+        self._doomed.append(seg)
         if self.segments[0].base_offset > self.log_start_offset:
             self.log_start_offset = self.segments[0].base_offset
             self.epoch_cache.truncate_from_start(self.log_start_offset)
 
+    def _delete_doomed(self) -> None:
+        """Unlink detached segments (outside the lock: unlink may be slow). Their fds go to
+        the closer, so FileRegions already handed out stay readable."""
+        if not self._doomed:
+            return
+        with self.lock:
+            doomed, self._doomed = self._doomed, []
+        now = self._now_ms()
+        for seg in doomed:
+            seg.delete(self.closer, now)
+
+    @_locked
     def apply_retention(self, now_ms: int) -> int:
         """Delete old segments by retention.ms and retention.bytes; returns how many."""
         if "delete" not in self.config.cleanup_policy:
@@ -585,6 +633,7 @@ class Log:
                 deleted += 1
         return deleted
 
+    @_locked
     def truncate_to(self, offset: int) -> None:
         """Remove everything at and after ``offset`` (a batch boundary)."""
         if offset >= self.log_end_offset:
@@ -613,14 +662,23 @@ class Log:
         )
 
     def flush(self) -> None:
-        """fsync every segment written since the last flush; advances the recovery point."""
-        end = self.log_end_offset
-        for seg in self.segments:
-            if seg.next_offset > self.recovery_point or seg is self.active:
-                seg.flush()
-        self.recovery_point = end
-        self._unflushed = 0
-        self._last_flush_ms = self._now_ms()
+        """fsync every segment written since the last flush and advance the recovery point
+        to the log end offset seen at the start. Safe to run in a worker thread while the
+        event loop appends: the fsyncs run outside the lock."""
+        with self.lock:
+            end = self.log_end_offset
+            dirty = [
+                seg
+                for seg in self.segments
+                if seg.next_offset > self.recovery_point or seg is self.active
+            ]
+            self._unflushed = 0
+            self._last_flush_ms = self._now_ms()
+        for seg in dirty:
+            seg.flush()
+        with self.lock:
+            # A truncation meanwhile may have moved the end below ``end``.
+            self.recovery_point = min(max(self.recovery_point, end), self.log_end_offset)
 
     def close(self) -> None:
         """Snapshot the producer state at the log end offset and close the files (the index

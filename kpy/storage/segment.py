@@ -224,6 +224,8 @@ class LogSegment:
         return self.index.full or self.time_index.full
 
     def flush(self) -> None:
+        if self.fd < 0:
+            return  # closed or deleted meanwhile (flush runs in a worker thread)
         os.fsync(self.fd)
         self.index.flush()
         self.time_index.flush()
