@@ -296,10 +296,9 @@ def swap_in(lg: Log, group: list[LogSegment], chunks: Iterable[bytes], now_ms: i
     new.flush()
     lg.replace_segments(group, new)
     for seg in group:
-        # Closed later (file.delete.delay.ms) so that file regions handed out stay valid.
+        # Closed later (file.delete.delay.ms). seg.fd stays set: a read on the event loop
+        # thread that picked the old segment just before the swap still works.
         lg.closer.add(seg.fd, now_ms)
-        seg.fd = -1
-        seg.close()
     return new
 
 

@@ -341,6 +341,7 @@ def test_crash_during_cleaning(tmp_path):
             kills += 1
         proc.wait()
         mgr, lg = open_log(tmp_path)
+        assert not [n for n in os.listdir(lg.dir) if n.endswith((".swap", ".cleaned"))]
         got = full_read(lg)
         offsets = [o for o, *_ in got]
         assert offsets == sorted(set(offsets))
@@ -351,3 +352,69 @@ def test_crash_during_cleaning(tmp_path):
         mgr.close(clean=False)
     assert kills > 0
     assert CONFIG.cleanup_policy == ("compact",)
+
+
+def test_markers_stay_while_needed_then_go_after_horizon(tmp_path):
+    clock = Clock()
+    lg = new_log(tmp_path, clock, segment_bytes=10_000, delete_retention_ms=1000)
+    pid = 5
+    txn = keyed(
+        [(b"a", b"1")], producer_id=pid, producer_epoch=0, base_sequence=0, is_transactional=True
+    )
+    lg.append(txn, leader_epoch=0)
+    marker = records.build_control_batch(
+        records.CONTROL_COMMIT, producer_id=pid, producer_epoch=0, timestamp=TS
+    )
+    lg.append(marker, leader_epoch=0, origin="coordinator")
+    lg.roll()
+
+    def kinds():
+        data = lg.read(0, 1 << 20).records.read()
+        return [
+            (h.base_offset, h.is_control, h.record_count) for _, h in records.iter_batches(data)
+        ]
+
+    clean_all(lg, int(clock() * 1000))
+    assert kinds() == [(0, False, 1), (1, True, 1)]  # the data is live: the marker stays
+    lg.append(keyed([(b"a", b"2")]), leader_epoch=0)
+    lg.roll()
+    clean_all(lg, int(clock() * 1000))
+    # The transaction's data is superseded; the marker waits for its delete horizon.
+    data = lg.read(0, 1 << 20).records.read()
+    hs = [h for _, h in records.iter_batches(data)]
+    assert [h.is_control for h in hs] == [False, True, False]
+    assert hs[0].record_count == 0  # the producer's last batch keeps its offsets
+    assert hs[1].has_delete_horizon
+    clock.advance(2)
+    clean_all(lg, int(clock() * 1000))
+    data = lg.read(0, 1 << 20).records.read()
+    assert not [h for _, h in records.iter_batches(data) if h.is_control]
+
+
+def test_compact_delete_applies_retention_too(tmp_path):
+    clock = Clock(TS / 1000)
+    lg = new_log(tmp_path, clock, cleanup_policy=("compact", "delete"), retention_ms=60_000)
+    for i in range(30):
+        lg.append(keyed([(b"k%d" % (i % 2), b"v%d" % i)]), leader_epoch=0)
+    lg.roll()
+    clean_all(lg, int(clock() * 1000))
+    assert len(full_read(lg)) == 2
+    clock.advance(120)
+    assert lg.apply_retention(int(clock() * 1000)) > 0
+    assert full_read(lg) == []
+
+
+def test_max_compaction_lag_forces_cleaning_below_the_dirty_ratio(tmp_path):
+    clock = Clock(TS / 1000)
+    lg = new_log(tmp_path, clock, min_cleanable_dirty_ratio=0.99, max_compaction_lag_ms=10_000)
+    for i in range(20):
+        lg.append(keyed([(b"k", b"v%d" % i)]), leader_epoch=0)
+    lg.roll()
+    first = clean_all(lg, int(clock() * 1000))
+    for i in range(3):
+        lg.append(keyed([(b"k", b"w%d" % i)]), leader_epoch=0)
+    lg.roll()
+    now = int(clock() * 1000)
+    # Dirty ratio below 0.99 and not overdue: no pass; 10 s later it is overdue.
+    assert cleaner.clean_log(lg, now, first) is None
+    assert cleaner.clean_log(lg, now + 20_000, first) is not None
