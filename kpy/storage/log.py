@@ -9,29 +9,32 @@ open transaction.
 
 from __future__ import annotations
 
-import base64
 import bisect
 import functools
 import logging
-import os
 import shutil
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.primitives import FileRegion
-from kpy.storage.files import DeferredCloser, atomic_write
+from kpy.storage.config import LogConfig
+from kpy.storage.files import DeferredCloser
 from kpy.storage.leader_epoch import LeaderEpochCache
 from kpy.storage.loader import RecoveryReport, load_segments
+from kpy.storage.partition_metadata import read_partition_metadata, write_partition_metadata
 from kpy.storage.producer_state import ActiveProducer, ProducerStateManager
+from kpy.storage.results import AppendResult, FileRecords, ReadResult
 from kpy.storage.segment import LogSegment
 from kpy.storage.txn_index import AbortedTxn
+
+# Re-exported: callers import these from here.
+__all__ = ["AppendResult", "FileRecords", "Log", "LogConfig", "ReadResult"]
 
 log = logging.getLogger("kpy.storage")
 
@@ -50,117 +53,6 @@ def _locked(method: Callable[Concatenate[Log, P], R]) -> Callable[Concatenate[Lo
         return result
 
     return wrapper
-
-
-@dataclass
-class LogConfig:
-    """The topic-level settings the log uses (Kafka names in comments)."""
-
-    segment_bytes: int = 1 << 30  # segment.bytes
-    segment_ms: int = 7 * 24 * 3600 * 1000  # segment.ms
-    segment_index_bytes: int = 10 * 1024 * 1024  # segment.index.bytes
-    index_interval_bytes: int = 4096  # index.interval.bytes
-    retention_ms: int = 7 * 24 * 3600 * 1000  # retention.ms
-    retention_bytes: int = -1  # retention.bytes
-    flush_messages: int = 2**63 - 1  # flush.messages
-    flush_ms: int = 2**63 - 1  # flush.ms
-    cleanup_policy: tuple[str, ...] = ("delete",)  # cleanup.policy
-    message_timestamp_type: str = "CreateTime"  # message.timestamp.type
-    max_message_bytes: int = 1048588  # max.message.bytes
-    min_compaction_lag_ms: int = 0  # min.compaction.lag.ms
-    max_compaction_lag_ms: int = 2**63 - 1  # max.compaction.lag.ms
-    min_cleanable_dirty_ratio: float = 0.5  # min.cleanable.dirty.ratio
-    delete_retention_ms: int = 86_400_000  # delete.retention.ms
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> LogConfig:
-        policy = d.get("cleanup.policy", ["delete"])
-        if isinstance(policy, str):
-            policy = [p.strip() for p in policy.split(",")]
-        return cls(
-            segment_bytes=int(d.get("segment.bytes", cls.segment_bytes)),
-            segment_ms=int(d.get("segment.ms", cls.segment_ms)),
-            segment_index_bytes=int(d.get("segment.index.bytes", cls.segment_index_bytes)),
-            index_interval_bytes=int(d.get("index.interval.bytes", cls.index_interval_bytes)),
-            retention_ms=int(d.get("retention.ms", cls.retention_ms)),
-            retention_bytes=int(d.get("retention.bytes", cls.retention_bytes)),
-            flush_messages=int(d.get("flush.messages", cls.flush_messages)),
-            flush_ms=int(d.get("flush.ms", cls.flush_ms)),
-            cleanup_policy=tuple(policy),
-            message_timestamp_type=str(d.get("message.timestamp.type", cls.message_timestamp_type)),
-            max_message_bytes=int(d.get("max.message.bytes", cls.max_message_bytes)),
-            min_compaction_lag_ms=int(d.get("min.compaction.lag.ms", cls.min_compaction_lag_ms)),
-            max_compaction_lag_ms=int(d.get("max.compaction.lag.ms", cls.max_compaction_lag_ms)),
-            min_cleanable_dirty_ratio=float(
-                d.get("min.cleanable.dirty.ratio", cls.min_cleanable_dirty_ratio)
-            ),
-            delete_retention_ms=int(d.get("delete.retention.ms", cls.delete_retention_ms)),
-        )
-
-
-@dataclass(slots=True)
-class AppendResult:
-    base_offset: int
-    last_offset: int
-    log_append_time_ms: int
-    log_start_offset: int
-    duplicate: bool = False
-
-
-class FileRecords:
-    """File regions of one or more segments; ``len()`` is the byte count."""
-
-    __slots__ = ("regions", "_size")
-
-    def __init__(self, regions: list[FileRegion]) -> None:
-        self.regions = regions
-        self._size = sum(r.length for r in regions)
-
-    def __len__(self) -> int:
-        return self._size
-
-    def chunks(self) -> list[FileRegion]:
-        return self.regions
-
-    def read(self) -> bytes:
-        """The bytes themselves (for tests and internal readers, not the fetch path)."""
-        return b"".join(os.pread(r.fd, r.length, r.position) for r in self.regions)
-
-
-@dataclass(slots=True)
-class ReadResult:
-    records: FileRecords
-    first_offset: int
-    high_watermark: int
-    log_start_offset: int
-
-
-def encode_topic_id(topic_id: uuid.UUID) -> str:
-    """Kafka's Uuid.toString: URL-safe base64 of the 16 bytes, without padding."""
-    return base64.urlsafe_b64encode(topic_id.bytes).decode().rstrip("=")
-
-
-def decode_topic_id(text: str) -> uuid.UUID:
-    return uuid.UUID(bytes=base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-
-
-def read_partition_metadata(directory: Path) -> uuid.UUID | None:
-    """The topic id in ``partition.metadata`` (Kafka's format: ``version: 0`` then
-    ``topic_id: <base64>``); None when the file is missing or unreadable."""
-    try:
-        fields = dict(
-            line.split(": ", 1)
-            for line in (directory / "partition.metadata").read_text().splitlines()
-            if ": " in line
-        )
-        if fields.get("version") != "0":
-            raise ValueError(f"unknown version {fields.get('version')!r}")
-        return decode_topic_id(fields["topic_id"].strip())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError) as exc:
-        log.warning("%s: unreadable partition.metadata (%s)", directory, exc)
-        return None
 
 
 class Log:
@@ -215,10 +107,7 @@ class Log:
         The epoch is recorded here, so the first appends do not rewrite the checkpoint.
         """
         self.dir.mkdir(parents=True, exist_ok=True)
-        atomic_write(
-            self.dir / "partition.metadata",
-            f"version: 0\ntopic_id: {encode_topic_id(topic_id)}\n".encode(),
-        )
+        write_partition_metadata(self.dir, topic_id)
         self.topic_id = topic_id
         self._new_segment(0)
         if not self.epoch_cache.assign(leader_epoch, 0):
