@@ -280,9 +280,6 @@ def test_client_group_consumes_everything(bootstrap, wire, driver):
 
 
 @pytest.mark.kafka("KIP-848 consumer protocol")
-@pytest.mark.xfail(
-    reason="issue 5: KIP-848 ConsumerGroupHeartbeat not implemented yet", strict=False
-)
 def test_kip848_consumer(bootstrap, wire):
     """A librdkafka consumer with group.protocol=consumer joins and consumes."""
     drivers.require("confluent-kafka")
@@ -310,3 +307,69 @@ def test_kip848_consumer(bootstrap, wire):
     finally:
         c.close()
     assert len(got) == 3
+
+
+def cg_heartbeat(wire, group, **fields):
+    from kpy.protocol.messages.consumer_group_heartbeat import ConsumerGroupHeartbeatRequest
+
+    return wire.send(ConsumerGroupHeartbeatRequest(group_id=group, **fields), 0)
+
+
+@pytest.mark.kafka("KIP-848 ConsumerGroupHeartbeat join: member id, epoch 1, assignment")
+def test_kip848_join_assigns_all_partitions(wire):
+    name = unique("848j")
+    create_topic(wire, name, 3)
+    r = cg_heartbeat(
+        wire, unique("g"), member_epoch=0, subscribed_topic_names=[name], topic_partitions=[]
+    )
+    assert r.error_code == 0 and r.member_id and r.member_epoch >= 1
+    assert r.heartbeat_interval_ms > 0
+    assert sorted(p for t in r.assignment.topic_partitions for p in t.partitions) == [0, 1, 2]
+
+
+@pytest.mark.kafka("KIP-848 errors: unknown member, fenced epoch, leave with -1")
+def test_kip848_member_errors(wire):
+    from kpy.protocol.error_codes import ErrorCode
+
+    name = unique("848e")
+    create_topic(wire, name, 1)
+    group = unique("g")
+    r = cg_heartbeat(wire, group, member_id="x", member_epoch=3)
+    assert r.error_code == ErrorCode.UNKNOWN_MEMBER_ID
+    r = cg_heartbeat(
+        wire, group, member_epoch=0, subscribed_topic_names=[name], topic_partitions=[]
+    )
+    member = r.member_id
+    r = cg_heartbeat(wire, group, member_id=member, member_epoch=r.member_epoch + 5)
+    assert r.error_code == ErrorCode.FENCED_MEMBER_EPOCH
+    r = cg_heartbeat(wire, group, member_id=member, member_epoch=-1)
+    assert r.error_code == 0 and r.member_epoch == -1
+
+
+@pytest.mark.kafka("KIP-848 JoinGroup on a consumer group: INCONSISTENT_GROUP_PROTOCOL")
+def test_kip848_classic_join_refused(wire):
+    from kpy.protocol.error_codes import ErrorCode
+
+    name = unique("848c")
+    create_topic(wire, name, 1)
+    group = unique("g")
+    cg_heartbeat(wire, group, member_epoch=0, subscribed_topic_names=[name], topic_partitions=[])
+    r = join(wire, group)
+    assert r.error_code == ErrorCode.INCONSISTENT_GROUP_PROTOCOL
+
+
+@pytest.mark.kafka("KIP-848 ConsumerGroupDescribe and ListGroups type consumer")
+def test_kip848_describe_and_list(wire):
+    from kpy.protocol.messages.consumer_group_describe import ConsumerGroupDescribeRequest
+
+    name = unique("848d")
+    create_topic(wire, name, 2)
+    group = unique("g")
+    r = cg_heartbeat(
+        wire, group, member_epoch=0, subscribed_topic_names=[name], topic_partitions=[]
+    )
+    d = wire.send(ConsumerGroupDescribeRequest(group_ids=[group]), 0).groups[0]
+    assert d.error_code == 0 and [m.member_id for m in d.members] == [r.member_id]
+    assert d.members[0].subscribed_topic_names == [name]
+    listed = wire.send(ListGroupsRequest(types_filter=["consumer"]), 5).groups
+    assert any(g.group_id == group and g.group_type == "consumer" for g in listed)

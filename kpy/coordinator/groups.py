@@ -75,6 +75,9 @@ class GroupCoordinator:
         self.metadata_max = config.get("offset.metadata.max.bytes")
         self._join_results: dict[str, JoinResult] = {}
         self._sync_results: dict[str, tuple[int, bytes]] = {}
+        from kpy.coordinator.consumer_group import ConsumerGroups
+
+        self.consumer = ConsumerGroups(broker)  # KIP-848 groups, see consumer_group.py
 
     def statistics(self) -> dict[str, int]:
         return {
@@ -161,6 +164,7 @@ class GroupCoordinator:
                 )
                 if group.state == PREPARING_REBALANCE and due:
                     self._complete_join(group)
+            self.consumer.tick(now)
             if now >= next_retention:
                 next_retention = now + 60
                 self._expire_offsets()
@@ -300,6 +304,10 @@ class GroupCoordinator:
         group_id = req.group_id
         if not group_id:
             raise KafkaError(ErrorCode.INVALID_GROUP_ID, "group id is empty")
+        if group_id in self.consumer.groups:
+            raise KafkaError(
+                ErrorCode.INCONSISTENT_GROUP_PROTOCOL, f"group {group_id} is a consumer group"
+            )
         self._check_session_timeout(req.session_timeout_ms)
         protocols = [(p.name, bytes(p.metadata)) for p in req.protocols]
         rebalance_timeout = (
@@ -527,6 +535,8 @@ class GroupCoordinator:
     ) -> None:
         if not group_id:
             raise KafkaError(ErrorCode.INVALID_GROUP_ID, "group id is empty")
+        if self.consumer.check_commit(group_id, member_id, generation):
+            return
         group = self.groups.get(group_id)
         if group is None or (generation < 0 and not group.members):
             if generation >= 0 and group is None:

@@ -23,7 +23,8 @@ async def describe_groups(
                 R.DescribedGroup(error_code=ErrorCode.INVALID_GROUP_ID, group_id=group_id)
             )
             continue
-        if group is None:
+        if group is None or group_id in ctx.broker.groups.consumer.groups:
+            # Kafka answers a consumer (KIP-848) group as Dead below v6 (v6 has an error).
             response.groups.append(R.DescribedGroup(group_id=group_id, group_state="Dead"))
             continue
         protocol = group.protocol_name or ""

@@ -1,5 +1,5 @@
 """ListGroups (key 16), versions 0-5: every group, with state (v4+, filterable) and type
-(v5+, KIP-848: "classic" for these groups)."""
+(v5+, KIP-848: "classic", or "consumer" for groups of the new protocol)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ async def list_groups(ctx: RequestContext, req: ListGroupsRequest) -> ListGroups
     states = {s.lower() for s in req.states_filter}
     types = {t.lower() for t in req.types_filter}
     response = ListGroupsResponse()
+    consumer = ctx.broker.groups.consumer.groups
     for group in ctx.broker.groups.groups.values():
+        if group.group_id in consumer:  # offsets of a consumer group: listed below
+            continue
         if states and group.state.lower() not in states:
             continue
         if types and "classic" not in types:
@@ -23,6 +26,17 @@ async def list_groups(ctx: RequestContext, req: ListGroupsRequest) -> ListGroups
                 protocol_type=group.protocol_type or "",
                 group_state=group.state,
                 group_type="classic",
+            )
+        )
+    for cg in consumer.values():
+        if (states and cg.state.lower() not in states) or (types and "consumer" not in types):
+            continue
+        response.groups.append(
+            ListGroupsResponse.ListedGroup(
+                group_id=cg.group_id,
+                protocol_type="consumer",
+                group_state=cg.state,
+                group_type="consumer",
             )
         )
     return response

@@ -1,0 +1,453 @@
+"""Consumer groups of the new protocol (KIP-848): server-side assignment and member epochs.
+
+A group has a group epoch (bumped when membership, subscriptions or the partitions of
+subscribed topics change), a target assignment computed by a server assignor ("uniform", the
+default, or "range") at that epoch, and members that each move towards their target at their
+own pace: a member first gives up the partitions it must revoke (keeping its epoch), then
+takes the target epoch, and receives a partition only once no other member still owns it
+(revocation before reassignment). Regex subscriptions use Python's ``re`` with full matching,
+which accepts the RE2 syntax clients send in practice.
+
+Everything here is synchronous; the GroupCoordinator drives ``tick`` from its timer task.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from kpy.protocol.error_codes import ErrorCode, KafkaError
+
+if TYPE_CHECKING:
+    from kpy.broker import Broker
+
+LEAVE_EPOCH = -1
+STATIC_LEAVE_EPOCH = -2
+ASSIGNORS = ("uniform", "range")
+
+Assignment = dict[str, set[int]]  # topic name -> partitions
+
+
+class ConsumerMember:
+    __slots__ = (
+        "member_id",
+        "instance_id",
+        "rack_id",
+        "client_id",
+        "client_host",
+        "epoch",
+        "previous_epoch",
+        "rebalance_timeout_ms",
+        "topic_names",
+        "topic_regex",
+        "server_assignor",
+        "assigned",
+        "revoking",
+        "last_sent",
+        "last_heartbeat",
+        "left_static",
+    )
+
+    def __init__(self, member_id: str) -> None:
+        self.member_id = member_id
+        self.instance_id: str | None = None
+        self.rack_id: str | None = None
+        self.client_id = ""
+        self.client_host = ""
+        self.epoch = 0
+        self.previous_epoch = -1
+        self.rebalance_timeout_ms = -1
+        self.topic_names: list[str] = []
+        self.topic_regex: str | None = None
+        self.server_assignor: str | None = None
+        self.assigned: Assignment = {}
+        self.revoking: Assignment = {}
+        self.last_sent: Assignment | None = None
+        self.last_heartbeat = 0.0
+        self.left_static = False
+
+
+class ConsumerGroup:
+    def __init__(self, group_id: str) -> None:
+        self.group_id = group_id
+        self.group_epoch = 0
+        self.assignment_epoch = 0
+        self.members: dict[str, ConsumerMember] = {}
+        self.target: dict[str, Assignment] = {}
+        self.assignor = "uniform"
+        self.topics_seen: dict[str, int] = {}
+
+    @property
+    def state(self) -> str:
+        if not self.members:
+            return "Empty"
+        if self.assignment_epoch < self.group_epoch:
+            return "Assigning"
+        for m in self.members.values():
+            if (
+                m.epoch != self.assignment_epoch
+                or m.revoking
+                or m.assigned != self.target.get(m.member_id, {})
+            ):
+                return "Reconciling"
+        return "Stable"
+
+
+def _copy(a: Assignment) -> Assignment:
+    return {t: set(ps) for t, ps in a.items() if ps}
+
+
+def _minus(a: Assignment, b: Assignment) -> Assignment:
+    return {t: ps - b.get(t, set()) for t, ps in a.items() if ps - b.get(t, set())}
+
+
+def _and(a: Assignment, b: Assignment) -> Assignment:
+    return {t: ps & b.get(t, set()) for t, ps in a.items() if ps & b.get(t, set())}
+
+
+def uniform_assign(
+    members: dict[str, set[str]], partitions: dict[str, int], current: dict[str, Assignment]
+) -> dict[str, Assignment]:
+    """Spread partitions evenly over the members subscribed to them, keeping a partition
+    with its current owner while that owner is not above its share."""
+    result: dict[str, Assignment] = {m: {} for m in members}
+    if not members:
+        return result
+    count = dict.fromkeys(members, 0)
+    total = sum(n for t, n in partitions.items() if any(t in s for s in members.values()))
+    cap = -(-total // len(members))
+    owner = {
+        (t, p): m for m, a in current.items() if m in members for t, ps in a.items() for p in ps
+    }
+    todo = []
+    for t in sorted(partitions):
+        for p in range(partitions[t]):
+            m = owner.get((t, p))
+            if m is not None and t in members[m] and count[m] < cap:
+                result[m].setdefault(t, set()).add(p)
+                count[m] += 1
+            else:
+                todo.append((t, p))
+    for t, p in todo:
+        subscribed = [m for m in sorted(members) if t in members[m]]
+        if not subscribed:
+            continue
+        m = min(subscribed, key=lambda x: count[x])
+        result[m].setdefault(t, set()).add(p)
+        count[m] += 1
+    return result
+
+
+def range_assign(
+    members: dict[str, set[str]], partitions: dict[str, int], current: dict[str, Assignment]
+) -> dict[str, Assignment]:
+    """Per topic, contiguous ranges of partitions to the subscribed members in id order."""
+    result: dict[str, Assignment] = {m: {} for m in members}
+    for t in sorted(partitions):
+        subscribed = sorted(m for m in members if t in members[m])
+        if not subscribed:
+            continue
+        n = partitions[t]
+        per, extra = divmod(n, len(subscribed))
+        start = 0
+        for i, m in enumerate(subscribed):
+            size = per + (1 if i < extra else 0)
+            if size:
+                result[m][t] = set(range(start, start + size))
+            start += size
+    return result
+
+
+ASSIGN = {"uniform": uniform_assign, "range": range_assign}
+
+
+class ConsumerGroups:
+    """All consumer-protocol groups of this broker."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        config = broker.config
+        self.session_ms = config.get("group.consumer.session.timeout.ms")
+        self.heartbeat_ms = config.get("group.consumer.heartbeat.interval.ms")
+        self.max_size = config.get("group.consumer.max.size")
+        self.groups: dict[str, ConsumerGroup] = {}
+
+    def statistics(self) -> dict[str, int]:
+        return {
+            "consumer_groups": len(self.groups),
+            "consumer_members": sum(len(g.members) for g in self.groups.values()),
+        }
+
+    # -- subscriptions and target assignment ---------------------------------------------------------
+
+    def _subscribed(self, m: ConsumerMember) -> set[str]:
+        names = {t for t in m.topic_names if self.broker.metadata.get(t) is not None}
+        if m.topic_regex:
+            try:
+                rx = re.compile(m.topic_regex)
+            except re.error:
+                return names
+            for t in self.broker.metadata.topics:
+                topic = self.broker.metadata.get(t)
+                if topic is not None and not topic.internal and rx.fullmatch(t):
+                    names.add(t)
+        return names
+
+    def _topics(self, group: ConsumerGroup) -> tuple[dict[str, set[str]], dict[str, int]]:
+        subs = {mid: self._subscribed(m) for mid, m in group.members.items()}
+        partitions = {}
+        for names in subs.values():
+            for t in names:
+                topic = self.broker.metadata.get(t)
+                if topic is not None:
+                    partitions[t] = topic.partitions
+        return subs, partitions
+
+    def _compute_target(self, group: ConsumerGroup) -> None:
+        subs, partitions = self._topics(group)
+        group.topics_seen = partitions
+        group.target = ASSIGN[group.assignor](subs, partitions, group.target)
+        group.assignment_epoch = group.group_epoch
+
+    def _bump(self, group: ConsumerGroup) -> None:
+        group.group_epoch += 1
+        self._compute_target(group)
+
+    # -- reconciliation ------------------------------------------------------------------------------
+
+    def _owned_by_others(self, group: ConsumerGroup, member_id: str) -> Assignment:
+        out: Assignment = {}
+        for mid, m in group.members.items():
+            if mid == member_id:
+                continue
+            for a in (m.assigned, m.revoking):
+                for t, ps in a.items():
+                    out.setdefault(t, set()).update(ps)
+        return out
+
+    def _reconcile(self, group: ConsumerGroup, m: ConsumerMember, owned: Assignment | None) -> None:
+        target = group.target.get(m.member_id, {})
+        if m.revoking:
+            # Waits until the member's own report no longer lists what it must give up.
+            if owned is None or _and(m.revoking, owned):
+                return
+            m.revoking = {}
+        if m.epoch != group.assignment_epoch:
+            revoke = _minus(m.assigned, target)
+            if revoke:
+                m.assigned = _and(m.assigned, target)
+                m.revoking = revoke
+                return
+            m.previous_epoch, m.epoch = m.epoch, group.assignment_epoch
+        # Take the target partitions no other member still holds.
+        m.assigned = _minus(target, self._owned_by_others(group, m.member_id))
+
+    def _assignment_wire(self, a: Assignment) -> list[tuple[Any, list[int]]]:
+        out = []
+        for t in sorted(a):
+            topic = self.broker.metadata.get(t)
+            if topic is not None:
+                out.append((topic.topic_id, sorted(a[t])))
+        return out
+
+    def _owned_from_request(self, tps: list[Any] | None) -> Assignment | None:
+        if tps is None:
+            return None
+        by_id = {}
+        for t in self.broker.metadata.topics:
+            topic = self.broker.metadata.get(t)
+            if topic is not None:
+                by_id[topic.topic_id] = t
+        out: Assignment = {}
+        for tp in tps:
+            name = by_id.get(tp.topic_id)
+            if name is not None and tp.partitions:
+                out.setdefault(name, set()).update(tp.partitions)
+        return out
+
+    # -- ConsumerGroupHeartbeat ----------------------------------------------------------------------
+
+    def heartbeat(
+        self, req: Any, client_id: str, client_host: str, now: float, classic_busy: bool
+    ) -> tuple[str, int, list[tuple[Any, list[int]]] | None]:
+        """Apply one heartbeat; returns (member id, member epoch, assignment or None)."""
+        group_id = req.group_id
+        if not group_id:
+            raise KafkaError(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.")
+        epoch = req.member_epoch
+        if epoch == 0 and req.subscribed_topic_names is None and not req.subscribed_topic_regex:
+            raise KafkaError(
+                ErrorCode.INVALID_REQUEST, "SubscribedTopicNames must be set in first request."
+            )
+        if epoch > 0 and not req.member_id:
+            raise KafkaError(ErrorCode.INVALID_REQUEST, "MemberId can't be empty.")
+        if req.server_assignor is not None and req.server_assignor not in ASSIGNORS:
+            raise KafkaError(
+                ErrorCode.UNSUPPORTED_ASSIGNOR,
+                f"server assignor {req.server_assignor} is not supported",
+            )
+        group = self.groups.get(group_id)
+        if group is None:
+            if classic_busy:
+                raise KafkaError(
+                    ErrorCode.GROUP_ID_NOT_FOUND, f"Group {group_id} is not a consumer group."
+                )
+            if epoch != 0:
+                raise KafkaError(
+                    ErrorCode.UNKNOWN_MEMBER_ID, f"member {req.member_id} is not in the group"
+                )
+            group = self.groups[group_id] = ConsumerGroup(group_id)
+        if epoch in (LEAVE_EPOCH, STATIC_LEAVE_EPOCH):
+            return self._leave(group, req, epoch)
+        member = group.members.get(req.member_id) if req.member_id else None
+        changed = False
+        if epoch == 0:
+            if member is None and req.instance_id is not None:
+                member, changed = self._join_static(group, req)
+            if member is None:
+                if len(group.members) >= self.max_size:
+                    raise KafkaError(ErrorCode.GROUP_MAX_SIZE_REACHED, "the group is full")
+                member = ConsumerMember(req.member_id or str(uuid.uuid4()))
+                group.members[member.member_id] = member
+                changed = True
+            member.client_id, member.client_host = client_id, client_host
+        else:
+            if member is None:
+                raise KafkaError(
+                    ErrorCode.UNKNOWN_MEMBER_ID, f"member {req.member_id} is not in the group"
+                )
+            self._check_epoch(member, epoch, self._owned_from_request(req.topic_partitions))
+        member.last_heartbeat = now
+        changed |= self._update_subscription(group, member, req)
+        if changed:
+            self._bump(group)
+        owned = self._owned_from_request(req.topic_partitions)
+        if epoch == 0:
+            owned = owned or {}
+        self._reconcile(group, member, owned)
+        send = None
+        if member.last_sent != member.assigned or epoch == 0 or req.topic_partitions is not None:
+            member.last_sent = _copy(member.assigned)
+            send = self._assignment_wire(member.assigned)
+        return member.member_id, member.epoch, send
+
+    def _check_epoch(self, m: ConsumerMember, epoch: int, owned: Assignment | None) -> None:
+        if epoch == m.epoch:
+            return
+        if epoch == m.previous_epoch and owned is not None and not _minus(owned, m.assigned):
+            # A lost response: the member is one epoch behind and owns nothing it should not.
+            return
+        raise KafkaError(ErrorCode.FENCED_MEMBER_EPOCH, f"member epoch {epoch} is not {m.epoch}")
+
+    def _join_static(self, group: ConsumerGroup, req: Any) -> tuple[ConsumerMember | None, bool]:
+        old = next((m for m in group.members.values() if m.instance_id == req.instance_id), None)
+        if old is None:
+            return None, False
+        if not old.left_static:
+            raise KafkaError(
+                ErrorCode.UNRELEASED_INSTANCE_ID,
+                f"static member {req.instance_id} was not released",
+            )
+        # The returning instance takes over the old member's epoch and assignment.
+        del group.members[old.member_id]
+        new = ConsumerMember(req.member_id or str(uuid.uuid4()))
+        for attr in ("instance_id", "epoch", "previous_epoch", "assigned", "topic_names"):
+            setattr(new, attr, getattr(old, attr))
+        new.topic_regex = old.topic_regex
+        group.members[new.member_id] = new
+        if old.member_id in group.target:
+            group.target[new.member_id] = group.target.pop(old.member_id)
+        return new, False
+
+    def _update_subscription(self, group: ConsumerGroup, m: ConsumerMember, req: Any) -> bool:
+        changed = False
+        if req.instance_id is not None:
+            m.instance_id = req.instance_id
+        if req.rack_id is not None:
+            m.rack_id = req.rack_id
+        if req.rebalance_timeout_ms >= 0:
+            m.rebalance_timeout_ms = req.rebalance_timeout_ms
+        if req.subscribed_topic_names is not None:
+            names = sorted(set(req.subscribed_topic_names))
+            if names != m.topic_names:
+                m.topic_names, changed = names, True
+        regex = getattr(req, "subscribed_topic_regex", None)
+        if regex is not None:
+            regex = regex or None
+            if regex != m.topic_regex:
+                m.topic_regex, changed = regex, True
+        if req.server_assignor is not None:
+            m.server_assignor = req.server_assignor
+            if req.server_assignor != group.assignor:
+                group.assignor, changed = req.server_assignor, True
+        return changed
+
+    def _leave(self, group: ConsumerGroup, req: Any, epoch: int) -> tuple[str, int, None]:
+        member = group.members.get(req.member_id)
+        if member is None and req.instance_id is not None:
+            member = next(
+                (m for m in group.members.values() if m.instance_id == req.instance_id), None
+            )
+        if member is None:
+            raise KafkaError(
+                ErrorCode.UNKNOWN_MEMBER_ID, f"member {req.member_id} is not in the group"
+            )
+        if epoch == STATIC_LEAVE_EPOCH and member.instance_id is not None:
+            # Kept with its assignment until it returns or its session expires.
+            member.left_static = True
+        else:
+            self._remove(group, member.member_id)
+        return member.member_id, epoch, None
+
+    def _remove(self, group: ConsumerGroup, member_id: str) -> None:
+        group.members.pop(member_id, None)
+        group.target.pop(member_id, None)
+        self._bump(group)
+
+    # -- timers --------------------------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        for group in list(self.groups.values()):
+            for m in list(group.members.values()):
+                if now - m.last_heartbeat > self.session_ms / 1000:
+                    self._remove(group, m.member_id)
+            if group.members:
+                _, partitions = self._topics(group)
+                if partitions != group.topics_seen:
+                    self._bump(group)
+
+    # -- offsets and admin ---------------------------------------------------------------------------
+
+    def check_commit(self, group_id: str, member_id: str, epoch: int) -> bool:
+        """True when the commit targets a consumer group (and is allowed)."""
+        group = self.groups.get(group_id)
+        if group is None:
+            return False
+        if not member_id and epoch < 0:
+            if group.members:
+                raise KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, "the group has members")
+            return True
+        m = group.members.get(member_id)
+        if m is None:
+            raise KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, f"member {member_id} is not in the group")
+        if epoch != m.epoch:
+            raise KafkaError(ErrorCode.STALE_MEMBER_EPOCH, f"member epoch {epoch} is not {m.epoch}")
+        return True
+
+    def delete(self, group_id: str) -> bool:
+        group = self.groups.get(group_id)
+        if group is None:
+            return False
+        if group.members:
+            raise KafkaError(ErrorCode.NON_EMPTY_GROUP, f"group {group_id} has members")
+        del self.groups[group_id]
+        return True
+
+    def describe_assignment(self, a: Assignment) -> list[tuple[Any, str, list[int]]]:
+        out = []
+        for t in sorted(a):
+            topic = self.broker.metadata.get(t)
+            if topic is not None:
+                out.append((topic.topic_id, t, sorted(a[t])))
+        return out

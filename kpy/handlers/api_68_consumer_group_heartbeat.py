@@ -1,0 +1,47 @@
+"""ConsumerGroupHeartbeat (key 68), versions 0-1 (KIP-848): joins, heartbeats and leaves a
+consumer group of the new protocol; the answer carries the member epoch and, when it
+changed, the member's assignment. v1 adds regex subscriptions and client-chosen member ids.
+A classic group id with members answers GROUP_ID_NOT_FOUND, as Kafka does."""
+
+from __future__ import annotations
+
+import trio
+
+from kpy.dispatch import REGISTRY, RequestContext, handles
+from kpy.protocol.messages.consumer_group_heartbeat import (
+    ConsumerGroupHeartbeatRequest,
+    ConsumerGroupHeartbeatResponse,
+)
+
+R = ConsumerGroupHeartbeatResponse
+
+
+@handles(68, 0, 0)
+async def consumer_group_heartbeat(
+    ctx: RequestContext, req: ConsumerGroupHeartbeatRequest
+) -> ConsumerGroupHeartbeatResponse:
+    groups = ctx.broker.groups
+    classic = groups.groups.get(req.group_id)
+    member_id, epoch, assignment = groups.consumer.heartbeat(
+        req,
+        ctx.client_id or "",
+        ctx.client_host,
+        trio.current_time(),
+        classic_busy=classic is not None and bool(classic.members),
+    )
+    response = R(
+        member_id=member_id,
+        member_epoch=epoch,
+        heartbeat_interval_ms=groups.consumer.heartbeat_ms,
+    )
+    if assignment is not None:
+        response.assignment = R.Assignment(
+            topic_partitions=[R.TopicPartitions(topic_id=t, partitions=ps) for t, ps in assignment]
+        )
+    return response
+
+
+# The pinned schema still marks v1 (KIP-1082 client-chosen member ids, regex subscription)
+# unstable, but Kafka 4.0 ships it as stable and librdkafka 2.16 will not use the consumer
+# protocol without it; the generated codec covers v1, so advertise it.
+REGISTRY[68].max_version = 1

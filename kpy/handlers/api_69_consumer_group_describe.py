@@ -1,0 +1,72 @@
+"""ConsumerGroupDescribe (key 69), version 0 (KIP-848): epochs, assignor, members with their
+current and target assignments. A group that is not a consumer group answers
+GROUP_ID_NOT_FOUND."""
+
+from __future__ import annotations
+
+from kpy.dispatch import RequestContext, handles
+from kpy.protocol.error_codes import ErrorCode
+from kpy.protocol.messages.consumer_group_describe import (
+    ConsumerGroupDescribeRequest,
+    ConsumerGroupDescribeResponse,
+)
+
+R = ConsumerGroupDescribeResponse
+
+
+def _assignment(consumer, a) -> R.Assignment:
+    return R.Assignment(
+        topic_partitions=[
+            R.TopicPartitions(topic_id=tid, topic_name=name, partitions=ps)
+            for tid, name, ps in consumer.describe_assignment(a)
+        ]
+    )
+
+
+@handles(69, 0, 0)
+async def consumer_group_describe(
+    ctx: RequestContext, req: ConsumerGroupDescribeRequest
+) -> ConsumerGroupDescribeResponse:
+    consumer = ctx.broker.groups.consumer
+    response = R()
+    for group_id in req.group_ids:
+        group = consumer.groups.get(group_id)
+        if not group_id:
+            response.groups.append(
+                R.DescribedGroup(group_id=group_id, error_code=ErrorCode.INVALID_GROUP_ID)
+            )
+            continue
+        if group is None:
+            response.groups.append(
+                R.DescribedGroup(
+                    group_id=group_id,
+                    error_code=ErrorCode.GROUP_ID_NOT_FOUND,
+                    error_message=f"Group {group_id} not found.",
+                )
+            )
+            continue
+        response.groups.append(
+            R.DescribedGroup(
+                group_id=group_id,
+                group_state=group.state,
+                group_epoch=group.group_epoch,
+                assignment_epoch=group.assignment_epoch,
+                assignor_name=group.assignor,
+                members=[
+                    R.Member(
+                        member_id=m.member_id,
+                        instance_id=m.instance_id,
+                        rack_id=m.rack_id,
+                        member_epoch=m.epoch,
+                        client_id=m.client_id,
+                        client_host=m.client_host,
+                        subscribed_topic_names=list(m.topic_names),
+                        subscribed_topic_regex=m.topic_regex,
+                        assignment=_assignment(consumer, m.assigned),
+                        target_assignment=_assignment(consumer, group.target.get(m.member_id, {})),
+                    )
+                    for m in group.members.values()
+                ],
+            )
+        )
+    return response
