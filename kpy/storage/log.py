@@ -322,13 +322,13 @@ class Log:
     @_locked
     def replace_segments(self, old: list[LogSegment], new: LogSegment) -> None:
         """Put ``new`` (a cleaned segment) in place of the consecutive segments ``old``."""
-        i = next(k for k, s in enumerate(self.segments) if s is old[0])
-        if self.segments[i : i + len(old)] != old:
-            raise ValueError("segments changed while being cleaned")
-        segments = self.segments[:i] + [new] + self.segments[i + len(old) :]
-        # One assignment each, so a reader on another thread sees the old or the new list.
-        self.segments = segments
-        self._bases = [s.base_offset for s in segments]
+        with self.lock:
+            i = next((k for k, s in enumerate(self.segments) if s is old[0]), -1)
+            if i < 0 or self.segments[i : i + len(old)] != old:
+                raise ValueError("segments changed while being cleaned")
+            segments = self.segments[:i] + [new] + self.segments[i + len(old) :]
+            self.segments = segments
+            self._bases = [s.base_offset for s in segments]
 
     # -- read -----------------------------------------------------------------------------------------
 
