@@ -303,6 +303,7 @@ class ConsumerGroups:
         member = group.members.get(req.member_id) if req.member_id else None
         changed = False
         if epoch == 0:
+            known = member is not None
             if member is None and req.instance_id is not None:
                 member, changed = self._join_static(group, req)
             if member is None:
@@ -310,6 +311,11 @@ class ConsumerGroups:
                     raise KafkaError(ErrorCode.GROUP_MAX_SIZE_REACHED, "the group is full")
                 member = ConsumerMember(req.member_id or str(uuid.uuid4()))
                 group.members[member.member_id] = member
+                changed = True
+            elif known and member.epoch != 0:
+                # A known member joining again (after being fenced) starts from nothing.
+                member.epoch, member.previous_epoch = 0, -1
+                member.assigned, member.revoking = {}, {}
                 changed = True
             member.client_id, member.client_host = client_id, client_host
         else:

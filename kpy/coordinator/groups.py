@@ -617,8 +617,11 @@ class GroupCoordinator:
     # -- admin -------------------------------------------------------------------------------------------
 
     def delete_group(self, group_id: str) -> None:
+        consumer_group = self.consumer.delete(group_id)  # NON_EMPTY_GROUP while it has members
         group = self.groups.get(group_id)
         if group is None or group.state == DEAD:
+            if consumer_group:
+                return
             raise KafkaError(ErrorCode.GROUP_ID_NOT_FOUND, f"group {group_id} does not exist")
         if group.members:
             raise KafkaError(ErrorCode.NON_EMPTY_GROUP, f"group {group_id} has members")

@@ -1,0 +1,161 @@
+"""KIP-848 consumer groups without sockets: assignors, epochs, revocation, session expiry."""
+
+from __future__ import annotations
+
+import uuid
+from types import SimpleNamespace
+
+import pytest
+
+from kpy.coordinator.consumer_group import ConsumerGroups, range_assign, uniform_assign
+from kpy.metadata import Topic
+from kpy.protocol.error_codes import ErrorCode, KafkaError
+from kpy.protocol.messages.consumer_group_heartbeat import ConsumerGroupHeartbeatRequest as Req
+
+DEFAULTS = {
+    "group.consumer.session.timeout.ms": 45_000,
+    "group.consumer.heartbeat.interval.ms": 5000,
+    "group.consumer.max.size": 10,
+}
+
+
+class FakeMetadata:
+    def __init__(self) -> None:
+        self.topics: dict[str, Topic] = {}
+
+    def add(self, name: str, partitions: int) -> Topic:
+        self.topics[name] = Topic(name, uuid.uuid4(), partitions)
+        return self.topics[name]
+
+    def get(self, name: str) -> Topic | None:
+        return self.topics.get(name)
+
+
+def coordinator() -> tuple[ConsumerGroups, FakeMetadata]:
+    md = FakeMetadata()
+    broker = SimpleNamespace(config=SimpleNamespace(get=DEFAULTS.__getitem__), metadata=md)
+    return ConsumerGroups(broker), md
+
+
+def beat(cg, now=0.0, **fields):
+    return cg.heartbeat(Req(group_id="g", **fields), "c", "h", now, classic_busy=False)
+
+
+def owned(topic, parts):
+    return [Req.TopicPartitions(topic_id=topic.topic_id, partitions=parts)]
+
+
+def parts(assignment):
+    return sorted(p for _, ps in assignment for p in ps)
+
+
+def test_uniform_balances_and_is_sticky():
+    members = {"a": {"t"}, "b": {"t"}, "c": {"t"}}
+    first = uniform_assign(members, {"t": 6}, {})
+    assert sorted(len(a["t"]) for a in first.values()) == [2, 2, 2]
+    second = uniform_assign({**members, "d": {"t"}}, {"t": 6}, first)
+    moved = sum(len(first[m]["t"] - second[m].get("t", set())) for m in first)
+    assert moved <= 2 and sum(len(a.get("t", ())) for a in second.values()) == 6
+
+
+def test_uniform_respects_subscriptions():
+    result = uniform_assign({"a": {"x"}, "b": {"y"}}, {"x": 2, "y": 3}, {})
+    assert result == {"a": {"x": {0, 1}}, "b": {"y": {0, 1, 2}}}
+
+
+def test_range_gives_contiguous_ranges():
+    result = range_assign({"a": {"t"}, "b": {"t"}}, {"t": 5}, {})
+    assert result == {"a": {"t": {0, 1, 2}}, "b": {"t": {3, 4}}}
+
+
+def test_join_revoke_then_reassign():
+    cg, md = coordinator()
+    t = md.add("t", 2)
+    a_id, a_epoch, a_asg = beat(
+        cg, member_epoch=0, subscribed_topic_names=["t"], topic_partitions=[]
+    )
+    assert a_epoch == 1 and parts(a_asg) == [0, 1]
+    b_id, b_epoch, b_asg = beat(
+        cg, member_epoch=0, subscribed_topic_names=["t"], topic_partitions=[]
+    )
+    assert b_epoch == 2 and parts(b_asg) == []
+    _, epoch, asg = beat(cg, member_id=a_id, member_epoch=1, topic_partitions=owned(t, [0, 1]))
+    assert epoch == 1 and len(parts(asg)) == 1
+    keep = parts(asg)
+    _, epoch, _ = beat(cg, member_id=a_id, member_epoch=1, topic_partitions=owned(t, keep))
+    assert epoch == 2
+    _, _, asg = beat(cg, member_id=b_id, member_epoch=2, topic_partitions=[])
+    assert parts(asg) == [p for p in (0, 1) if p not in keep]
+
+
+def test_fencing_and_unknown_member():
+    cg, md = coordinator()
+    md.add("t", 1)
+    with pytest.raises(KafkaError) as e:
+        beat(cg, member_id="x", member_epoch=1)
+    assert e.value.code == ErrorCode.UNKNOWN_MEMBER_ID
+    mid, epoch, _ = beat(cg, member_epoch=0, subscribed_topic_names=["t"])
+    with pytest.raises(KafkaError) as e:
+        beat(cg, member_id=mid, member_epoch=epoch + 1)
+    assert e.value.code == ErrorCode.FENCED_MEMBER_EPOCH
+    with pytest.raises(KafkaError) as e:
+        cg.check_commit("g", mid, epoch + 1)
+    assert e.value.code == ErrorCode.STALE_MEMBER_EPOCH
+    assert cg.check_commit("g", mid, epoch)
+
+
+def test_static_member_unreleased_then_rejoins():
+    cg, md = coordinator()
+    md.add("t", 2)
+    mid, epoch, _ = beat(cg, member_epoch=0, instance_id="i1", subscribed_topic_names=["t"])
+    with pytest.raises(KafkaError) as e:
+        beat(cg, member_epoch=0, instance_id="i1", subscribed_topic_names=["t"])
+    assert e.value.code == ErrorCode.UNRELEASED_INSTANCE_ID
+    assert beat(cg, member_id=mid, member_epoch=-2, instance_id="i1")[1] == -2
+    new_id, new_epoch, asg = beat(
+        cg, member_epoch=0, instance_id="i1", subscribed_topic_names=["t"]
+    )
+    assert new_id != mid and new_epoch == epoch and parts(asg) == [0, 1]
+
+
+def test_session_expiry_and_new_partitions():
+    cg, md = coordinator()
+    t = md.add("t", 2)
+    a, _, _ = beat(cg, now=0.0, member_epoch=0, subscribed_topic_names=["t"])
+    b, _, _ = beat(cg, now=40.0, member_epoch=0, subscribed_topic_names=["t"])
+    group = cg.groups["g"]
+    cg.tick(50.0)
+    assert list(group.members) == [b]
+    t.partitions = 4
+    epoch = group.group_epoch
+    cg.tick(51.0)
+    assert group.group_epoch == epoch + 1 and group.target[b] == {"t": {0, 1, 2, 3}}
+
+
+def test_regex_subscription():
+    cg, md = coordinator()
+    md.add("orders-1", 1)
+    md.add("orders-2", 1)
+    md.add("other", 1)
+    _, _, asg = beat(cg, member_epoch=0, subscribed_topic_regex="orders-.*")
+    assert len(asg) == 2
+
+
+def test_delete_needs_an_empty_group():
+    cg, md = coordinator()
+    md.add("t", 1)
+    mid, _, _ = beat(cg, member_epoch=0, subscribed_topic_names=["t"])
+    with pytest.raises(KafkaError) as e:
+        cg.delete("g")
+    assert e.value.code == ErrorCode.NON_EMPTY_GROUP
+    beat(cg, member_id=mid, member_epoch=-1)
+    assert cg.delete("g") and "g" not in cg.groups
+
+
+def test_rejoin_with_epoch_zero_resets_the_member():
+    cg, md = coordinator()
+    md.add("t", 2)
+    mid, epoch, _ = beat(cg, member_id="m1", member_epoch=0, subscribed_topic_names=["t"])
+    assert mid == "m1" and epoch == 1
+    mid, epoch, asg = beat(cg, member_id="m1", member_epoch=0, subscribed_topic_names=["t"])
+    assert mid == "m1" and epoch == 2 and parts(asg) == [0, 1]
