@@ -62,15 +62,22 @@ REGISTRY: dict[int, Registration] = {}
 
 
 def handles(
-    api_key: int, min_version: int, max_version: int, *, error_response: ErrorFn | None = None
+    api_key: int,
+    min_version: int,
+    max_version: int,
+    *,
+    error_response: ErrorFn | None = None,
+    unstable_ok: bool = False,
 ):
     """Register an async handler ``(ctx, request) -> response | None`` for one API.
 
     ``error_response(request, version, code)`` builds the response that carries ``code`` for
     every part of the request; without it a top-level ``error_code`` field is set.
+    ``unstable_ok`` lets a handler advertise a version the schemas still mark unstable.
     """
     info = api_keys.API_KEYS[api_key]
-    if min_version < info.schema_min or max_version > info.schema_max:
+    highest = info.request_class.VALID_VERSIONS[1] if unstable_ok else info.schema_max
+    if min_version < info.schema_min or max_version > highest:
         raise ValueError(f"{info.name}: versions {min_version}-{max_version} outside the schema")
 
     def register(fn: HandlerFn) -> HandlerFn:

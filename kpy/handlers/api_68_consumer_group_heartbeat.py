@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import trio
 
-from kpy.dispatch import REGISTRY, RequestContext, handles
+from kpy.dispatch import RequestContext, handles
 from kpy.protocol.messages.consumer_group_heartbeat import (
     ConsumerGroupHeartbeatRequest,
     ConsumerGroupHeartbeatResponse,
@@ -16,7 +16,10 @@ from kpy.protocol.messages.consumer_group_heartbeat import (
 R = ConsumerGroupHeartbeatResponse
 
 
-@handles(68, 0, 0)
+# The pinned schema still marks v1 (KIP-1082 client-chosen member ids, regex subscription)
+# unstable, but Kafka 4.0 ships it as stable and librdkafka 2.16 will not use the consumer
+# protocol without it; the generated codec covers v1, so it is advertised.
+@handles(68, 0, 1, unstable_ok=True)
 async def consumer_group_heartbeat(
     ctx: RequestContext, req: ConsumerGroupHeartbeatRequest
 ) -> ConsumerGroupHeartbeatResponse:
@@ -39,9 +42,3 @@ async def consumer_group_heartbeat(
             topic_partitions=[R.TopicPartitions(topic_id=t, partitions=ps) for t, ps in assignment]
         )
     return response
-
-
-# The pinned schema still marks v1 (KIP-1082 client-chosen member ids, regex subscription)
-# unstable, but Kafka 4.0 ships it as stable and librdkafka 2.16 will not use the consumer
-# protocol without it; the generated codec covers v1, so advertise it.
-REGISTRY[68].max_version = 1
