@@ -335,3 +335,71 @@ def test_offset_delete(broker, topic_name):
         15
     )
     assert {tp.partition: tp.offset for tp in left.topic_partitions if tp.offset >= 0} == {1: 6}
+
+
+def test_kafka_python_members_split_partitions(broker, topic_name):
+    from kafka import KafkaConsumer
+
+    make_topic(broker.bootstrap, topic_name, 6)
+    group = f"kp-{topic_name}"
+    members = [
+        KafkaConsumer(
+            bootstrap_servers=broker.bootstrap,
+            group_id=group,
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=500,
+            enable_auto_commit=False,
+        )
+        for _ in range(2)
+    ]
+    try:
+        for m in members:
+            m.subscribe([topic_name])
+
+        def split():
+            for m in members:
+                m.poll(timeout_ms=100)
+            sets = [{tp.partition for tp in m.assignment()} for m in members]
+            return sets if all(sets) and sum(map(len, sets)) == 6 else None
+
+        sets = wait_for(split, timeout=40, message="kafka-python members sharing 6 partitions")
+        assert set().union(*sets) == set(range(6))
+    finally:
+        for m in members:
+            m.close()
+
+
+def test_aiokafka_members_split_partitions(broker, topic_name):
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer
+
+    make_topic(broker.bootstrap, topic_name, 6)
+    group = f"aio-{topic_name}"
+
+    async def main():
+        members = [
+            AIOKafkaConsumer(
+                topic_name,
+                bootstrap_servers=broker.bootstrap,
+                group_id=group,
+                session_timeout_ms=10000,
+                heartbeat_interval_ms=500,
+            )
+            for _ in range(2)
+        ]
+        for m in members:
+            await m.start()
+        try:
+            async with asyncio.timeout(40):
+                while True:
+                    await asyncio.gather(*(m.getmany(timeout_ms=100) for m in members))
+                    sets = [{tp.partition for tp in m.assignment()} for m in members]
+                    if all(sets) and sum(map(len, sets)) == 6:
+                        return sets
+        finally:
+            for m in members:
+                await m.stop()
+
+    sets = asyncio.run(main())
+    assert set().union(*sets) == set(range(6))
