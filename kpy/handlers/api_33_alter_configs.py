@@ -1,7 +1,8 @@
 """AlterConfigs (key 33), versions 0-2: replace a resource's whole set of overrides.
 
 Topic overrides are validated, persisted with the topic metadata and applied to its logs at
-once. Broker resources accept the dynamically updatable keys (kept until restart).
+once. Broker resources accept the dynamically updatable keys, for this broker (its id) or as
+the cluster default (empty name), persisted in the data dir like the topic overrides.
 """
 
 from __future__ import annotations
@@ -33,9 +34,13 @@ async def alter_configs(ctx: RequestContext, req: AlterConfigsRequest) -> AlterC
                     )
             elif res.resource_type == BROKER:
                 check_broker_name(broker, res.resource_name)
-                for name, value in values.items():
-                    if not req.validate_only:
-                        broker.config.set_dynamic(name, value)
+                per_broker = res.resource_name != ""
+                if req.validate_only:
+                    for name, value in values.items():
+                        broker.config.check_dynamic(name, value)
+                else:
+                    broker.config.replace_dynamic(values, per_broker=per_broker)
+                    broker.metadata.save_broker_configs()
             else:
                 raise KafkaError(
                     ErrorCode.INVALID_REQUEST, f"Unsupported resource type {res.resource_type}"

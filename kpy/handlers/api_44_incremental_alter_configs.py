@@ -38,14 +38,20 @@ async def incremental_alter_configs(
                     broker.set_topic_configs(res.resource_name, overrides)
             elif res.resource_type == BROKER:
                 check_broker_name(broker, res.resource_name)
+                per_broker = res.resource_name != ""
                 for c in res.configs:
-                    if c.config_operation != SET:
+                    if c.config_operation not in (SET, DELETE):
                         raise KafkaError(
                             ErrorCode.INVALID_REQUEST,
-                            f"Only SET is supported for broker config {c.name}",
+                            f"Only SET and DELETE apply to broker config {c.name}",
                         )
-                    if not req.validate_only:
-                        broker.config.set_dynamic(c.name, c.value)
+                    value = c.value if c.config_operation == SET else None
+                    broker.config.check_dynamic(c.name, value)
+                if not req.validate_only:
+                    for c in res.configs:
+                        value = c.value if c.config_operation == SET else None
+                        broker.config.set_dynamic(c.name, value, per_broker=per_broker)
+                    broker.metadata.save_broker_configs()
             else:
                 raise KafkaError(
                     ErrorCode.INVALID_REQUEST, f"Unsupported resource type {res.resource_type}"

@@ -205,3 +205,27 @@ def test_data_survives_restart_and_crash(fresh_broker, topic_name):
         finally:
             c.close()
         assert sorted(int(m.value()) for m in got) == list(range(50))
+
+
+def test_broker_config_change_persists_and_takes_effect(fresh_broker, topic_name):
+    admin = AdminClient({"bootstrap.servers": fresh_broker.bootstrap})
+    node = str(admin.list_topics(timeout=10).controller_id)
+    alter = ConfigResource(
+        ConfigResource.Type.BROKER,
+        node,
+        incremental_configs=[
+            ConfigEntry("log.retention.ms", "3600000", incremental_operation=AlterConfigOpType.SET)
+        ],
+    )
+    admin.incremental_alter_configs([alter])[alter].result(15)
+    admin.create_topics([NewTopic(topic_name, 1, 1)])[topic_name].result(15)
+    fresh_broker.restart()
+    admin = AdminClient({"bootstrap.servers": fresh_broker.bootstrap})
+    broker_res = ConfigResource(ConfigResource.Type.BROKER, node)
+    assert (
+        admin.describe_configs([broker_res])[broker_res].result(15)["log.retention.ms"].value
+        == "3600000"
+    )
+    res = ConfigResource(ConfigResource.Type.TOPIC, topic_name)
+    # The topic has no override, so it inherits the dynamic broker value.
+    assert admin.describe_configs([res])[res].result(15)["retention.ms"].value == "3600000"
