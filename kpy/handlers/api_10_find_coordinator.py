@@ -16,9 +16,9 @@ async def find_coordinator(
 ) -> FindCoordinatorResponse:
     broker = ctx.broker
     if req.key_type == GROUP:
+        # Like Kafka, __consumer_offsets appears when groups are first used; the
+        # transaction coordinator creates __transaction_state on its first request itself.
         await broker.groups.ensure_topic()
-    elif req.key_type == TRANSACTION and hasattr(broker.txns, "ensure_topic"):
-        await broker.txns.ensure_topic()
     host, port = broker.advertised(ctx.listener)
     if req.key_type not in (GROUP, TRANSACTION):
         error, message = ErrorCode.INVALID_REQUEST, f"unknown key type {req.key_type}"

@@ -8,7 +8,6 @@ a transactional id go to the transaction coordinator.
 from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
-from kpy.protocol.error_codes import ErrorCode
 from kpy.protocol.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
 
 
@@ -18,10 +17,5 @@ async def init_producer_id(
 ) -> InitProducerIdResponse:
     broker = ctx.broker
     if req.transactional_id is not None:
-        txns = getattr(broker, "txns", None)
-        if txns is None:
-            return InitProducerIdResponse(
-                error_code=ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producer_epoch=-1
-            )
-        return await txns.init_producer_id(ctx, req)
+        return await broker.txns.init_producer_id(ctx, req)
     return InitProducerIdResponse(producer_id=broker.producer_ids.next_id(), producer_epoch=0)
