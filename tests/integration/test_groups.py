@@ -338,10 +338,13 @@ def test_offset_delete(broker, topic_name):
 
 
 def test_kafka_python_members_split_partitions(broker, topic_name):
+    import threading
+
     from kafka import KafkaConsumer
 
     make_topic(broker.bootstrap, topic_name, 6)
     group = f"kp-{topic_name}"
+    stop = threading.Event()
     members = [
         KafkaConsumer(
             bootstrap_servers=broker.bootstrap,
@@ -349,22 +352,33 @@ def test_kafka_python_members_split_partitions(broker, topic_name):
             session_timeout_ms=10000,
             heartbeat_interval_ms=500,
             enable_auto_commit=False,
+            metadata_max_age_ms=500,
         )
         for _ in range(2)
     ]
+
+    def run(m):
+        # Each member polls on its own, as in an application: a JoinGroup blocks until
+        # every member has rejoined, so one thread polling both would wait on itself.
+        m.subscribe([topic_name])
+        while not stop.is_set():
+            m.poll(timeout_ms=100)
+
+    threads = [threading.Thread(target=run, args=(m,)) for m in members]
+    for t in threads:
+        t.start()
     try:
-        for m in members:
-            m.subscribe([topic_name])
 
         def split():
-            for m in members:
-                m.poll(timeout_ms=100)
             sets = [{tp.partition for tp in m.assignment()} for m in members]
             return sets if all(sets) and sum(map(len, sets)) == 6 else None
 
-        sets = wait_for(split, timeout=40, message="kafka-python members sharing 6 partitions")
+        sets = wait_for(split, timeout=60, message="kafka-python members sharing 6 partitions")
         assert set().union(*sets) == set(range(6))
     finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
         for m in members:
             m.close()
 
