@@ -96,15 +96,23 @@ class Broker:
         while True:
             await trio.sleep(flush_check)
             now_ms = int(self.clock() * 1000)
-            await trio.to_thread.run_sync(self.logs.flush_if_needed, now_ms)
+            await self._storage_work(self.logs.flush_if_needed, now_ms)
             if cleaner_enabled and trio.current_time() >= next_clean:
                 # Compaction of cleanup.policy=compact logs (storage/cleaner.py).
-                await trio.to_thread.run_sync(self.logs.clean_if_needed, now_ms)
+                await self._storage_work(self.logs.clean_if_needed, now_ms)
                 next_clean = trio.current_time() + cleaner_backoff
             if trio.current_time() >= next_retention:
                 next_retention = trio.current_time() + interval
-                await trio.to_thread.run_sync(self.logs.apply_retention, now_ms)
-                await trio.to_thread.run_sync(self.logs.checkpoint)
+                await self._storage_work(self.logs.apply_retention, now_ms)
+                await self._storage_work(self.logs.checkpoint)
+
+    async def _storage_work(self, fn: Any, *args: Any) -> None:
+        """Run background storage work in a worker thread. A failure (a full disk during a
+        flush or checkpoint, say) is logged and retried next round; it never stops the broker."""
+        try:
+            await trio.to_thread.run_sync(fn, *args)
+        except Exception:
+            log.exception("background storage work %s failed", getattr(fn, "__name__", fn))
 
     async def close(self) -> None:
         for fn in reversed(self._closers):
