@@ -5,9 +5,12 @@ base offset and int32 byte position of a batch in the ``.log`` file.
 TimeIndex (``.timeindex``): 12-byte entries, int64 timestamp and int32 relative offset; a
 timestamp only gets an entry when it is larger than the last one.
 
-Entries are kept in memory (arrays) and appended to the file as they are added. The files
-are derived data: when one is missing or fails its sanity check it is rebuilt from the log.
-Unlike Kafka the files are not preallocated, so their size always equals their content.
+Entries are kept in memory (arrays); the ones not yet on disk are appended to the file when
+the segment is flushed or closed (Kafka's mmapped indexes likewise reach the disk at flush), so
+producing costs no index syscalls. The files are derived data: after an unclean shutdown the
+indexes of every segment past the recovery point are rebuilt from the log, and a file that is
+missing or fails its sanity check is rebuilt too. Unlike Kafka the files are not preallocated,
+so their size always equals their content.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import bisect
 import os
 import struct
+import threading
 from array import array
 from pathlib import Path
 
@@ -38,11 +42,16 @@ class _IndexFile:
         self.max_entries = max(max_bytes // self.ENTRY, 1)
         self.offsets = array("q")
         self._clear()
+        self._written = 0  # entries already in the file
+        # Flushes run in a worker thread: writing pending entries and rewriting the file
+        # (truncation) must not interleave.
+        self._file_lock = threading.Lock()
 
     def _clear(self) -> None:
         raise NotImplementedError
 
-    def _entries(self) -> list[tuple[int, int]]:
+    def _entries(self, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+        """The file's (a, b) entry fields for entries [start, end)."""
         raise NotImplementedError
 
     def _read_file(self) -> bytes:
@@ -54,8 +63,8 @@ class _IndexFile:
         return data
 
     def open(self) -> None:
-        """Nothing to do: the file is opened only while an entry is written, so a broker
-        with many partitions holds one descriptor per partition (its active .log), not three."""
+        """Nothing to do: the file is opened only while pending entries are written, so a
+        broker with many partitions holds one descriptor per partition (its active .log)."""
 
     def reset(self) -> None:
         """Forget every entry and empty the file."""
@@ -66,32 +75,41 @@ class _IndexFile:
     def full(self) -> bool:
         return len(self.offsets) >= self.max_entries
 
-    def _write_entry(self, a: int, b: int) -> None:
-        # An entry is added every index.interval.bytes of log, so opening the file for
-        # each one costs little next to the data written between them.
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            os.write(fd, self.ENTRY_FORMAT.pack(a, b))
-        finally:
-            os.close(fd)
-
     def _rewrite(self) -> None:
-        data = b"".join(self.ENTRY_FORMAT.pack(a, b) for a, b in self._entries())
-        with open(self.path, "wb") as f:
-            f.write(data)
+        with self._file_lock:
+            entries = self._entries()
+            data = b"".join(self.ENTRY_FORMAT.pack(a, b) for a, b in entries)
+            with open(self.path, "wb") as f:
+                f.write(data)
+            self._written = len(entries)
+
+    def _write_pending(self, *, sync: bool) -> None:
+        """Append the entries added since the last write (and fsync with ``sync``)."""
+        with self._file_lock:
+            end = len(self.offsets)
+            pending = self._entries(self._written, end) if end > self._written else []
+            try:
+                # No O_CREAT: never recreate the index of a segment deleted meanwhile.
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            except FileNotFoundError:
+                return
+            try:
+                if pending:
+                    data = b"".join(self.ENTRY_FORMAT.pack(a, b) for a, b in pending)
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    self._written = end
+                if sync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def flush(self) -> None:
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except FileNotFoundError:
-            return  # deleted meanwhile; never recreate an index of a deleted segment
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        self._write_pending(sync=True)
 
     def close(self) -> None:
-        pass
+        self._write_pending(sync=False)
 
 
 class OffsetIndex(_IndexFile):
@@ -102,8 +120,12 @@ class OffsetIndex(_IndexFile):
         self.offsets = array("q")
         self.positions = array("q")
 
-    def _entries(self) -> list[tuple[int, int]]:
-        return [(o - self.base_offset, p) for o, p in zip(self.offsets, self.positions)]
+    def _entries(self, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+        base = self.base_offset
+        return [
+            (o - base, p)
+            for o, p in zip(self.offsets[start:end], self.positions[start:end], strict=True)
+        ]
 
     def load(self, log_size: int) -> None:
         """Read the file; IndexCorrupt if it cannot be trusted."""
@@ -117,13 +139,13 @@ class OffsetIndex(_IndexFile):
             self.offsets.append(off)
             self.positions.append(pos)
             last_off, last_pos = off, pos
+        self._written = len(self.offsets)
 
     def append(self, offset: int, position: int) -> None:
         if self.offsets and offset <= self.offsets[-1]:
             return
         self.offsets.append(offset)
         self.positions.append(position)
-        self._write_entry(offset - self.base_offset, position)
 
     def lookup(self, offset: int) -> tuple[int, int]:
         """The last entry at or below ``offset``: (offset, position); (base, 0) if none."""
@@ -150,8 +172,12 @@ class TimeIndex(_IndexFile):
         self.timestamps = array("q")
         self.offsets = array("q")
 
-    def _entries(self) -> list[tuple[int, int]]:
-        return [(t, o - self.base_offset) for t, o in zip(self.timestamps, self.offsets)]
+    def _entries(self, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+        base = self.base_offset
+        return [
+            (t, o - base)
+            for t, o in zip(self.timestamps[start:end], self.offsets[start:end], strict=True)
+        ]
 
     def load(self, next_offset: int) -> None:
         last_ts, last_off = -(2**63), -1
@@ -164,6 +190,7 @@ class TimeIndex(_IndexFile):
             self.timestamps.append(ts)
             self.offsets.append(off)
             last_ts, last_off = ts, off
+        self._written = len(self.offsets)
 
     @property
     def last_timestamp(self) -> int:
@@ -174,7 +201,6 @@ class TimeIndex(_IndexFile):
             return
         self.timestamps.append(timestamp)
         self.offsets.append(offset)
-        self._write_entry(timestamp, offset - self.base_offset)
 
     def lookup(self, timestamp: int) -> int:
         """Offset of the last entry with a timestamp below ``timestamp`` (base if none)."""

@@ -86,8 +86,13 @@ def test_index_entries_every_interval(tmp_path):
         lg.append(batch([b"x" * 200], timestamp=1000 + i), leader_epoch=0)
     seg = lg.segments[0]
     assert 5 <= len(seg.index.offsets) <= 15
-    size = (tmp_path / "t-0" / "00000000000000000000.index").stat().st_size
-    assert size == 8 * len(seg.index.offsets)
+    index_file = tmp_path / "t-0" / "00000000000000000000.index"
+    assert index_file.stat().st_size == 0  # entries reach the file at flush, not per append
+    lg.flush()
+    assert index_file.stat().st_size == 8 * len(seg.index.offsets)
+    lg.append(batch([b"x" * 2000], timestamp=2000), leader_epoch=0)
+    lg.flush()  # only the new entry is appended
+    assert index_file.stat().st_size == 8 * len(seg.index.offsets)
     for off in (0, 7, 23, 49):
         assert read_values(lg, off)[0][0] == off
 

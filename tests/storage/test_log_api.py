@@ -107,6 +107,7 @@ def test_index_file_format(new_log):
     for _ in range(20):
         lg.append(make_batch(2, value=b"z" * 100, timestamp=5000), leader_epoch=0)
     seg = lg.segments[0]
+    lg.flush()
     data = seg.index.path.read_bytes()
     assert len(data) % 8 == 0 and data
     entries = [

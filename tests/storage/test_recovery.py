@@ -65,6 +65,7 @@ def test_missing_index_is_rebuilt(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="kpy.storage"):
         _, lg = reopen(tmp_path, clean=True)
     assert "rebuilding indexes" in caplog.text
+    lg.flush()
     assert index.stat().st_size == entries > 0
     assert read_values(lg, 17)[0] == (17, b"w8")
 
@@ -88,3 +89,24 @@ def test_clean_shutdown_marker(tmp_path):
     mgr.close()
     assert (tmp_path / CLEAN_SHUTDOWN).exists()
     assert (tmp_path / "recovery-point-offset-checkpoint").read_text().startswith("0\n1\nr 0 40\n")
+
+
+def test_index_entries_not_yet_flushed_are_rebuilt_after_a_crash(tmp_path):
+    # Index entries reach their files at flush or close; a crash before either leaves the
+    # files short, and recovery (no clean-shutdown marker) rebuilds them from the log.
+    mgr = LogManager([str(tmp_path)], default_config=CONFIG)
+    lg = mgr.create_log("r", 0, uuid.uuid4(), CONFIG)
+    for i in range(40):
+        lg.append(batch([b"v%d" % i, b"w%d" % i]), leader_epoch=0)
+    expected = list(lg.segments[0].index.offsets)
+    assert len(expected) > 2
+    index = lg.segments[0].index.path
+    assert index.stat().st_size == 0
+    # No close: the process dies here, leaving no clean-shutdown marker.
+    assert not (tmp_path / CLEAN_SHUTDOWN).exists()
+    mgr2 = LogManager([str(tmp_path)], default_config=CONFIG)
+    mgr2.load()
+    lg2 = mgr2.get_log("r", 0)
+    assert list(lg2.segments[0].index.offsets) == expected
+    for off in (0, 33, 79):
+        assert read_values(lg2, off)[0][0] == off
