@@ -4,9 +4,13 @@ Kafka handles a connection's requests strictly in order and reads the next reque
 after the previous response is queued (the "mute" model); kpy does the same, which also
 gives per-connection backpressure: a client that never reads its responses stops being read.
 
-Frames are read into a reusable buffer with recv_into. Responses are lists of chunks:
-bytes-like chunks go out with sendmsg (gathered writes); FileRegion chunks (record batches
-straight from segment files) go out with os.sendfile.
+Frames are read into a reusable buffer (readv into it); a frame too big for it is received
+straight into its own buffer. Responses are lists of chunks: bytes-like chunks go out with
+writev (gathered writes); FileRegion chunks (record batches straight from segment files) go
+out with os.sendfile. The socket calls are made directly on the non-blocking descriptor and
+wait for readiness only when the kernel has nothing to give, with one trio checkpoint per
+request for fairness; idle connections are closed by a reaper (see reap_idle), so a request
+costs no timer of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import itertools
 import logging
 import os
 import struct
+import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -30,7 +36,8 @@ log = logging.getLogger("kpy.connection")
 
 _SIZE = struct.Struct(">i")
 _ids = itertools.count(1)
-_INITIAL_BUFFER = 64 * 1024
+_BUFFER = 64 * 1024  # per connection, grown up to _SHARED_MAX by a connection that needs it
+_SHARED_MAX = 256 * 1024  # frames larger than this are received into a buffer of their own
 _MAX_GATHER = 64  # iovecs per sendmsg call, well under IOV_MAX
 
 
@@ -49,12 +56,17 @@ class Connection:
             self.peer = f"{peer[0]}:{peer[1]}"
         except OSError:
             self.client_host, self.peer = "unknown", "unknown"
-        self._buf = bytearray(_INITIAL_BUFFER)
+        self.fd = self.sock.fileno()
+        self._buf = bytearray(_BUFFER)
         self._start = 0  # unread data lives in _buf[_start:_end]
         self._end = 0
         self.requests = 0
         self.bytes_in = 0
         self.bytes_out = 0
+        # Since when the connection waits for a request (None while one is handled).
+        self.idle_since: float | None = time.monotonic()
+        self._scope = trio.CancelScope()
+        self._closed_idle = False
 
     def statistics(self) -> dict[str, Any]:
         return {
@@ -65,22 +77,31 @@ class Connection:
             "bytes_out": self.bytes_out,
         }
 
+    def close_if_idle(self, now: float, idle_s: float) -> None:
+        """Close the connection if it has waited for a request longer than ``idle_s``."""
+        since = self.idle_since
+        if since is not None and now - since > idle_s and not self._closed_idle:
+            self._closed_idle = True
+            self._scope.cancel()
+
     async def serve(self) -> None:
         max_request = self.broker.config.get("socket.request.max.bytes")
-        idle_ms = self.broker.config.get("connections.max.idle.ms")
         try:
-            while True:
-                with trio.move_on_after(idle_ms / 1000 if idle_ms > 0 else float("inf")) as idle:
+            with self._scope:
+                while True:
+                    self.idle_since = time.monotonic()
                     frame = await self._read_frame(max_request)
-                if idle.cancelled_caught:
-                    log.info("%s closing idle connection from %s", self.id, self.peer)
-                    return
-                if frame is None:
-                    return
-                self.requests += 1
-                chunks = await dispatch(frame, self._make_ctx)
-                if chunks is not None:
-                    await self._send_chunks(chunks)
+                    self.idle_since = None
+                    if frame is None:
+                        return
+                    self.requests += 1
+                    chunks = await dispatch(frame, self._make_ctx)
+                    if chunks is not None:
+                        await self._send_chunks(chunks)
+                    # The socket calls above only yield when they would block.
+                    await trio.lowlevel.checkpoint()
+            if self._closed_idle:
+                log.info("%s closing idle connection from %s", self.id, self.peer)
         except CloseConnection as exc:
             log.warning("%s closing connection from %s: %s", self.id, self.peer, exc)
         except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
@@ -116,11 +137,11 @@ class Connection:
                 self._buf[:pending] = self._buf[self._start : self._end]
                 self._start, self._end = 0, pending
             if len(self._buf) - self._start < need:
-                grown = bytearray(max(need + self._start, 2 * len(self._buf)))
+                grown = bytearray(max(need + self._start, min(2 * len(self._buf), _SHARED_MAX)))
                 grown[: self._end] = self._buf[: self._end]
                 self._buf = grown
             with memoryview(self._buf) as view:
-                n = await self.sock.recv_into(view[self._end :])
+                n = await self._recv_into(view[self._end :])
             if n == 0:
                 if self._end != self._start:
                     raise CloseConnection("connection closed in the middle of a frame")
@@ -128,6 +149,13 @@ class Connection:
             self._end += n
             self.bytes_in += n
         return True
+
+    async def _recv_into(self, view: memoryview) -> int:
+        while True:
+            try:
+                return os.readv(self.fd, [view])
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(self.sock)
 
     async def _read_frame(self, max_request: int) -> memoryview | None:
         """Next request frame as a writable view (produce rewrites batch offsets in place)."""
@@ -140,6 +168,16 @@ class Connection:
                 if size > 0
                 else f"invalid request size {size}"
             )
+        if size + 4 <= _SHARED_MAX:
+            # Through the shared buffer: one read usually brings the whole frame.
+            if not await self._fill(size + 4):
+                raise CloseConnection("connection closed in the middle of a frame")
+            start = self._start + 4
+            small = self._buf[start : start + size]  # a copy: the buffer is reused
+            self._start = start + size
+            if self._start == self._end:
+                self._start = self._end = 0
+            return memoryview(small)
         self._start += 4
         frame = bytearray(size)
         have = min(size, self._end - self._start)
@@ -150,7 +188,7 @@ class Connection:
         view = memoryview(frame)
         # A large body is received straight into its own buffer, skipping the shared one.
         while have < size:
-            n = await self.sock.recv_into(view[have:])
+            n = await self._recv_into(view[have:])
             if n == 0:
                 raise CloseConnection("connection closed in the middle of a frame")
             have += n
@@ -173,8 +211,11 @@ class Connection:
     async def _sendmsg(self, buffers: list[Any]) -> None:
         views = [memoryview(b).cast("B") for b in buffers]
         while views:
-            batch = views[:_MAX_GATHER]
-            sent = await self.sock.sendmsg(batch)
+            try:
+                sent = os.writev(self.fd, views[:_MAX_GATHER])
+            except BlockingIOError:
+                await trio.lowlevel.wait_writable(self.sock)
+                continue
             self.bytes_out += sent
             # Drop what was fully sent; keep the unsent tail of a partly sent buffer.
             while views and sent >= len(views[0]):
@@ -200,3 +241,15 @@ class Connection:
             offset += sent
             remaining -= sent
             self.bytes_out += sent
+
+
+async def reap_idle(connections: Iterable[Connection], idle_ms: Any) -> None:
+    """Close connections that wait for a request longer than ``connections.max.idle.ms``
+    (read through ``idle_ms()`` each round, so a changed setting applies)."""
+    while True:
+        limit = idle_ms()
+        await trio.sleep(min(max(limit / 4000, 0.05), 5.0) if limit > 0 else 5.0)
+        if limit > 0:
+            now = time.monotonic()
+            for conn in list(connections):
+                conn.close_if_idle(now, limit / 1000)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from kpy.broker import Broker
-from kpy.connection import Connection
+from kpy.connection import Connection, reap_idle
 
 if TYPE_CHECKING:
     from kpy.config import Config
@@ -50,12 +50,16 @@ async def serve(config: Config, *, task_status=trio.TASK_STATUS_IGNORED) -> None
     try:
         async with trio.open_nursery() as nursery:
             bound: list[tuple[str, str, int]] = []
+            connections: set[Connection] = set()
             for listener in config.listeners():
                 tcp = await trio.open_tcp_listeners(listener.port, host=listener.host or None)
                 port = tcp[0].socket.getsockname()[1]
                 bound.append((listener.name, listener.host, port))
-                nursery.start_soon(_accept_loop, tcp, broker, listener.name)
+                nursery.start_soon(_accept_loop, tcp, broker, listener.name, connections)
             broker.set_bound_listeners(bound)
+            nursery.start_soon(
+                reap_idle, connections, lambda: broker.config.get("connections.max.idle.ms")
+            )
             nursery.start_soon(broker.run_background)
             task_status.started(ServerInfo(bound, list(config.log_dirs())))
             log.info(
@@ -69,15 +73,20 @@ async def serve(config: Config, *, task_status=trio.TASK_STATUS_IGNORED) -> None
                 await broker.close()
 
 
-async def _accept_loop(listeners: list[trio.SocketListener], broker: Broker, name: str) -> None:
+async def _accept_loop(
+    listeners: list[trio.SocketListener], broker: Broker, name: str, connections: set[Connection]
+) -> None:
     async def handle(stream: trio.SocketStream) -> None:
         if not broker.admit_connection():
             log.warning("max.connections reached, refusing a connection on %s", name)
             await stream.aclose()
             return
+        conn = Connection(stream, broker, name)
+        connections.add(conn)
         try:
-            await Connection(stream, broker, name).serve()
+            await conn.serve()
         finally:
+            connections.discard(conn)
             broker.release_connection()
 
     await trio.serve_listeners(handle, listeners)
