@@ -193,7 +193,10 @@ def w_consume(bootstrap: str, p: dict) -> tuple[float, dict]:
     """Read `count` records from offset 0 of a preloaded partition.
 
     Timed from the first record received: before it, librdkafka waits on its own offset-query
-    timer (~0.5 s) whatever the broker does.
+    timer (~0.5 s) whatever the broker does. fetch.queue.backoff.ms is lowered from its 1 s
+    default: once the consumer's local queue passes its byte limit, librdkafka pauses fetching
+    for that long, which on a broker that fills the queue faster than the Python loop drains it
+    turns the figure into a measure of that pause (the same setting for every broker).
     """
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
@@ -203,6 +206,7 @@ def w_consume(bootstrap: str, p: dict) -> tuple[float, dict]:
             "bootstrap.servers": bootstrap,
             "group.id": "kpy-bench-consume",
             "enable.auto.commit": False,
+            "fetch.queue.backoff.ms": 10,
             "auto.offset.reset": "earliest",
             "error_cb": errors,
             "logger": errors.logger,
