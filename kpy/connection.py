@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kpy.connection")
 
 _SIZE = struct.Struct(">i")
+_PRODUCE = 0  # api key
 _ids = itertools.count(1)
 _BUFFER = 64 * 1024  # per connection, grown up to _SHARED_MAX by a connection that needs it
 _SHARED_MAX = 256 * 1024  # frames larger than this are received into a buffer of their own
@@ -86,20 +87,46 @@ class Connection:
 
     async def serve(self) -> None:
         max_request = self.broker.config.get("socket.request.max.bytes")
+        # Responses to pipelined produce requests are held while the next produce request is
+        # already complete in the buffer, then written together: requests are still handled
+        # one at a time and answered in order, with one write for the lot.
+        held: list[Any] = []
+        yielded = time.monotonic()
         try:
             with self._scope:
                 while True:
+                    if held and (len(held) >= _MAX_GATHER or not self._produce_buffered()):
+                        await self._send_chunks(held)
+                        held = []
                     self.idle_since = time.monotonic()
                     frame = await self._read_frame(max_request)
                     self.idle_since = None
                     if frame is None:
                         return
                     self.requests += 1
-                    chunks = await dispatch(frame, self._make_ctx)
+                    try:
+                        chunks = await dispatch(frame, self._make_ctx)
+                    except CloseConnection:
+                        if held:
+                            await self._send_chunks(held)
+                        raise
                     if chunks is not None:
-                        await self._send_chunks(chunks)
-                    # The socket calls above only yield when they would block.
-                    await trio.lowlevel.checkpoint()
+                        if frame[0] == 0 and frame[1] == _PRODUCE and self._produce_buffered():
+                            held.extend(chunks)
+                        elif held:
+                            held.extend(chunks)
+                            await self._send_chunks(held)
+                            held = []
+                        else:
+                            await self._send_chunks(chunks)
+                    # The socket calls only yield when they would block: let other
+                    # connections run at least every millisecond.
+                    now = time.monotonic()
+                    if now - yielded > 0.001:
+                        await trio.lowlevel.checkpoint()
+                        yielded = now
+                    else:
+                        await trio.lowlevel.checkpoint_if_cancelled()
             if self._closed_idle:
                 log.info("%s closing idle connection from %s", self.id, self.peer)
         except CloseConnection as exc:
@@ -150,6 +177,15 @@ class Connection:
             self.bytes_in += n
         return True
 
+    def _produce_buffered(self) -> bool:
+        """Whether the buffer already holds a whole Produce request frame."""
+        start, have = self._start, self._end - self._start
+        if have < 6:
+            return False
+        buf = self._buf
+        size = _SIZE.unpack_from(buf, start)[0]
+        return 0 <= size <= have - 4 and buf[start + 4] == 0 and buf[start + 5] == _PRODUCE
+
     async def _recv_into(self, view: memoryview) -> int:
         while True:
             try:
@@ -173,11 +209,15 @@ class Connection:
             if not await self._fill(size + 4):
                 raise CloseConnection("connection closed in the middle of a frame")
             start = self._start + 4
-            small = self._buf[start : start + size]  # a copy: the buffer is reused
             self._start = start + size
             if self._start == self._end:
                 self._start = self._end = 0
-            return memoryview(small)
+            if size >= 2 and self._buf[start] == 0 and self._buf[start + 1] == _PRODUCE:
+                # Produce is answered before the buffer is read into again and keeps no
+                # reference to its records (bytes fields are always copied by the decoders),
+                # so its batches are validated and written straight from the buffer.
+                return memoryview(self._buf)[start : start + size]
+            return memoryview(self._buf[start : start + size])  # a copy: the buffer is reused
         self._start += 4
         frame = bytearray(size)
         have = min(size, self._end - self._start)

@@ -138,6 +138,62 @@ def test_garbage_after_valid_request(broker):
         assert c.send(req, 3).error_code == 0
 
 
+def test_pipelined_requests_answered_in_order_before_a_bad_frame(wire, topic_name):
+    # Produce, fetch and metadata requests sent back to back in one write, then a bad frame:
+    # every request is answered, in order, with its own correlation id, and only then is
+    # the connection closed.
+    from kpy.protocol import framing
+
+    assert create(wire, topic_name, 2).error_code == 0
+
+    def produce_request(partition):
+        part = ProduceRequest.PartitionProduceData(index=partition, records=batch(3))
+        return ProduceRequest(
+            acks=-1,
+            timeout_ms=5000,
+            topic_data=[ProduceRequest.TopicProduceData(name=topic_name, partition_data=[part])],
+        )
+
+    fetch_part = FetchRequest.FetchPartition(
+        partition=0, fetch_offset=0, partition_max_bytes=1 << 20
+    )
+    fetch_req = FetchRequest(
+        max_wait_ms=0,
+        min_bytes=1,
+        max_bytes=1 << 20,
+        topics=[FetchRequest.FetchTopic(topic=topic_name, partitions=[fetch_part])],
+    )
+    sent = []
+    data = bytearray()
+    for corr in range(1, 41):
+        if corr == 20:
+            key, req, version = 1, fetch_req, 12
+        elif corr == 30:
+            key, req, version = 3, MetadataRequest(topics=[]), 12
+        else:
+            key, req, version = 0, produce_request(corr % 2), 9
+        data += framing.encode_request(key, version, corr, "kpy-tests", req)
+        sent.append((corr, key, version))
+    # Then a frame that starts like a Produce v9 request but ends inside its header.
+    wire.send_raw(bytes(data) + b"\x00\x00\x00\x08\x00\x00\x00\x09\x00\x00\x00\x63")
+    offsets: dict[int, list[int]] = {0: [], 1: []}
+    for corr, key, version in sent:
+        got, resp = framing.decode_response(key, version, wire.recv_frame())
+        assert got == corr
+        if key == 0:
+            part = resp.responses[0].partition_responses[0]
+            assert part.error_code == 0
+            offsets[part.index].append(part.base_offset)
+        elif key == 1:
+            assert resp.responses[0].partitions[0].error_code == 0
+            assert resp.responses[0].partitions[0].high_watermark == 3 * 9
+    # 18 produce requests to partition 0 and 20 to partition 1, 3 records each, offsets in
+    # request order (the fetch saw the 9 batches sent before it).
+    assert offsets == {0: [3 * i for i in range(18)], 1: [3 * i for i in range(20)]}
+    with pytest.raises(ConnectionClosed):
+        wire.recv_frame()
+
+
 # -- metadata ------------------------------------------------------------------------------------
 
 
