@@ -10,9 +10,8 @@ that cannot be answered raises ``CloseConnection``.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kpy.protocol import api_keys, framing
@@ -42,7 +41,6 @@ class RequestContext:
     client_host: str
     listener: str
     connection_id: str
-    received_at: float = field(default_factory=time.monotonic)
 
 
 HandlerFn = Callable[[RequestContext, Any], Awaitable[Any]]
@@ -56,6 +54,13 @@ class Registration:
     max_version: int
     handler: HandlerFn
     error_response: ErrorFn | None = None
+    _request_class: Any = None
+
+    def request_class(self) -> Any:
+        cls = self._request_class
+        if cls is None:
+            cls = self._request_class = api_keys.API_KEYS[self.api_key].request_class
+        return cls
 
 
 REGISTRY: dict[int, Registration] = {}
@@ -132,7 +137,7 @@ async def dispatch(
         )
     info = api_keys.API_KEYS[key]
     try:
-        request = info.request_class.decode(frame[body_offset:], version)
+        request = reg.request_class().decode(frame[body_offset:], version)
     except Exception as exc:
         raise CloseConnection(f"malformed {info.name} v{version} request: {exc}") from exc
     ctx = make_ctx(key, version, corr, header.client_id)
