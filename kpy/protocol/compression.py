@@ -13,8 +13,10 @@ compress(codec, data) and decompress(codec, data) promise:
   size, because the Java client's reader rejects frames with linked blocks.
 - zstd: one standard zstd frame (content size may be absent; it is streamed then).
 
-Unknown codec ids raise UnsupportedCodec (UNSUPPORTED_COMPRESSION_TYPE); undecodable data
-raises CorruptCompressedData (CORRUPT_MESSAGE). Both are KafkaErrors, so dispatch can answer
+Unknown codec ids raise UnsupportedCodec (UNSUPPORTED_COMPRESSION_TYPE); undecodable data,
+and data that would decompress to more than ``limit`` bytes (MAX_DECOMPRESSED, 256 MiB, by
+default: a small batch must not be able to make the broker allocate gigabytes), raises
+CorruptCompressedData (CORRUPT_MESSAGE). Both are KafkaErrors, so dispatch can answer
 with the code directly; records.py turns the latter into InvalidBatch for batch readers.
 """
 
@@ -45,6 +47,11 @@ _LZ4_MAGIC = 0x184D2204
 _LZ4_BLOCK_SIZES = {4: 64 << 10, 5: 256 << 10, 6: 1 << 20, 7: 4 << 20}
 
 Buffer = bytes | bytearray | memoryview
+
+MAX_DECOMPRESSED = 256 << 20
+# zstd input is fed in slices this big, so one call can overshoot the limit by at most what
+# a slice can expand to (128 KiB blocks from a few bytes each: about 64 MiB).
+_ZSTD_SLICE = 2048
 
 # What each library raises on bad input: gzip OSError/EOFError/zlib.error, cramjam
 # DecompressionError, lz4 RuntimeError/LZ4BlockError, zstandard ZstdError.
@@ -112,8 +119,14 @@ def compress(codec: int, data: Buffer) -> bytes:
     raise UnsupportedCodec(message=f"unknown compression codec id {codec}")
 
 
-def decompress(codec: int, data: Buffer, *, lz4_ignore_header_checksum: bool = False) -> bytes:
-    """The bytes ``data`` decompresses to.
+def decompress(
+    codec: int,
+    data: Buffer,
+    *,
+    lz4_ignore_header_checksum: bool = False,
+    limit: int = MAX_DECOMPRESSED,
+) -> bytes:
+    """The bytes ``data`` decompresses to (at most ``limit`` of them).
 
     ``lz4_ignore_header_checksum`` reads the LZ4 frames of magic 0 message sets, whose frame
     header checksum old Kafka versions computed wrongly.
@@ -126,24 +139,74 @@ def decompress(codec: int, data: Buffer, *, lz4_ignore_header_checksum: bool = F
         return bytes(data)
     try:
         if codec == GZIP:
-            return gzip.decompress(data)
+            return _gzip_decompress(data, limit)
         if codec == SNAPPY:
-            return snappy_decompress(data)
+            return snappy_decompress(data, limit)
         if codec == LZ4:
             if lz4_ignore_header_checksum:
-                return _lz4_frame_blocks(data)
-            return lz4.frame.decompress(data)
-        # A streaming read, because frames written without a content size are common; it
-        # returns what it has for a truncated frame, so the end of the frame is checked.
-        reader = _zstd_decompressor().decompressobj()
-        out = reader.decompress(data)
-        if not reader.eof:
-            raise CorruptCompressedData(message="zstd frame truncated")
-        return out
+                return _lz4_frame_blocks(data, limit)
+            reader = lz4.frame.LZ4FrameDecompressor()
+            out = reader.decompress(data, max_length=limit + 1)
+            _check_size("lz4", len(out), limit)
+            if not reader.eof:
+                raise CorruptCompressedData(message="lz4 frame truncated")
+            return out
+        return _zstd_decompress(data, limit)
     except CodecError:
         raise
     except _DECODE_ERRORS as exc:
         raise CorruptCompressedData(message=f"invalid {name} data: {exc}") from exc
+
+
+def _check_size(name: str, size: int, limit: int) -> None:
+    if size > limit:
+        raise CorruptCompressedData(message=f"{name} data decompresses to over {limit} bytes")
+
+
+def _gzip_decompress(data: Buffer, limit: int) -> bytes:
+    out: list[bytes] = []
+    total = 0
+    rest: Buffer = data
+    while rest:
+        reader = zlib.decompressobj(16 + zlib.MAX_WBITS)  # one gzip member
+        chunk = reader.decompress(rest, limit - total + 1)
+        total += len(chunk)
+        _check_size("gzip", total, limit)
+        if not reader.eof:
+            raise CorruptCompressedData(message="gzip member truncated")
+        out.append(chunk)
+        rest = reader.unused_data
+    return b"".join(out)
+
+
+def _zstd_decompress(data: Buffer, limit: int) -> bytes:
+    # A streaming read, because frames written without a content size are common; it
+    # returns what it has for a truncated frame, so the end of the frame is checked.
+    reader = _zstd_decompressor().decompressobj()
+    view = memoryview(data)
+    out: list[bytes] = []
+    total = 0
+    for pos in range(0, len(view), _ZSTD_SLICE):
+        chunk = reader.decompress(view[pos : pos + _ZSTD_SLICE])
+        total += len(chunk)
+        _check_size("zstd", total, limit)
+        out.append(chunk)
+        if reader.eof:
+            break
+    if not reader.eof:
+        raise CorruptCompressedData(message="zstd frame truncated")
+    return b"".join(out)
+
+
+def _snappy_length(block: memoryview) -> int:
+    """The uncompressed length a raw snappy block starts with (a varint)."""
+    n = shift = 0
+    for i in range(min(len(block), 5)):
+        n |= (block[i] & 0x7F) << shift
+        if block[i] < 0x80:
+            return n
+        shift += 7
+    raise CorruptCompressedData(message="snappy block without a length")
 
 
 def snappy_xerial_compress(data: Buffer) -> bytes:
@@ -156,16 +219,18 @@ def snappy_xerial_compress(data: Buffer) -> bytes:
     return b"".join(out)
 
 
-def snappy_decompress(data: Buffer) -> bytes:
+def snappy_decompress(data: Buffer, limit: int = MAX_DECOMPRESSED) -> bytes:
     """Raw snappy or xerial-framed snappy, told apart by the xerial magic."""
     view = memoryview(data)
     if bytes(view[:8]) != XERIAL_MAGIC:
+        _check_size("snappy", _snappy_length(view), limit)
         return bytes(cramjam.snappy.decompress_raw(view))
     if len(view) < _XERIAL_HEADER_SIZE:
         raise CorruptCompressedData(message="xerial snappy header truncated")
     out: list[bytes] = []
     pos = _XERIAL_HEADER_SIZE
     end = len(view)
+    total = 0
     while pos < end:
         if end - pos < 4:
             raise CorruptCompressedData(message=f"xerial snappy block length truncated at {pos}")
@@ -173,12 +238,14 @@ def snappy_decompress(data: Buffer) -> bytes:
         pos += 4
         if n < 0 or pos + n > end:
             raise CorruptCompressedData(message=f"xerial snappy block of {n} bytes at {pos}")
+        total += _snappy_length(view[pos : pos + n])
+        _check_size("snappy", total, limit)
         out.append(bytes(cramjam.snappy.decompress_raw(view[pos : pos + n])))
         pos += n
     return b"".join(out)
 
 
-def _lz4_frame_blocks(data: Buffer) -> bytes:
+def _lz4_frame_blocks(data: Buffer, limit: int) -> bytes:
     """Decode an LZ4 frame block by block, skipping the header checksum byte."""
     view = memoryview(data)
     if len(view) < 7 or int.from_bytes(view[:4], "little") != _LZ4_MAGIC:
@@ -192,6 +259,7 @@ def _lz4_frame_blocks(data: Buffer) -> bytes:
     pos = 6 + (8 if flg & 0x08 else 0) + 1  # descriptor, optional content size, HC
     block_checksum = 4 if flg & 0x10 else 0
     out: list[bytes] = []
+    total = 0
     while True:
         if len(view) - pos < 4:
             raise CorruptCompressedData(message="LZ4 frame truncated")
@@ -207,4 +275,6 @@ def _lz4_frame_blocks(data: Buffer) -> bytes:
             out.append(bytes(block))
         else:
             out.append(lz4.block.decompress(block, uncompressed_size=max_block))
+        total += len(out[-1])
+        _check_size("lz4", total, limit)
         pos += size + block_checksum

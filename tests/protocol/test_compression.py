@@ -104,3 +104,36 @@ def test_xerial_block_length_past_the_end():
     framed[16:20] = (10_000).to_bytes(4, "big")
     with pytest.raises(compression.CorruptCompressedData):
         compression.decompress(compression.SNAPPY, framed)
+
+
+@pytest.mark.parametrize("codec", [1, 2, 3, 4])
+def test_output_is_bounded(codec):
+    data = b"\x00" * 3_000_000
+    packed = compression.compress(codec, data)
+    assert compression.decompress(codec, packed, limit=len(data)) == data
+    with pytest.raises(compression.CorruptCompressedData, match="decompresses to over"):
+        compression.decompress(codec, packed, limit=1_000_000)
+
+
+def test_raw_snappy_and_old_lz4_frames_are_bounded():
+    data = b"\x00" * 3_000_000
+    raw = bytes(cramjam.snappy.compress_raw(data))
+    with pytest.raises(compression.CorruptCompressedData, match="decompresses to over"):
+        compression.decompress(compression.SNAPPY, raw, limit=1_000_000)
+    frame = lz4.frame.compress(data, block_linked=False)
+    assert compression.decompress(compression.LZ4, frame, lz4_ignore_header_checksum=True) == data
+    with pytest.raises(compression.CorruptCompressedData, match="decompresses to over"):
+        compression.decompress(
+            compression.LZ4, frame, lz4_ignore_header_checksum=True, limit=1_000_000
+        )
+
+
+def test_zstd_bomb_stops_at_the_default_limit():
+    # A few KiB of zstd that would expand to 1 GiB: decompression stops soon after the
+    # default limit instead of allocating it all.
+    writer = compression.zstandard.ZstdCompressor(level=1).compressobj()
+    zeros = b"\x00" * (1 << 20)
+    bomb = b"".join(writer.compress(zeros) for _ in range(1024)) + writer.flush()
+    assert len(bomb) < 1 << 20
+    with pytest.raises(compression.CorruptCompressedData, match="decompresses to over"):
+        compression.decompress(compression.ZSTD, bomb)
