@@ -7,7 +7,7 @@ DATA ?= ./data
 BOOTSTRAP ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format generate check-generated conformance conformance-compare bench soak fuzz clean
+.PHONY: run test lint format generate check-generated conformance conformance-compare mutations bench soak fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,10 @@ fuzz: $(VENV)/.installed
 
 conformance-compare: $(VENV)/.installed
 	$(PY) -m conformance.side_by_side --readme
+
+# Each conformance check seen failing: the suite against brokers built from mutated copies.
+mutations: $(VENV)/.installed
+	$(PY) -m conformance.mutations
 
 clean:
 	rm -rf $(VENV) $(QS_VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
