@@ -169,8 +169,26 @@ def test_fetch_session_lifecycle(wire, topic):
 @pytest.mark.kafka("KIP-227")
 def test_incremental_fetch_lists_only_changes(wire, topic):
     """An incremental fetch lists only partitions with new data or new offsets."""
-    full = fetch(wire, topic, 0, session_epoch=0)
-    sid = full.session_id
+    # The session holds both partitions, so there is an unchanged one to leave out.
+    full = FetchRequest(
+        max_wait_ms=0,
+        min_bytes=0,
+        max_bytes=1 << 20,
+        session_id=0,
+        session_epoch=0,
+        topics=[
+            FetchRequest.FetchTopic(
+                topic=topic,
+                partitions=[
+                    FetchRequest.FetchPartition(
+                        partition=p, fetch_offset=0, partition_max_bytes=1 << 20
+                    )
+                    for p in (0, 1)
+                ],
+            )
+        ],
+    )
+    sid = wire.send(full, 12).session_id
     produce(wire, topic, batch(1))
     inc = FetchRequest(
         max_wait_ms=0, min_bytes=0, max_bytes=1 << 20, session_id=sid, session_epoch=1

@@ -45,6 +45,7 @@ def test_aborted_transaction_invisible(bootstrap, wire):
     p.init_transactions(10)
     p.begin_transaction()
     p.produce(name, value=b"aborted")
+    p.flush(10)  # abort_transaction drops records not yet sent; these must reach the log
     p.abort_transaction(10)
     p.begin_transaction()
     p.produce(name, value=b"kept")
