@@ -1,289 +1,306 @@
-"""Mutation runs: show that every conformance check can fail.
+"""Mutation runs: evidence that every conformance check can fail.
 
-`python -m conformance.mutations [--only NAME ...] [--out conformance/MUTATIONS.md] [--json F]`
+    python -m conformance.mutations [--only NAME ...] [--out conformance/MUTATIONS.md] [--json F]
 
-Each mutation breaks one Kafka behaviour in a copy of kpy's source (an exact text replacement
-that must match once, so a mutation cannot silently go stale), starts a broker from that copy,
-runs the conformance suite against it (or the checks its filter selects) and records which
-checks failed. The report lists, per mutation, the checks it made fail, then every check with
-the mutations that made it fail, and the checks never seen failing (the goal: none).
-Nothing here touches the real source tree; the copies live in temporary directories.
+For each mutation of kpy/ (conformance/mutation_catalog.py) the package is copied into a
+temporary directory, the mutation's exact text replacement is applied to the copy (it must
+match exactly once, so a mutation cannot go stale unnoticed), a broker is started from the
+copy and the conformance checks the mutation selects run against it with ``--bootstrap``.
+The broker runs through a launcher that puts the copy first on ``sys.path`` and refuses to
+start if ``kpy`` is imported from anywhere else; the launcher's line in the broker log is
+checked too. A first run against an unmutated copy must pass: it lists the checks.
+
+The report names, per mutation, the checks that failed (per driver) with the first line of
+each failure, then every check with the mutations that made it fail, and the checks never
+seen failing. The checks that fail against tansu (conformance/RESULTS.md) are shown beside
+them as secondary evidence.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
+from conformance.mutation_catalog import MUTATIONS, Mutation
+from conformance.plugin import AREAS
 from kpy.testing import BrokerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN_TIMEOUT_S = 600
-CHECK_TIMEOUT_S = 15  # a check that hangs against a broken broker counts as failed
+SOURCE = ROOT / "kpy"
+RESULTS_MD = ROOT / "conformance" / "RESULTS.md"
+RUN_TIMEOUT_S = 900  # one conformance process; checks time out on their own much earlier
+CHECK_TIMEOUT_S = 30  # pytest-timeout per check: a consumer that never gets data waits ~30 s
+
+# Runs kpy's CLI from the copy given as first argument, or not at all.
+LAUNCHER = """\
+import sys
+source = sys.argv.pop(1)
+sys.path.insert(0, source)
+import kpy
+if not kpy.__file__.startswith(source + "/"):
+    sys.exit(f"kpy imported from {kpy.__file__}, not from {source}")
+print(f"kpy source: {kpy.__file__}", file=sys.stderr, flush=True)
+from kpy.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
 
 
-@dataclass(frozen=True)
-class Mutation:
+class CopyBroker(BrokerProcess):
+    """A BrokerProcess whose kpy package is the copy under ``source``."""
+
+    def __init__(self, source: Path, data_dir: Path) -> None:
+        super().__init__(data_dir)
+        self.source = source
+
+    def command(self) -> list[str]:
+        cmd = super().command()
+        assert cmd[1:3] == ["-m", "kpy"], cmd
+        return [cmd[0], "-c", LAUNCHER, str(self.source), *cmd[3:]]
+
+    def runs_copy(self) -> bool:
+        """Whether the broker log shows kpy imported from the copy."""
+        return f"kpy source: {self.source}/kpy/" in self.log_path.read_text(errors="replace")
+
+
+@dataclass
+class Run:
+    """One conformance run against a (mutated) copy."""
+
     name: str
-    what: str  # the Kafka behaviour this breaks
-    path: str  # under kpy/
-    old: str
-    new: str
-    only: str | None = None  # a pytest -k expression; None runs every check
+    checks: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    error: str = ""
+
+    def failed(self) -> list[dict]:
+        return [c for c in self.checks if c["status"] == "FAIL"]
 
 
-def _no_api(key: int, name: str, only: str | None = None) -> Mutation:
-    """The broker stops answering one API (the connection is closed, as for an unknown key)."""
-    return Mutation(
-        f"no-{name}",
-        f"{name} requests are not answered",
-        "dispatch.py",
-        "    reg = REGISTRY.get(key)\n",
-        f"    reg = None if key == {key} else REGISTRY.get(key)\n",
-        only,
-    )
-
-
-GROUPS, TXN, ADMIN = "test_groups", "test_transactions", "test_admin"
-
-MUTATIONS: list[Mutation] = [
-    # -- one API at a time (each run limited to the checks that may use it) --------------------
-    _no_api(0, "Produce", "test_produce or test_fetch or test_offsets"),
-    _no_api(1, "Fetch", "test_fetch"),
-    _no_api(2, "ListOffsets", "test_offsets"),
-    _no_api(3, "Metadata", "test_metadata or test_connection"),
-    _no_api(8, "OffsetCommit", GROUPS),
-    _no_api(9, "OffsetFetch", GROUPS),
-    _no_api(10, "FindCoordinator", f"{GROUPS} or {TXN}"),
-    _no_api(11, "JoinGroup", GROUPS),
-    _no_api(12, "Heartbeat", GROUPS),
-    _no_api(13, "LeaveGroup", GROUPS),
-    _no_api(15, "DescribeGroups", GROUPS),
-    _no_api(16, "ListGroups", GROUPS),
-    _no_api(18, "ApiVersions", "test_connection or test_metadata"),
-    _no_api(19, "CreateTopics", ADMIN),
-    _no_api(20, "DeleteTopics", ADMIN),
-    _no_api(21, "DeleteRecords", f"{ADMIN} or test_offsets"),
-    _no_api(22, "InitProducerId", f"{TXN} or test_produce"),
-    _no_api(23, "OffsetForLeaderEpoch", "test_offsets"),
-    _no_api(24, "AddPartitionsToTxn", TXN),
-    _no_api(25, "AddOffsetsToTxn", TXN),
-    _no_api(26, "EndTxn", TXN),
-    _no_api(28, "TxnOffsetCommit", TXN),
-    _no_api(32, "DescribeConfigs", ADMIN),
-    _no_api(33, "AlterConfigs", ADMIN),
-    _no_api(37, "CreatePartitions", ADMIN),
-    _no_api(42, "DeleteGroups", GROUPS),
-    _no_api(43, "ElectLeaders", ADMIN),
-    _no_api(44, "IncrementalAlterConfigs", ADMIN),
-    _no_api(47, "OffsetDelete", GROUPS),
-    _no_api(60, "DescribeCluster", ADMIN),
-    _no_api(61, "DescribeProducers", TXN),
-    _no_api(65, "DescribeTransactions", TXN),
-    _no_api(66, "ListTransactions", TXN),
-    _no_api(68, "ConsumerGroupHeartbeat", GROUPS),
-    _no_api(69, "ConsumerGroupDescribe", GROUPS),
-    _no_api(75, "DescribeTopicPartitions", ADMIN),
-    Mutation(
-        "bad-frame-stops-broker",
-        "a bad frame closes only its own connection; the broker keeps serving others",
-        "connection.py",
-        '            log.warning("%s closing connection from %s: %s", self.id, self.peer, exc)\n',
-        "            os._exit(3)\n",
-        "test_connection",
-    ),
-    # -- one behaviour at a time ------------------------------------------------------------
-    Mutation(
-        "produce-offsets-restart-at-zero",
-        "base offsets are dense and increase (each produce is answered with offset 0)",
-        "handlers/api_00_produce.py",
-        "        base_offset=result.base_offset,\n",
-        "        base_offset=0,\n",
-        "test_produce",
-    ),
-    Mutation(
-        "produce-ignores-invalid-acks",
-        "acks outside 0, 1, -1 is INVALID_REQUIRED_ACKS",
-        "handlers/api_00_produce.py",
-        "    if req.acks not in (0, 1, -1):\n",
-        "    if False:\n",
-        "test_produce",
-    ),
-    Mutation(
-        "no-crc-check",
-        "a batch whose CRC does not match is CORRUPT_MESSAGE",
-        "protocol/records.py",
-        "    if not check_crc(buf, pos, size):\n",
-        "    if False:\n",
-        "test_produce",
-    ),
-    Mutation(
-        "fetch-ignores-max-wait",
-        "a fetch with nothing to return waits up to max_wait_ms (long poll)",
-        "broker.py",
-        "            with trio.move_on_after(timeout_s):\n",
-        "            with trio.move_on_after(0):\n",
-        "test_fetch",
-    ),
-    Mutation(
-        "list-offsets-latest-is-zero",
-        "ListOffsets latest (-1) is the high watermark",
-        "handlers/api_02_list_offsets.py",
-        "        found = (offset, -1)\n",
-        "        found = (0, -1)\n",
-        "test_offsets",
-    ),
-    Mutation(
-        "generation-not-bumped",
-        "every rebalance starts a new generation",
-        "coordinator/groups.py",
-        "        group.generation_id += 1\n",
-        "        group.generation_id += 0\n",
-        "test_groups",
-    ),
-]
-
-
-def apply(mutation: Mutation, package: Path) -> None:
-    """Apply ``mutation`` to the kpy package copy at ``package``."""
-    path = package / mutation.path
-    text = path.read_text()
-    count = text.count(mutation.old)
-    if count != 1:
-        raise SystemExit(
-            f"mutation {mutation.name}: text found {count} times in kpy/{mutation.path}"
-        )
-    path.write_text(text.replace(mutation.old, mutation.new))
-
-
-def check_all_apply() -> list[str]:
-    """Problems with the mutation list against the current source (empty when all apply)."""
+def catalog_problems(mutations: list[Mutation] = MUTATIONS, source: Path = SOURCE) -> list[str]:
+    """What is wrong with the catalogue against the current source (nothing, ideally)."""
     problems = []
-    names = [m.name for m in MUTATIONS]
-    problems += [f"duplicate name {n}" for n in sorted(set(names)) if names.count(n) > 1]
-    for m in MUTATIONS:
-        count = (ROOT / "kpy" / m.path).read_text().count(m.old)
+    names = [m.name for m in mutations]
+    problems += [f"duplicate mutation name {n}" for n in sorted(set(names)) if names.count(n) > 1]
+    for m in mutations:
+        path = source / m.path
+        if not path.is_file():
+            problems.append(f"{m.name}: kpy/{m.path} does not exist")
+            continue
+        text = path.read_text()
+        count = text.count(m.old)
         if count != 1:
-            problems.append(f"{m.name}: found {count} times in kpy/{m.path}")
+            problems.append(f"{m.name}: the old text occurs {count} times in kpy/{m.path}")
+            continue
+        if m.old == m.new:
+            problems.append(f"{m.name}: the new text is the old text")
+        try:
+            compile(text.replace(m.old, m.new), str(path), "exec")
+        except SyntaxError as exc:
+            problems.append(f"{m.name}: the mutated kpy/{m.path} does not compile: {exc}")
     return problems
 
 
-def run_one(mutation: Mutation | None, workdir: Path) -> tuple[list[dict], float]:
-    """Outcomes of the suite against a broker built from a (mutated) copy of kpy."""
-    copy = workdir / "src"
-    shutil.copytree(ROOT / "kpy", copy / "kpy", ignore=shutil.ignore_patterns("__pycache__"))
+def make_copy(dest: Path, mutation: Mutation | None) -> Path:
+    """Copy kpy/ under ``dest`` and apply ``mutation`` to the copy; returns ``dest``."""
+    shutil.copytree(SOURCE, dest / "kpy", ignore=shutil.ignore_patterns("__pycache__"))
     if mutation is not None:
-        apply(mutation, copy / "kpy")
-    broker = BrokerProcess(workdir / "data")
-    cwd = os.getcwd()
-    os.chdir(copy)  # `python -m kpy` imports the package of its working directory first
+        path = dest / "kpy" / mutation.path
+        text = path.read_text()
+        if text.count(mutation.old) != 1:
+            raise SystemExit(f"mutation {mutation.name} no longer applies to kpy/{mutation.path}")
+        path.write_text(text.replace(mutation.old, mutation.new))
+    return dest
+
+
+def run_suite(name: str, mutation: Mutation | None, workdir: Path, check_timeout: int) -> Run:
+    """Start a broker from a (mutated) copy of kpy and run the selected checks against it."""
+    run = Run(name)
+    started = time.monotonic()
+    source = make_copy(workdir / "src", mutation)
+    broker = CopyBroker(source, workdir / "data")
     try:
         broker.start()
-    finally:
-        os.chdir(cwd)
-    started = time.monotonic()
+    except RuntimeError as exc:
+        run.error = f"the broker did not start: {exc}"
+        run.seconds = time.monotonic() - started
+        return run
     out = workdir / "results.json"
     try:
+        if not broker.runs_copy():
+            run.error = "the broker did not run from the mutated copy"
+            return run
         cmd = [sys.executable, "-m", "conformance", "--bootstrap", broker.bootstrap]
-        cmd += ["--json", str(out), f"--timeout={CHECK_TIMEOUT_S}"]
-        if mutation is not None and mutation.only:
-            cmd += ["-k", mutation.only]
-        subprocess.run(
-            cmd,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=RUN_TIMEOUT_S,
-            check=False,
-        )
+        cmd += ["--json", str(out), "--name", name, "--timeout", str(check_timeout)]
+        if mutation is not None and mutation.checks:
+            cmd += ["-k", mutation.checks]
+        with open(workdir / "conformance.log", "wb") as log:
+            subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=log, timeout=RUN_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        pass
+        run.error = f"the conformance run took over {RUN_TIMEOUT_S} s"
     finally:
         broker.kill()
-    checks = json.loads(out.read_text())["checks"] if out.exists() else []
-    return checks, time.monotonic() - started
+        broker.close()
+        run.seconds = time.monotonic() - started
+    if out.exists():
+        run.checks = json.loads(out.read_text())["checks"]
+    elif not run.error:
+        tail = (workdir / "conformance.log").read_text(errors="replace").strip()
+        run.error = "no results: " + (tail.splitlines() or ["(no output)"])[-1][:200]
+    return run
 
 
-def key(outcome: dict) -> str:
-    return f"{outcome['area']} / {outcome['check']} [{outcome['driver']}]"
+def check_key(c: dict) -> tuple[str, str, str]:
+    return c["area"], c["check"], c["driver"]
 
 
-def report(baseline: list[dict], runs: dict[str, tuple[list[dict], float]]) -> str:
-    everything = sorted({key(o) for o in baseline})
-    failed_by: dict[str, list[str]] = {k: [] for k in everything}
+def sort_key(key: tuple[str, str, str]) -> tuple[int, str, str]:
+    return (AREAS.index(key[0]) if key[0] in AREAS else len(AREAS), key[1], key[2])
+
+
+def peer_failures(path: Path = RESULTS_MD, peer: str = "tansu") -> set[tuple[str, str, str]]:
+    """Checks that fail against ``peer`` in the side-by-side matrix (empty if absent)."""
+    if not path.exists():
+        return set()
+    columns: list[str] = []
+    failing = set()
+    for line in path.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[:3] == ["area", "check", "driver"]:
+            columns = cells
+            continue
+        known = columns and len(cells) == len(columns) and peer in columns
+        if known and cells[columns.index(peer)].startswith("FAIL"):
+            failing.add((cells[0], cells[1], cells[2]))
+    return failing
+
+
+def cell(text: str, width: int = 110) -> str:
+    text = " ".join(text.replace("|", "/").split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def report(baseline: Run, runs: list[Run], total_s: float, peer: set) -> str:
+    mutations = {m.name: m for m in MUTATIONS}
+    everything = sorted({check_key(c) for c in baseline.checks}, key=sort_key)
+    failed_by: dict[tuple[str, str, str], list[str]] = {k: [] for k in everything}
+    for run in runs:
+        for c in run.failed():
+            failed_by.setdefault(check_key(c), []).append(run.name)
+    never = [k for k in everything if not failed_by[k]]
+    idle = [r.name for r in runs if not r.failed()]
+    passed = sum(c["status"] == "PASS" for c in baseline.checks)
     lines = [
-        "# Conformance checks seen failing",
+        "# Every conformance check, seen failing",
         "",
-        "Generated by `python -m conformance.mutations`: each mutation breaks one behaviour in a",
-        "copy of kpy's source, a broker runs from that copy, and the conformance suite runs",
-        "against it. Baseline (unmutated): "
-        f"{sum(o['status'] == 'PASS' for o in baseline)} of {len(baseline)} checks pass.",
+        f"Generated by `python -m conformance.mutations` on {date.today().isoformat()}. Each",
+        "mutation breaks one Kafka behaviour in a temporary copy of kpy/ (an exact text",
+        "replacement, listed in `conformance/mutation_catalog.py`); a broker is started from that",
+        "copy, verified to import kpy from it, and the conformance checks the mutation selects",
+        "(`-k`) run against it with `--bootstrap`. The source tree is never modified.",
         "",
-        "| mutation | behaviour broken | checks failed | seconds |",
-        "| --- | --- | --- | --- |",
+        f"- checks in the suite: {len(everything)}; against the unmodified source {passed} pass",
+        f"- mutations: {len(runs)}; without any failing check: {len(idle)}"
+        + (f" ({', '.join(idle)})" if idle else ""),
+        f"- checks seen failing under at least one mutation: {len(everything) - len(never)}"
+        f" of {len(everything)}",
+        f"- checks never seen failing: {len(never)}",
+        f"- run time: {total_s / 60:.1f} min (baseline {baseline.seconds:.0f} s)",
     ]
-    by_name = {m.name: m for m in MUTATIONS}
-    for name, (checks, seconds) in runs.items():
-        failed = sorted({key(o) for o in checks if o["status"] == "FAIL"})
-        for k in failed:
-            failed_by.setdefault(k, []).append(name)
-        lines.append(f"| {name} | {by_name[name].what} | {len(failed)} | {seconds:.0f} |")
-    never = [k for k in everything if not failed_by.get(k)]
+    if peer:
+        lines.append(
+            f"- secondary evidence: {len(peer & set(everything))} checks fail against tansu"
+            " (conformance/RESULTS.md)"
+        )
     lines += [
         "",
-        f"Checks seen failing: {len(everything) - len(never)} of {len(everything)}.",
+        "## Mutations",
         "",
-        "## Never seen failing",
-        "",
+        "| mutation | file | Kafka behaviour it breaks | checks run | failed | seconds |",
+        "| --- | --- | --- | ---: | ---: | ---: |",
     ]
-    lines += [f"- {k}" for k in never] or ["None."]
-    lines += ["", "## Each check and the mutations that made it fail", ""]
-    lines += ["| check | mutations |", "| --- | --- |"]
-    lines += [f"| {k} | {', '.join(failed_by.get(k, [])) or '-'} |" for k in everything]
+    for run in runs:
+        m = mutations[run.name]
+        lines.append(
+            f"| [{m.name}](#{m.name}) | kpy/{m.path} | {cell(m.breaks)} | {len(run.checks)}"
+            f" | {len(run.failed())} | {run.seconds:.0f} |"
+        )
+    lines += ["", "## Failures per mutation", ""]
+    for run in runs:
+        m = mutations[run.name]
+        selected = f"`-k {m.checks}`" if m.checks else "every check"
+        lines += [f"### {m.name}", "", f"kpy/{m.path}: {m.breaks}. Checks run: {selected}.", ""]
+        if run.error:
+            lines += [f"Run error: {cell(run.error, 300)}", ""]
+        for c in sorted(run.failed(), key=lambda c: sort_key(check_key(c))):
+            lines.append(f"- {c['area']} / {c['check']} [{c['driver']}]: {cell(c['reason'])}")
+        if not run.failed():
+            lines.append("- (no check failed)")
+        lines.append("")
+    lines += [
+        "## Checks and the mutations that made them fail",
+        "",
+        "| area | check | driver | failed under | fails against tansu |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for k in everything:
+        names = ", ".join(failed_by[k]) or "**never**"
+        lines.append(f"| {k[0]} | {k[1]} | {k[2]} | {names} | {'yes' if k in peer else ''} |")
+    lines += ["", "## Never seen failing", ""]
+    lines += [f"- {k[0]} / {k[1]} [{k[2]}]" for k in never] or ["None."]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance.mutations")
-    parser.add_argument("--only", nargs="*", help="mutation names (default: all)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these mutations")
     parser.add_argument("--out", default=str(ROOT / "conformance" / "MUTATIONS.md"))
-    parser.add_argument("--json", help="also write the raw outcomes here")
-    parser.add_argument("--list", action="store_true")
+    parser.add_argument("--json", help="also write every outcome of every run here")
+    parser.add_argument("--list", action="store_true", help="list the mutations and exit")
+    parser.add_argument("--timeout", type=int, default=CHECK_TIMEOUT_S, help="seconds per check")
     args = parser.parse_args(argv)
     if args.list:
         for m in MUTATIONS:
-            print(f"{m.name:40} {m.what}")
+            print(f"{m.name:45} kpy/{m.path}: {m.breaks}")
         return 0
-    problems = check_all_apply()
+    problems = catalog_problems()
+    unknown = set(args.only or ()) - {m.name for m in MUTATIONS}
+    problems += [f"no mutation named {n}" for n in sorted(unknown)]
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 2
     chosen = [m for m in MUTATIONS if not args.only or m.name in args.only]
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="kpy-mutations-") as tmp:
-        baseline, seconds = run_one(None, Path(tmp) / "baseline")
-        print(f"baseline: {len(baseline)} checks in {seconds:.0f} s", flush=True)
-        if not baseline or any(o["status"] == "FAIL" for o in baseline):
-            print("the unmutated broker fails checks; fix that first", file=sys.stderr)
+        baseline = run_suite("baseline", None, Path(tmp) / "baseline", args.timeout)
+        bad = [c for c in baseline.checks if c["status"] == "FAIL"]
+        print(f"baseline: {len(baseline.checks)} checks, {len(bad)} failed", flush=True)
+        if baseline.error or bad or not baseline.checks:
+            print(f"the unmodified broker must pass first: {baseline.error}", file=sys.stderr)
             return 1
-        runs: dict[str, tuple[list[dict], float]] = {}
-        for i, m in enumerate(chosen):
-            checks, seconds = run_one(m, Path(tmp) / f"m{i}")
-            runs[m.name] = (checks, seconds)
-            failed = sum(o["status"] == "FAIL" for o in checks)
-            print(f"{m.name}: {failed} failed of {len(checks)} in {seconds:.0f} s", flush=True)
-    Path(args.out).write_text(report(baseline, runs))
+        runs = []
+        for i, m in enumerate(chosen, 1):
+            run = run_suite(m.name, m, Path(tmp) / f"m{i}", args.timeout)
+            runs.append(run)
+            print(
+                f"[{i}/{len(chosen)}] {m.name}: {len(run.failed())} of {len(run.checks)} failed"
+                f" in {run.seconds:.0f} s {run.error}",
+                flush=True,
+            )
+    total = time.monotonic() - started
+    Path(args.out).write_text(report(baseline, runs, total, peer_failures()))
     if args.json:
-        Path(args.json).write_text(json.dumps({"baseline": baseline, "runs": runs}, indent=1))
-    print(f"wrote {args.out}")
-    return 0
+        data = {r.name: {"seconds": r.seconds, "error": r.error, "checks": r.checks} for r in runs}
+        data["baseline"] = {"seconds": baseline.seconds, "checks": baseline.checks}
+        Path(args.json).write_text(json.dumps(data, indent=1))
+    print(f"wrote {args.out} in {total / 60:.1f} min")
+    return 0 if all(r.failed() and not r.error for r in runs) else 1
 
 
 if __name__ == "__main__":
