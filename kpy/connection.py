@@ -8,8 +8,8 @@ Frames are read into a reusable buffer (readv into it); a frame too big for it i
 straight into its own buffer. Responses are lists of chunks: bytes-like chunks go out with
 writev (gathered writes); FileRegion chunks (record batches straight from segment files) go
 out with os.sendfile. The socket calls are made directly on the non-blocking descriptor and
-wait for readiness only when the kernel has nothing to give, with one trio checkpoint per
-request for fairness; idle connections are closed by a reaper (see reap_idle), so a request
+wait for readiness only when the kernel has nothing to give, with a trio checkpoint at least
+every millisecond for fairness; idle connections are closed by a reaper (see reap_idle), so a request
 costs no timer of its own.
 """
 
@@ -37,9 +37,16 @@ log = logging.getLogger("kpy.connection")
 _SIZE = struct.Struct(">i")
 _PRODUCE = 0  # api key
 _ids = itertools.count(1)
+
+
 _BUFFER = 64 * 1024  # per connection, grown up to _SHARED_MAX by a connection that needs it
 _SHARED_MAX = 256 * 1024  # frames larger than this are received into a buffer of their own
 _MAX_GATHER = 64  # iovecs per sendmsg call, well under IOV_MAX
+
+
+def _is_produce(buf: Any, pos: int) -> bool:
+    """Whether the request whose header starts at ``pos`` is a Produce (int16 api key 0)."""
+    return buf[pos] == 0 and buf[pos + 1] == _PRODUCE
 
 
 class Connection:
@@ -111,7 +118,7 @@ class Connection:
                             await self._send_chunks(held)
                         raise
                     if chunks is not None:
-                        if frame[0] == 0 and frame[1] == _PRODUCE and self._produce_buffered():
+                        if _is_produce(frame, 0) and self._produce_buffered():
                             held.extend(chunks)
                         elif held:
                             held.extend(chunks)
@@ -184,7 +191,7 @@ class Connection:
             return False
         buf = self._buf
         size = _SIZE.unpack_from(buf, start)[0]
-        return 0 <= size <= have - 4 and buf[start + 4] == 0 and buf[start + 5] == _PRODUCE
+        return 0 <= size <= have - 4 and _is_produce(buf, start + 4)
 
     async def _recv_into(self, view: memoryview) -> int:
         while True:
@@ -212,7 +219,7 @@ class Connection:
             self._start = start + size
             if self._start == self._end:
                 self._start = self._end = 0
-            if size >= 2 and self._buf[start] == 0 and self._buf[start + 1] == _PRODUCE:
+            if size >= 2 and _is_produce(self._buf, start):
                 # Produce is answered before the buffer is read into again and keeps no
                 # reference to its records (bytes fields are always copied by the decoders),
                 # so its batches are validated and written straight from the buffer.
