@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from kpy.dispatch import CloseConnection, RequestContext, dispatch
+from kpy.handlers.api_00_produce import produce_frame
 from kpy.protocol.primitives import FileRegion
 
 if TYPE_CHECKING:
@@ -39,8 +40,11 @@ _PRODUCE = 0  # api key
 _ids = itertools.count(1)
 
 
-_BUFFER = 64 * 1024  # per connection, grown up to _SHARED_MAX by a connection that needs it
-_SHARED_MAX = 256 * 1024  # frames larger than this are received into a buffer of their own
+_BUFFER = 64 * 1024  # per connection at first
+# A connection's buffer doubles, up to this, when a read fills it (the client sends faster than
+# one frame per read: pipelined produce requests then arrive together and their responses go
+# out in one write) or when a frame needs the room. Larger frames get a buffer of their own.
+_SHARED_MAX = 1024 * 1024
 _MAX_GATHER = 64  # iovecs per sendmsg call, well under IOV_MAX
 
 
@@ -112,7 +116,11 @@ class Connection:
                         return
                     self.requests += 1
                     try:
-                        chunks = await dispatch(frame, self._make_ctx)
+                        chunks = None
+                        if len(frame) > 10 and _is_produce(frame, 0):
+                            chunks = await produce_frame(self.broker, frame)
+                        if chunks is None:
+                            chunks = await dispatch(frame, self._make_ctx)
                     except CloseConnection:
                         if held:
                             await self._send_chunks(held)
@@ -171,9 +179,7 @@ class Connection:
                 self._buf[:pending] = self._buf[self._start : self._end]
                 self._start, self._end = 0, pending
             if len(self._buf) - self._start < need:
-                grown = bytearray(max(need + self._start, min(2 * len(self._buf), _SHARED_MAX)))
-                grown[: self._end] = self._buf[: self._end]
-                self._buf = grown
+                self._grow(need + self._start)
             with memoryview(self._buf) as view:
                 n = await self._recv_into(view[self._end :])
             if n == 0:
@@ -182,7 +188,14 @@ class Connection:
                 return False
             self._end += n
             self.bytes_in += n
+            if self._end == len(self._buf) and len(self._buf) < _SHARED_MAX:
+                self._grow(0)  # the read filled the buffer: more is probably waiting
         return True
+
+    def _grow(self, need: int) -> None:
+        grown = bytearray(max(need, min(2 * len(self._buf), _SHARED_MAX)))
+        grown[: self._end] = self._buf[: self._end]
+        self._buf = grown
 
     def _produce_buffered(self) -> bool:
         """Whether the buffer already holds a whole Produce request frame."""

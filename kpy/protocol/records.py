@@ -221,6 +221,17 @@ def set_partition_leader_epoch(buf: bytearray | memoryview, pos: int, epoch: int
     _I32.pack_into(buf, pos + 12, epoch)
 
 
+_OFFSET_LENGTH_EPOCH = struct.Struct(">qii")
+
+
+def set_offset_and_epoch(
+    buf: bytearray | memoryview, pos: int, base_offset: int, epoch: int
+) -> None:
+    """Both rewrites of an append in one call (batchLength, between them, is written back)."""
+    length = _I32.unpack_from(buf, pos + 8)[0]
+    _OFFSET_LENGTH_EPOCH.pack_into(buf, pos, base_offset, length, epoch)
+
+
 def set_log_append_time(buf: bytearray | memoryview, pos: int, timestamp_ms: int) -> None:
     """Stamp a batch with LogAppendTime: set the timestamp-type bit and maxTimestamp, redo the CRC.
 

@@ -210,16 +210,19 @@ class Log:
         log_append_time_ms: int | None = None,
         origin: str = "client",
         assign_offsets: bool | None = None,
+        header: records.BatchHeader | None = None,
     ) -> AppendResult:
         """Append already-validated v2 batches (a writable buffer, rewritten in place).
 
         Offsets are assigned by rewriting each batch's baseOffset (and partitionLeaderEpoch;
         with ``log_append_time_ms`` also maxTimestamp and the CRC); records are never parsed.
-        ``origin`` is "client" or "coordinator" (offsets assigned) or "replication" (batches
-        keep their offsets). Idempotent batches are checked against the producer state:
-        a retry of one of the producer's last 5 batches returns the original offsets with
-        ``duplicate=True``. Raises KafkaError: OUT_OF_ORDER_SEQUENCE_NUMBER,
-        INVALID_PRODUCER_EPOCH, CORRUPT_MESSAGE (no whole batch), KAFKA_STORAGE_ERROR."""
+        ``header``, when given, is the decoded header of the one batch ``data`` holds (the
+        produce path has it from validation). ``origin`` is "client" or "coordinator"
+        (offsets assigned) or "replication" (batches keep their offsets). Idempotent batches
+        are checked against the producer state: a retry of one of the producer's last 5
+        batches returns the original offsets with ``duplicate=True``. Raises KafkaError:
+        OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, CORRUPT_MESSAGE (no whole
+        batch), KAFKA_STORAGE_ERROR."""
         if assign_offsets is None:
             assign_offsets = origin != "replication"
         if self.offline:
@@ -227,42 +230,43 @@ class Log:
                 ErrorCode.KAFKA_STORAGE_ERROR, f"{self.topic}-{self.partition} is offline"
             )
         buf = data if isinstance(data, (bytearray, memoryview)) else bytearray(data)
-        headers: list[records.BatchHeader] = []
-        positions: list[int] = []
-        next_offset = self.log_end_offset
-        first_offset = next_offset
-        for pos, h in records.iter_batches(buf):
-            duplicate = self.producer_state.check(h)
+        batches = [(0, header)] if header is not None else list(records.iter_batches(buf))
+        if not batches:
+            raise KafkaError(ErrorCode.CORRUPT_MESSAGE, "no complete record batch to append")
+        producers = self.producer_state
+        next_offset = first_offset = self.log_end_offset
+        size = count = 0
+        control = False
+        for pos, h in batches:
+            duplicate = producers.check(h)
             if duplicate is not None:
                 return AppendResult(
                     duplicate.first_offset, duplicate.last_offset, -1, self.log_start_offset, True
                 )
             if assign_offsets:
-                records.set_base_offset(buf, pos, next_offset)
-                records.set_partition_leader_epoch(buf, pos, leader_epoch)
+                records.set_offset_and_epoch(buf, pos, next_offset, leader_epoch)
                 h.base_offset = next_offset
                 if log_append_time_ms is not None:
                     records.set_log_append_time(buf, pos, log_append_time_ms)
                     h.max_timestamp = log_append_time_ms
-            next_offset = h.next_offset
-            headers.append(h)
-            positions.append(pos)
-        if not headers:
-            raise KafkaError(ErrorCode.CORRUPT_MESSAGE, "no complete record batch to append")
-        size = sum(h.size for h in headers)
+            next_offset = h.base_offset + h.last_offset_delta + 1
+            size += h.batch_length + records.LOG_OVERHEAD
+            count += h.record_count
+            control = control or h.is_control
+        headers = [h for _, h in batches]
         try:
             if self._should_roll(size, headers[0]):
                 self.roll()
             self.epoch_cache.assign(leader_epoch, first_offset)
-            self.active.append(memoryview(buf)[:size], headers)
+            self.active.append(memoryview(buf)[:size] if size != len(buf) else buf, headers)
         except OSError as exc:
             self.offline_error(exc)
-        aborts = self._aborted_by(buf, positions, headers)
+        if control:
+            for txn in self._aborted_by(buf, batches):
+                self.active.txn_index.append(txn)
         for h in headers:
-            self.producer_state.update(h)
-        for txn in aborts:
-            self.active.txn_index.append(txn)
-        self._unflushed += sum(h.record_count for h in headers)
+            producers.update(h)
+        self._unflushed += count
         return AppendResult(
             first_offset,
             next_offset - 1,
@@ -271,12 +275,12 @@ class Log:
         )
 
     def _aborted_by(
-        self, buf: bytearray | memoryview, positions: list[int], headers: list[records.BatchHeader]
+        self, buf: bytearray | memoryview, batches: list[tuple[int, records.BatchHeader]]
     ) -> list[AbortedTxn]:
-        """Index entries for the ABORT markers among ``headers`` (read before the producer
+        """Index entries for the ABORT markers among ``batches`` (read before the producer
         state forgets where each aborted transaction started)."""
         result: list[AbortedTxn] = []
-        for pos, h in zip(positions, headers, strict=True):
+        for pos, h in batches:
             if not h.is_control or records.control_type(buf, pos) != records.CONTROL_ABORT:
                 continue
             entry = self.producer_state.producers.get(h.producer_id)
