@@ -6,7 +6,7 @@ and acks=-1 are the same on a single broker: the append is acknowledged once it 
 log (and fsynced when the topic's flush settings ask for it).
 
 ``produce_frame`` is the connection's shortcut for the common request (no transactional id,
-acks 1 or -1, no tagged fields): it reads the frame with a few struct calls, appends through
+no tagged fields): it reads the frame with a few struct calls, appends through
 the same ``append_partition`` as the handler, and writes a response with no errors directly;
 anything else (or any error) takes the general path, which gives byte-identical responses.
 """
@@ -29,50 +29,63 @@ log = logging.getLogger("kpy.handlers.produce")
 PartitionResponse = ProduceResponse.PartitionProduceResponse
 
 
-def error_response(req: ProduceRequest, version: int, code: int) -> ProduceResponse:
+Results = list[tuple[str, list[Any]]]  # (topic, its PartitionProduceResponses)
+
+
+def response_of(results: Results) -> ProduceResponse:
     return ProduceResponse(
         responses=[
-            ProduceResponse.TopicProduceResponse(
-                name=t.name,
-                partition_responses=[
-                    PartitionResponse(index=p.index, error_code=code, base_offset=-1)
-                    for p in t.partition_data
-                ],
-            )
-            for t in req.topic_data
+            ProduceResponse.TopicProduceResponse(name=name, partition_responses=rs)
+            for name, rs in results
         ]
     )
 
 
+def failed(topics: list[tuple[str, list[int]]], code: int) -> Results:
+    """Every partition of ``topics`` answered with ``code``."""
+    return [
+        (name, [PartitionResponse(index=i, error_code=code, base_offset=-1) for i in indexes])
+        for name, indexes in topics
+    ]
+
+
+def error_response(req: ProduceRequest, version: int, code: int) -> ProduceResponse:
+    topics = [(t.name, [p.index for p in t.partition_data]) for t in req.topic_data]
+    return response_of(failed(topics, code))
+
+
+def answered(acks: int) -> bool:
+    """acks=0 gets no response at all; 1 and -1 are answered once the batch is in the log."""
+    return acks != 0
+
+
 @handles(0, 3, 11, error_response=error_response)
 async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse | None:
-    broker = ctx.broker
     if req.acks not in (0, 1, -1):
         return error_response(req, ctx.api_version, ErrorCode.INVALID_REQUIRED_ACKS)
+    topics = [(t.name, [(p.index, p.records) for p in t.partition_data]) for t in req.topic_data]
+    results = await append_all(ctx.broker, topics, req.transactional_id)
+    return response_of(results) if answered(req.acks) else None
+
+
+async def append_all(
+    broker, topics: list[tuple[str, list[tuple[int, Any]]]], transactional_id: str | None
+) -> Results:
+    """Append each partition's records independently, then run the flushes that became due."""
     now_ms = int(broker.clock() * 1000)
-    response = ProduceResponse()
     appended: list = []
-    for topic in req.topic_data:
-        results = []
-        for part in topic.partition_data:
-            results.append(
-                append_partition(
-                    broker,
-                    topic.name,
-                    part.index,
-                    part.records,
-                    now_ms,
-                    req.transactional_id,
-                    appended,
-                )
-            )
-        response.responses.append(
-            ProduceResponse.TopicProduceResponse(name=topic.name, partition_responses=results)
+    results = [
+        (
+            name,
+            [
+                append_partition(broker, name, i, data, now_ms, transactional_id, appended)
+                for i, data in parts
+            ],
         )
+        for name, parts in topics
+    ]
     await broker.after_produce(appended)
-    if req.acks == 0:
-        return None
-    return response
+    return results
 
 
 def append_partition(
@@ -145,6 +158,8 @@ def parse_simple(frame: memoryview) -> Parsed | None:
         reg = REGISTRY.get(0)
         if key != 0 or reg is None or not reg.min_version <= version <= reg.max_version:
             return None
+        if n < -1:
+            return None
         pos = 10 + max(n, 0)
         if version >= 9:
             if frame[pos] != 0:  # header tagged fields
@@ -178,7 +193,7 @@ def parse_simple(frame: memoryview) -> Parsed | None:
             topics.append((name, partitions))
     except (struct.error, IndexError, UnicodeDecodeError, ProtocolError):
         return None
-    if pos != len(frame) or acks not in (1, -1):
+    if pos != len(frame) or acks not in (0, 1, -1):
         return None
     return version, corr, acks, topics
 
@@ -214,45 +229,33 @@ def _parse_flexible(frame: memoryview, pos: int, version: int, corr: int) -> Par
             return None
         topics.append((name, partitions))
         pos += 1
-    if frame[pos] != 0 or pos + 1 != len(frame) or acks not in (1, -1):
+    if frame[pos] != 0 or pos + 1 != len(frame) or acks not in (0, 1, -1):
         return None
     return version, corr, acks, topics
 
 
 async def produce_frame(broker, frame: memoryview) -> list[Any] | None:
-    """Answer a produce frame through the shortcut: the response chunks, or None when the
-    frame needs the general path (nothing has been appended then)."""
+    """Answer a produce frame through the shortcut: the response chunks ([] for acks=0), or
+    None when the frame needs the general path (nothing has been appended then)."""
     parsed = parse_simple(frame)
     if parsed is None:
         return None
-    version, corr, _acks, topics = parsed
-    now_ms = int(broker.clock() * 1000)
-    appended: list = []
+    version, corr, acks, topics = parsed
     try:
-        results = [
-            (name, [append_partition(broker, name, i, d, now_ms, None, appended) for i, d in parts])
-            for name, parts in topics
-        ]
-        await broker.after_produce(appended)
+        results = await append_all(broker, topics, None)
     except Exception:
-        log.exception("Produce v%d failed", version)
-        code = ErrorCode.UNKNOWN_SERVER_ERROR
-        results = [
-            (name, [PartitionResponse(index=i, error_code=code, base_offset=-1) for i, _ in parts])
-            for name, parts in topics
-        ]
+        # As dispatch does for the general path.
+        log.exception("Produce v%d handler failed", version)
+        indexes = [(name, [i for i, _ in parts]) for name, parts in topics]
+        results = failed(indexes, ErrorCode.UNKNOWN_SERVER_ERROR)
+    if not answered(acks):
+        return []
     if any(r.error_code for _, rs in results for r in rs):
-        response = ProduceResponse(
-            responses=[
-                ProduceResponse.TopicProduceResponse(name=name, partition_responses=rs)
-                for name, rs in results
-            ]
-        )
-        return framing.encode_response(corr, 0, version, response)
+        return framing.encode_response(corr, 0, version, response_of(results))
     return [encode_success(corr, version, results)]
 
 
-def encode_success(corr: int, version: int, results: list[tuple[str, list[Any]]]) -> bytearray:
+def encode_success(corr: int, version: int, results: Results) -> bytearray:
     """The whole response frame (size prefix included) when no partition has an error."""
     b = bytearray(8)
     _I32.pack_into(b, 4, corr)
@@ -262,7 +265,6 @@ def encode_success(corr: int, version: int, results: list[tuple[str, list[Any]]]
         write_uvarint(b, len(results) + 1)
     else:
         b += _I32.pack(len(results))
-    pack = _PARTITION_OK.pack if version >= 5 else _PARTITION_OK_V3.pack
     tail = _FLEX_TAIL if flexible else _V8_TAIL if version >= 8 else b""
     for name, rs in results:
         raw = name.encode()
@@ -274,9 +276,11 @@ def encode_success(corr: int, version: int, results: list[tuple[str, list[Any]]]
             b += _I16.pack(len(raw)) + raw + _I32.pack(len(rs))
         for r in rs:
             if version >= 5:
-                b += pack(r.index, 0, r.base_offset, r.log_append_time_ms, r.log_start_offset)
+                b += _PARTITION_OK.pack(
+                    r.index, 0, r.base_offset, r.log_append_time_ms, r.log_start_offset
+                )
             else:
-                b += pack(r.index, 0, r.base_offset, r.log_append_time_ms)
+                b += _PARTITION_OK_V3.pack(r.index, 0, r.base_offset, r.log_append_time_ms)
             b += tail
         if flexible:
             b.append(0)  # topic tagged fields

@@ -211,16 +211,6 @@ def iter_batches(buf: bytes | bytearray | memoryview, pos: int = 0, end: int | N
         pos += size
 
 
-def set_base_offset(buf: bytearray | memoryview, pos: int, base_offset: int) -> None:
-    """Rewrite baseOffset in place; baseOffset is outside the CRC, so nothing else changes."""
-    _I64.pack_into(buf, pos, base_offset)
-
-
-def set_partition_leader_epoch(buf: bytearray | memoryview, pos: int, epoch: int) -> None:
-    """partitionLeaderEpoch is outside the CRC too."""
-    _I32.pack_into(buf, pos + 12, epoch)
-
-
 _OFFSET_LENGTH_EPOCH = struct.Struct(">qii")
 
 

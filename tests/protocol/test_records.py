@@ -140,8 +140,7 @@ def test_any_flipped_byte_is_caught_without_decoding(recs, codec, where, flip):
 
 def test_header_rewrites_outside_the_crc_keep_it_valid():
     batch = records.build_batch([Record(b"k", b"v", [])])
-    records.set_base_offset(batch, 0, 123456)
-    records.set_partition_leader_epoch(batch, 0, 7)
+    records.set_offset_and_epoch(batch, 0, 123456, 7)
     h = records.validate_batch(batch)
     assert (h.base_offset, h.partition_leader_epoch) == (123456, 7)
 

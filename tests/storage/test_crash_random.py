@@ -46,8 +46,7 @@ def check_log(data_dir: Path, acked: list[int]) -> int:
             offset = h.next_offset
     for o in acked:
         expected = bytearray(batch_for(o))
-        records.set_base_offset(expected, 0, o)
-        records.set_partition_leader_epoch(expected, 0, 0)
+        records.set_offset_and_epoch(expected, 0, o, 0)
         assert stored.get(o) == bytes(expected), f"acknowledged batch at {o} lost or damaged"
     if acked:
         dup = lg.append(batch_for(acked[-1]), leader_epoch=0)

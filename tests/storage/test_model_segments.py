@@ -101,8 +101,7 @@ class SegmentModel(RuleBasedStateMachine):
         res = self.log.append(data, leader_epoch=0)
         assert (res.base_offset, res.last_offset) == (self.leo, self.leo + n - 1)
         stored = bytearray(data)
-        records.set_base_offset(stored, 0, self.leo)
-        records.set_partition_leader_epoch(stored, 0, 0)
+        records.set_offset_and_epoch(stored, 0, self.leo, 0)
         self.segments[-1].batches.append(MBatch(self.leo, n, len(data), ts, bytes(stored)))
 
     @rule()
