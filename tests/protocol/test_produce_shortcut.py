@@ -119,6 +119,10 @@ def test_declines_what_only_the_general_path_handles():
     other = bytearray(frame_of(9, 1, "c", simple))
     other[1] = 1  # api key 1 (Fetch)
     assert parse_simple(memoryview(other)) is None
+    # A client id length below -1 is the general path's to refuse.
+    frame = bytearray(frame_of(8, 1, None, simple))
+    frame[8:10] = b"\xff\xfe"
+    assert parse_simple(memoryview(frame)) is None
     # A null topic array (count -1) is the general path's to refuse.
     frame = bytearray(frame_of(8, 1, None, request_of(1, None, [])))
     frame[-4:] = b"\xff\xff\xff\xff"
