@@ -2,7 +2,8 @@
 
 A broker is described by a `BrokerSpec` (a name and a way to build its command line for a port and a
 fresh data directory). `RunningBroker` owns one started process group: it promises that `stop()`
-ends every process it started, and that `rss_bytes()` counts the broker and all its descendants.
+ends every process it started, and that `rss_bytes()` and `cpu_seconds()` count the broker and all
+its descendants.
 
 The peers come from PyPI and live in their own virtualenv under bench/.peers/ so that their
 packages never mix with kpy's dependencies.
@@ -275,6 +276,12 @@ class RunningBroker:
             raise BrokerNotReady(f"broker exited: {self.last_log_line()}")
         return sum(_vm_rss(pid) for pid in _descendants(self.proc.pid))
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time used so far by the broker and all its live descendants."""
+        if self.proc is None:
+            return 0.0
+        return sum(_cpu_seconds(pid) for pid in _descendants(self.proc.pid))
+
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM the process group, SIGKILL it after `grace` seconds; idempotent."""
         if self.proc is not None and self.proc.poll() is None:
@@ -321,6 +328,18 @@ def _descendants(root: int) -> list[int]:
         out.append(pid)
         todo.extend(children.get(pid, []))
     return out
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14 and 15)
 
 
 def _vm_rss(pid: int) -> int:

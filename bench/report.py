@@ -120,15 +120,40 @@ def build_rows(results: dict, workloads: list, brokers: list[str], unavailable: 
     return header, rows, notes
 
 
-def markdown(header, rows, notes, info: dict, config: dict) -> str:
-    lines = [
+def cpu_rows(results: dict, workloads: list, brokers: list[str]) -> tuple:
+    """CPU time per run (medians) of the broker and of the client, for the client workloads:
+    on shared cores, a client far busier than the broker is what bounds a figure."""
+    header = ["CPU per run, broker / client (ms)", *brokers]
+    rows = []
+    for w in workloads:
+        cells, seen = [w.title], False
+        for b in brokers:
+            extra = results.get(w.name, {}).get(b, {}).get("extra_medians", {})
+            if "broker_cpu_ms" in extra and "client_cpu_ms" in extra:
+                cells.append(f"{extra['broker_cpu_ms']:.0f} / {extra['client_cpu_ms']:.0f}")
+                seen = True
+            else:
+                cells.append("-")
+        if seen:
+            rows.append(cells)
+    return header, rows
+
+
+def _md_table(header, rows) -> list[str]:
+    return [
         "| " + " | ".join(header) + " |",
         "|" + "|".join(" --- " for _ in header) + "|",
         *("| " + " | ".join(r) + " |" for r in rows),
     ]
+
+
+def markdown(header, rows, notes, info: dict, config: dict, cpu: tuple | None = None) -> str:
+    lines = _md_table(header, rows)
     if notes:
         lines.append("")
         lines.extend(f"- [{i}] {n}" for i, n in enumerate(notes, start=1))
+    if cpu and cpu[1]:
+        lines += ["", *_md_table(*cpu)]
     m = info["machine"]
     lines += [
         "",
@@ -140,6 +165,10 @@ def markdown(header, rows, notes, info: dict, config: dict) -> str:
         + (" (--quick sizes)." if config.get("quick") else "."),
         "Latency cells are p50 / p99. Ratios are kpy/peer medians: above 1 is better for kpy when"
         " higher is better, below 1 when lower is better.",
+        "CPU is user + system time: the broker's process tree while the client process ran (its"
+        " topic made beforehand) / the client process (Python loop and librdkafka's threads) in"
+        " its timed part. Both share the cores: where the client is much the busier, the client"
+        " bounds the figure.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import random
+import resource
 import sys
 import threading
 import time
@@ -82,8 +83,16 @@ def producer_config(bootstrap: str, errors: Errors, **overrides) -> dict:
     return config
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (librdkafka's threads included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def create_topic(bootstrap: str, topic: str, partitions: int, timeout: float = 60.0) -> None:
-    """Create `topic` and wait until metadata shows every partition with a leader."""
+    """Create `topic` unless it exists (made by a setup step) and wait until metadata shows
+    every partition with a leader."""
+    from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
     errors = Errors()
@@ -94,7 +103,12 @@ def create_topic(bootstrap: str, topic: str, partitions: int, timeout: float = 6
     try:
         future.result(timeout)
     except Exception as exc:
-        raise WorkloadFailed(f"create topic {topic} ({partitions} partitions): {exc}") from exc
+        exists = (
+            isinstance(exc, KafkaException)
+            and exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS
+        )
+        if not exists:
+            raise WorkloadFailed(f"create topic {topic} ({partitions} partitions): {exc}") from exc
     deadline = time.monotonic() + timeout
     while True:
         md = admin.list_topics(topic, timeout=10).topics.get(topic)
@@ -139,7 +153,7 @@ def produce(
     pool = payloads(size)
     mask = len(pool) - 1
     send, poll = producer.produce, producer.poll
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     for i in range(count):
         kwargs = {"partition": i % partitions} if spread else {}
         while True:
@@ -152,11 +166,17 @@ def produce(
             poll(0)
     left = producer.flush(120)
     elapsed = time.perf_counter() - start
+    cpu = cpu_seconds() - cpu
     if left:
         raise WorkloadFailed(errors.reason(f"{left} of {count} records not delivered in 120 s"))
     if failed["count"]:
         raise WorkloadFailed(f"{failed['count']} of {count} records failed: {failed['first']}")
-    return {"seconds": elapsed, "records": count, "bytes": count * size}
+    return {
+        "seconds": elapsed,
+        "records": count,
+        "bytes": count * size,
+        "client_cpu_ms": cpu * 1000,
+    }
 
 
 # --- the workloads ------------------------------------------------------------------------------
@@ -235,17 +255,19 @@ def w_consume(bootstrap: str, p: dict) -> tuple[float, dict]:
             if batch:
                 last_progress = now
                 if not first_at:
-                    first_at, first_bytes = now, nbytes
+                    first_at, first_bytes, cpu = now, nbytes, cpu_seconds()
             elif now - last_progress > STALL_SECONDS:
                 raise WorkloadFailed(
                     errors.reason(f"no progress for {STALL_SECONDS:.0f} s after {got} of {want}")
                 )
         elapsed = time.perf_counter() - first_at
+        cpu = cpu_seconds() - cpu
     finally:
         consumer.close()
     timed = nbytes - first_bytes
     extra = {"seconds": elapsed, "records": got, "bytes": nbytes}
     extra["first_record_s"] = first_at - assigned_at
+    extra["client_cpu_ms"] = cpu * 1000
     return timed / max(elapsed, 1e-9) / 1e6, extra
 
 
@@ -327,6 +349,12 @@ def w_latency(bootstrap: str, p: dict) -> tuple[float, dict]:
     return p99, {"p50_ms": p50, "p99_ms": p99, "max_ms": latencies[-1], "records": count}
 
 
+def w_topic(bootstrap: str, p: dict) -> tuple[float, dict]:
+    """Untimed setup: the workload's topic, made before the broker's CPU time is read."""
+    create_topic(bootstrap, "bench", p["partitions"])
+    return 0.0, {}
+
+
 def w_create(bootstrap: str, p: dict) -> tuple[float, dict]:
     """Untimed setup: a topic with many partitions, one record in each."""
     create_topic(bootstrap, "bench", p["partitions"])
@@ -342,6 +370,7 @@ WORKLOADS = {
     "consume": w_consume,
     "latency": w_latency,
     "create": w_create,
+    "topic": w_topic,
 }
 
 
