@@ -94,10 +94,10 @@ CONNECTION = [
     M(
         "pipelined-frames-dropped",
         "connection.py",
-        "            self._start = start + size\n"
-        "            if self._start == self._end:\n"
-        "                self._start = self._end = 0\n",
-        "            self._start = self._end = 0  # mutation: bytes after this frame are lost\n",
+        "        self._start = start + size\n"
+        "        if self._start == self._end:\n"
+        "            self._start = self._end = 0\n",
+        "        self._start = self._end = 0  # mutation: bytes after this frame are lost\n",
         "test_pipelined_requests_answer_in_order",
         "requests pipelined on one connection are all answered, in order",
     ),

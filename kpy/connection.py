@@ -109,15 +109,18 @@ class Connection:
                     if held and (len(held) >= _MAX_GATHER or not self._produce_buffered()):
                         await self._send_chunks(held)
                         held = []
-                    self.idle_since = time.monotonic()
-                    frame = await self._read_frame(max_request)
-                    self.idle_since = None
+                    frame = self._buffered_frame(max_request)
                     if frame is None:
-                        return
+                        self.idle_since = time.monotonic()
+                        frame = await self._read_frame(max_request)
+                        self.idle_since = None
+                        if frame is None:
+                            return
                     self.requests += 1
+                    produce = len(frame) > 10 and _is_produce(frame, 0)
                     try:
                         chunks = None
-                        if len(frame) > 10 and _is_produce(frame, 0):
+                        if produce:
                             chunks = await produce_frame(self.broker, frame)
                         if chunks is None:
                             chunks = await dispatch(frame, self._make_ctx)
@@ -126,7 +129,7 @@ class Connection:
                             await self._send_chunks(held)
                         raise
                     if chunks is not None:
-                        if _is_produce(frame, 0) and self._produce_buffered():
+                        if produce and self._produce_buffered():
                             held.extend(chunks)
                         elif held:
                             held.extend(chunks)
@@ -213,6 +216,29 @@ class Connection:
             except BlockingIOError:
                 await trio.lowlevel.wait_readable(self.sock)
 
+    def _buffered_frame(self, max_request: int) -> memoryview | None:
+        """The next request frame if the buffer already holds all of it (pipelined requests
+        are taken without a trip through the socket calls), else None."""
+        start, have = self._start, self._end - self._start
+        if have < 4:
+            return None
+        size = _SIZE.unpack_from(self._buf, start)[0]
+        if not 0 <= size <= max_request or size > have - 4:
+            return None  # _read_frame reads the rest, or rejects the size
+        return self._take(start + 4, size)
+
+    def _take(self, start: int, size: int) -> memoryview:
+        """The frame body at ``start`` in the shared buffer, consumed."""
+        self._start = start + size
+        if self._start == self._end:
+            self._start = self._end = 0
+        if size >= 2 and _is_produce(self._buf, start):
+            # Produce is answered before the buffer is read into again and keeps no
+            # reference to its records (bytes fields are always copied by the decoders),
+            # so its batches are validated and written straight from the buffer.
+            return memoryview(self._buf)[start : start + size]
+        return memoryview(self._buf[start : start + size])  # a copy: the buffer is reused
+
     async def _read_frame(self, max_request: int) -> memoryview | None:
         """Next request frame as a writable view (produce rewrites batch offsets in place)."""
         if not await self._fill(4):
@@ -228,16 +254,7 @@ class Connection:
             # Through the shared buffer: one read usually brings the whole frame.
             if not await self._fill(size + 4):
                 raise CloseConnection("connection closed in the middle of a frame")
-            start = self._start + 4
-            self._start = start + size
-            if self._start == self._end:
-                self._start = self._end = 0
-            if size >= 2 and _is_produce(self._buf, start):
-                # Produce is answered before the buffer is read into again and keeps no
-                # reference to its records (bytes fields are always copied by the decoders),
-                # so its batches are validated and written straight from the buffer.
-                return memoryview(self._buf)[start : start + size]
-            return memoryview(self._buf[start : start + size])  # a copy: the buffer is reused
+            return self._take(self._start + 4, size)
         self._start += 4
         frame = bytearray(size)
         have = min(size, self._end - self._start)
@@ -269,20 +286,33 @@ class Connection:
             await self._sendmsg(pending)
 
     async def _sendmsg(self, buffers: list[Any]) -> None:
-        views = [memoryview(b).cast("B") for b in buffers]
-        while views:
+        sent = 0
+        if len(buffers) <= _MAX_GATHER:
+            # The kernel usually takes a whole response at once: then no views are needed.
             try:
-                sent = os.writev(self.fd, views[:_MAX_GATHER])
+                sent = os.writev(self.fd, buffers)
             except BlockingIOError:
-                await trio.lowlevel.wait_writable(self.sock)
-                continue
+                pass
             self.bytes_out += sent
+            if sent == sum(map(len, buffers)):
+                return
+        views = [memoryview(b).cast("B") for b in buffers]
+        while True:
             # Drop what was fully sent; keep the unsent tail of a partly sent buffer.
             while views and sent >= len(views[0]):
                 sent -= len(views[0])
                 views.pop(0)
+            if not views:
+                return
             if sent:
                 views[0] = views[0][sent:]
+            try:
+                sent = os.writev(self.fd, views[:_MAX_GATHER])
+            except BlockingIOError:
+                sent = 0
+                await trio.lowlevel.wait_writable(self.sock)
+                continue
+            self.bytes_out += sent
 
     async def _sendfile(self, region: FileRegion) -> None:
         offset, remaining = region.position, region.length
