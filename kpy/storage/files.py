@@ -18,9 +18,11 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
+def atomic_write(path: str | os.PathLike[str], data: bytes, *, sync: bool = True) -> None:
     """Replace ``path`` with ``data`` so a crash leaves either the old or the new file:
-    write a temp file, fsync it, rename it over the target, fsync the directory."""
+    write a temp file, fsync it, rename it over the target, fsync the directory. Without
+    ``sync`` the fsyncs are left to the caller (``fsync_file``), for a file whose loss on a
+    power failure only costs a rebuild."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -29,11 +31,23 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
         while view:
             n = os.write(fd, view)
             view = view[n:]
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    fsync_dir(path.parent)
+    if sync:
+        fsync_dir(path.parent)
+
+
+def fsync_file(path: str | os.PathLike[str]) -> None:
+    """fsync a file written earlier, then its directory (which holds its name)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fsync_dir(Path(path).parent)
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[tuple[str, int], int]:

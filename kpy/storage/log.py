@@ -320,8 +320,25 @@ class Log:
         if self.active.size == 0:
             return self.active
         seg = self._new_segment(self.log_end_offset)
-        self.producer_state.take_snapshot(seg.base_offset)
+        # The fsyncs of the snapshot wait for the housekeeping thread (sync_snapshot): a roll
+        # happens inside a produce request, on the event loop.
+        self.producer_state.take_snapshot(seg.base_offset, sync=False)
         return seg
+
+    def sync_snapshot(self) -> None:
+        """Make the producer snapshot of the last roll durable and drop the older ones (in a
+        worker thread; Kafka too flushes that snapshot asynchronously)."""
+        state = self.producer_state
+        if state.unsynced is None:
+            return
+        with self.lock:
+            offset = state.unsynced
+        if offset is None:
+            return
+        state.sync_snapshot(offset)
+        with self.lock:
+            if state.unsynced == offset:
+                state.unsynced = None
 
     @_locked
     def replace_segments(self, old: list[LogSegment], new: LogSegment) -> None:
@@ -569,6 +586,7 @@ class Log:
             self._last_flush_ms = self._now_ms()
         for seg in dirty:
             seg.flush()
+        self.sync_snapshot()
         with self.lock:
             # A truncation meanwhile may have moved the end below ``end``.
             self.recovery_point = min(max(self.recovery_point, end), self.log_end_offset)

@@ -149,6 +149,8 @@ class LogManager:
         for lg in list(self.logs.values()):
             if lg.flush_due(now_ms):
                 lg.flush()
+            else:
+                lg.sync_snapshot()
 
     def checkpoint(self) -> None:
         for d in self.log_dirs:

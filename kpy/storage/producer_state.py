@@ -32,7 +32,7 @@ from pathlib import Path
 
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.records import NO_SEQUENCE, BatchHeader, crc32c
-from kpy.storage.files import atomic_write
+from kpy.storage.files import atomic_write, fsync_file
 
 log = logging.getLogger("kpy.storage")
 
@@ -134,6 +134,8 @@ class ProducerStateManager:
         self.dir = directory
         self.producers: dict[int, ProducerEntry] = {}
         self.snapshot_offset = 0
+        # The snapshot a roll wrote without waiting on the disk (see take_snapshot).
+        self.unsynced: int | None = None
 
     def check(self, h: BatchHeader) -> BatchMeta | None:
         """Validate an idempotent batch before append; returns the original batch for a
@@ -235,13 +237,38 @@ class ProducerStateManager:
     def snapshot_path(self, offset: int) -> Path:
         return self.dir / f"{offset:020d}.snapshot"
 
-    def take_snapshot(self, offset: int) -> None:
-        """Write the state as of ``offset`` and delete older snapshots."""
-        atomic_write(self.snapshot_path(offset), encode_snapshot(list(self.producers.values())))
+    def take_snapshot(self, offset: int, *, sync: bool = True) -> None:
+        """Write the state as of ``offset``. With ``sync`` the file is fsynced and the older
+        snapshots deleted at once; without (a roll, on the event loop) both are left to
+        ``sync_snapshot``, which a worker thread runs. Until then the older snapshots stay:
+        a power failure that loses the new file falls back to them."""
+        atomic_write(
+            self.snapshot_path(offset), encode_snapshot(list(self.producers.values())), sync=sync
+        )
         self.snapshot_offset = offset
+        if sync:
+            self.unsynced = None
+            self.delete_snapshots_before(offset)
+        else:
+            self.unsynced = offset
+
+    def sync_snapshot(self, offset: int) -> None:
+        """fsync the snapshot at ``offset``, then delete the older ones (no lock needed:
+        the files are only ever replaced whole, and a snapshot deleted meanwhile by a
+        truncation is simply gone)."""
+        try:
+            fsync_file(self.snapshot_path(offset))
+        except FileNotFoundError:
+            return
+        self.delete_snapshots_before(offset)
+
+    def delete_snapshots_before(self, offset: int) -> None:
         for old in self.snapshots():
             if old < offset:
-                os.unlink(self.snapshot_path(old))
+                try:
+                    os.unlink(self.snapshot_path(old))
+                except FileNotFoundError:
+                    pass
 
     def snapshots(self) -> list[int]:
         return sorted(
@@ -253,6 +280,7 @@ class ProducerStateManager:
     def load_snapshot(self, max_offset: int) -> int:
         """Load the newest usable snapshot at or below ``max_offset``; returns its offset."""
         self.producers = {}
+        self.unsynced = None
         for offset in reversed(self.snapshots()):
             if offset > max_offset:
                 os.unlink(self.snapshot_path(offset))
@@ -274,6 +302,7 @@ class ProducerStateManager:
     def truncate(self) -> None:
         """Forget everything (after truncation the state is rebuilt by replay)."""
         self.producers = {}
+        self.unsynced = None
         for offset in self.snapshots():
             os.unlink(self.snapshot_path(offset))
         self.snapshot_offset = 0

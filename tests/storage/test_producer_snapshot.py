@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import struct
 
 import pytest
@@ -91,4 +92,33 @@ def test_log_replays_past_a_corrupt_snapshot(tmp_path, config, clock, caplog):
     for seq in range(5, 10):
         dup = lg.append(make_batch(1, producer_id=4, epoch=0, seq=seq), leader_epoch=0)
         assert dup.duplicate and dup.base_offset == seq
+    m.close()
+
+
+def test_a_roll_leaves_the_snapshot_fsync_to_the_housekeeping_thread(
+    tmp_path, config, clock, monkeypatch
+):
+    # A roll happens inside a produce request, on the event loop: it writes the snapshot but
+    # does not wait on the disk. The housekeeping pass (a worker thread) fsyncs it, and only
+    # then deletes the older snapshot that a power failure would fall back to.
+    m = open_manager(tmp_path, config, clock)
+    lg = m.create_log("t", 0, TOPIC_ID, config)
+    lg.append(make_batch(1, producer_id=4, epoch=0, seq=0), leader_epoch=0)
+    lg.roll()
+    lg.append(make_batch(1, producer_id=4, epoch=0, seq=1), leader_epoch=0)
+    m.flush_if_needed(clock.now_ms)
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    lg.roll()
+    assert synced == []
+    assert lg.producer_state.snapshots() == [1, 2]
+    m.flush_if_needed(clock.now_ms)
+    assert len(synced) == 2  # the file and its directory
+    assert lg.producer_state.snapshots() == [2]
+    # The snapshot is the state as of the roll: both batches are known after a restart.
+    m.close(clean=False)
+    m = open_manager(tmp_path, config, clock)
+    lg = m.get_log("t", 0)
+    assert lg.append(make_batch(1, producer_id=4, epoch=0, seq=1), leader_epoch=0).duplicate
     m.close()
