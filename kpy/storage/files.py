@@ -9,13 +9,18 @@ from pathlib import Path
 log = logging.getLogger("kpy.storage")
 
 
-def fsync_dir(path: str | os.PathLike[str]) -> None:
-    """Make a rename or create inside ``path`` durable."""
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """fsync a file or a directory by name."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """Make a rename or create inside ``path`` durable."""
+    fsync_path(path)
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes, *, sync: bool = True) -> None:
@@ -42,11 +47,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, sync: bool = True
 
 def fsync_file(path: str | os.PathLike[str]) -> None:
     """fsync a file written earlier, then its directory (which holds its name)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(path)
     fsync_dir(Path(path).parent)
 
 
