@@ -335,10 +335,13 @@ class Log:
             offset = state.unsynced
         if offset is None:
             return
-        state.sync_snapshot(offset)
+        synced = state.fsync_snapshot(offset)
         with self.lock:
             if state.unsynced == offset:
                 state.unsynced = None
+            # Still there, so no truncation came between: the older ones are not needed.
+            if synced and offset in state.snapshots():
+                state.delete_snapshots_before(offset)
 
     @_locked
     def replace_segments(self, old: list[LogSegment], new: LogSegment) -> None:

@@ -240,7 +240,7 @@ class ProducerStateManager:
     def take_snapshot(self, offset: int, *, sync: bool = True) -> None:
         """Write the state as of ``offset``. With ``sync`` the file is fsynced and the older
         snapshots deleted at once; without (a roll, on the event loop) both are left to
-        ``sync_snapshot``, which a worker thread runs. Until then the older snapshots stay:
+        ``Log.sync_snapshot``, which a worker thread runs. Until then the older snapshots stay:
         a power failure that loses the new file falls back to them."""
         atomic_write(
             self.snapshot_path(offset), encode_snapshot(list(self.producers.values())), sync=sync
@@ -252,15 +252,14 @@ class ProducerStateManager:
         else:
             self.unsynced = offset
 
-    def sync_snapshot(self, offset: int) -> None:
-        """fsync the snapshot at ``offset``, then delete the older ones (no lock needed:
-        the files are only ever replaced whole, and a snapshot deleted meanwhile by a
-        truncation is simply gone)."""
+    def fsync_snapshot(self, offset: int) -> bool:
+        """fsync the snapshot at ``offset`` (no lock needed: snapshot files are only ever
+        replaced whole); False if a truncation deleted it meanwhile."""
         try:
             fsync_file(self.snapshot_path(offset))
         except FileNotFoundError:
-            return
-        self.delete_snapshots_before(offset)
+            return False
+        return True
 
     def delete_snapshots_before(self, offset: int) -> None:
         for old in self.snapshots():
