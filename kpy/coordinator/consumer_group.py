@@ -5,7 +5,8 @@ subscribed topics change), a target assignment computed by a server assignor ("u
 default, or "range") at that epoch, and members that each move towards their target at their
 own pace: a member first gives up the partitions it must revoke (keeping its epoch), then
 takes the target epoch, and receives a partition only once no other member still owns it
-(revocation before reassignment). Regex subscriptions use Python's ``re`` with full matching,
+(revocation before reassignment); a member that has not revoked within its rebalance timeout
+is removed from the group. Regex subscriptions use Python's ``re`` with full matching,
 which accepts the RE2 syntax clients send in practice.
 
 Everything here is synchronous; the GroupCoordinator drives ``tick`` from its timer task.
@@ -13,6 +14,7 @@ Everything here is synchronous; the GroupCoordinator drives ``tick`` from its ti
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -21,6 +23,8 @@ from kpy.protocol.error_codes import ErrorCode, KafkaError
 
 if TYPE_CHECKING:
     from kpy.broker import Broker
+
+log = logging.getLogger("kpy.coordinator")
 
 LEAVE_EPOCH = -1
 STATIC_LEAVE_EPOCH = -2
@@ -44,6 +48,7 @@ class ConsumerMember:
         "server_assignor",
         "assigned",
         "revoking",
+        "revoke_deadline",
         "last_sent",
         "last_heartbeat",
         "left_static",
@@ -63,6 +68,9 @@ class ConsumerMember:
         self.server_assignor: str | None = None
         self.assigned: Assignment = {}
         self.revoking: Assignment = {}
+        # When a member asked to revoke partitions is fenced if it has not (its rebalance
+        # timeout from the time it was asked); None when nothing is being revoked.
+        self.revoke_deadline: float | None = None
         self.last_sent: Assignment | None = None
         self.last_heartbeat = 0.0
         self.left_static = False
@@ -226,18 +234,22 @@ class ConsumerGroups:
                     out.setdefault(t, set()).update(ps)
         return out
 
-    def _reconcile(self, group: ConsumerGroup, m: ConsumerMember, owned: Assignment | None) -> None:
+    def _reconcile(
+        self, group: ConsumerGroup, m: ConsumerMember, owned: Assignment | None, now: float
+    ) -> None:
         target = group.target.get(m.member_id, {})
         if m.revoking:
             # Waits until the member's own report no longer lists what it must give up.
             if owned is None or _and(m.revoking, owned):
                 return
-            m.revoking = {}
+            m.revoking, m.revoke_deadline = {}, None
         if m.epoch != group.assignment_epoch:
             revoke = _minus(m.assigned, target)
             if revoke:
                 m.assigned = _and(m.assigned, target)
                 m.revoking = revoke
+                if m.rebalance_timeout_ms > 0:
+                    m.revoke_deadline = now + m.rebalance_timeout_ms / 1000
                 return
             m.previous_epoch, m.epoch = m.epoch, group.assignment_epoch
         # Take the target partitions no other member still holds.
@@ -316,6 +328,7 @@ class ConsumerGroups:
                 # A known member joining again (after being fenced) starts from nothing.
                 member.epoch, member.previous_epoch = 0, -1
                 member.assigned, member.revoking = {}, {}
+                member.revoke_deadline = None
                 changed = True
             member.client_id, member.client_host = client_id, client_host
         else:
@@ -331,7 +344,7 @@ class ConsumerGroups:
         owned = self._owned_from_request(req.topic_partitions)
         if epoch == 0:
             owned = owned or {}
-        self._reconcile(group, member, owned)
+        self._reconcile(group, member, owned, now)
         send = None
         if member.last_sent != member.assigned or epoch == 0 or req.topic_partitions is not None:
             member.last_sent = _copy(member.assigned)
@@ -417,6 +430,17 @@ class ConsumerGroups:
         for group in list(self.groups.values()):
             for m in list(group.members.values()):
                 if now - m.last_heartbeat > self.session_ms / 1000:
+                    self._remove(group, m.member_id)
+                elif m.revoke_deadline is not None and now > m.revoke_deadline:
+                    # Kept its partitions past its rebalance timeout: fenced, so that the
+                    # members waiting for them can go on.
+                    log.info(
+                        "member %s of group %s did not revoke %s within %d ms; removing it",
+                        m.member_id,
+                        group.group_id,
+                        m.revoking,
+                        m.rebalance_timeout_ms,
+                    )
                     self._remove(group, m.member_id)
             if group.members:
                 _, partitions = self._topics(group)

@@ -159,3 +159,41 @@ def test_rejoin_with_epoch_zero_resets_the_member():
     assert mid == "m1" and epoch == 1
     mid, epoch, asg = beat(cg, member_id="m1", member_epoch=0, subscribed_topic_names=["t"])
     assert mid == "m1" and epoch == 2 and parts(asg) == [0, 1]
+
+
+def test_a_member_that_does_not_revoke_in_its_rebalance_timeout_is_removed():
+    # KIP-848: RebalanceTimeoutMs is how long the coordinator waits for a member to revoke.
+    cg, md = coordinator()
+    t = md.add("t", 2)
+    a, _, _ = beat(cg, member_epoch=0, subscribed_topic_names=["t"], rebalance_timeout_ms=30_000)
+    b, b_epoch, _ = beat(
+        cg, now=1.0, member_epoch=0, subscribed_topic_names=["t"], rebalance_timeout_ms=30_000
+    )
+    # a is asked to give one partition up and keeps reporting both, heartbeating all along.
+    for now in (2.0, 20.0, 31.0):
+        _, epoch, _ = beat(
+            cg, now=now, member_id=a, member_epoch=1, topic_partitions=owned(t, [0, 1])
+        )
+        assert epoch == 1
+        beat(cg, now=now, member_id=b, member_epoch=b_epoch, topic_partitions=[])
+    group = cg.groups["g"]
+    cg.tick(31.5)
+    assert set(group.members) == {a, b}  # within 30 s of being asked (at 2 s)
+    cg.tick(32.5)
+    assert list(group.members) == [b]
+    with pytest.raises(KafkaError) as e:
+        beat(cg, now=33.0, member_id=a, member_epoch=1, topic_partitions=owned(t, [0, 1]))
+    assert e.value.code == ErrorCode.UNKNOWN_MEMBER_ID
+    _, epoch, asg = beat(cg, now=33.0, member_id=b, member_epoch=b_epoch, topic_partitions=[])
+    assert epoch == group.group_epoch and parts(asg) == [0, 1]
+
+
+def test_a_member_that_revokes_in_time_is_kept():
+    cg, md = coordinator()
+    t = md.add("t", 2)
+    a, _, _ = beat(cg, member_epoch=0, subscribed_topic_names=["t"], rebalance_timeout_ms=1000)
+    beat(cg, now=1.0, member_epoch=0, subscribed_topic_names=["t"], rebalance_timeout_ms=1000)
+    _, _, asg = beat(cg, now=1.5, member_id=a, member_epoch=1, topic_partitions=owned(t, [0, 1]))
+    beat(cg, now=2.0, member_id=a, member_epoch=1, topic_partitions=owned(t, parts(asg)))
+    cg.tick(10.0)
+    assert a in cg.groups["g"].members
