@@ -22,6 +22,15 @@ def topic(wire):
     return name
 
 
+def both_partitions(topic):
+    """The FetchTopic list asking for partitions 0 and 1 of ``topic`` from offset 0."""
+    parts = [
+        FetchRequest.FetchPartition(partition=p, fetch_offset=0, partition_max_bytes=1 << 20)
+        for p in (0, 1)
+    ]
+    return [FetchRequest.FetchTopic(topic=topic, partitions=parts)]
+
+
 @pytest.mark.kafka("protocol guide: Fetch")
 @pytest.mark.parametrize("version", list(range(4, 18)))
 def test_fetch_every_version(wire, topic, version):
@@ -103,22 +112,7 @@ def test_max_bytes_limits_response(wire, topic):
     for p in (0, 1):
         for _ in range(4):
             produce(wire, topic, batch(1, size=3000), partition=p)
-    req = FetchRequest(
-        max_wait_ms=0,
-        min_bytes=1,
-        max_bytes=8000,
-        topics=[
-            FetchRequest.FetchTopic(
-                topic=topic,
-                partitions=[
-                    FetchRequest.FetchPartition(
-                        partition=p, fetch_offset=0, partition_max_bytes=1 << 20
-                    )
-                    for p in (0, 1)
-                ],
-            )
-        ],
-    )
+    req = FetchRequest(max_wait_ms=0, min_bytes=1, max_bytes=8000, topics=both_partitions(topic))
     resp = wire.send(req, 12)
     total = sum(len(p.records or b"") for t in resp.responses for p in t.partitions)
     assert 0 < total <= 8000
@@ -176,17 +170,7 @@ def test_incremental_fetch_lists_only_changes(wire, topic):
         max_bytes=1 << 20,
         session_id=0,
         session_epoch=0,
-        topics=[
-            FetchRequest.FetchTopic(
-                topic=topic,
-                partitions=[
-                    FetchRequest.FetchPartition(
-                        partition=p, fetch_offset=0, partition_max_bytes=1 << 20
-                    )
-                    for p in (0, 1)
-                ],
-            )
-        ],
+        topics=both_partitions(topic),
     )
     sid = wire.send(full, 12).session_id
     produce(wire, topic, batch(1))
