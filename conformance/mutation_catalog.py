@@ -233,8 +233,8 @@ PRODUCE = [
     M(
         "produce-answers-log-end",
         "handlers/api_00_produce.py",
-        "        base_offset=result.base_offset,\n",
-        "        base_offset=result.last_offset + 1,\n",
+        "        result.base_offset,\n",
+        "        result.last_offset + 1,  # mutation\n",
         "test_produce_every_version or test_acks",
         "Produce answers with the offset assigned to the batch's first record",
     ),
@@ -265,7 +265,7 @@ PRODUCE = [
     M(
         "crc-unchecked",
         "protocol/records.py",
-        "    if not check_crc(buf, pos, size):\n",
+        "    if h.crc != compute_crc(buf, pos, size):\n",
         "    if False:  # mutation: the CRC is not verified\n",
         "test_corrupt_batch",
         "a batch whose CRC-32C does not match is CORRUPT_MESSAGE",

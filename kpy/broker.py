@@ -277,12 +277,9 @@ class Broker:
         for p in range(topic.partitions):
             self.partition_log(name, p).update_config(config)
 
-    async def after_produce(self, appended: list[Log]) -> None:
-        """Run the fsyncs that the flush policy made due for ``appended``, in a worker thread."""
-        now_ms = int(self.clock() * 1000)
-        due = [lg for lg in appended if lg.flush_due(now_ms)]
-        if due:
-            await trio.to_thread.run_sync(lambda: [lg.flush() for lg in due])
+    async def flush_logs(self, due: list[Log]) -> None:
+        """Run the fsyncs a produce request's flush policy made due, in a worker thread."""
+        await trio.to_thread.run_sync(lambda: [lg.flush() for lg in due])
 
     def report_storage_error(self, topic: str, partition: int, exc: OSError) -> None:
         log.error("storage error on %s-%d: %s", topic, partition, exc)

@@ -121,7 +121,11 @@ class Connection:
                     try:
                         chunks = None
                         if produce:
-                            chunks = await produce_frame(self.broker, frame)
+                            taken = produce_frame(self.broker, frame)
+                            if taken is not None:
+                                chunks, due = taken
+                                if due:
+                                    await self.broker.flush_logs(due)
                         if chunks is None:
                             chunks = await dispatch(frame, self._make_ctx)
                     except CloseConnection:

@@ -28,25 +28,38 @@ log = logging.getLogger("kpy.handlers.produce")
 
 PartitionResponse = ProduceResponse.PartitionProduceResponse
 
-
-Results = list[tuple[str, list[Any]]]  # (topic, its PartitionProduceResponses)
+# One partition's outcome: (index, error code, base offset, log append time, log start
+# offset, error message). Plain tuples on the produce path; message objects only when a
+# response goes through the generated encoder.
+Outcome = tuple[int, int, int, int, int, str | None]
+Results = list[tuple[str, list[Outcome]]]  # (topic, its partitions' outcomes)
 
 
 def response_of(results: Results) -> ProduceResponse:
     return ProduceResponse(
         responses=[
-            ProduceResponse.TopicProduceResponse(name=name, partition_responses=rs)
-            for name, rs in results
+            ProduceResponse.TopicProduceResponse(
+                name=name,
+                partition_responses=[
+                    PartitionResponse(
+                        index=index,
+                        error_code=code,
+                        base_offset=base,
+                        log_append_time_ms=append_time,
+                        log_start_offset=start,
+                        error_message=message,
+                    )
+                    for index, code, base, append_time, start, message in outcomes
+                ],
+            )
+            for name, outcomes in results
         ]
     )
 
 
 def failed(topics: list[tuple[str, list[int]]], code: int) -> Results:
     """Every partition of ``topics`` answered with ``code``."""
-    return [
-        (name, [PartitionResponse(index=i, error_code=code, base_offset=-1) for i in indexes])
-        for name, indexes in topics
-    ]
+    return [(name, [(i, code, -1, -1, -1, None) for i in indexes]) for name, indexes in topics]
 
 
 def error_response(req: ProduceRequest, version: int, code: int) -> ProduceResponse:
@@ -64,14 +77,17 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
     if req.acks not in (0, 1, -1):
         return error_response(req, ctx.api_version, ErrorCode.INVALID_REQUIRED_ACKS)
     topics = [(t.name, [(p.index, p.records) for p in t.partition_data]) for t in req.topic_data]
-    results = await append_all(ctx.broker, topics, req.transactional_id)
+    results, due = append_all(ctx.broker, topics, req.transactional_id)
+    if due:
+        await ctx.broker.flush_logs(due)
     return response_of(results) if answered(req.acks) else None
 
 
-async def append_all(
+def append_all(
     broker, topics: list[tuple[str, list[tuple[int, Any]]]], transactional_id: str | None
-) -> Results:
-    """Append each partition's records independently, then run the flushes that became due."""
+) -> tuple[Results, list]:
+    """Append each partition's records independently; returns the outcomes and the logs
+    whose flush policy made an fsync due (to run before answering)."""
     now_ms = int(broker.clock() * 1000)
     appended: list = []
     results = [
@@ -84,8 +100,7 @@ async def append_all(
         )
         for name, parts in topics
     ]
-    await broker.after_produce(appended)
-    return results
+    return results, [lg for lg in appended if lg.flush_due(now_ms)]
 
 
 def append_partition(
@@ -96,7 +111,7 @@ def append_partition(
     now_ms: int,
     transactional_id: str | None,
     appended: list,
-):
+) -> Outcome:
     try:
         log = broker.partition_log(topic, index)
         meta = broker.metadata.get(topic)
@@ -107,31 +122,21 @@ def append_partition(
         batch = validate_produce_records(data, broker.topic_effective_config(topic), now_ms)
         if transactional_id is not None:
             broker.txns.check_produce(transactional_id, topic, index, batch.header)
-        result = log.append(
-            batch.buffer,
-            leader_epoch=meta.leader_epochs[index],
-            log_append_time_ms=batch.log_append_time_ms,
-            header=batch.header,
-        )
+        result = log.append_batch(batch, meta.leader_epochs[index])
     except KafkaError as exc:
-        return PartitionResponse(
-            index=index, error_code=exc.code, base_offset=-1, error_message=exc.message
-        )
+        return (index, exc.code, -1, -1, -1, exc.message)
     except OSError as exc:
         broker.report_storage_error(topic, index, exc)
-        return PartitionResponse(
-            index=index,
-            error_code=ErrorCode.KAFKA_STORAGE_ERROR,
-            base_offset=-1,
-            error_message=str(exc),
-        )
+        return (index, ErrorCode.KAFKA_STORAGE_ERROR, -1, -1, -1, str(exc))
     broker.notify_append((topic, index))
     appended.append(log)
-    return PartitionResponse(
-        index=index,
-        base_offset=result.base_offset,
-        log_append_time_ms=result.log_append_time_ms,
-        log_start_offset=result.log_start_offset,
+    return (
+        index,
+        0,
+        result.base_offset,
+        result.log_append_time_ms,
+        result.log_start_offset,
+        None,
     )
 
 
@@ -202,16 +207,21 @@ def _parse_flexible(frame: memoryview, pos: int, version: int, corr: int) -> Par
     if frame[pos] != 0:  # transactional id (compact: 0 is null)
         return None
     acks, _timeout = _ACKS_TIMEOUT.unpack_from(frame, pos + 1)
-    count, pos = read_uvarint(frame, pos + 7)
+    # Counts and name lengths are one-byte varints in practice: read those inline.
+    count = frame[pos + 7]
+    count, pos = (count, pos + 8) if count < 0x80 else read_uvarint(frame, pos + 7)
     if count == 0:  # a null array
         return None
     topics = []
     for _ in range(count - 1):
-        n, pos = read_uvarint(frame, pos)
+        n = frame[pos]
+        n, pos = (n, pos + 1) if n < 0x80 else read_uvarint(frame, pos)
         if n == 0:
             return None
         name = str(frame[pos : pos + n - 1], "utf-8")
-        parts, pos = read_uvarint(frame, pos + n - 1)
+        pos += n - 1
+        parts = frame[pos]
+        parts, pos = (parts, pos + 1) if parts < 0x80 else read_uvarint(frame, pos)
         if parts == 0:
             return None
         partitions = []
@@ -234,25 +244,26 @@ def _parse_flexible(frame: memoryview, pos: int, version: int, corr: int) -> Par
     return version, corr, acks, topics
 
 
-async def produce_frame(broker, frame: memoryview) -> list[Any] | None:
-    """Answer a produce frame through the shortcut: the response chunks ([] for acks=0), or
-    None when the frame needs the general path (nothing has been appended then)."""
+def produce_frame(broker, frame: memoryview) -> tuple[list[Any], list] | None:
+    """Take a produce frame through the shortcut: (the response chunks, [] for acks=0; the
+    logs to flush before answering), or None when the frame needs the general path
+    (nothing has been appended then)."""
     parsed = parse_simple(frame)
     if parsed is None:
         return None
     version, corr, acks, topics = parsed
     try:
-        results = await append_all(broker, topics, None)
+        results, due = append_all(broker, topics, None)
     except Exception:
         # As dispatch does for the general path.
         log.exception("Produce v%d handler failed", version)
         indexes = [(name, [i for i, _ in parts]) for name, parts in topics]
-        results = failed(indexes, ErrorCode.UNKNOWN_SERVER_ERROR)
+        results, due = failed(indexes, ErrorCode.UNKNOWN_SERVER_ERROR), []
     if not answered(acks):
-        return []
-    if any(r.error_code for _, rs in results for r in rs):
-        return framing.encode_response(corr, 0, version, response_of(results))
-    return [encode_success(corr, version, results)]
+        return [], due
+    if any(r[1] for _, rs in results for r in rs):
+        return framing.encode_response(corr, 0, version, response_of(results)), due
+    return [encode_success(corr, version, results)], due
 
 
 def encode_success(corr: int, version: int, results: Results) -> bytearray:
@@ -262,25 +273,23 @@ def encode_success(corr: int, version: int, results: Results) -> bytearray:
     flexible = version >= 9
     if flexible:
         b.append(0)  # response header tagged fields
-        write_uvarint(b, len(results) + 1)
+        _uvarint(b, len(results) + 1)
     else:
         b += _I32.pack(len(results))
     tail = _FLEX_TAIL if flexible else _V8_TAIL if version >= 8 else b""
     for name, rs in results:
         raw = name.encode()
         if flexible:
-            write_uvarint(b, len(raw) + 1)
+            _uvarint(b, len(raw) + 1)
             b += raw
-            write_uvarint(b, len(rs) + 1)
+            _uvarint(b, len(rs) + 1)
         else:
             b += _I16.pack(len(raw)) + raw + _I32.pack(len(rs))
-        for r in rs:
+        for index, _, base, append_time, start, _ in rs:
             if version >= 5:
-                b += _PARTITION_OK.pack(
-                    r.index, 0, r.base_offset, r.log_append_time_ms, r.log_start_offset
-                )
+                b += _PARTITION_OK.pack(index, 0, base, append_time, start)
             else:
-                b += _PARTITION_OK_V3.pack(r.index, 0, r.base_offset, r.log_append_time_ms)
+                b += _PARTITION_OK_V3.pack(index, 0, base, append_time)
             b += tail
         if flexible:
             b.append(0)  # topic tagged fields
@@ -289,3 +298,10 @@ def encode_success(corr: int, version: int, results: Results) -> bytearray:
         b.append(0)  # response tagged fields
     _I32.pack_into(b, 0, len(b) - 4)
     return b
+
+
+def _uvarint(b: bytearray, n: int) -> None:
+    if n < 0x80:
+        b.append(n)  # the usual one-byte case
+    else:
+        write_uvarint(b, n)

@@ -185,11 +185,10 @@ def validate_batch(buf: bytes | bytearray | memoryview, pos: int = 0) -> BatchHe
         raise InvalidBatch(f"batch length {size - LOG_OVERHEAD} is below the v2 header size")
     if len(buf) - pos < size:
         raise InvalidBatch(f"batch of {size} bytes truncated to {len(buf) - pos}")
-    magic = buf[pos + MAGIC_OFFSET]
-    if magic != 2:
-        raise InvalidBatch(f"unsupported magic {magic}")
-    h = read_header(buf, pos)
-    if not check_crc(buf, pos, size):
+    h = BatchHeader(*_HEADER.unpack_from(buf, pos))  # one unpack serves every check
+    if h.magic != 2:
+        raise InvalidBatch(f"unsupported magic {h.magic}")
+    if h.crc != compute_crc(buf, pos, size):
         raise CorruptBatch(f"CRC mismatch in batch at base offset {h.base_offset}")
     if h.last_offset_delta < 0 or h.record_count < 0:
         raise InvalidBatch("negative lastOffsetDelta or record count")

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode, KafkaError
@@ -32,6 +32,9 @@ from kpy.storage.producer_state import ActiveProducer, ProducerStateManager
 from kpy.storage.results import AppendResult, FileRecords, ReadResult
 from kpy.storage.segment import LogSegment
 from kpy.storage.txn_index import AbortedTxn
+
+if TYPE_CHECKING:
+    from kpy.storage.validator import ValidatedBatch
 
 # Re-exported: callers import these from here.
 __all__ = ["AppendResult", "FileRecords", "Log", "LogConfig", "ReadResult"]
@@ -49,7 +52,8 @@ def _locked(method: Callable[Concatenate[Log, P], R]) -> Callable[Concatenate[Lo
     def wrapper(self: Log, *args: P.args, **kwargs: P.kwargs) -> R:
         with self.lock:
             result = method(self, *args, **kwargs)
-        self._delete_doomed()
+        if self._doomed:
+            self._delete_doomed()
         return result
 
     return wrapper
@@ -210,14 +214,13 @@ class Log:
         log_append_time_ms: int | None = None,
         origin: str = "client",
         assign_offsets: bool | None = None,
-        header: records.BatchHeader | None = None,
     ) -> AppendResult:
         """Append already-validated v2 batches (a writable buffer, rewritten in place).
 
         Offsets are assigned by rewriting each batch's baseOffset (and partitionLeaderEpoch;
         with ``log_append_time_ms`` also maxTimestamp and the CRC); records are never parsed.
-        ``header``, when given, is the decoded header of the one batch ``data`` holds (the
-        produce path has it from validation). ``origin`` is "client" or "coordinator"
+        (The produce path appends its one validated batch through append_batch.)
+        ``origin`` is "client" or "coordinator"
         (offsets assigned) or "replication" (batches keep their offsets). Idempotent batches
         are checked against the producer state: a retry of one of the producer's last 5
         batches returns the original offsets with ``duplicate=True``. Raises KafkaError:
@@ -225,12 +228,9 @@ class Log:
         batch), KAFKA_STORAGE_ERROR."""
         if assign_offsets is None:
             assign_offsets = origin != "replication"
-        if self.offline:
-            raise KafkaError(
-                ErrorCode.KAFKA_STORAGE_ERROR, f"{self.topic}-{self.partition} is offline"
-            )
+        self._check_online()
         buf = data if isinstance(data, (bytearray, memoryview)) else bytearray(data)
-        batches = [(0, header)] if header is not None else list(records.iter_batches(buf))
+        batches = list(records.iter_batches(buf))
         if not batches:
             raise KafkaError(ErrorCode.CORRUPT_MESSAGE, "no complete record batch to append")
         producers = self.producer_state
@@ -254,13 +254,7 @@ class Log:
             count += h.record_count
             control = control or h.is_control
         headers = [h for _, h in batches]
-        try:
-            if self._should_roll(size, headers[0]):
-                self.roll()
-            self.epoch_cache.assign(leader_epoch, first_offset)
-            self.active.append(memoryview(buf)[:size] if size != len(buf) else buf, headers)
-        except OSError as exc:
-            self.offline_error(exc)
+        self._write(buf, size, headers, leader_epoch, first_offset)
         if control:
             for txn in self._aborted_by(buf, batches):
                 self.active.txn_index.append(txn)
@@ -273,6 +267,62 @@ class Log:
             log_append_time_ms if log_append_time_ms is not None else -1,
             self.log_start_offset,
         )
+
+    @_locked
+    def append_batch(self, batch: ValidatedBatch, leader_epoch: int) -> AppendResult:
+        """The produce path's append(): one validated client batch (never a control batch),
+        offsets assigned, with the same checks and results."""
+        self._check_online()
+        h = batch.header
+        buf = batch.buffer
+        producers = self.producer_state
+        if h.producer_id >= 0:
+            duplicate = producers.check(h)
+            if duplicate is not None:
+                return AppendResult(
+                    duplicate.first_offset, duplicate.last_offset, -1, self.log_start_offset, True
+                )
+        first_offset = self.active.next_offset
+        records.set_offset_and_epoch(buf, 0, first_offset, leader_epoch)
+        h.base_offset = first_offset
+        append_time = batch.log_append_time_ms
+        if append_time is not None:
+            records.set_log_append_time(buf, 0, append_time)
+            h.max_timestamp = append_time
+        self._write(buf, h.batch_length + records.LOG_OVERHEAD, [h], leader_epoch, first_offset)
+        if h.producer_id >= 0:
+            producers.update(h)
+        self._unflushed += h.record_count
+        return AppendResult(
+            first_offset,
+            first_offset + h.last_offset_delta,
+            append_time if append_time is not None else -1,
+            self.log_start_offset,
+        )
+
+    def _check_online(self) -> None:
+        if self.offline:
+            raise KafkaError(
+                ErrorCode.KAFKA_STORAGE_ERROR, f"{self.topic}-{self.partition} is offline"
+            )
+
+    def _write(
+        self,
+        buf: bytearray | memoryview,
+        size: int,
+        headers: list[records.BatchHeader],
+        leader_epoch: int,
+        first_offset: int,
+    ) -> None:
+        """Write the first ``size`` bytes of ``buf`` (whole batches, offsets assigned) at
+        the log end, rolling first when the active segment is due."""
+        try:
+            if self._should_roll(size, headers[0]):
+                self.roll()
+            self.epoch_cache.assign(leader_epoch, first_offset)
+            self.active.append(memoryview(buf)[:size] if size != len(buf) else buf, headers)
+        except OSError as exc:
+            self.offline_error(exc)
 
     def _aborted_by(
         self, buf: bytearray | memoryview, batches: list[tuple[int, records.BatchHeader]]
@@ -310,7 +360,7 @@ class Log:
         if seg.index_full:
             return True
         # Index entries hold 4-byte offsets relative to the segment's base offset.
-        if self.log_end_offset + first.last_offset_delta - seg.base_offset > 2**31 - 1:
+        if seg.next_offset + first.last_offset_delta - seg.base_offset > 2**31 - 1:
             return True
         return self._now_ms() - seg.created_ms > self.config.segment_ms
 

@@ -12,7 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpy.dispatch import REGISTRY, load_handlers
-from kpy.handlers.api_00_produce import PartitionResponse, encode_success, parse_simple
+from kpy.handlers.api_00_produce import (
+    PartitionResponse,
+    encode_success,
+    parse_simple,
+    response_of,
+)
 from kpy.protocol import api_keys, framing
 from kpy.protocol.messages.produce import ProduceRequest, ProduceResponse
 from kpy.protocol.messages.request_header import RequestHeader
@@ -140,23 +145,25 @@ def test_declines_what_only_the_general_path_handles():
     ),
 )
 def test_success_response_is_what_the_generated_encoder_writes(version, corr, results):
-    objects = [
-        (
-            name,
-            [
-                PartitionResponse(
-                    index=i, base_offset=base, log_append_time_ms=ts, log_start_offset=start
-                )
-                for i, base, ts, start in parts
-            ],
-        )
+    outcomes = [
+        (name, [(i, 0, base, ts, start, None) for i, base, ts, start in parts])
         for name, parts in results
     ]
     response = ProduceResponse(
         responses=[
-            ProduceResponse.TopicProduceResponse(name=name, partition_responses=rs)
-            for name, rs in objects
+            ProduceResponse.TopicProduceResponse(
+                name=name,
+                partition_responses=[
+                    PartitionResponse(
+                        index=i, base_offset=base, log_append_time_ms=ts, log_start_offset=start
+                    )
+                    for i, base, ts, start in parts
+                ],
+            )
+            for name, parts in results
         ]
     )
     expected = b"".join(bytes(c) for c in framing.encode_response(corr, 0, version, response))
-    assert bytes(encode_success(corr, version, objects)) == expected
+    assert bytes(encode_success(corr, version, outcomes)) == expected
+    # The general path's response (response_of) is the same message.
+    assert response_of(outcomes) == response
