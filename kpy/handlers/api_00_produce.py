@@ -207,21 +207,16 @@ def _parse_flexible(frame: memoryview, pos: int, version: int, corr: int) -> Par
     if frame[pos] != 0:  # transactional id (compact: 0 is null)
         return None
     acks, _timeout = _ACKS_TIMEOUT.unpack_from(frame, pos + 1)
-    # Counts and name lengths are one-byte varints in practice: read those inline.
-    count = frame[pos + 7]
-    count, pos = (count, pos + 8) if count < 0x80 else read_uvarint(frame, pos + 7)
+    count, pos = read_uvarint(frame, pos + 7)
     if count == 0:  # a null array
         return None
     topics = []
     for _ in range(count - 1):
-        n = frame[pos]
-        n, pos = (n, pos + 1) if n < 0x80 else read_uvarint(frame, pos)
+        n, pos = read_uvarint(frame, pos)
         if n == 0:
             return None
         name = str(frame[pos : pos + n - 1], "utf-8")
-        pos += n - 1
-        parts = frame[pos]
-        parts, pos = (parts, pos + 1) if parts < 0x80 else read_uvarint(frame, pos)
+        parts, pos = read_uvarint(frame, pos + n - 1)
         if parts == 0:
             return None
         partitions = []
@@ -273,16 +268,16 @@ def encode_success(corr: int, version: int, results: Results) -> bytearray:
     flexible = version >= 9
     if flexible:
         b.append(0)  # response header tagged fields
-        _uvarint(b, len(results) + 1)
+        write_uvarint(b, len(results) + 1)
     else:
         b += _I32.pack(len(results))
     tail = _FLEX_TAIL if flexible else _V8_TAIL if version >= 8 else b""
     for name, rs in results:
         raw = name.encode()
         if flexible:
-            _uvarint(b, len(raw) + 1)
+            write_uvarint(b, len(raw) + 1)
             b += raw
-            _uvarint(b, len(rs) + 1)
+            write_uvarint(b, len(rs) + 1)
         else:
             b += _I16.pack(len(raw)) + raw + _I32.pack(len(rs))
         for index, _, base, append_time, start, _ in rs:
@@ -299,9 +294,3 @@ def encode_success(corr: int, version: int, results: Results) -> bytearray:
     _I32.pack_into(b, 0, len(b) - 4)
     return b
 
-
-def _uvarint(b: bytearray, n: int) -> None:
-    if n < 0x80:
-        b.append(n)  # the usual one-byte case
-    else:
-        write_uvarint(b, n)
