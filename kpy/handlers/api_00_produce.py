@@ -293,4 +293,3 @@ def encode_success(corr: int, version: int, results: Results) -> bytearray:
         b.append(0)  # response tagged fields
     _I32.pack_into(b, 0, len(b) - 4)
     return b
-
