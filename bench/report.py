@@ -161,7 +161,7 @@ def markdown(header, rows, notes, info: dict, config: dict, cpu: tuple | None = 
         f"Python {m['python']}; {m['date']}{_load_text(info)}.",
         "Brokers: "
         + ", ".join(info.get("versions", {}).values())
-        + f". Medians of {config['runs']} interleaved run(s) each"
+        + f". Medians of {_runs_text(config['runs'])}"
         + (" (--quick sizes)." if config.get("quick") else "."),
         "Latency cells are p50 / p99. Ratios are kpy/peer medians: above 1 is better for kpy when"
         " higher is better, below 1 when lower is better.",
@@ -171,6 +171,15 @@ def markdown(header, rows, notes, info: dict, config: dict, cpu: tuple | None = 
         " bounds the figure.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _runs_text(runs: dict[str, int]) -> str:
+    """'3 interleaved runs each (5 for produce_1000p)' from the runs per workload."""
+    counts = sorted(runs.values())
+    usual = max(set(counts), key=counts.count) if counts else 0
+    text = f"{usual} interleaved run(s) each"
+    others = [f"{n} for {name}" for name, n in runs.items() if n != usual]
+    return text + (f" ({', '.join(others)})" if others else "")
 
 
 def _load_text(info: dict) -> str:
