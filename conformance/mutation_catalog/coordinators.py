@@ -1,0 +1,290 @@
+"""Mutations of the group and transaction coordinators."""
+
+from __future__ import annotations
+
+from conformance.mutation_catalog.base import M
+
+GROUPS = [
+    M(
+        "find-coordinator-v0-3-no-port",
+        "handlers/api_10_find_coordinator.py",
+        "            node_id=node,\n"
+        '            host=host if not error else "",\n'
+        "            port=port if not error else -1,\n",
+        "            node_id=node,\n"
+        '            host=host if not error else "",\n'
+        "            port=-1,\n",
+        "test_find_coordinator",
+        "FindCoordinator v0-3 names the coordinator's host and port",
+    ),
+    M(
+        "find-coordinator-batch-first-key-only",
+        "handlers/api_10_find_coordinator.py",
+        "            for key in req.coordinator_keys\n",
+        "            for key in req.coordinator_keys[:1]\n",
+        "test_find_coordinator",
+        "KIP-699: FindCoordinator v4+ answers every key of the batch",
+    ),
+    M(
+        "member-id-not-required",
+        "coordinator/groups.py",
+        "            if instance_id is None and version >= 4:\n",
+        "            if instance_id is None and version >= 10:\n",
+        "test_member_id_required",
+        "KIP-394: JoinGroup v4+ without member id answers MEMBER_ID_REQUIRED with an id",
+    ),
+    M(
+        "generation-not-bumped",
+        "coordinator/groups.py",
+        "        group.generation_id += 1\n",
+        "        group.generation_id += 0\n",
+        "test_single_member_generation",
+        "every completed rebalance starts a new generation (the first is 1)",
+    ),
+    M(
+        "min-session-timeout-unchecked",
+        "coordinator/groups.py",
+        "        if not self.min_session <= timeout_ms <= self.max_session:\n",
+        "        if not 0 <= timeout_ms <= self.max_session:\n",
+        "test_invalid_session_timeout",
+        "a session timeout below group.min.session.timeout.ms is INVALID_SESSION_TIMEOUT",
+    ),
+    M(
+        "heartbeat-newer-generation-accepted",
+        "coordinator/groups.py",
+        "        if req.generation_id != group.generation_id:\n"
+        "            raise KafkaError(\n"
+        "                ErrorCode.ILLEGAL_GENERATION,\n"
+        '                f"generation {req.generation_id} is not {group.generation_id}",\n'
+        "            )\n"
+        "        member.last_heartbeat = trio.current_time()\n",
+        "        if req.generation_id < group.generation_id:\n"
+        "            raise KafkaError(\n"
+        "                ErrorCode.ILLEGAL_GENERATION,\n"
+        '                f"generation {req.generation_id} is not {group.generation_id}",\n'
+        "            )\n"
+        "        member.last_heartbeat = trio.current_time()\n",
+        "test_heartbeat_errors",
+        "a heartbeat with another generation than the group's is ILLEGAL_GENERATION",
+    ),
+    M(
+        "leave-keeps-member",
+        "coordinator/groups.py",
+        '        log.info("group %s: member %s left", group_id, member_id)\n'
+        "        self._remove_member(group, member_id)\n",
+        '        log.info("group %s: member %s left", group_id, member_id)\n',
+        "test_leave_group",
+        "KIP-345: LeaveGroup removes the member; the group without members is Empty",
+    ),
+    M(
+        "list-groups-state-filter-inverted",
+        "handlers/api_16_list_groups.py",
+        "        if states and group.state.lower() not in states:\n",
+        "        if states and group.state.lower() in states:\n",
+        "test_describe_and_list",
+        "KIP-518: ListGroups v4+ lists the groups in the states asked for",
+    ),
+    M(
+        "describe-groups-no-assignment",
+        "handlers/api_15_describe_groups.py",
+        "                        member_assignment=m.assignment,\n",
+        '                        member_assignment=b"",\n',
+        "test_describe_and_list",
+        "DescribeGroups shows each member's assignment",
+    ),
+    M(
+        "delete-group-with-members",
+        "coordinator/groups.py",
+        "        if group.members:\n"
+        '            raise KafkaError(ErrorCode.NON_EMPTY_GROUP, f"group {group_id} has members")\n',
+        "",
+        "test_delete_groups",
+        "DeleteGroups refuses a group that has members (NON_EMPTY_GROUP)",
+    ),
+    M(
+        "sync-drops-assignment",
+        "coordinator/groups.py",
+        '                m.assignment = by_member.get(m.member_id, b"")\n',
+        '                m.assignment = b""  # mutation: the leader\'s assignment is dropped\n',
+        "test_client_group_consumes_everything or test_single_member_generation",
+        "SyncGroup hands each member the assignment the leader computed",
+    ),
+    M(
+        "commit-metadata-dropped",
+        "handlers/api_08_offset_commit.py",
+        "                    p.committed_offset, p.committed_leader_epoch, p.committed_metadata, now_ms\n",
+        "                    p.committed_offset, p.committed_leader_epoch, None, now_ms\n",
+        "test_standalone_commit_and_fetch",
+        "OffsetCommit stores the metadata string with the offset; OffsetFetch returns both",
+    ),
+    M(
+        "committed-offsets-invisible",
+        "coordinator/groups.py",
+        "        self._group(group_id).offsets.update(offsets)\n",
+        "        # mutation: written to __consumer_offsets but not applied to the group\n",
+        "test_standalone_commit_and_fetch",
+        "an OffsetCommit answered without error is what the next OffsetFetch returns",
+    ),
+    M(
+        "uncommitted-offset-zero",
+        "handlers/api_09_offset_fetch.py",
+        "                    committed_offset=c.offset if c else -1,\n",
+        "                    committed_offset=c.offset if c else 0,\n",
+        "test_fetch_uncommitted_is_minus_one",
+        "OffsetFetch of a partition without a committed offset answers -1",
+    ),
+    M(
+        "commit-newer-generation-accepted",
+        "coordinator/groups.py",
+        "        self._known_member(group, member_id, instance_id)\n"
+        "        if generation != group.generation_id:\n",
+        "        self._known_member(group, member_id, instance_id)\n"
+        "        if generation < group.generation_id:\n",
+        "test_commit_with_wrong_generation",
+        "OffsetCommit by a member with another generation is ILLEGAL_GENERATION",
+    ),
+    M(
+        "uniform-assignor-skips-last-partition",
+        "coordinator/consumer_group.py",
+        "        for p in range(partitions[t]):\n",
+        "        for p in range(partitions[t] - 1):\n",
+        "test_kip848_join_assigns_all_partitions",
+        "KIP-848: the server assignor assigns every partition of the subscribed topics",
+    ),
+    M(
+        "member-epoch-ahead-accepted",
+        "coordinator/consumer_group.py",
+        "        if epoch == m.epoch:\n            return\n",
+        "        if epoch >= m.epoch:\n            return\n",
+        "test_kip848_member_errors",
+        "KIP-848: a member epoch the coordinator never gave is FENCED_MEMBER_EPOCH",
+    ),
+    M(
+        "classic-join-on-consumer-group",
+        "coordinator/groups.py",
+        "        if group_id in self.consumer.groups:\n"
+        "            raise KafkaError(\n"
+        '                ErrorCode.INCONSISTENT_GROUP_PROTOCOL, f"group {group_id} is a consumer group"\n'
+        "            )\n",
+        "",
+        "test_kip848_classic_join_refused",
+        "KIP-848: JoinGroup on a consumer-protocol group is INCONSISTENT_GROUP_PROTOCOL",
+    ),
+    M(
+        "consumer-group-listed-as-classic",
+        "handlers/api_16_list_groups.py",
+        '                group_type="consumer",\n',
+        '                group_type="classic",\n',
+        "test_kip848_describe_and_list",
+        "KIP-848: ListGroups v5 reports consumer-protocol groups with type consumer",
+    ),
+    M(
+        "consumer-heartbeat-sends-no-assignment",
+        "coordinator/consumer_group.py",
+        "            send = self._assignment_wire(member.assigned)\n",
+        "            send = []  # mutation: the assignment never reaches the member\n",
+        "test_kip848",
+        "KIP-848: ConsumerGroupHeartbeat brings the member its assigned partitions",
+    ),
+]
+
+TRANSACTIONS = [
+    M(
+        "init-producer-id-keeps-epoch",
+        "coordinator/transactions.py",
+        "            txn.producer_epoch += 1\n",
+        "            txn.producer_epoch += 0  # mutation\n",
+        "test_init_producer_id_bumps_epoch or test_old_epoch_is_fenced",
+        "KIP-98: InitProducerId for a transactional id bumps its epoch, fencing older producers",
+    ),
+    M(
+        "transaction-timeout-unbounded",
+        "coordinator/transactions.py",
+        "        if not 0 < req.transaction_timeout_ms <= self.max_timeout_ms:\n",
+        "        if not 0 < req.transaction_timeout_ms:\n",
+        "test_transaction_timeout_above_max",
+        "a timeout above transaction.max.timeout.ms is INVALID_TRANSACTION_TIMEOUT",
+    ),
+    M(
+        "fencing-codes-swapped",
+        "coordinator/transactions.py",
+        "        ErrorCode.PRODUCER_FENCED if version >= first_version else ErrorCode.INVALID_PRODUCER_EPOCH\n",
+        "        ErrorCode.INVALID_PRODUCER_EPOCH if version >= first_version else ErrorCode.PRODUCER_FENCED\n",
+        "test_old_epoch_is_fenced",
+        "KIP-588: a fenced producer gets PRODUCER_FENCED from v2, INVALID_PRODUCER_EPOCH before",
+    ),
+    M(
+        "transactional-produce-unchecked",
+        "coordinator/transactions.py",
+        "        if txn.state != ONGOING or (topic, partition) not in txn.partitions:\n",
+        "        if txn.state == ONGOING and (topic, partition) not in txn.partitions:\n",
+        "test_produce_outside_transaction_partitions",
+        "KIP-98: a transactional batch for a partition outside an open transaction is refused",
+    ),
+    M(
+        "end-txn-commits-nothing",
+        "coordinator/transactions.py",
+        "        if txn.state != ONGOING:\n            if not commit and txn.state == EMPTY:\n",
+        "        if txn.state not in (ONGOING, EMPTY):\n"
+        "            if not commit and txn.state == EMPTY:\n",
+        "test_end_txn_without_transaction",
+        "KIP-98: EndTxn without an open transaction is INVALID_TXN_STATE",
+    ),
+    M(
+        "verify-only-ignores-partitions",
+        "coordinator/transactions.py",
+        "                        if ok and (t, p) in txn.partitions\n",
+        "                        if ok\n",
+        "test_add_partitions_batched_verify_only",
+        "KIP-890: verify_only reports which partitions are in the transaction",
+    ),
+    M(
+        "list-transactions-hides-unknown-states",
+        "handlers/api_66_list_transactions.py",
+        "    unknown = [s for s in req.state_filters if s.lower() not in STATE_BY_NAME]\n",
+        "    unknown: list[str] = []  # mutation\n",
+        "test_describe_and_list_transactions",
+        "KIP-664: ListTransactions names the state filters it does not know",
+    ),
+    M(
+        "describe-producers-no-open-transaction",
+        "handlers/api_61_describe_producers.py",
+        "                        current_txn_start_offset=s.current_txn_start_offset,\n",
+        "                        current_txn_start_offset=-1,\n",
+        "test_describe_producers_shows_open_transaction",
+        "KIP-664: DescribeProducers shows where a producer's open transaction started",
+    ),
+    M(
+        "commit-writes-abort-marker",
+        "coordinator/transactions.py",
+        "        control = records.CONTROL_COMMIT if commit else records.CONTROL_ABORT\n",
+        "        control = records.CONTROL_ABORT  # mutation: commits write ABORT markers\n",
+        "test_committed_transaction_visible or test_aborted_transaction_invisible",
+        "KIP-98: a committed transaction's records reach read_committed consumers",
+    ),
+    M(
+        "lso-ignores-open-transactions",
+        "storage/log.py",
+        "        return self.high_watermark if first is None else min(first, self.high_watermark)\n",
+        "        return self.high_watermark  # mutation: open transactions do not hold it\n",
+        "test_raw_abort_lso_and_aborted_list",
+        "KIP-98: an open transaction holds the last stable offset (Fetch and ListOffsets)",
+    ),
+    M(
+        "fetch-reports-no-lso",
+        "handlers/api_01_fetch.py",
+        "        last_stable_offset=lso,\n",
+        "        last_stable_offset=-1,\n",
+        "test_read_committed_without_transactions or test_raw_abort_lso_and_aborted_list",
+        "KIP-98: Fetch reports the last stable offset",
+    ),
+    M(
+        "aborted-transactions-not-listed",
+        "handlers/api_01_fetch.py",
+        "        if read_committed:\n            aborted = [\n",
+        "        if False:  # mutation: read_committed gets no aborted transactions\n"
+        "            aborted = [\n",
+        "test_raw_abort_lso_and_aborted_list or test_aborted_transaction_invisible",
+        "KIP-98: read_committed fetches list the aborted transactions in their range",
+    ),
+]
