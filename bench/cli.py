@@ -127,8 +127,9 @@ def plan(quick: bool) -> list[Workload]:
             },
             setup=("topic", {"partitions": 1000}),
             # librdkafka's batch sizes here swing between two regimes from run to run (a
-            # burst of small requests at the start can persist), so the median takes 5 runs.
-            runs=5,
+            # burst of small requests at the start can persist): every broker's runs spread
+            # over ~200-460 MB/s on 2 cores, so the median takes 11 runs.
+            runs=11,
         ),
         Workload(
             "startup", "start to accepting connections, empty data dir", "ms", "lower", "startup"
@@ -260,7 +261,7 @@ def parse_args(argv):
     p.add_argument(
         "--runs",
         type=int,
-        help="runs per broker and workload (default 3, 5 for produce_1000p; quick 1)",
+        help="runs per broker and workload (default 3, 11 for produce_1000p; quick 1)",
     )
     p.add_argument("--quick", action="store_true", help="small volumes, 1 run: a smoke test")
     p.add_argument("--only", help="comma-separated workload names (see --list)")
