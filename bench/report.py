@@ -174,8 +174,8 @@ def markdown(header, rows, notes, info: dict, config: dict, cpu: tuple | None = 
 
 
 def _runs_text(runs: dict[str, int]) -> str:
-    """'3 interleaved runs each (5 for produce_1000p)' from the runs per workload."""
-    counts = sorted(runs.values())
+    """'3 interleaved run(s) each (11 for produce_1000p)' from the runs per workload."""
+    counts = list(runs.values())
     usual = max(set(counts), key=counts.count) if counts else 0
     text = f"{usual} interleaved run(s) each"
     others = [f"{n} for {name}" for name, n in runs.items() if n != usual]
