@@ -98,8 +98,9 @@ def plan(quick: bool) -> list[Workload]:
             "client",
             {"workload": "produce", "count": n1k, "size": KIB, "acks": "all", "compression": "lz4"},
             setup=("topic", {"partitions": 1}),
-            # Bound by the client (lz4 in librdkafka's thread): the brokers differ by a few
-            # per cent, less than run-to-run noise on 2 shared cores, so 7 runs.
+            # Bound by the client: librdkafka compresses in its one broker thread, ~490 MB/s
+            # for these records on one core here. Brokers near that ceiling differ by less
+            # than run-to-run noise on 2 shared cores, so 7 runs.
             runs=7,
         ),
         Workload(
