@@ -292,9 +292,13 @@ def parse_args(argv):
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workloads = plan(args.quick)
+
+    def runs_of(w: Workload) -> int:
+        return args.runs or (1 if args.quick else w.runs)
+
     if args.list:
         for w in workloads:
-            print(f"{w.name:15} {w.runs:2} runs  {w.title}")
+            print(f"{w.name:15} {runs_of(w):2} runs  {w.title}")
         return 0
     if args.only:
         wanted = set(args.only.split(","))
@@ -320,10 +324,6 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     load_start = report.load_average()
     results: dict[str, dict[str, list[dict]]] = {}
-
-    def runs_of(w: Workload) -> int:
-        return args.runs or (1 if args.quick else w.runs)
-
     total = sum(
         runs_of(w) * len([b for b in specs if not w.only or b in w.only]) for w in workloads
     )
