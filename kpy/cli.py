@@ -1,7 +1,8 @@
 """Command line: ``kpy serve`` (like kafka-server-start.sh), ``kpy version``, ``kpy api-versions``.
 
 ``main(argv=None) -> int`` returns the exit code: 0 on a clean stop, 1 for a configuration
-error (one message on stderr naming the key and value), 2 for bad usage (argparse).
+error (one message on stderr naming the key and value) or a start-up failure (one message
+naming the port or the directory), 2 for bad usage (argparse).
 """
 
 from __future__ import annotations
@@ -89,14 +90,14 @@ def main(argv: list[str] | None = None) -> int:
         config = Config.from_file(args.config or args.config_file, dict(args.override))
     except ConfigError as exc:
         return _config_error(exc)
-    from kpy.server import run
+    from kpy.server import StartupError, run
 
     try:
         return run(config)
-    except ConfigError as exc:  # e.g. a data dir of another cluster, found at start-up
+    except (ConfigError, StartupError) as exc:  # e.g. a data dir of another cluster
         return _config_error(exc)
     except BaseExceptionGroup as group:
-        errors, rest = group.split(ConfigError)
+        errors, rest = group.split((ConfigError, StartupError))
         if errors is None or rest is not None:
             raise
         return _config_error(_first_leaf(errors))
@@ -109,5 +110,8 @@ def _first_leaf(group: BaseException) -> BaseException:
 
 
 def _config_error(exc: BaseException) -> int:
-    print(f"kpy: configuration error: {exc}", file=sys.stderr)
+    from kpy.server import StartupError
+
+    cause = "cannot start" if isinstance(exc, StartupError) else "configuration error"
+    print(f"kpy: {cause}: {exc}", file=sys.stderr)
     return 1

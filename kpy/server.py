@@ -1,8 +1,8 @@
 """The broker process: listeners, background tasks, readiness and a bounded shutdown.
 
-``serve`` binds every listener (port 0 allowed), loads the broker state from disk, reports
-readiness with ``task_status.started(ServerInfo)`` and serves until cancelled. ``run`` wraps it
-for the command line: signals, the ready line and an exit code.
+``serve`` binds every listener (port 0 allowed), locks the log dirs, loads the broker state
+from disk, reports readiness with ``task_status.started(ServerInfo)`` and serves until
+cancelled. ``run`` wraps it for the command line: signals, the ready line and an exit code.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import trio
 
 from kpy.broker import Broker
 from kpy.connection import Connection, reap_idle
+from kpy.storage.dir_lock import LogDirError, lock_log_dirs, release_all
 
 if TYPE_CHECKING:
     from kpy.config import Config
@@ -40,22 +41,76 @@ class ServerInfo:
         return f"{host}:{port}"
 
 
+class StartupError(Exception):
+    """The broker cannot start (a port in use, an unusable or locked log dir); the message is
+    one line naming the port or the directory."""
+
+
 async def serve(config: Config, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-    """Run a broker until cancelled; readiness is reported once every listener is bound."""
+    """Run a broker until cancelled; readiness is reported once every listener is bound.
+
+    Before any file of the data dirs is read, the listeners are bound and every log dir is
+    locked (storage/dir_lock.py), so a second broker on the same port or the same directory
+    raises ``StartupError`` without touching the first one's files."""
     from kpy.dispatch import load_handlers
 
     load_handlers()  # import every handler now, not on the first request
+    bound, tcp_listeners = await _bind_listeners(config)
+    try:
+        try:
+            locks = lock_log_dirs(config.log_dirs())
+        except LogDirError as exc:
+            raise StartupError(str(exc)) from None
+        try:
+            await _serve_bound(config, bound, tcp_listeners, task_status)
+        finally:
+            release_all(locks)
+    finally:
+        for tcp in tcp_listeners:
+            for listener in tcp:
+                listener.socket.close()  # serve_listeners closes them too; closing is idempotent
+
+
+async def _bind_listeners(
+    config: Config,
+) -> tuple[list[tuple[str, str, int]], list[list[trio.SocketListener]]]:
+    """Bind every listener; (name, host, real port) and the sockets of each, or
+    ``StartupError`` naming the address that failed (nothing stays bound then)."""
+    bound: list[tuple[str, str, int]] = []
+    opened: list[list[trio.SocketListener]] = []
+    try:
+        for listener in config.listeners():
+            try:
+                tcp = await trio.open_tcp_listeners(listener.port, host=listener.host or None)
+            except OSError as exc:
+                host = listener.host or "0.0.0.0"
+                raise StartupError(
+                    f"Socket server failed to bind to {host}:{listener.port}: "
+                    f"{exc.strerror or exc} (listener {listener.name})"
+                ) from None
+            opened.append(tcp)
+            bound.append((listener.name, listener.host, tcp[0].socket.getsockname()[1]))
+    except BaseException:
+        for tcp in opened:
+            for sock in tcp:
+                sock.socket.close()
+        raise
+    return bound, opened
+
+
+async def _serve_bound(
+    config: Config,
+    bound: list[tuple[str, str, int]],
+    tcp_listeners: list[list[trio.SocketListener]],
+    task_status,
+) -> None:
     broker = Broker(config)
     await broker.load()
     try:
         async with trio.open_nursery() as nursery:
-            bound: list[tuple[str, str, int]] = []
             connections: set[Connection] = set()
-            for listener in config.listeners():
-                tcp = await trio.open_tcp_listeners(listener.port, host=listener.host or None)
-                port = tcp[0].socket.getsockname()[1]
-                bound.append((listener.name, listener.host, port))
-                nursery.start_soon(_accept_loop, tcp, broker, listener.name, connections)
+            for (name, _, _), tcp in zip(bound, tcp_listeners, strict=True):
+                nursery.start_soon(_accept_loop, tcp, broker, name, connections)
             broker.set_bound_listeners(bound)
             nursery.start_soon(
                 reap_idle, connections, lambda: broker.config.get("connections.max.idle.ms")
