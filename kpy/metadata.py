@@ -3,7 +3,8 @@
 Promises:
 - Every log dir holds a ``meta.properties`` in Kafka's KRaft format (``version=1``,
   ``cluster.id``, ``node.id``, ``directory.id``), so the cluster id is stable across restarts
-  and Kafka's tools recognise the directory. All log dirs must agree on the cluster id.
+  and Kafka's tools recognise the directory. All log dirs must agree on the cluster id, and a
+  dir whose ``node.id`` is not the configured one is refused at start-up, as Kafka does.
 - Topics (name, topic id, partition count, config overrides, partition leader epochs) are
   persisted through the storage layer's ``TopicStore`` (one JSON file, atomic rewrites); the
   leader epochs travel in the entry's extra fields.
@@ -197,14 +198,13 @@ class ClusterMetadata:
         for d, props in found.items():
             stored = props.get("node.id") or props.get("broker.id")
             if stored is not None and stored.strip() != str(self.node_id):
-                # Kafka refuses to start here; a lone dev broker can adopt the directory.
-                log.warning(
-                    "%s has node.id=%s but the config says %s; rewriting it",
-                    d / META_PROPERTIES,
-                    stored,
-                    self.node_id,
+                # Kafka's words (MetaPropertiesEnsemble): the dir is another node's; refuse it.
+                raise MetaPropertiesError(
+                    f"Stored node id {stored.strip()} doesn't match previous node id "
+                    f"{self.node_id} in {d / META_PROPERTIES}. If you moved your data, make sure "
+                    "your configured node id matches. If you intend to create a new node, you "
+                    "should remove all data in your data directories."
                 )
-                found[d] = {}  # rewritten below
         configured = self.config.get("cluster.id")
         cluster_id = ids.pop() if ids else configured or new_cluster_id()
         if configured and configured != cluster_id:

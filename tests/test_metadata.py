@@ -53,6 +53,20 @@ def test_log_dirs_of_different_clusters_are_refused(tmp_path):
         open_metadata(tmp_path / "a", tmp_path / "b")
 
 
+def test_a_dir_of_another_node_id_is_refused_and_left_alone(tmp_path):
+    open_metadata(tmp_path / "a", tmp_path / "b", node_id="1")
+    before = {d: (tmp_path / d / "meta.properties").read_bytes() for d in ("a", "b")}
+    with pytest.raises(MetaPropertiesError) as exc:
+        open_metadata(tmp_path / "a", tmp_path / "b", node_id="2")
+    # Kafka 4.4's words for this case.
+    assert str(exc.value) == (
+        f"Stored node id 1 doesn't match previous node id 2 in {tmp_path / 'a' / 'meta.properties'}"
+        ". If you moved your data, make sure your configured node id matches. If you intend to "
+        "create a new node, you should remove all data in your data directories."
+    )
+    assert {d: (tmp_path / d / "meta.properties").read_bytes() for d in ("a", "b")} == before
+
+
 def test_configured_cluster_id(tmp_path):
     wanted = md.new_cluster_id()
     assert open_metadata(tmp_path / "a", cluster_id=wanted).cluster_id == wanted

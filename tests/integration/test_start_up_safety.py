@@ -171,3 +171,22 @@ def test_unusable_log_dir_is_one_line(tmp_path, case, expected):
     assert line.startswith("kpy: cannot start: " + expected.format(path=path)), line
     assert (tmp_path / "file").read_text() == "not a directory\n"
 
+
+def test_data_dir_of_another_node_id_is_refused(tmp_path):
+    data = tmp_path / "data"
+    with BrokerProcess(data, overrides={"node.id": 1}) as broker:
+        produce(broker.bootstrap, "t", [b"x"])
+    meta = (data / "meta.properties").read_bytes()
+
+    out = run_kpy("listeners=PLAINTEXT://127.0.0.1:0", f"log.dirs={data}", "node.id=2")
+
+    assert out.returncode == 1
+    assert out.stderr.splitlines() == [
+        f"kpy: configuration error: Stored node id 1 doesn't match previous node id 2 in "
+        f"{data / 'meta.properties'}. If you moved your data, make sure your configured node id "
+        "matches. If you intend to create a new node, you should remove all data in your data "
+        "directories."
+    ]
+    assert (data / "meta.properties").read_bytes() == meta
+    with BrokerProcess(data, overrides={"node.id": 1}) as broker:  # its own node still starts
+        assert consume_to_end(broker.bootstrap, "t") == [(0, b"x")]
