@@ -20,6 +20,7 @@ canonical host name); ``cluster.id`` may be set in the config to fix the id of a
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from collections.abc import Iterator, Mapping
@@ -307,6 +308,16 @@ _LAYERS = ("_dynamic", "_dynamic_default", "_static")
 _LAYER_SOURCES = (SOURCE_DYNAMIC_BROKER, SOURCE_DYNAMIC_DEFAULT_BROKER, SOURCE_STATIC_BROKER)
 
 
+def _hint(name: str) -> str:
+    """' (did you mean KEY?)' for the known broker key closest to a mistyped one, else ''."""
+    by_lower = {known.lower(): known for known in BROKER_KEYS}
+    match = by_lower.get(name.lower())
+    if match is None:
+        close = difflib.get_close_matches(name.lower(), by_lower, n=1, cutoff=0.8)
+        match = by_lower[close[0]] if close else None
+    return f" (did you mean {match}?)" if match else ""
+
+
 class Config:
     """The broker's configuration, in Kafka's layers, highest priority first: dynamic
     per-broker values (AlterConfigs on this broker's id), dynamic cluster defaults
@@ -327,7 +338,7 @@ class Config:
                 continue
             key = BROKER_KEYS.get(name)
             if key is None:
-                log.warning("unknown config %r (value %r) is ignored", name, raw)
+                log.warning("unknown config %r (value %r) is ignored%s", name, raw, _hint(name))
                 continue
             self._static[name] = parse_value(key, raw)
         self._check_identity()

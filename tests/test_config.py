@@ -63,6 +63,25 @@ def test_unknown_key_is_a_warning(caplog):
     with caplog.at_level(logging.WARNING):
         Config({"no.such.key": "1"})
     assert "no.such.key" in caplog.text
+    assert "did you mean" not in caplog.text  # nothing close to suggest
+
+
+@pytest.mark.parametrize(
+    ("typo", "known"),
+    [
+        ("Num.Partitions", "num.partitions"),  # wrong case
+        ("num.partition", "num.partitions"),  # a letter short
+        ("auto.create.topic.enable", "auto.create.topics.enable"),
+        ("Log.Retention.Hour", "log.retention.hours"),
+    ],
+)
+def test_unknown_key_warning_suggests_the_known_key(typo, known, caplog):
+    with caplog.at_level(logging.WARNING):
+        Config({typo: "3"})
+    [record] = caplog.records
+    assert record.getMessage() == (
+        f"unknown config {typo!r} (value '3') is ignored (did you mean {known}?)"
+    )
 
 
 @pytest.mark.parametrize(
