@@ -208,20 +208,33 @@ class Broker:
         partitions, overrides = self.check_topic_request(name, partitions, replication, configs)
         return await trio.to_thread.run_sync(self._create_topic_sync, name, partitions, overrides)
 
-    def _create_topic_sync(self, name: str, partitions: int, overrides: dict[str, str]) -> Topic:
-        self._topic_config_cache.pop(name, None)
-        topic = self.metadata.add_topic(name, partitions, overrides)
-        config = self._log_config(overrides)
-        try:
-            for p in range(partitions):
-                self.logs.create_log(name, p, topic.topic_id, config)
-        except OSError as exc:
-            # All or nothing: a topic whose partitions could not all be created is removed.
-            self.logs.delete_topic_logs(name)
-            self.metadata.remove_topic(name)
-            raise KafkaError(
-                ErrorCode.KAFKA_STORAGE_ERROR, f"cannot create topic {name}: {exc}"
-            ) from exc
+    def _create_topic_sync(
+        self, name: str, partitions: int, overrides: dict[str, str], *, exist_ok: bool = False
+    ) -> Topic:
+        """Create ``name`` (or, with ``exist_ok``, return it if it exists), all or nothing.
+
+        Under the registry lock (see kpy/metadata.py) the name is checked again (another
+        creation may have taken it since ``check_topic_request``), the logs are made, and
+        only then is the topic written to the registry, its one commit point: a failure
+        before it leaves no topic, and logs orphaned by a crash are removed at start-up."""
+        with self.metadata.lock:
+            existing = self.metadata.get(name)
+            if existing is not None and exist_ok:
+                return existing
+            topic = self.metadata.new_topic(name, partitions, overrides)
+            self._topic_config_cache.pop(name, None)
+            config = self._log_config(overrides)
+            try:
+                for p in range(partitions):
+                    self.logs.create_log(name, p, topic.topic_id, config)
+                self.metadata.register(topic)
+            except Exception as exc:
+                self.logs.delete_topic_logs(name)
+                if isinstance(exc, OSError):
+                    raise KafkaError(
+                        ErrorCode.KAFKA_STORAGE_ERROR, f"cannot create topic {name}: {exc}"
+                    ) from exc
+                raise
         log.info("created topic %s with %d partition(s)", name, partitions)
         return topic
 
@@ -233,13 +246,17 @@ class Broker:
             topic = self.metadata.get(name)
             if topic is not None:
                 return topic
-            return await trio.to_thread.run_sync(self._create_topic_sync, name, partitions, configs)
+            return await trio.to_thread.run_sync(
+                lambda: self._create_topic_sync(name, partitions, configs, exist_ok=True)
+            )
 
     def create_internal_topic_now(
         self, name: str, partitions: int, configs: dict[str, str]
     ) -> Topic:
         """The same, from synchronous code on the event loop (blocks it once, briefly)."""
-        return self.metadata.get(name) or self._create_topic_sync(name, partitions, configs)
+        return self.metadata.get(name) or self._create_topic_sync(
+            name, partitions, configs, exist_ok=True
+        )
 
     async def delete_topic(self, name: str) -> Topic:
         topic = self.metadata.get(name)
@@ -252,19 +269,21 @@ class Broker:
 
     def _delete_topic_sync(self, name: str) -> None:
         self._topic_config_cache.pop(name, None)
-        self.metadata.remove_topic(name)
-        self.logs.delete_topic_logs(name)
+        with self.metadata.lock:  # a re-creation of the name waits until its logs are gone
+            self.metadata.remove_topic(name)
+            self.logs.delete_topic_logs(name)
         log.info("deleted topic %s", name)
 
     async def add_partitions(self, name: str, total: int) -> None:
         def grow() -> None:
-            topic = self.metadata.get(name)
-            assert topic is not None
-            old = topic.partitions
-            self.metadata.add_partitions(name, total)
-            config = self._log_config(topic.configs)
-            for p in range(old, total):
-                self.logs.create_log(name, p, topic.topic_id, config)
+            with self.metadata.lock:
+                topic = self.metadata.get(name)
+                assert topic is not None
+                old = topic.partitions
+                self.metadata.add_partitions(name, total)
+                config = self._log_config(topic.configs)
+                for p in range(old, total):
+                    self.logs.create_log(name, p, topic.topic_id, config)
 
         await trio.to_thread.run_sync(grow)
 

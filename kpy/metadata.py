@@ -7,7 +7,16 @@ Promises:
   dir whose ``node.id`` is not the configured one is refused at start-up, as Kafka does.
 - Topics (name, topic id, partition count, config overrides, partition leader epochs) are
   persisted through the storage layer's ``TopicStore`` (one JSON file, atomic rewrites); the
-  leader epochs travel in the entry's extra fields.
+  leader epochs travel in the entry's extra fields. A change is on disk before it is visible
+  in ``topics``; one whose write fails changes nothing.
+- Registry changes are serialised by ``ClusterMetadata.lock``, a re-entrant threading lock:
+  the broker runs them in worker threads (``trio.to_thread``), and a few run on the event loop
+  itself (the internal topics created from synchronous coordinator code), which a trio lock
+  could not cover. Check-then-act sequences (is the name free? then create the topic and its
+  logs) hold it throughout, so two creations of one name cannot both pass the check. Nothing
+  holding it waits for the event loop, so the event loop blocking on it is brief.
+- ``topics`` and ``topics_by_id`` are replaced on each change, never mutated in place, so the
+  event loop can iterate them while a worker thread registers a topic.
 - Topic ids are random UUIDs, never the zero UUID nor the id Kafka reserves for its
   metadata topic; cluster ids use the same generator (22 characters of URL-safe base64).
 - Topic names follow Kafka's rules (``validate_topic_name``); names that differ only by
@@ -22,9 +31,10 @@ import base64
 import json
 import logging
 import re
+import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -169,6 +179,7 @@ class ClusterMetadata:
         self.topics: dict[str, Topic] = {}
         self.topics_by_id: dict[uuid.UUID, Topic] = {}
         self._store = TopicStore(self.data_dir)
+        self.lock = threading.RLock()  # serialises registry changes (see the module docstring)
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -177,10 +188,9 @@ class ClusterMetadata:
         for d in self.log_dirs:
             d.mkdir(parents=True, exist_ok=True)
         self.cluster_id = self._load_cluster_id()
-        self.topics.clear()
-        self.topics_by_id.clear()
-        for entry in self._store.load().values():
-            self._index(Topic.from_entry(entry))
+        topics = [Topic.from_entry(entry) for entry in self._store.load().values()]
+        self.topics = {t.name: t for t in topics}
+        self.topics_by_id = {t.topic_id: t for t in topics}
         path = self.data_dir / BROKER_CONFIGS_FILE
         if path.exists():
             self.config.load_dynamic(json.loads(path.read_text()))
@@ -224,16 +234,17 @@ class ClusterMetadata:
     # -- topics -----------------------------------------------------------------------------
 
     def _index(self, topic: Topic) -> None:
-        self.topics[topic.name] = topic
-        self.topics_by_id[topic.topic_id] = topic
+        self.topics = {**self.topics, topic.name: topic}
+        self.topics_by_id = {**self.topics_by_id, topic.topic_id: topic}
 
-    def _persist(self, topic: Topic) -> None:
-        self._store.put(topic.to_entry())
+    def _unindex(self, topic: Topic) -> None:
+        self.topics = {n: t for n, t in self.topics.items() if n != topic.name}
+        self.topics_by_id = {i: t for i, t in self.topics_by_id.items() if i != topic.topic_id}
 
     def save(self) -> None:
         """Rewrite the whole registry (normally each change persists itself)."""
-        self._store.topics = {name: t.to_entry() for name, t in self.topics.items()}
-        self._store.save()
+        with self.lock:
+            self._store.replace_all({name: t.to_entry() for name, t in self.topics.items()})
 
     def get(self, name: str) -> Topic | None:
         return self.topics.get(name)
@@ -256,51 +267,73 @@ class ClusterMetadata:
                         f"Topic '{name}' collides with existing topic: {existing}",
                     )
 
-    def add_topic(self, name: str, partitions: int, configs: dict[str, str]) -> Topic:
-        """Register a new topic (callers checked it with ``check_new_topic``)."""
-        if has_collision_chars(name) and not name.startswith("__"):
+    def new_topic(self, name: str, partitions: int, configs: dict[str, str]) -> Topic:
+        """A topic ``name`` with a fresh id, checked (``check_new_topic``) but not registered.
+        Hold ``lock`` from here to ``register`` so that no other creation of the name (or of
+        a colliding one) slips in between."""
+        with self.lock:
+            self.check_new_topic(name)
+            while True:
+                topic_id = random_uuid()
+                if topic_id not in self.topics_by_id:
+                    break
+        return Topic(name, topic_id, partitions, dict(configs), [0] * partitions)
+
+    def register(self, topic: Topic) -> None:
+        """Persist a topic made by ``new_topic``, then make it visible. Raises OSError when
+        the registry cannot be written; then nothing changed."""
+        if has_collision_chars(topic.name) and not topic.name.startswith("__"):
             log.info(
                 "topic %s contains '.' or '_', which collide in metric names; "
                 "avoid using both in topic names",
-                name,
+                topic.name,
             )
-        while True:
-            topic_id = random_uuid()
-            if topic_id not in self.topics_by_id:
-                break
-        topic = Topic(name, topic_id, partitions, dict(configs), [0] * partitions)
-        self._persist(topic)
-        self._index(topic)
+        with self.lock:
+            self._store.put(topic.to_entry())
+            self._index(topic)
+
+    def add_topic(self, name: str, partitions: int, configs: dict[str, str]) -> Topic:
+        """Check, persist and register a new topic (``new_topic`` then ``register``)."""
+        with self.lock:
+            topic = self.new_topic(name, partitions, configs)
+            self.register(topic)
         return topic
 
     def remove_topic(self, name: str) -> Topic | None:
-        topic = self.topics.get(name)
-        if topic is not None:
-            self._store.remove(name)
-            del self.topics[name]
-            self.topics_by_id.pop(topic.topic_id, None)
+        with self.lock:
+            topic = self.topics.get(name)
+            if topic is not None:
+                self._store.remove(name)
+                self._unindex(topic)
         return topic
 
     def add_partitions(self, name: str, total: int) -> Topic:
         """Grow ``name`` to ``total`` partitions; new partitions start at leader epoch 0."""
-        topic = self.topics[name]
-        topic.leader_epochs += [0] * (total - topic.partitions)
-        topic.partitions = total
-        self._persist(topic)
+        with self.lock:
+            topic = self.topics[name]
+            epochs = topic.leader_epochs + [0] * (total - topic.partitions)
+            self._store.put(_entry(topic, partitions=total, leader_epochs=epochs))
+            # Epochs first: a reader that sees the new count finds an epoch for each partition.
+            topic.leader_epochs = epochs
+            topic.partitions = total
         return topic
 
     def set_configs(self, name: str, configs: dict[str, str]) -> None:
         """Replace the config overrides of ``name``."""
-        topic = self.topics[name]
-        topic.configs = dict(configs)
-        self._persist(topic)
+        with self.lock:
+            topic = self.topics[name]
+            self._store.put(_entry(topic, configs=dict(configs)))
+            topic.configs = dict(configs)
 
     def bump_leader_epoch(self, name: str, partition: int) -> int:
         """Start a new leader epoch for one partition (e.g. after an election) and return it."""
-        topic = self.topics[name]
-        topic.leader_epochs[partition] += 1
-        self._persist(topic)
-        return topic.leader_epochs[partition]
+        with self.lock:
+            topic = self.topics[name]
+            epochs = list(topic.leader_epochs)
+            epochs[partition] += 1
+            self._store.put(_entry(topic, leader_epochs=epochs))
+            topic.leader_epochs = epochs
+        return epochs[partition]
 
     # -- dynamic broker configs -------------------------------------------------------------
 
@@ -315,3 +348,8 @@ class ClusterMetadata:
             "topics": len(self.topics),
             "partitions": sum(t.partitions for t in self.topics.values()),
         }
+
+
+def _entry(topic: Topic, **changes: Any) -> TopicEntry:
+    """The registry entry ``topic`` would have with ``changes`` applied (topic untouched)."""
+    return replace(topic, **changes).to_entry()

@@ -135,6 +135,44 @@ def test_reads_the_registry_written_before_topicstore(tmp_path):
     assert topic.topic_id == topic_id and topic.leader_epochs == [3, 0]
 
 
+def test_registry_change_that_cannot_be_written_changes_nothing(tmp_path):
+    meta = open_metadata(tmp_path)
+    meta.add_topic("kept", 2, {})
+    (tmp_path / "kpy-topics.json.tmp").mkdir()  # the registry's temp file cannot be created
+    for change in (
+        lambda: meta.add_topic("lost", 1, {}),
+        lambda: meta.add_partitions("kept", 4),
+        lambda: meta.set_configs("kept", {"retention.ms": "1"}),
+        lambda: meta.bump_leader_epoch("kept", 1),
+        lambda: meta.remove_topic("kept"),
+    ):
+        with pytest.raises(OSError):
+            change()
+    kept = meta.get("kept")
+    assert set(meta.topics) == {"kept"} and meta.by_id(kept.topic_id) is kept
+    assert (kept.partitions, kept.leader_epochs, kept.configs) == (2, [0, 0], {})
+    (tmp_path / "kpy-topics.json.tmp").rmdir()
+    meta.add_topic("other", 1, {})
+    again = open_metadata(tmp_path)
+    assert set(again.topics) == {"kept", "other"}
+    assert (again.get("kept").partitions, again.get("kept").leader_epochs) == (2, [0, 0])
+
+
+def test_add_topic_checks_the_name_itself(tmp_path):
+    """The check and the registration happen under one lock, so a creation that raced past
+    an earlier check_new_topic still cannot register a taken or colliding name."""
+    meta = open_metadata(tmp_path)
+    first = meta.add_topic("a.b", 1, {})
+    for name, code in (
+        ("a.b", ErrorCode.TOPIC_ALREADY_EXISTS),
+        ("a_b", ErrorCode.INVALID_TOPIC_EXCEPTION),
+    ):
+        with pytest.raises(KafkaError) as err:
+            meta.add_topic(name, 3, {})
+        assert err.value.code == code
+    assert open_metadata(tmp_path).get("a.b").topic_id == first.topic_id
+
+
 def test_create_topic_errors(tmp_path):
     meta = open_metadata(tmp_path)
     meta.add_topic("a.b", 1, {})

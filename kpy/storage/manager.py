@@ -116,7 +116,7 @@ class LogManager:
         return list(self.logs.values())
 
     def delete_topic_logs(self, topic: str) -> None:
-        for tp in [tp for tp in self.logs if tp[0] == topic]:
+        for tp in [tp for tp in list(self.logs) if tp[0] == topic]:
             self.logs.pop(tp).delete()
 
     def apply_retention(self, now_ms: int) -> None:
@@ -154,7 +154,8 @@ class LogManager:
 
     def checkpoint(self) -> None:
         for d in self.log_dirs:
-            mine = [lg for lg in self.logs.values() if Path(lg.log_dir) == d]
+            # list() first: topic creation may add logs from another thread meanwhile.
+            mine = [lg for lg in list(self.logs.values()) if Path(lg.log_dir) == d]
             write_checkpoint(
                 d / RECOVERY_CHECKPOINT,
                 {(lg.topic, lg.partition): lg.recovery_point for lg in mine},

@@ -5,15 +5,23 @@ File ``kpy-topics.json``: ``{"version": 1, "topics": [{"name", "topic_id" (UUID 
 "partitions", "configs": {kafka name: string value}, ...}]}``. Keys this module does not know
 (e.g. ``leader_epochs`` kept by the metadata layer) are preserved in ``TopicEntry.extra``.
 Every change rewrites the whole file (temp, fsync, rename, fsync dir), so a crash leaves the
-old or the new registry, never a mix.
+old or the new registry, never a mix. A change is made in memory only once its file is written:
+a failed write (full disk, say) leaves both the file and ``topics`` as they were, so nothing
+half-made can be persisted later by someone else's save.
+
+Thread safety: the broker changes topics from worker threads (``trio.to_thread``), and every
+change rewrites the same file through the same temp name, so changes are serialised by a
+lock held from the in-memory copy to the rename. Readers of ``topics`` see either the old or
+the new dict: it is replaced, never mutated in place.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +64,12 @@ class TopicEntry:
 
 
 class TopicStore:
-    """The topic registry of one data dir. Not thread-safe: one owner (the broker)."""
+    """The topic registry of one data dir; safe to change from several threads."""
 
     def __init__(self, data_dir: str | Path) -> None:
         self.path = Path(data_dir) / FILE_NAME
         self.topics: dict[str, TopicEntry] = {}
+        self._lock = threading.Lock()
 
     def load(self) -> dict[str, TopicEntry]:
         """Read the file (an absent file is an empty registry)."""
@@ -71,20 +80,33 @@ class TopicStore:
             return self.topics
         if raw.get("version") != VERSION:
             raise ValueError(f"{self.path}: unsupported version {raw.get('version')!r}")
-        self.topics = {}
+        topics = {}
         for d in raw.get("topics", []):
             entry = TopicEntry.from_json(d)
-            self.topics[entry.name] = entry
+            topics[entry.name] = entry
+        self.topics = topics
         log.info("loaded %d topics from %s", len(self.topics), self.path)
         return self.topics
 
     def save(self) -> None:
+        """Rewrite the file from ``topics``."""
+        with self._lock:
+            self._commit(self.topics)
+
+    def replace_all(self, topics: dict[str, TopicEntry]) -> None:
+        """Make ``topics`` the whole registry."""
+        with self._lock:
+            self._commit(dict(topics))
+
+    def _commit(self, topics: dict[str, TopicEntry]) -> None:
+        """Write ``topics`` as the registry, then adopt it (the caller holds the lock)."""
         data = {
             "version": VERSION,
-            "topics": [self.topics[n].to_json() for n in sorted(self.topics)],
+            "topics": [topics[n].to_json() for n in sorted(topics)],
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(self.path, json.dumps(data, indent=1, sort_keys=True).encode())
+        self.topics = topics
 
     def get(self, name: str) -> TopicEntry | None:
         return self.topics.get(name)
@@ -100,8 +122,8 @@ class TopicStore:
 
     def put(self, entry: TopicEntry) -> None:
         """Add or replace a topic and persist."""
-        self.topics[entry.name] = entry
-        self.save()
+        with self._lock:
+            self._commit({**self.topics, entry.name: entry})
 
     def create(
         self,
@@ -110,23 +132,27 @@ class TopicStore:
         configs: dict[str, str] | None = None,
         topic_id: uuid.UUID | None = None,
     ) -> TopicEntry:
-        if name in self.topics:
-            raise ValueError(f"topic {name!r} already exists")
         entry = TopicEntry(name, topic_id or uuid.uuid4(), partitions, dict(configs or {}))
-        self.put(entry)
+        with self._lock:
+            if name in self.topics:
+                raise ValueError(f"topic {name!r} already exists")
+            self._commit({**self.topics, name: entry})
         return entry
 
     def set_partitions(self, name: str, partitions: int) -> None:
-        self.topics[name].partitions = partitions
-        self.save()
+        with self._lock:
+            entry = replace(self.topics[name], partitions=partitions)
+            self._commit({**self.topics, name: entry})
 
     def set_configs(self, name: str, configs: dict[str, str]) -> None:
         """Replace the overrides of ``name``."""
-        self.topics[name].configs = dict(configs)
-        self.save()
+        with self._lock:
+            entry = replace(self.topics[name], configs=dict(configs))
+            self._commit({**self.topics, name: entry})
 
     def remove(self, name: str) -> TopicEntry | None:
-        entry = self.topics.pop(name, None)
-        if entry is not None:
-            self.save()
+        with self._lock:
+            entry = self.topics.get(name)
+            if entry is not None:
+                self._commit({n: e for n, e in self.topics.items() if n != name})
         return entry

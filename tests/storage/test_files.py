@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import uuid
 
 import pytest
@@ -75,6 +76,51 @@ def test_topic_store_round_trip(tmp_path):
     assert raw["version"] == 1
     with pytest.raises(ValueError):
         again.create("orders", 1)
+
+
+def test_topic_store_changes_from_many_threads_all_land(tmp_path):
+    """Every change rewrites the file through one temp name; concurrent changes must neither
+    fail nor lose each other."""
+    store = TopicStore(tmp_path)
+    store.load()
+    store.create("grown", 1)
+    barrier = threading.Barrier(16)
+    errors = []
+
+    def work(i):
+        try:
+            barrier.wait(10)
+            store.create(f"t{i}", 1)
+            store.set_configs("grown", {"retention.ms": str(i)})
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert set(TopicStore(tmp_path).load()) == {"grown"} | {f"t{i}" for i in range(16)}
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_topic_store_change_that_cannot_be_written_changes_nothing(tmp_path):
+    store = TopicStore(tmp_path)
+    store.load()
+    store.create("kept", 2)
+    (tmp_path / "kpy-topics.json.tmp").mkdir()  # the temp file cannot be created
+    with pytest.raises(OSError):
+        store.create("lost", 1)
+    with pytest.raises(OSError):
+        store.set_partitions("kept", 5)
+    with pytest.raises(OSError):
+        store.remove("kept")
+    assert set(store.topics) == {"kept"} and store.get("kept").partitions == 2
+    (tmp_path / "kpy-topics.json.tmp").rmdir()
+    store.create("other", 1)  # a later write must not carry the failed changes with it
+    loaded = TopicStore(tmp_path).load()
+    assert set(loaded) == {"kept", "other"} and loaded["kept"].partitions == 2
 
 
 def test_txn_index_round_trip_and_corruption(tmp_path):
