@@ -177,10 +177,10 @@ ADMIN = [
     M(
         "only-first-partition-created",
         "broker.py",
-        "            for p in range(partitions):\n"
-        "                self.logs.create_log(name, p, topic.topic_id, config)\n",
-        "            for p in range(min(partitions, 1)):  # mutation\n"
-        "                self.logs.create_log(name, p, topic.topic_id, config)\n",
+        "                for p in range(partitions):\n"
+        "                    self.logs.create_log(name, p, topic.topic_id, config)\n",
+        "                for p in range(min(partitions, 1)):  # mutation\n"
+        "                    self.logs.create_log(name, p, topic.topic_id, config)\n",
         "test_created_topic_usable_at_once",
         "every partition of a topic is writable as soon as CreateTopics answers",
     ),
