@@ -234,6 +234,14 @@ def set_log_append_time(buf: bytearray | memoryview, pos: int, timestamp_ms: int
     _U32.pack_into(buf, pos + CRC_OFFSET, compute_crc(buf, pos, size))
 
 
+def set_max_timestamp(buf: bytearray | memoryview, pos: int, timestamp_ms: int) -> None:
+    """Rewrite a batch's maxTimestamp and its CRC, leaving the attributes alone (a CreateTime
+    batch whose header disagrees with its records gets the records' maximum, as in Kafka)."""
+    size = batch_size_at(buf, pos)
+    _I64.pack_into(buf, pos + MAX_TIMESTAMP_OFFSET, timestamp_ms)
+    _U32.pack_into(buf, pos + CRC_OFFSET, compute_crc(buf, pos, size))
+
+
 # -- records inside a batch (only where a feature needs them) ------------------------------------
 #
 # Everything below reads or writes individual records, so it costs per record; the broker uses
@@ -399,6 +407,32 @@ def iter_records(batch: Buffer, pos: int = 0) -> Iterator[Record]:
     whole first). Stop early to skip parsing the rest."""
     h = read_header(batch, pos)
     return _parse_records(records_payload(batch, pos), h.record_count)
+
+
+def record_timestamps(batch: Buffer, pos: int = 0) -> list[int]:
+    """The CreateTime timestamp (baseTimestamp + timestampDelta) of each record of the batch at
+    ``pos``, reading only each record's length and timestamp delta (keys, values and headers
+    are skipped, not decoded). Raises InvalidBatch when the records do not fill the batch."""
+    h = read_header(batch, pos)
+    data = records_payload(batch, pos)
+    end = len(data)
+    base = h.base_timestamp
+    stamps = []
+    p = 0
+    try:
+        for i in range(h.record_count):
+            length, p = _get_varint(data, p)
+            stop = p + length
+            if length <= 0 or stop > end:
+                raise InvalidBatch(f"record {i} has length {length}; {end - p} bytes remain")
+            delta, _ = _get_varint(data, p + 1)  # after the attributes byte
+            stamps.append(base + delta)
+            p = stop
+    except IndexError as exc:
+        raise InvalidBatch("record truncated") from exc
+    if p != end:
+        raise InvalidBatch(f"{end - p} bytes after the last of {h.record_count} records")
+    return stamps
 
 
 def decode_records(batch: Buffer, pos: int = 0) -> list[Record]:

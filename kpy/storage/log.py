@@ -471,20 +471,24 @@ class Log:
 
     @_locked
     def max_timestamp_entry(self) -> tuple[int, int] | None:
-        best = None
-        for seg in self.segments:
-            if seg.max_timestamp >= 0 and (best is None or seg.max_timestamp > best.max_timestamp):
-                best = seg
-        if best is None:
-            return None
+        """(offset, timestamp) of the first record holding the log's largest timestamp
+        (ListOffsets MAX_TIMESTAMP), found as Kafka finds it: in the first segment with the
+        largest max timestamp, the first batch whose maxTimestamp equals it, then the first
+        record there with that timestamp. A log whose records carry no timestamps answers
+        its first record with -1; a batch with no record at its max answers nothing."""
+        best = max(self.segments, key=lambda seg: seg.max_timestamp)  # first of equals
         found = best.find_timestamp(best.max_timestamp)
         if found is None:
             return None
         position, h = found
+        if h.max_timestamp != best.max_timestamp:
+            return None
         for off, ts in _record_timestamps(best.read_bytes(position, h.size)):
             if ts == best.max_timestamp:
                 return off, ts
-        return h.last_offset, h.max_timestamp
+        # Only a header kpy trusted without reading its records (see validator.py) can
+        # claim more than its records hold; answer the batch's last offset then.
+        return (h.last_offset, h.max_timestamp) if h.max_timestamp >= 0 else None
 
     # -- leader epochs ---------------------------------------------------------------------------------
 
@@ -569,18 +573,12 @@ class Log:
         deleted -= len(self.segments)
         if self.config.retention_ms >= 0:
             while len(self.segments) > 1:
-                seg = self.segments[0]
-                newest = seg.max_timestamp if seg.max_timestamp >= 0 else seg.created_ms
-                if now_ms - newest <= self.config.retention_ms:
+                if now_ms - self.segments[0].largest_timestamp() <= self.config.retention_ms:
                     break
                 self._delete_oldest(f"retention.ms={self.config.retention_ms}")
                 deleted += 1
             active = self.active
-            if (
-                active.size
-                and active.max_timestamp >= 0
-                and now_ms - active.max_timestamp > self.config.retention_ms
-            ):
+            if active.size and now_ms - active.largest_timestamp() > self.config.retention_ms:
                 # Kafka rolls an expired active segment so that it can be deleted too.
                 self.roll()
                 self._delete_oldest(f"retention.ms={self.config.retention_ms}")

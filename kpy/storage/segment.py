@@ -4,6 +4,11 @@ The ``.log`` file is a plain concatenation of v2 record batches whose offsets st
 segment's base offset (20 digits, zero padded, in the file name). Invariants: batches are
 whole and in offset order; index entries point at batch starts; every batch is below
 ``next_offset``. Appends write the batch bytes as they are; reads hand out file regions.
+
+Timestamps: ``max_timestamp`` is the largest batch maxTimestamp seen (-1 while no batch has
+one, e.g. when every record was written without a timestamp); the time index gets entries
+only from such real timestamps. Retention judges a segment by ``largest_timestamp()``: the max
+timestamp, or the ``.log`` file's last-modified time when there is none, as Kafka does.
 """
 
 from __future__ import annotations
@@ -191,6 +196,14 @@ class LogSegment:
 
     def read_bytes(self, position: int, size: int) -> bytes:
         return os.pread(self.fd, size, position)
+
+    def largest_timestamp(self) -> int:
+        """What retention compares with retention.ms: the max timestamp, or, when no batch
+        carries one, the time the log file was last written (ms)."""
+        if self.max_timestamp >= 0:
+            return self.max_timestamp
+        st = os.fstat(self.fd) if self.fd >= 0 else os.stat(self.log_path)
+        return st.st_mtime_ns // 1_000_000
 
     # -- maintenance -----------------------------------------------------------------------------
 

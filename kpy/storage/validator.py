@@ -2,8 +2,18 @@
 
 A pure function: bytes and a topic configuration in, a ValidatedBatch (possibly rewritten
 bytes) out, or a KafkaError with the code Kafka gives. Only the batch header is read unless
-a feature needs the records: keyless records on compacted topics, and recompression when the
-topic's compression.type is not ``producer``.
+a feature needs the records: keyless records on compacted topics, recompression when the
+topic's compression.type is not ``producer``, and a CreateTime header that cannot be right.
+
+Max timestamp. Kafka recomputes a CreateTime batch's maxTimestamp from its records (the
+largest baseTimestamp + timestampDelta, and NO_TIMESTAMP (-1) when none is larger) and writes
+that into the header. kpy trusts a header that is consistent, 0 <= baseTimestamp <=
+maxTimestamp (what every client writes), and otherwise reads the records' timestamp deltas
+and rewrites maxTimestamp and the CRC. Some clients (librdkafka's C++ API) send records
+without timestamps as baseTimestamp -1, maxTimestamp 0: kept as sent, the segment would look
+as old as 1970 and retention would delete it at once; corrected, its max timestamp is -1 and
+retention judges it by the segment file's modification time, as Kafka does. A consistent
+header whose maxTimestamp exceeds every record is kept where Kafka would lower it.
 """
 
 from __future__ import annotations
@@ -84,11 +94,11 @@ def validate_produce_records(
     if header.is_transactional and header.producer_id < 0:
         raise KafkaError(ErrorCode.INVALID_RECORD, "Transactional batch without a producer id")
 
+    buffer: bytearray | memoryview = data if not isinstance(data, bytes) else bytearray(data)
     log_append = config["message.timestamp.type"] == "LogAppendTime"
     if not log_append:
-        _check_timestamps(header, config, now_ms)
+        _check_create_time(buffer, header, config, now_ms)
 
-    buffer: bytearray | memoryview = data if not isinstance(data, bytes) else bytearray(data)
     try:
         if "compact" in config["cleanup.policy"] and records.has_null_key(buffer):
             raise KafkaError(
@@ -107,10 +117,35 @@ def validate_produce_records(
     return ValidatedBatch(buffer, header, None)
 
 
-def _check_timestamps(header: records.BatchHeader, config: dict[str, Any], now_ms: int) -> None:
+def _check_create_time(
+    buffer: bytearray | memoryview,
+    header: records.BatchHeader,
+    config: dict[str, Any],
+    now_ms: int,
+) -> None:
+    """Check a CreateTime batch's timestamps against message.timestamp.{before,after}.max.ms
+    and correct its maxTimestamp in place (and in ``header``) when the header cannot be right."""
+    if 0 <= header.base_timestamp <= header.max_timestamp:
+        _check_range((header.base_timestamp, header.max_timestamp), config, now_ms)
+        return
+    try:
+        stamps = records.record_timestamps(buffer)
+    except records.InvalidBatch as exc:
+        raise KafkaError(ErrorCode.CORRUPT_MESSAGE, str(exc)) from exc
+    present = [ts for ts in stamps if ts != records.NO_TIMESTAMP]
+    if present:
+        _check_range((min(present), max(present)), config, now_ms)
+    max_timestamp = max(records.NO_TIMESTAMP, *stamps)
+    if max_timestamp != header.max_timestamp:
+        records.set_max_timestamp(buffer, 0, max_timestamp)
+        header.max_timestamp = max_timestamp
+        header.crc = records.read_header(buffer).crc
+
+
+def _check_range(timestamps: tuple[int, int], config: dict[str, Any], now_ms: int) -> None:
     before = config["message.timestamp.before.max.ms"]
     after = config["message.timestamp.after.max.ms"]
-    for ts in (header.base_timestamp, header.max_timestamp):
+    for ts in timestamps:
         if ts == records.NO_TIMESTAMP:
             continue
         if ts < now_ms - before or ts > now_ms + after:
