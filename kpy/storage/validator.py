@@ -135,7 +135,7 @@ def _check_create_time(
     present = [ts for ts in stamps if ts != records.NO_TIMESTAMP]
     if present:
         _check_range((min(present), max(present)), config, now_ms)
-    max_timestamp = max(records.NO_TIMESTAMP, *stamps)
+    max_timestamp = max(max(stamps, default=records.NO_TIMESTAMP), records.NO_TIMESTAMP)
     if max_timestamp != header.max_timestamp:
         records.set_max_timestamp(buffer, 0, max_timestamp)
         header.max_timestamp = max_timestamp
