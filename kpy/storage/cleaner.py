@@ -271,6 +271,11 @@ def swap_in(lg: Log, group: list[LogSegment], chunks: Iterable[bytes], now_ms: i
     cleaned = _path(lg.dir, base, ".log.cleaned")
     swap = _path(lg.dir, base, ".log.swap")
     _write_file(cleaned, chunks)
+    # Retention falls back to the file's mtime for segments without timestamps: the cleaned
+    # segment keeps the newest replaced file's, as Kafka's cleaner does, so cleaning never
+    # makes old untimed data look new.
+    newest = os.stat(group[-1].log_path)
+    os.utime(cleaned, ns=(newest.st_atime_ns, newest.st_mtime_ns))
     i = next((k for k, s in enumerate(lg.segments) if s is group[0]), -1)
     if lg.segments[i : i + len(group)] != group:
         # DeleteRecords or a truncation got there first: give this group up.

@@ -257,6 +257,23 @@ def test_reopen_after_cleaning(tmp_path):
     mgr.close()
 
 
+def test_cleaned_segment_keeps_the_newest_replaced_mtime(tmp_path):
+    """Retention of segments without timestamps goes by file mtime: cleaning must not make
+    old data look freshly written."""
+    clock = Clock()
+    lg = new_log(tmp_path, clock)
+    for i in range(30):
+        lg.append(keyed([(b"k%d" % (i % 3), b"v%d" % i)]), leader_epoch=0)
+    assert len(lg.segments) > 3
+    old_ns = [(TS - 3_600_000 + i) * 1_000_000 for i in range(len(lg.segments))]
+    for seg, ns in zip(lg.segments, old_ns):
+        os.utime(seg.log_path, ns=(ns, ns))
+    res = cleaner.clean_log(lg, int(clock() * 1000), 0, max_segments=3, force=True)
+    assert res is not None
+    cleaned = lg.segments[0]
+    assert os.stat(cleaned.log_path).st_mtime_ns in old_ns
+
+
 def test_interrupted_swap_is_completed_or_discarded(tmp_path):
     clock = Clock()
     lg = new_log(tmp_path, clock)
