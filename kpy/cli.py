@@ -55,9 +55,12 @@ def api_versions_table() -> str:
 
     dispatch.load_handlers()
     lines = ["| key | API | versions | Kafka 4.0 range |", "| ---: | --- | --- | --- |"]
-    for key, lo, hi in dispatch.supported_versions():
+    for key, reg in sorted(dispatch.REGISTRY.items()):
         info = api_keys.API_KEYS[key]
-        lines.append(f"| {key} | {info.name} | {lo}-{hi} | {info.kafka4_min}-{info.schema_max} |")
+        versions = f"{reg.min_version}-{reg.max_version}"
+        if reg.advertised_min < reg.min_version:
+            versions += f" (advertised from {reg.advertised_min})"
+        lines.append(f"| {key} | {info.name} | {versions} | {info.kafka4_min}-{info.schema_max} |")
     return "\n".join(lines) + "\n"
 
 

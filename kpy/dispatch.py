@@ -2,9 +2,10 @@
 
 Each module in kpy/handlers registers itself with ``@handles(api_key, min_version, max_version)``.
 The ApiVersions answer is built from these registrations, so kpy only advertises what it
-implements. ``dispatch`` decodes a request frame, checks its version, runs the handler and
-translates a raised KafkaError into that API's error response; anything a client could send
-that cannot be answered raises ``CloseConnection``.
+implements (and, where Kafka does, a floor below the one it accepts). ``dispatch`` decodes a
+request frame, checks its version, runs the handler and translates a raised KafkaError into
+that API's error response; anything a client could send that cannot be answered raises
+``CloseConnection``.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ class Registration:
     min_version: int
     max_version: int
     handler: HandlerFn
-    error_response: ErrorFn | None = None
+    error_response: ErrorFn | None
+    advertised_min: int  # the floor ApiVersions lists, at most min_version
     _request_class: Any = None
 
     def request_class(self) -> Any:
@@ -73,28 +75,39 @@ def handles(
     *,
     error_response: ErrorFn | None = None,
     unstable_ok: bool = False,
+    advertised_min: int | None = None,
 ):
     """Register an async handler ``(ctx, request) -> response | None`` for one API.
 
+    ``min_version``-``max_version`` are the versions answered; others close the connection.
     ``error_response(request, version, code)`` builds the response that carries ``code`` for
     every part of the request; without it a top-level ``error_code`` field is set.
     ``unstable_ok`` lets a handler advertise a version the schemas still mark unstable.
+    ``advertised_min`` is a lower floor for ApiVersions only, for an API whose clients decide
+    on features by the floor they see (Produce: Kafka 4 lists v0, KAFKA-18659).
     """
     info = api_keys.API_KEYS[api_key]
     highest = info.request_class.VALID_VERSIONS[1] if unstable_ok else info.schema_max
     if min_version < info.schema_min or max_version > highest:
         raise ValueError(f"{info.name}: versions {min_version}-{max_version} outside the schema")
+    floor = min_version if advertised_min is None else advertised_min
+    if not info.schema_min <= floor <= min_version:
+        raise ValueError(
+            f"{info.name}: advertised floor {floor} outside {info.schema_min}-{min_version}"
+        )
 
     def register(fn: HandlerFn) -> HandlerFn:
-        REGISTRY[api_key] = Registration(api_key, min_version, max_version, fn, error_response)
+        REGISTRY[api_key] = Registration(
+            api_key, min_version, max_version, fn, error_response, floor
+        )
         return fn
 
     return register
 
 
 def supported_versions() -> list[tuple[int, int, int]]:
-    """(api_key, min, max) for every implemented API, ordered by key."""
-    return [(r.api_key, r.min_version, r.max_version) for _, r in sorted(REGISTRY.items())]
+    """(api_key, min, max) for every implemented API as ApiVersions advertises it, by key."""
+    return [(r.api_key, r.advertised_min, r.max_version) for _, r in sorted(REGISTRY.items())]
 
 
 def load_handlers() -> None:

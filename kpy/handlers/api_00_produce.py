@@ -1,4 +1,9 @@
-"""Produce (key 0), versions 3-11 (Kafka 4 dropped 0-2, KIP-896).
+"""Produce (key 0), versions 3-11 (Kafka 4 dropped 0-2, KIP-896), advertised from v0.
+
+Like Kafka 4 (KAFKA-18659), ApiVersions lists Produce from v0 while a v0-2 request closes the
+connection (dispatch, and the shortcut below, which leaves such a frame to dispatch):
+librdkafka before 2.11.1 turns gzip, snappy and lz4 on only when the broker lists Produce v0,
+and clients send the highest version both sides know, so no client picks v0-2 from this.
 
 Each partition's records are validated (kpy.storage.validator) and appended independently,
 so one partition's error does not fail the others. acks=0 gets no response at all; acks=1
@@ -72,7 +77,7 @@ def answered(acks: int) -> bool:
     return acks != 0
 
 
-@handles(0, 3, 11, error_response=error_response)
+@handles(0, 3, 11, advertised_min=0, error_response=error_response)
 async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse | None:
     if req.acks not in (0, 1, -1):
         return error_response(req, ctx.api_version, ErrorCode.INVALID_REQUIRED_ACKS)

@@ -10,6 +10,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from kpy.protocol import compression, records
 from tests.integration.helpers import kcat_path, requires_kcat, wait_for
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
@@ -227,6 +228,40 @@ def test_kcat_metadata_produce_consume(broker, topic_name):
     )
     assert cons.returncode == 0, cons.stderr
     assert cons.stdout.splitlines() == [f"k{i}=v{i}" for i in range(20)]
+
+
+def segment_codecs(log_dir) -> list[int]:
+    """The compression codec (attributes & 7) of every batch in a partition's first segment."""
+    data = (log_dir / "00000000000000000000.log").read_bytes()
+    return [h.compression for _, h in records.iter_batches(data)]
+
+
+@requires_kcat
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
+def test_kcat_compresses(broker, topic_name, codec):
+    # librdkafka before 2.11.1 (Debian 12's kcat: 2.0.2) sends gzip, snappy and lz4 batches
+    # only when ApiVersions lists Produce v0; otherwise it logs a NOTICE and writes them
+    # uncompressed (zstd is not affected).
+    kcat = kcat_path()
+    lines = "".join(f"k{i}:{codec}-value-{i}-{'x' * 40}\n" for i in range(50))
+    prod = subprocess.run(
+        [kcat, "-b", broker.bootstrap, "-P", "-t", topic_name, "-K:", "-z", codec],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert prod.returncode == 0, prod.stderr
+    codecs = segment_codecs(broker.data_dir / f"{topic_name}-0")
+    assert codecs and set(codecs) == {compression.CODEC_IDS[codec]}, prod.stderr
+    cons = subprocess.run(
+        [kcat, "-b", broker.bootstrap, "-C", "-t", topic_name, "-o", "beginning", "-e"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert cons.returncode == 0, cons.stderr
+    assert cons.stdout.splitlines() == [line.split(":", 1)[1] for line in lines.splitlines()]
 
 
 def test_auto_create_on_produce(broker, topic_name):

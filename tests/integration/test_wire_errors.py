@@ -102,11 +102,30 @@ def test_api_versions_ranges_and_kip511_software_name(wire):
     )
     assert resp.error_code == E.NONE
     ranges = {k.api_key: (k.min_version, k.max_version) for k in resp.api_keys}
-    assert ranges[0] == (3, 11) and ranges[1] == (4, 17) and ranges[3] == (0, 12)
+    assert ranges[0] == (0, 11) and ranges[1] == (4, 17) and ranges[3] == (0, 12)
     bad = wire.send(
         ApiVersionsRequest(client_software_name="bad name!", client_software_version="1"), 3
     )
     assert bad.error_code == E.INVALID_REQUEST
+
+
+@pytest.mark.parametrize("version", [0, 1, 2])
+@pytest.mark.parametrize("acks", [-1, 5])  # 5: the shortcut declines, dispatch decides
+def test_produce_listed_from_v0_but_v0_to_v2_close_the_connection(
+    broker, wire, topic_name, version, acks
+):
+    # As Kafka 4 (KAFKA-18659): ApiVersions lists Produce from v0 so that librdkafka before
+    # 2.11.1 enables compression, yet a v0-2 request is not answered (and not appended).
+    assert create(wire, topic_name).error_code == 0
+    for api_versions in (0, 3):
+        resp = wire.send(
+            ApiVersionsRequest(client_software_name="kpy-tests", client_software_version="1"),
+            api_versions,
+        )
+        assert {k.api_key: k.min_version for k in resp.api_keys}[0] == 0
+    with WireClient(broker.bootstrap) as old, pytest.raises(ConnectionClosed):
+        produce(old, topic_name, batch(2), acks=acks, version=version)
+    assert produce(wire, topic_name, batch(1), version=3).base_offset == 0
 
 
 @pytest.mark.parametrize(
