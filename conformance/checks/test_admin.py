@@ -92,7 +92,7 @@ def test_validate_only(wire):
 
 @pytest.mark.kafka("KIP-464 defaults")
 def test_default_partitions_and_rf(wire):
-    """-1 partitions and replication factor take the broker defaults (v4+)."""
+    """-1 partitions and replication factor take the broker defaults."""
     res = create_topic(wire, unique("def"), -1, replication_factor=-1)
     assert res.error_code == 0 and res.num_partitions >= 1
 

@@ -2,7 +2,9 @@
 
 A created topic is fully usable when the response is sent: every partition has its log and
 this broker leads it, so no LEADER_NOT_AVAILABLE follows. -1 partitions / replication factor
-take num.partitions / default.replication.factor (v4+). validate_only checks without creating.
+take num.partitions / default.replication.factor at every version: KIP-464 tied the feature to
+v4, but Kafka 4.4 reads -1 as the default at v2-3 as well, and kafkajs 2.2.4 sends -1 at v3.
+validate_only checks without creating.
 v5+ answers with the effective configs of the topic.
 """
 
@@ -52,10 +54,6 @@ async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> Create
                             ErrorCode.INVALID_REPLICA_ASSIGNMENT,
                             f"Invalid replica assignment {a.broker_ids} for partition {a.partition_index}",
                         )
-            if ctx.api_version < 4 and (partitions == -1 or replication == -1):
-                raise KafkaError(
-                    ErrorCode.INVALID_REQUEST, "Defaults for partitions need CreateTopics v4+"
-                )
             if req.validate_only:
                 partitions, overrides = broker.check_topic_request(
                     t.name, partitions, replication, configs

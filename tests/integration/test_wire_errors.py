@@ -253,6 +253,21 @@ def test_metadata_errors(wire, topic_name):
     assert by_id.topics[0].name == topic_name
 
 
+@pytest.mark.parametrize("version", range(2, 8))
+def test_create_topics_defaults_at_every_version(wire, topic_name, version):
+    # Kafka 4.4 reads -1 as num.partitions / default.replication.factor at v2-3 too (kafkajs
+    # 2.2.4 sends -1 at v3), not only from v4 where KIP-464 announced it.
+    names = [f"{topic_name}-a", f"{topic_name}-b"]
+    for name, partitions in zip(names, (-1, 3), strict=True):
+        created = create(wire, name, partitions, version=version, replication_factor=-1)
+        assert (created.error_code, created.error_message) == (E.NONE, None)
+    md = wire.send(
+        MetadataRequest(topics=[MetadataRequest.MetadataRequestTopic(name=n) for n in names]), 12
+    )
+    assert [len(t.partitions) for t in md.topics] == [1, 3]  # num.partitions is 1
+    assert {len(p.replica_nodes) for t in md.topics for p in t.partitions} == {1}
+
+
 def test_internal_topic_flag(wire):
     from kpy.protocol.messages.find_coordinator import FindCoordinatorRequest
 
