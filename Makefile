@@ -7,7 +7,7 @@ DATA ?= ./data
 BOOTSTRAP ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format generate check-generated conformance conformance-compare mutations bench soak fuzz clean
+.PHONY: run test lint format generate check-generated conformance conformance-compare mutations bench soak fuzz clean js
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,16 @@ $(QS_VENV)/.installed:
 	$(PYTHON) -m venv $(QS_VENV)
 	$(QS_VENV)/bin/pip install -q quixstreams || echo "quixstreams could not be installed; its test will be skipped"
 	touch $@
+
+# kafkajs for tests/integration/test_kafkajs.py, from tests/js/package-lock.json. Without npm
+# the tests are skipped (outside CI); with npm a failed install fails the target.
+JS_MODULES := tests/js/node_modules/.installed
+$(JS_MODULES): tests/js/package.json tests/js/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix tests/js --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found; the kafkajs tests will be skipped"; fi
+
+js: $(JS_MODULES)
 
 install: $(VENV)/.installed
 
@@ -40,7 +50,7 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format kpy conformance tests bench
 
 # pytest exits 5 when it collected nothing; that must fail loudly, never pass as green.
-test: lint $(QS_VENV)/.installed
+test: lint $(QS_VENV)/.installed $(JS_MODULES)
 	KPY_QUIXSTREAMS_PYTHON=$$($(abspath $(QS_VENV))/bin/python -c 'import quixstreams, sys; print(sys.executable)' 2>/dev/null) \
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
@@ -75,4 +85,4 @@ mutations: $(VENV)/.installed
 	$(PY) -m conformance.mutations
 
 clean:
-	rm -rf $(VENV) $(QS_VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(QS_VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache tests/js/node_modules
