@@ -31,8 +31,8 @@ def refuse_codec(codec: str, attribute: int) -> Mutation:
     """Batches of one codec are refused, as by a broker built without that codec."""
     if codec == "none":
         # Every client row: a client may send a batch uncompressed whatever its codec setting
-        # (kafka-python when compression does not shrink it, librdkafka 2.0 when the broker
-        # does not advertise Produce v2), and this shows which rows do.
+        # (kafka-python when compression does not shrink it, librdkafka before 2.11.1 when the
+        # broker does not advertise Produce v0), and this shows which rows do.
         checks, breaks = "test_client_round_trip", "uncompressed batches are accepted"
     else:
         checks = f"test_client_round_trip and {codec}"
