@@ -263,6 +263,9 @@ class Broker:
         if topic is None:
             raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {name} does not exist")
         await trio.to_thread.run_sync(self._delete_topic_sync, name)
+        # After the metadata is gone, so that no commit for the topic can follow.
+        self.groups.forget_topic(name)
+        self.txns.forget_topic(name)
         for p in range(topic.partitions):
             self.notify_append((name, p))
         return topic

@@ -373,3 +373,74 @@ def test_kip848_describe_and_list(wire):
     assert d.members[0].subscribed_topic_names == [name]
     listed = wire.send(ListGroupsRequest(types_filter=["consumer"]), 5).groups
     assert any(g.group_id == group and g.group_type == "consumer" for g in listed)
+
+
+def _fetch_offsets(wire, group, topic=None):
+    """{(topic, partition): offset} of one group from OffsetFetch v8: every committed offset,
+    or those of ``topic``'s partitions 0 and 1."""
+    topics = (
+        None
+        if topic is None
+        else [OffsetFetchRequest.OffsetFetchRequestTopics(name=topic, partition_indexes=[0, 1])]
+    )
+    req = OffsetFetchRequest(
+        groups=[OffsetFetchRequest.OffsetFetchRequestGroup(group_id=group, topics=topics)]
+    )
+    answer = wire.send(req, 8).groups[0]
+    assert answer.error_code == 0
+    return {
+        (t.name, p.partition_index): p.committed_offset
+        for t in answer.topics
+        for p in t.partitions
+        if p.error_code == 0
+    }
+
+
+@pytest.mark.area("committed-offsets")
+@pytest.mark.kafka("deleting a topic removes its committed offsets from every group")
+def test_deleted_topic_offsets_are_removed(wire):
+    """After DeleteTopics, no group (empty, or with a member) keeps offsets of the topic: they
+    are gone from the full OffsetFetch and an explicit one answers -1; other topics keep theirs
+    and the groups stay."""
+    from kpy.protocol.messages.delete_topics import DeleteTopicsRequest
+
+    gone, kept = unique("del"), unique("keep")
+    create_topic(wire, gone, 2)
+    create_topic(wire, kept, 1)
+    empty, active = unique("g"), unique("g")
+    member = join_single(wire, active)
+    for group, generation, member_id in (
+        (empty, -1, ""),
+        (active, member.generation_id, member.member_id),
+    ):
+        req = OffsetCommitRequest(
+            group_id=group,
+            generation_id_or_member_epoch=generation,
+            member_id=member_id,
+            topics=[
+                OffsetCommitRequest.OffsetCommitRequestTopic(
+                    name=name,
+                    partitions=[
+                        OffsetCommitRequest.OffsetCommitRequestPartition(
+                            partition_index=p, committed_offset=5 + p
+                        )
+                        for p in partitions
+                    ],
+                )
+                for name, partitions in ((gone, [0, 1]), (kept, [0]))
+            ],
+        )
+        assert all(p.error_code == 0 for t in wire.send(req, 8).topics for p in t.partitions)
+    resp = wire.send(DeleteTopicsRequest(topic_names=[gone], timeout_ms=10000), 5)
+    assert resp.responses[0].error_code == 0
+    # Kafka removes them once the deletion reaches its group coordinator, a moment later.
+    deadline = time.monotonic() + 15
+    while any((gone, 0) in _fetch_offsets(wire, g) for g in (empty, active)):
+        assert time.monotonic() < deadline, "offsets of the deleted topic are still there"
+        time.sleep(0.05)
+    for group in (empty, active):
+        assert _fetch_offsets(wire, group) == {(kept, 0): 5}
+        assert _fetch_offsets(wire, group, gone) == {(gone, 0): -1, (gone, 1): -1}
+    described = wire.send(DescribeGroupsRequest(groups=[empty, active]), 5).groups
+    states = {g.group_id: (g.group_state, len(g.members)) for g in described}
+    assert states == {empty: ("Empty", 0), active: ("Stable", 1)}

@@ -186,6 +186,14 @@ GROUPS = [
         "test_kip848",
         "KIP-848: ConsumerGroupHeartbeat brings the member its assigned partitions",
     ),
+    M(
+        "deleted-topic-keeps-offsets",
+        "broker.py",
+        "        self.groups.forget_topic(name)\n",
+        "        pass  # mutation: groups keep the offsets of a deleted topic\n",
+        "test_deleted_topic_offsets_are_removed",
+        "deleting a topic removes its committed offsets from every group",
+    ),
 ]
 
 TRANSACTIONS = [

@@ -103,6 +103,12 @@ class GroupCoordinator:
         self.partitions = topic.partitions
         loaded = await trio.to_thread.run_sync(self._replay)
         log.info("loaded %d groups from %s", loaded, store.OFFSETS_TOPIC)
+        # Offsets of topics that no longer exist can only be left over from a deletion the
+        # broker did not finish (a crash between the topic and its tombstones), or from data
+        # written before kpy removed them: commits of unknown topics are refused.
+        for name in sorted({t for g in self.groups.values() for t, _ in g.offsets}):
+            if self.broker.metadata.get(name) is None:
+                self.forget_topic(name)
 
     async def ensure_topic(self) -> None:
         if self.broker.metadata.get(store.OFFSETS_TOPIC) is None:
@@ -630,6 +636,36 @@ class GroupCoordinator:
         self._write(group_id, tombstones)
         group.state = DEAD
         del self.groups[group_id]
+
+    def forget_topic(self, topic: str) -> int:
+        """Remove every group's committed offsets of ``topic``, which was deleted, so that a
+        topic created again under its name starts without them (Kafka does the same). The
+        tombstones make the removal survive a restart; if one cannot be written, the offsets
+        are gone from memory anyway and ``load`` removes them at the next start.
+        Returns how many offsets were removed."""
+        removed = 0
+        for group in list(self.groups.values()):
+            gone = [tp for tp in group.offsets if tp[0] == topic]
+            if not gone:
+                continue
+            for tp in gone:
+                del group.offsets[tp]
+            removed += len(gone)
+            try:
+                self._write(
+                    group.group_id,
+                    [store.offset_record(group.group_id, t, p, None) for t, p in gone],
+                )
+            except (KafkaError, OSError) as exc:
+                log.warning(
+                    "group %s: could not store the removal of the offsets of deleted topic %s: %s",
+                    group.group_id,
+                    topic,
+                    exc,
+                )
+        if removed:
+            log.info("removed %d committed offset(s) of deleted topic %s", removed, topic)
+        return removed
 
     def delete_offsets(
         self, group_id: str, partitions: list[tuple[str, int]]

@@ -393,6 +393,14 @@ class TransactionCoordinator:
             )
         txn.pending_offsets[group].update(offsets)
 
+    def forget_topic(self, topic: str) -> None:
+        """Drop the pending offsets of a deleted topic from open transactions, so that
+        committing them later cannot give the topic's next incarnation stale offsets."""
+        for txn in self.txns.values():
+            for offsets in txn.pending_offsets.values():
+                for tp in [tp for tp in offsets if tp[0] == topic]:
+                    del offsets[tp]
+
     # -- EndTxn ---------------------------------------------------------------------------------------
 
     def end_txn(self, tid: str, producer_id: int, epoch: int, commit: bool, version: int) -> None:

@@ -1,8 +1,9 @@
 """DeleteTopics (key 20), versions 1-6 (Kafka 4 dropped v0, KIP-896).
 
-Topics by name (v1-5) or by name or id (v6+). The partition directories are removed before
-the response is sent. Internal topics (__consumer_offsets, __transaction_state) are
-refused with INVALID_REQUEST.
+Topics by name (v1-5) or by name or id (v6+). The partition directories, and every group's
+committed offsets of the topic (tombstones in __consumer_offsets, as Kafka writes), are removed
+before the response is sent, so a topic created again under the name starts with no offsets.
+Internal topics (__consumer_offsets, __transaction_state) are refused with INVALID_REQUEST.
 """
 
 from __future__ import annotations
