@@ -90,3 +90,68 @@ def test_all_topics_listing(wire):
     create_topic(wire, name, 1)
     resp = wire.send(MetadataRequest(topics=None), 12)
     assert name in {t.name for t in resp.topics}
+
+
+@pytest.mark.kafka("KIP-430 authorized operations (no authorizer)")
+@pytest.mark.parametrize("version", [8, 10, 12])
+def test_authorized_operations(wire, version):
+    """Asked for (v8+), every topic entry but an unknown id carries the operations a topic
+    allows (3576) and the cluster (v8-10) those of the cluster (8096); unasked, both are unset."""
+    name = unique("ops")
+    create_topic(wire, name, 1)
+    topics = [T(name=name), T(name=unique("none")), T(name="no spaces allowed")]
+    unset = -(2**31)
+    asked = MetadataRequest(
+        topics=topics,
+        allow_auto_topic_creation=False,
+        include_cluster_authorized_operations=version <= 10,
+        include_topic_authorized_operations=True,
+    )
+    resp = wire.send(asked, version)
+    assert {t.name: t.topic_authorized_operations for t in resp.topics} == {
+        t.name: 3576 for t in topics
+    }
+    assert resp.cluster_authorized_operations == (8096 if version <= 10 else unset)
+    plain = wire.send(MetadataRequest(topics=topics, allow_auto_topic_creation=False), version)
+    assert {t.topic_authorized_operations for t in plain.topics} == {unset}
+    assert plain.cluster_authorized_operations == unset
+    if version >= 12:
+        by_id = MetadataRequest(
+            topics=[T(name=None, topic_id=uuid.uuid4())], include_topic_authorized_operations=True
+        )
+        assert wire.send(by_id, version).topics[0].topic_authorized_operations == unset
+
+
+@pytest.mark.kafka("KIP-516: topic ids in Metadata requests from v12")
+@pytest.mark.parametrize("version", [10, 11])
+def test_topic_ids_before_v12_are_invalid(wire, version):
+    """v10-11 carry a topic id field but a request using it (or a null name) is refused with
+    INVALID_REQUEST for every topic, without brokers; the connection stays usable."""
+    name = unique("idv")
+    created = create_topic(wire, name, 1, version=7)  # v7+ answers the topic id
+    for topics in (
+        [T(name=None, topic_id=created.topic_id)],
+        [T(name=name, topic_id=uuid.uuid4()), T(name=name)],
+    ):
+        resp = wire.send(MetadataRequest(topics=topics), version)
+        assert [(t.name, t.error_code, t.topic_id) for t in resp.topics] == [
+            (t.name or "", 42, t.topic_id) for t in topics
+        ]
+        assert resp.brokers == [] and resp.controller_id == -1
+    assert wire.send(MetadataRequest(topics=[T(name=name)]), version).topics[0].error_code == 0
+
+
+@pytest.mark.kafka("Metadata: topics asked twice, names beside ids")
+def test_repeated_topics_answered_once(wire):
+    """A topic asked twice (by name, or by id) is answered once; at v12 a request naming any
+    topic id is answered by id alone, its names ignored and nothing created."""
+    name, other = unique("twice"), unique("ignored")
+    created = create_topic(wire, name, 1, version=7)
+    for version in (4, 12):
+        resp = wire.send(MetadataRequest(topics=[T(name=name), T(name=name)]), version)
+        assert [t.name for t in resp.topics] == [name]
+    by_id = T(name=None, topic_id=created.topic_id)
+    resp = wire.send(MetadataRequest(topics=[by_id, by_id, T(name=other)]), 12)
+    assert [(t.name, t.error_code) for t in resp.topics] == [(name, 0)]
+    resp = wire.send(MetadataRequest(topics=[T(name=other)], allow_auto_topic_creation=False), 12)
+    assert resp.topics[0].error_code == 3

@@ -175,6 +175,30 @@ METADATA = [
         "test_all_topics_listing",
         "Metadata with a null topic list returns every topic",
     ),
+    M(
+        "metadata-no-topic-operations",
+        "handlers/api_03_metadata.py",
+        "                topic.topic_authorized_operations = TOPIC_OPERATIONS\n",
+        "                pass  # mutation: topic authorized operations never reported\n",
+        "test_authorized_operations",
+        "KIP-430: Metadata v8+ reports a topic's authorized operations when asked",
+    ),
+    M(
+        "metadata-ids-before-v12",
+        "handlers/api_03_metadata.py",
+        "    if version < 12:\n",
+        "    if version < 10:  # mutation: topic ids accepted at v10-11\n",
+        "test_topic_ids_before_v12_are_invalid",
+        "Metadata v10-11 requests with a topic id or a null name are INVALID_REQUEST",
+    ),
+    M(
+        "metadata-repeats-topics",
+        "handlers/api_03_metadata.py",
+        "    for name in dict.fromkeys(t.name for t in req.topics):\n",
+        "    for name in [t.name for t in req.topics]:  # mutation: duplicates answered twice\n",
+        "test_repeated_topics_answered_once",
+        "Metadata answers a topic asked twice once",
+    ),
 ]
 
 PRODUCE = [

@@ -1,9 +1,16 @@
 """Metadata (key 3), versions 0-12.
 
-Topics by name (v0+) or by id (v10+); a null topic list (v1+) or an empty one at v0 means
-every topic. Missing topics are created when auto.create.topics.enable is on and the request
-allows it (v4+ flag; always allowed before v4), like Kafka. This broker is the only one, the
-leader and the only replica of every partition, and the controller.
+Topics by name (v0+) or by id (v12+; v10-11 carry the id field but a request using it, or
+a null name, is INVALID_REQUEST, as in Kafka); a null topic list (v1+) or an empty one at v0
+means every topic. A request naming any topic id is answered by id alone: its names are
+ignored and nothing is created. Missing topics are created when auto.create.topics.enable is
+on and the request allows it (v4+ flag; always allowed before v4), like Kafka. A topic asked
+twice is answered once. This broker is the only one, the leader and the only replica of
+every partition, and the controller.
+
+Authorized operations (v8+, asked with include_*_authorized_operations) are reported as
+Kafka reports them without an authorizer: every operation that applies to a topic, and to
+the cluster (v8-10). Topics answered with UNKNOWN_TOPIC_ID carry none.
 """
 
 from __future__ import annotations
@@ -18,9 +25,33 @@ from kpy.protocol.messages.metadata import MetadataRequest, MetadataResponse
 ZERO_UUID = uuid.UUID(int=0)
 
 
-@handles(3, 0, 12)
+def _operations(*codes: int) -> int:
+    return sum(1 << code for code in codes)
+
+
+# Kafka's AclOperation codes: READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8,
+# CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12.
+TOPIC_OPERATIONS = _operations(3, 4, 5, 6, 7, 8, 10, 11)  # 3576, as Kafka 4.4 answers
+CLUSTER_OPERATIONS = _operations(5, 7, 8, 9, 10, 11, 12)  # 8096, as Kafka 4.4 answers
+
+
+def error_response(req: MetadataRequest, version: int, code: int) -> MetadataResponse:
+    """Kafka's answer to a Metadata request it refuses: every requested topic with the
+    error (a null name as ""), no brokers, no cluster id, no controller."""
+    return MetadataResponse(
+        topics=[
+            MetadataResponse.MetadataResponseTopic(
+                error_code=code, name=t.name or "", topic_id=t.topic_id
+            )
+            for t in req.topics or []
+        ]
+    )
+
+
+@handles(3, 0, 12, error_response=error_response)
 async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataResponse:
     broker = ctx.broker
+    version = ctx.api_version
     host, port = broker.advertised(ctx.listener)
     response = MetadataResponse(
         brokers=[
@@ -29,29 +60,54 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
         cluster_id=broker.metadata.cluster_id,
         controller_id=broker.node_id,
     )
-    version = ctx.api_version
     if req.topics is None or (version == 0 and not req.topics):
         names = sorted(broker.metadata.topics)
         response.topics = [topic_entry(broker, name) for name in names]
-        return response
-    allow_create = broker.config.get("auto.create.topics.enable") and (
-        version < 4 or req.allow_auto_topic_creation
-    )
-    for requested in req.topics:
-        if requested.name is None:
-            topic = broker.metadata.by_id(requested.topic_id)
+    else:
+        await _requested_topics(ctx, req, response)
+    if version >= 8 and req.include_topic_authorized_operations:
+        for topic in response.topics:
+            if topic.error_code != ErrorCode.UNKNOWN_TOPIC_ID:
+                topic.topic_authorized_operations = TOPIC_OPERATIONS
+    if 8 <= version <= 10 and req.include_cluster_authorized_operations:
+        response.cluster_authorized_operations = CLUSTER_OPERATIONS
+    return response
+
+
+async def _requested_topics(
+    ctx: RequestContext, req: MetadataRequest, response: MetadataResponse
+) -> None:
+    broker = ctx.broker
+    version = ctx.api_version
+    if version < 12:
+        for requested in req.topics:
+            if requested.name is None or requested.topic_id != ZERO_UUID:
+                raise KafkaError(
+                    ErrorCode.INVALID_REQUEST,
+                    f"Metadata v{version} takes topic names only (ids from v12)",
+                )
+    ids = list(dict.fromkeys(t.topic_id for t in req.topics if t.topic_id != ZERO_UUID))
+    if ids:
+        for topic_id in ids:
+            topic = broker.metadata.by_id(topic_id)
             if topic is None:
                 response.topics.append(
                     MetadataResponse.MetadataResponseTopic(
                         error_code=ErrorCode.UNKNOWN_TOPIC_ID,
                         name=None,
-                        topic_id=requested.topic_id,
+                        topic_id=topic_id,
                     )
                 )
             else:
                 response.topics.append(topic_entry(broker, topic.name))
-            continue
-        name = requested.name
+        return
+    if any(t.name is None for t in req.topics):
+        # Neither a name nor an id: Kafka fails the whole request this way.
+        raise KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, "a topic has neither a name nor an id")
+    allow_create = broker.config.get("auto.create.topics.enable") and (
+        version < 4 or req.allow_auto_topic_creation
+    )
+    for name in dict.fromkeys(t.name for t in req.topics):
         if broker.metadata.get(name) is None:
             try:
                 validate_topic_name(name)
@@ -68,7 +124,6 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
                     response.topics.append(error_topic(name, exc.code))
                     continue
         response.topics.append(topic_entry(broker, name))
-    return response
 
 
 def error_topic(name: str, code: int) -> MetadataResponse.MetadataResponseTopic:
