@@ -9,7 +9,10 @@ takes the target epoch, and receives a partition only once no other member still
 is removed from the group. Regex subscriptions use Python's ``re`` with full matching,
 which accepts the RE2 syntax clients send in practice.
 
-Everything here is synchronous; the GroupCoordinator drives ``tick`` from its timer task.
+Everything here is synchronous. Session and revocation deadlines are scheduled on a keyed
+timer (timers.py) shared with the GroupCoordinator, whose task fires them when they fall due.
+Changes to the partitions of subscribed topics are noticed on the members' heartbeats (as in
+Kafka, which refreshes a group's subscription metadata when it handles a heartbeat).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from kpy.coordinator.timers import Timers
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 
 if TYPE_CHECKING:
@@ -173,8 +177,9 @@ ASSIGN = {"uniform": uniform_assign, "range": range_assign}
 class ConsumerGroups:
     """All consumer-protocol groups of this broker."""
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, timers: Timers | None = None) -> None:
         self.broker = broker
+        self.timers = timers if timers is not None else Timers()
         config = broker.config
         self.session_ms = config.get("group.consumer.session.timeout.ms")
         self.heartbeat_ms = config.get("group.consumer.heartbeat.interval.ms")
@@ -243,6 +248,7 @@ class ConsumerGroups:
             if owned is None or _and(m.revoking, owned):
                 return
             m.revoking, m.revoke_deadline = {}, None
+            self.timers.cancel(("revoke", group.group_id, m.member_id))
         if m.epoch != group.assignment_epoch:
             revoke = _minus(m.assigned, target)
             if revoke:
@@ -250,6 +256,11 @@ class ConsumerGroups:
                 m.revoking = revoke
                 if m.rebalance_timeout_ms > 0:
                     m.revoke_deadline = now + m.rebalance_timeout_ms / 1000
+                    self.timers.schedule(
+                        ("revoke", group.group_id, m.member_id),
+                        m.revoke_deadline,
+                        lambda t: self._revoke_expired(group, m.member_id),
+                    )
                 return
             m.previous_epoch, m.epoch = m.epoch, group.assignment_epoch
         # Take the target partitions no other member still holds.
@@ -329,6 +340,7 @@ class ConsumerGroups:
                 member.epoch, member.previous_epoch = 0, -1
                 member.assigned, member.revoking = {}, {}
                 member.revoke_deadline = None
+                self.timers.cancel(("revoke", group_id, member.member_id))
                 changed = True
             member.client_id, member.client_host = client_id, client_host
         else:
@@ -338,7 +350,14 @@ class ConsumerGroups:
                 )
             self._check_epoch(member, epoch, self._owned_from_request(req.topic_partitions))
         member.last_heartbeat = now
+        self.timers.schedule(
+            ("consumer-session", group_id, member.member_id),
+            now + self.session_ms / 1000,
+            lambda t: self._session_expired(group, member.member_id),
+        )
         changed |= self._update_subscription(group, member, req)
+        if not changed and self._topics(group)[1] != group.topics_seen:
+            changed = True  # partitions were added to (or topics removed from) the subscription
         if changed:
             self._bump(group)
         owned = self._owned_from_request(req.topic_partitions)
@@ -370,6 +389,7 @@ class ConsumerGroups:
             )
         # The returning instance takes over the old member's epoch and assignment.
         del group.members[old.member_id]
+        self._cancel_timers(group, old.member_id)
         new = ConsumerMember(req.member_id or str(uuid.uuid4()))
         for attr in ("instance_id", "epoch", "previous_epoch", "assigned", "topic_names"):
             setattr(new, attr, getattr(old, attr))
@@ -422,30 +442,37 @@ class ConsumerGroups:
     def _remove(self, group: ConsumerGroup, member_id: str) -> None:
         group.members.pop(member_id, None)
         group.target.pop(member_id, None)
+        self._cancel_timers(group, member_id)
         self._bump(group)
 
     # -- timers --------------------------------------------------------------------------------------
 
-    def tick(self, now: float) -> None:
-        for group in list(self.groups.values()):
-            for m in list(group.members.values()):
-                if now - m.last_heartbeat > self.session_ms / 1000:
-                    self._remove(group, m.member_id)
-                elif m.revoke_deadline is not None and now > m.revoke_deadline:
-                    # Kept its partitions past its rebalance timeout: fenced, so that the
-                    # members waiting for them can go on.
-                    log.info(
-                        "member %s of group %s did not revoke %s within %d ms; removing it",
-                        m.member_id,
-                        group.group_id,
-                        m.revoking,
-                        m.rebalance_timeout_ms,
-                    )
-                    self._remove(group, m.member_id)
-            if group.members:
-                _, partitions = self._topics(group)
-                if partitions != group.topics_seen:
-                    self._bump(group)
+    def _cancel_timers(self, group: ConsumerGroup, member_id: str) -> None:
+        self.timers.cancel(("consumer-session", group.group_id, member_id))
+        self.timers.cancel(("revoke", group.group_id, member_id))
+
+    def _live(self, group: ConsumerGroup, member_id: str) -> ConsumerMember | None:
+        return group.members.get(member_id) if self.groups.get(group.group_id) is group else None
+
+    def _session_expired(self, group: ConsumerGroup, member_id: str) -> None:
+        if self._live(group, member_id) is not None:
+            log.info("member %s of group %s: session expired", member_id, group.group_id)
+            self._remove(group, member_id)
+
+    def _revoke_expired(self, group: ConsumerGroup, member_id: str) -> None:
+        m = self._live(group, member_id)
+        if m is None or m.revoke_deadline is None:
+            return
+        # Kept its partitions past its rebalance timeout: fenced, so that the members
+        # waiting for them can go on.
+        log.info(
+            "member %s of group %s did not revoke %s within %d ms; removing it",
+            member_id,
+            group.group_id,
+            m.revoking,
+            m.rebalance_timeout_ms,
+        )
+        self._remove(group, member_id)
 
     # -- offsets and admin ---------------------------------------------------------------------------
 

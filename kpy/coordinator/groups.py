@@ -1,9 +1,12 @@
 """The group coordinator: classic consumer groups and committed offsets, on trio.
 
 JoinGroup and SyncGroup requests wait on per-member events until the rebalance they take
-part in completes; a coordinator task (``run``) drives the timers: rebalance deadlines, the
-initial rebalance delay, session expiry and offset retention. Committed offsets are written
-to ``__consumer_offsets`` before the commit is answered and replayed from it on start-up.
+part in completes. Deadlines live in a keyed timer (timers.py): each member's session
+(rescheduled on every heartbeat, so a member expires at its last heartbeat plus its session
+timeout, not a tick later), each rebalance's timeout and the initial rebalance delay; the
+coordinator task (``run``) fires them and, like Kafka's offsets.retention.check.interval.ms,
+checks offset retention periodically. Committed offsets are written to
+``__consumer_offsets`` before the commit is answered and replayed from it on start-up.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from kpy.coordinator.group import (
     Member,
 )
 from kpy.coordinator.offsets import CommittedOffset
+from kpy.coordinator.timers import Timers
 from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 
@@ -33,7 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kpy.coordinator")
 
-TICK_S = 0.05
+OFFSET_RETENTION_CHECK_S = 60
 
 
 class JoinResult:
@@ -75,9 +79,11 @@ class GroupCoordinator:
         self.metadata_max = config.get("offset.metadata.max.bytes")
         self._join_results: dict[str, JoinResult] = {}
         self._sync_results: dict[str, tuple[int, bytes]] = {}
+        self.timers = Timers()
         from kpy.coordinator.consumer_group import ConsumerGroups
 
-        self.consumer = ConsumerGroups(broker)  # KIP-848 groups, see consumer_group.py
+        # KIP-848 groups, see consumer_group.py; they share the timers.
+        self.consumer = ConsumerGroups(broker, self.timers)
 
     def statistics(self) -> dict[str, int]:
         return {
@@ -159,29 +165,50 @@ class GroupCoordinator:
     # -- timers ----------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        next_retention = trio.current_time() + 60
-        while True:
-            await trio.sleep(TICK_S)
-            now = trio.current_time()
-            for group in list(self.groups.values()):
-                self._expire_sessions(group, now)
-                due = now >= group.rebalance_deadline or (
-                    group.all_joined() and now >= group.initial_delay_deadline
-                )
-                if group.state == PREPARING_REBALANCE and due:
-                    self._complete_join(group)
-            self.consumer.tick(now)
-            if now >= next_retention:
-                next_retention = now + 60
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.timers.run)
+            while True:
+                await trio.sleep(OFFSET_RETENTION_CHECK_S)
                 self._expire_offsets()
 
-    def _expire_sessions(self, group: Group, now: float) -> None:
-        for member in list(group.members.values()):
-            if member.join_waiter is not None or member.sync_waiter is not None:
-                continue
-            if now - member.last_heartbeat > member.session_timeout_ms / 1000:
-                log.info("group %s: member %s session expired", group.group_id, member.member_id)
-                self._remove_member(group, member.member_id)
+    def expire_due(self) -> None:
+        """Apply the deadlines that have passed before handling a request, so that a request
+        arriving after a session or rebalance timeout sees its effect even when the timer task
+        has not run yet (a busy event loop wakes both at once, in no set order)."""
+        self.timers.fire(trio.current_time())
+
+    def _touch(self, group: Group, member: Member) -> None:
+        """A sign of life from ``member``: its session now ends a session timeout from now."""
+        member.last_heartbeat = now = trio.current_time()
+        self.timers.schedule(
+            ("session", group.group_id, member.member_id),
+            now + member.session_timeout_ms / 1000,
+            lambda t: self._expire_session(group, member.member_id),
+        )
+
+    def _touch_if_member(self, group: Group, member: Member) -> None:
+        # After a JoinGroup / SyncGroup wait, answered or abandoned (the client went away).
+        if group.members.get(member.member_id) is member:
+            self._touch(group, member)
+
+    def _expire_session(self, group: Group, member_id: str) -> None:
+        member = group.members.get(member_id)
+        if member is None or self.groups.get(group.group_id) is not group:
+            return
+        if member.join_waiter is not None or member.sync_waiter is not None:
+            # Waiting for a rebalance counts as heartbeating (as in Kafka); the session
+            # restarts when the wait ends (``_touch`` after the wait).
+            return
+        log.info("group %s: member %s session expired", group.group_id, member_id)
+        self._remove_member(group, member_id)
+
+    def _rebalance_due(self, group: Group, now: float) -> None:
+        if self.groups.get(group.group_id) is not group or group.state != PREPARING_REBALANCE:
+            return
+        if now >= group.rebalance_deadline or (
+            group.all_joined() and now >= group.initial_delay_deadline
+        ):
+            self._complete_join(group)
 
     def _expire_offsets(self) -> None:
         now_ms = self._now_ms()
@@ -205,6 +232,7 @@ class GroupCoordinator:
         member = group.remove_member(member_id)
         if member is None:
             return
+        self.timers.cancel(("session", group.group_id, member_id))
         self._wake(member, ErrorCode.UNKNOWN_MEMBER_ID)
         if group.state in (STABLE, COMPLETING_REBALANCE):
             self._prepare_rebalance(group)
@@ -238,14 +266,23 @@ class GroupCoordinator:
         timeout = max((m.rebalance_timeout_ms for m in group.members.values()), default=0)
         group.rebalance_deadline = now + timeout / 1000
         group.initial_delay_deadline = now + self.initial_delay_ms / 1000 if was_empty else now
+        due = lambda t: self._rebalance_due(group, t)  # noqa: E731
+        self.timers.schedule(("rebalance", group.group_id), group.rebalance_deadline, due)
+        if group.initial_delay_deadline > now:
+            self.timers.schedule(
+                ("initial-delay", group.group_id), group.initial_delay_deadline, due
+            )
 
     def _complete_join(self, group: Group) -> None:
+        self.timers.cancel(("rebalance", group.group_id))
+        self.timers.cancel(("initial-delay", group.group_id))
         for member in list(group.members.values()):
             if not member.joined_this_round:
                 log.info(
                     "group %s: member %s did not rejoin in time", group.group_id, member.member_id
                 )
                 group.remove_member(member.member_id)
+                self.timers.cancel(("session", group.group_id, member.member_id))
                 self._wake(member, ErrorCode.UNKNOWN_MEMBER_ID)
         group.generation_id += 1
         if not group.members:
@@ -259,10 +296,9 @@ class GroupCoordinator:
             group.leader_id = next(iter(group.members))
         group.transition(COMPLETING_REBALANCE)
         members = list(group.members.values())
-        now = trio.current_time()
         for m in members:
             m.assignment = b""
-            m.last_heartbeat = now
+            self._touch(group, m)
             result = JoinResult(
                 ErrorCode.NONE,
                 group,
@@ -307,6 +343,7 @@ class GroupCoordinator:
     # -- JoinGroup / SyncGroup / Heartbeat / LeaveGroup ------------------------------------------------
 
     async def join(self, req: Any, version: int, client_id: str, client_host: str) -> JoinResult:
+        self.expire_due()
         group_id = req.group_id
         if not group_id:
             raise KafkaError(ErrorCode.INVALID_GROUP_ID, "group id is empty")
@@ -380,7 +417,7 @@ class GroupCoordinator:
             member.protocols = protocols
             member.session_timeout_ms = req.session_timeout_ms
             member.rebalance_timeout_ms = rebalance_timeout
-        member.last_heartbeat = trio.current_time()
+        self._touch(group, member)
         if (
             group.state in (STABLE, COMPLETING_REBALANCE)
             and not changed
@@ -403,7 +440,7 @@ class GroupCoordinator:
         finally:
             if member.join_waiter is event:
                 member.join_waiter = None
-        member.last_heartbeat = trio.current_time()
+            self._touch_if_member(group, member)
         return self._join_results.pop(
             member.member_id, JoinResult(ErrorCode.UNKNOWN_MEMBER_ID, None, member.member_id)
         )
@@ -438,7 +475,7 @@ class GroupCoordinator:
         group.add_member(member)
         if was_leader:
             group.leader_id = new_id
-        member.last_heartbeat = trio.current_time()
+        self._touch(group, member)
         unchanged = old is not None and old.protocols == protocols
         if group.state == STABLE and unchanged:
             log.info(
@@ -453,6 +490,7 @@ class GroupCoordinator:
         return await self._await_join(group, member)
 
     async def sync(self, req: Any, version: int) -> tuple[int, bytes, Group | None]:
+        self.expire_due()
         group = self.groups.get(req.group_id)
         member = self._known_member(group, req.member_id, req.group_instance_id)
         assert group is not None
@@ -468,7 +506,7 @@ class GroupCoordinator:
             raise KafkaError(
                 ErrorCode.INCONSISTENT_GROUP_PROTOCOL, "protocol does not match the group's"
             )
-        member.last_heartbeat = trio.current_time()
+        self._touch(group, member)
         if group.state == PREPARING_REBALANCE:
             raise KafkaError(ErrorCode.REBALANCE_IN_PROGRESS, "the group is rebalancing")
         if group.state == STABLE:
@@ -493,13 +531,14 @@ class GroupCoordinator:
         finally:
             if member.sync_waiter is event:
                 member.sync_waiter = None
-        member.last_heartbeat = trio.current_time()
+            self._touch_if_member(group, member)
         error, assignment = self._sync_results.pop(
             member.member_id, (ErrorCode.UNKNOWN_MEMBER_ID, b"")
         )
         return error, assignment, group
 
     def heartbeat(self, req: Any) -> None:
+        self.expire_due()
         group = self.groups.get(req.group_id)
         member = self._known_member(group, req.member_id, req.group_instance_id)
         assert group is not None
@@ -508,11 +547,12 @@ class GroupCoordinator:
                 ErrorCode.ILLEGAL_GENERATION,
                 f"generation {req.generation_id} is not {group.generation_id}",
             )
-        member.last_heartbeat = trio.current_time()
+        self._touch(group, member)
         if group.state == PREPARING_REBALANCE:
             raise KafkaError(ErrorCode.REBALANCE_IN_PROGRESS, "the group is rebalancing")
 
     def leave(self, group_id: str, member_id: str, instance_id: str | None) -> None:
+        self.expire_due()
         group = self.groups.get(group_id)
         if group is None:
             raise KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, "unknown group")
@@ -539,6 +579,7 @@ class GroupCoordinator:
     def check_commit(
         self, group_id: str, generation: int, member_id: str, instance_id: str | None
     ) -> None:
+        self.expire_due()
         if not group_id:
             raise KafkaError(ErrorCode.INVALID_GROUP_ID, "group id is empty")
         if self.consumer.check_commit(group_id, member_id, generation):
@@ -558,7 +599,7 @@ class GroupCoordinator:
             )
         if group.state == COMPLETING_REBALANCE:
             raise KafkaError(ErrorCode.REBALANCE_IN_PROGRESS, "the group is rebalancing")
-        group.members[member_id].last_heartbeat = trio.current_time()
+        self._touch(group, group.members[member_id])
 
     def check_partition(self, topic: str, partition: int, metadata: str | None) -> None:
         t = self.broker.metadata.get(topic)
@@ -623,6 +664,7 @@ class GroupCoordinator:
     # -- admin -------------------------------------------------------------------------------------------
 
     def delete_group(self, group_id: str) -> None:
+        self.expire_due()
         consumer_group = self.consumer.delete(group_id)  # NON_EMPTY_GROUP while it has members
         group = self.groups.get(group_id)
         if group is None or group.state == DEAD:
@@ -670,6 +712,7 @@ class GroupCoordinator:
     def delete_offsets(
         self, group_id: str, partitions: list[tuple[str, int]]
     ) -> dict[tuple[str, int], int]:
+        self.expire_due()
         group = self.groups.get(group_id)
         if group is None:
             raise KafkaError(ErrorCode.GROUP_ID_NOT_FOUND, f"group {group_id} does not exist")

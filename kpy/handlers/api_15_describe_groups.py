@@ -15,6 +15,7 @@ R = DescribeGroupsResponse
 async def describe_groups(
     ctx: RequestContext, req: DescribeGroupsRequest
 ) -> DescribeGroupsResponse:
+    ctx.broker.groups.expire_due()
     response = R()
     for group_id in req.groups:
         group = ctx.broker.groups.groups.get(group_id)

@@ -11,6 +11,7 @@ from kpy.protocol.messages.list_groups import ListGroupsRequest, ListGroupsRespo
 async def list_groups(ctx: RequestContext, req: ListGroupsRequest) -> ListGroupsResponse:
     states = {s.lower() for s in req.states_filter}
     types = {t.lower() for t in req.types_filter}
+    ctx.broker.groups.expire_due()
     response = ListGroupsResponse()
     consumer = ctx.broker.groups.consumer.groups
     for group in ctx.broker.groups.groups.values():

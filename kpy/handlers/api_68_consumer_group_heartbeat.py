@@ -24,6 +24,7 @@ async def consumer_group_heartbeat(
     ctx: RequestContext, req: ConsumerGroupHeartbeatRequest
 ) -> ConsumerGroupHeartbeatResponse:
     groups = ctx.broker.groups
+    groups.expire_due()
     classic = groups.groups.get(req.group_id)
     member_id, epoch, assignment = groups.consumer.heartbeat(
         req,

@@ -27,6 +27,7 @@ def _assignment(consumer, a) -> R.Assignment:
 async def consumer_group_describe(
     ctx: RequestContext, req: ConsumerGroupDescribeRequest
 ) -> ConsumerGroupDescribeResponse:
+    ctx.broker.groups.expire_due()
     consumer = ctx.broker.groups.consumer
     response = R()
     for group_id in req.group_ids:

@@ -124,11 +124,13 @@ def test_session_expiry_and_new_partitions():
     a, _, _ = beat(cg, now=0.0, member_epoch=0, subscribed_topic_names=["t"])
     b, _, _ = beat(cg, now=40.0, member_epoch=0, subscribed_topic_names=["t"])
     group = cg.groups["g"]
-    cg.tick(50.0)
+    cg.timers.fire(44.9)
+    assert set(group.members) == {a, b}
+    cg.timers.fire(45.0)  # a's last heartbeat (0 s) plus the 45 s session timeout
     assert list(group.members) == [b]
     t.partitions = 4
     epoch = group.group_epoch
-    cg.tick(51.0)
+    beat(cg, now=51.0, member_id=b, member_epoch=group.members[b].epoch)
     assert group.group_epoch == epoch + 1 and group.target[b] == {"t": {0, 1, 2, 3}}
 
 
@@ -177,9 +179,9 @@ def test_a_member_that_does_not_revoke_in_its_rebalance_timeout_is_removed():
         assert epoch == 1
         beat(cg, now=now, member_id=b, member_epoch=b_epoch, topic_partitions=[])
     group = cg.groups["g"]
-    cg.tick(31.5)
+    cg.timers.fire(31.5)
     assert set(group.members) == {a, b}  # within 30 s of being asked (at 2 s)
-    cg.tick(32.5)
+    cg.timers.fire(32.5)
     assert list(group.members) == [b]
     with pytest.raises(KafkaError) as e:
         beat(cg, now=33.0, member_id=a, member_epoch=1, topic_partitions=owned(t, [0, 1]))
@@ -195,5 +197,5 @@ def test_a_member_that_revokes_in_time_is_kept():
     beat(cg, now=1.0, member_epoch=0, subscribed_topic_names=["t"], rebalance_timeout_ms=1000)
     _, _, asg = beat(cg, now=1.5, member_id=a, member_epoch=1, topic_partitions=owned(t, [0, 1]))
     beat(cg, now=2.0, member_id=a, member_epoch=1, topic_partitions=owned(t, parts(asg)))
-    cg.tick(10.0)
+    cg.timers.fire(10.0)
     assert a in cg.groups["g"].members
