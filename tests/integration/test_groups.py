@@ -421,3 +421,54 @@ def test_aiokafka_members_split_partitions(broker, topic_name):
 
     sets = asyncio.run(main())
     assert set().union(*sets) == set(range(6))
+
+
+def test_delete_groups_right_after_the_session_timeout(broker):
+    # librdkafka's test 0081: a member stops heartbeating and DeleteGroups follows as soon as
+    # its session timeout has passed; the group must be empty by then, not a timer tick later.
+    from conformance.wire import WireClient
+    from kpy.protocol.messages.delete_groups import DeleteGroupsRequest
+    from kpy.protocol.messages.join_group import JoinGroupRequest
+    from kpy.protocol.messages.sync_group import SyncGroupRequest
+
+    group = f"g-session-{time.monotonic_ns()}"
+    session_s = 6.0  # group.min.session.timeout.ms
+    with WireClient(broker.bootstrap) as w:
+        joined = w.send(
+            JoinGroupRequest(
+                group_id=group,
+                session_timeout_ms=int(session_s * 1000),
+                rebalance_timeout_ms=10_000,
+                member_id="",
+                protocol_type="consumer",
+                protocols=[JoinGroupRequest.JoinGroupRequestProtocol(name="range", metadata=b"")],
+            ),
+            3,
+        )
+        assert joined.error_code == 0
+        synced = w.send(
+            SyncGroupRequest(
+                group_id=group,
+                generation_id=joined.generation_id,
+                member_id=joined.member_id,
+                assignments=[
+                    SyncGroupRequest.SyncGroupRequestAssignment(
+                        member_id=joined.member_id, assignment=b""
+                    )
+                ],
+            ),
+            3,
+        )
+        # The broker saw the member's last sign of life before this response arrived.
+        last_seen = time.monotonic()
+        assert synced.error_code == 0
+
+        def delete_group():
+            resp = w.send(DeleteGroupsRequest(groups_names=[group]), 2)
+            return resp.results[0].error_code
+
+        # Waiting out the session timeout is the scenario itself, not a synchronisation.
+        time.sleep(session_s / 2)
+        assert delete_group() == 68  # NON_EMPTY_GROUP: the session is still running
+        time.sleep(max(0.0, last_seen + session_s + 0.005 - time.monotonic()))
+        assert delete_group() == 0
