@@ -57,13 +57,13 @@ GROUPS = [
         "                ErrorCode.ILLEGAL_GENERATION,\n"
         '                f"generation {req.generation_id} is not {group.generation_id}",\n'
         "            )\n"
-        "        member.last_heartbeat = trio.current_time()\n",
+        "        self._touch(group, member)\n",
         "        if req.generation_id < group.generation_id:\n"
         "            raise KafkaError(\n"
         "                ErrorCode.ILLEGAL_GENERATION,\n"
         '                f"generation {req.generation_id} is not {group.generation_id}",\n'
         "            )\n"
-        "        member.last_heartbeat = trio.current_time()\n",
+        "        self._touch(group, member)\n",
         "test_heartbeat_errors",
         "a heartbeat with another generation than the group's is ILLEGAL_GENERATION",
     ),
