@@ -1,4 +1,10 @@
-"""Raw-request helpers shared by the checks (topic creation, produce, fetch)."""
+"""Raw-request helpers shared by the checks (topic creation, produce, fetch).
+
+Apache Kafka answers CreateTopics once the controller has committed the topic; the broker
+serves the partitions a moment later, and until then answers NOT_LEADER_OR_FOLLOWER or
+UNKNOWN_TOPIC_OR_PARTITION, which real clients retry. ``create_topic`` therefore waits, with a
+deadline, until every partition answers ListOffsets, as a client's retries would.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,69 @@ from conformance.wire import WireClient
 from kpy.protocol import records
 from kpy.protocol.messages.create_topics import CreateTopicsRequest
 from kpy.protocol.messages.fetch import FetchRequest
+from kpy.protocol.messages.list_offsets import ListOffsetsRequest
+from kpy.protocol.messages.metadata import MetadataRequest
 from kpy.protocol.messages.produce import ProduceRequest
 from kpy.protocol.records import Record
+
+# Errors a client retries while a new topic's partitions come up: UNKNOWN_TOPIC_OR_PARTITION,
+# LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER.
+NOT_READY = frozenset({3, 5, 6})
+
+# How long a new topic may take to be served; far above what Kafka needs on a busy machine.
+READY_TIMEOUT = 30.0
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def wait_for(condition, what: str, timeout: float = READY_TIMEOUT, interval: float = 0.05):
+    """Poll ``condition()`` until it returns something truthy, and return that; fail naming
+    ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = condition()
+        if got:
+            return got
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(interval)
+
+
+def retry(call, timeout: float = READY_TIMEOUT, interval: float = 0.05):
+    """Call ``call()`` (answering an object with ``error_code``) again while its error is one of
+    NOT_READY, as a client retries, for at most ``timeout`` seconds; return the last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = call()
+        if answer.error_code not in NOT_READY or time.monotonic() >= deadline:
+            return answer
+        time.sleep(interval)
+
+
+def wait_until_served(wire: WireClient, name: str, partitions: int) -> None:
+    """Wait until each of the first ``partitions`` partitions of ``name`` answers ListOffsets."""
+    req = ListOffsetsRequest(
+        replica_id=-1,
+        topics=[
+            ListOffsetsRequest.ListOffsetsTopic(
+                name=name,
+                partitions=[
+                    ListOffsetsRequest.ListOffsetsPartition(partition_index=p, timestamp=-1)
+                    for p in range(partitions)
+                ],
+            )
+        ],
+    )
+
+    def served():
+        parts = wire.send(req, 7).topics[0].partitions
+        errors = {p.error_code for p in parts}
+        assert errors <= NOT_READY | {0}, f"ListOffsets of new topic {name}: errors {errors}"
+        return errors == {0}
+
+    wait_for(served, f"every partition of {name} to be served")
 
 
 def create_topic(
@@ -25,7 +88,9 @@ def create_topic(
     replication_factor: int = 1,
     validate_only: bool = False,
     version: int = 5,
+    wait: bool = True,
 ):
+    """Create one topic; when created (and ``wait``), return once every partition is served."""
     topic = CreateTopicsRequest.CreatableTopic(
         name=name,
         num_partitions=partitions,
@@ -38,7 +103,26 @@ def create_topic(
     resp = wire.send(
         CreateTopicsRequest(topics=[topic], timeout_ms=10000, validate_only=validate_only), version
     )
-    return resp.topics[0]
+    result = resp.topics[0]
+    if wait and result.error_code == 0 and not validate_only:
+        count = result.num_partitions if version >= 5 else partitions
+        if count < 1:
+            count = partition_count(wire, name)
+        wait_until_served(wire, name, count)
+    return result
+
+
+def partition_count(wire: WireClient, name: str) -> int:
+    """The number of partitions Metadata lists for ``name``, once it lists them."""
+    req = MetadataRequest(
+        topics=[MetadataRequest.MetadataRequestTopic(name=name)], allow_auto_topic_creation=False
+    )
+
+    def listed():
+        t = wire.send(req, 12).topics[0]
+        return len(t.partitions) if t.error_code == 0 else 0
+
+    return wait_for(listed, f"Metadata to list the partitions of {name}")
 
 
 def batch(
