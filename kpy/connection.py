@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from kpy.dispatch import CloseConnection, RequestContext, dispatch
-from kpy.handlers.api_00_produce import produce_frame
 from kpy.protocol.primitives import FileRegion
 
 if TYPE_CHECKING:
@@ -46,6 +45,19 @@ _BUFFER = 64 * 1024  # per connection at first
 # out in one write) or when a frame needs the room. Larger frames get a buffer of their own.
 _SHARED_MAX = 1024 * 1024
 _MAX_GATHER = 64  # iovecs per sendmsg call, well under IOV_MAX
+
+
+# kpy.handlers.api_00_produce.produce_frame, imported with the first produce request (as
+# dispatch imports every handler module), not at start-up.
+_produce_frame: Any = None
+
+
+def _load_produce_frame() -> Any:
+    global _produce_frame
+    from kpy.handlers.api_00_produce import produce_frame
+
+    _produce_frame = produce_frame
+    return produce_frame
 
 
 def _is_produce(buf: Any, pos: int) -> bool:
@@ -121,7 +133,7 @@ class Connection:
                     try:
                         chunks = None
                         if produce:
-                            taken = produce_frame(self.broker, frame)
+                            taken = (_produce_frame or _load_produce_frame())(self.broker, frame)
                             if taken is not None:
                                 chunks, due = taken
                                 if due:

@@ -1,11 +1,12 @@
 """Handler registry and the one place where requests become responses.
 
 Each module in kpy/handlers registers itself with ``@handles(api_key, min_version, max_version)``.
-The ApiVersions answer is built from these registrations, so kpy only advertises what it
-implements (and, where Kafka does, a floor below the one it accepts). ``dispatch`` decodes a
-request frame, checks its version, runs the handler and translates a raised KafkaError into
-that API's error response; anything a client could send that cannot be answered raises
-``CloseConnection``.
+Modules are imported on the first request of their API; the ApiVersions answer comes from
+``kpy.handlers.HANDLERS``, a table of the ranges these registrations advertise (and, where
+Kafka does, a floor below the one accepted), which a test keeps equal to them, so kpy only
+advertises what it implements. ``dispatch`` decodes a request frame, checks its version,
+runs the handler and translates a raised KafkaError into that API's error response; anything
+a client could send that cannot be answered raises ``CloseConnection``.
 """
 
 from __future__ import annotations
@@ -106,12 +107,33 @@ def handles(
 
 
 def supported_versions() -> list[tuple[int, int, int]]:
-    """(api_key, min, max) for every implemented API as ApiVersions advertises it, by key."""
+    """(api_key, min, max) for every implemented API as ApiVersions advertises it, by key (no
+    handler is imported)."""
+    from kpy.handlers import HANDLERS
+
+    return [(key, lo, hi) for key, (_, lo, hi) in sorted(HANDLERS.items())]
+
+
+def registered_versions() -> list[tuple[int, int, int]]:
+    """(api_key, min, max) as the imported handler modules register them for ApiVersions."""
     return [(r.api_key, r.advertised_min, r.max_version) for _, r in sorted(REGISTRY.items())]
 
 
 def load_handlers() -> None:
-    import kpy.handlers  # noqa: F401  (registers every handler module)
+    """Import every handler module now (they are otherwise imported on first use)."""
+    from kpy.handlers import import_all
+
+    import_all()
+
+
+def _registration(key: int) -> Registration | None:
+    reg = REGISTRY.get(key)
+    if reg is None:
+        from kpy.handlers import import_handler
+
+        import_handler(key)  # the first request of this API: its module registers itself
+        reg = REGISTRY.get(key)
+    return reg
 
 
 def _generic_error_response(api_key: int, version: int, code: int) -> Any:
@@ -130,14 +152,12 @@ async def dispatch(
     Returns the response chunks (size prefix included) or None when no response is due
     (acks=0 produce). Raises CloseConnection when the frame gets no answer.
     """
-    if not REGISTRY:
-        load_handlers()
     try:
         header, body_offset = framing.decode_request_header(frame)
     except Exception as exc:
         raise CloseConnection(f"unreadable request header: {exc}") from exc
     key, version, corr = header.request_api_key, header.request_api_version, header.correlation_id
-    reg = REGISTRY.get(key)
+    reg = REGISTRY.get(key) or _registration(key)
     if reg is None:
         name = api_keys.API_KEYS[key].name if key in api_keys.API_KEYS else "unknown"
         raise CloseConnection(f"API key {key} ({name}) version {version} is not supported")

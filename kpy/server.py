@@ -52,9 +52,6 @@ async def serve(config: Config, *, task_status=trio.TASK_STATUS_IGNORED) -> None
     Before any file of the data dirs is read, the listeners are bound and every log dir is
     locked (storage/dir_lock.py), so a second broker on the same port or the same directory
     raises ``StartupError`` without touching the first one's files."""
-    from kpy.dispatch import load_handlers
-
-    load_handlers()  # import every handler now, not on the first request
     bound, tcp_listeners = await _bind_listeners(config)
     try:
         try:

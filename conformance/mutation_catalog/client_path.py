@@ -33,9 +33,9 @@ CONNECTION = [
     ),
     M(
         "fetch-advertised-up-to-v11",
-        "handlers/api_01_fetch.py",
-        "@handles(1, 4, 17, error_response=fetch_error_response)\n",
-        "@handles(1, 4, 11, error_response=fetch_error_response)\n",
+        "handlers/__init__.py",
+        '    1: ("api_01_fetch", 4, 17),\n',
+        '    1: ("api_01_fetch", 4, 11),\n',
         "test_core_api_ranges or test_fetch_every_version",
         "KIP-896: ApiVersions advertises the Fetch versions Kafka 4 clients use (up to v17)",
     ),

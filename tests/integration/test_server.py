@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
 
+from kpy.handlers import HANDLERS
 from kpy.metadata import validate_topic_name
 from kpy.testing import BrokerProcess
 
@@ -73,3 +75,53 @@ def test_topic_name_rules():
     for bad in ("", ".", "..", "a" * 250, "has space", "slash/no"):
         with pytest.raises(KafkaError):
             validate_topic_name(bad)
+
+
+# Serves on port 0 in a child process and reports which handler and message modules are
+# imported: after start-up, then after one ApiVersions request.
+_IMPORTS_SCRIPT = """
+import json, sys, tempfile, trio
+from conformance.wire import WireClient
+from kpy.config import Config
+from kpy.protocol.messages.api_versions import ApiVersionsRequest
+from kpy.server import serve
+
+def loaded():
+    names = [m for m in sys.modules if m.startswith(("kpy.handlers.", "kpy.protocol.messages."))]
+    return json.dumps(sorted(names))
+
+def ask(bootstrap):
+    with WireClient(bootstrap) as c:
+        request = ApiVersionsRequest(client_software_name="t", client_software_version="1")
+        return len(c.send(request, 3).api_keys)
+
+async def main():
+    with tempfile.TemporaryDirectory() as d:
+        config = Config({"listeners": "PLAINTEXT://127.0.0.1:0", "log.dirs": d})
+        async with trio.open_nursery() as nursery:
+            info = await nursery.start(serve, config)
+            print(loaded())
+            print(await trio.to_thread.run_sync(ask, info.bootstrap))
+            print(loaded())
+            nursery.cancel_scope.cancel()
+
+trio.run(main)
+"""
+
+
+def test_handlers_are_imported_on_first_use():
+    out = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_SCRIPT], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    at_start, apis, after = out.stdout.splitlines()
+    # The script itself imported the ApiVersions messages, to build its request.
+    assert json.loads(at_start) == [
+        "kpy.protocol.messages.api_versions",
+        "kpy.protocol.messages.request_header",
+        "kpy.protocol.messages.response_header",
+    ]
+    assert int(apis) == len(HANDLERS)  # every API is advertised nonetheless
+    handlers = [m for m in json.loads(after) if m.startswith("kpy.handlers.api_")]
+    assert handlers == ["kpy.handlers.api_18_api_versions"]
+
