@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from kpy.config import validate_topic_config
+from kpy.config import advertised_host, validate_topic_config
 from kpy.coordinator.producer_ids import ProducerIdManager
 from kpy.fetch_session import FetchSessionCache
 from kpy.metadata import ClusterMetadata, Topic
@@ -324,15 +324,13 @@ class Broker:
     def advertised(self, listener: str) -> tuple[str, int]:
         """The host and port clients on ``listener`` are told to use for this broker."""
         ports = {name: port for name, _, port in self.bound_listeners}
-        for adv in self.config.advertised_listeners():
-            if adv.name == listener:
-                port = adv.port or ports.get(listener, 0)
-                return adv.host or "localhost", port
-        for name, host, port in self.bound_listeners:
-            if name == listener:
-                return host or "localhost", port
-        name, host, port = self.bound_listeners[0]
-        return host or "localhost", port
+        address = self.config.advertised_address(listener, ports.get(listener, 0))
+        if address is not None:
+            return address
+        # A listener left out of advertised.listeners advertises the address it is bound to.
+        bound = [b for b in self.bound_listeners if b[0] == listener] or self.bound_listeners
+        _, host, port = bound[0]
+        return advertised_host(host), port
 
     # -- fetch wake-ups ----------------------------------------------------------------------
 

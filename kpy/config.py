@@ -236,6 +236,12 @@ _LISTENER = re.compile(r"([A-Za-z0-9_.-]+)://(\[[0-9a-fA-F:.%]*\]|[0-9A-Za-z.%_-
 _WILDCARDS = ("0.0.0.0", "::")
 
 
+def advertised_host(host: str) -> str:
+    """The host to tell clients for a listener bound to ``host``: an empty or wildcard host
+    (every interface) is advertised as "localhost"."""
+    return host if host and host not in _WILDCARDS else "localhost"
+
+
 def parse_protocol_map(text: str) -> dict[str, str]:
     """``NAME:PROTOCOL,...`` -> {NAME: PROTOCOL} (names upper-cased like Kafka's)."""
     result = {}
@@ -482,8 +488,7 @@ class Config:
         port the listener actually got). None if ``listener`` is not advertised."""
         for adv in self._advertised:
             if adv.name == listener.upper():
-                host = adv.host if adv.host and adv.host not in _WILDCARDS else "localhost"
-                return host, adv.port or bound_port
+                return advertised_host(adv.host), adv.port or bound_port
         return None
 
     # -- dynamic broker configs (AlterConfigs / IncrementalAlterConfigs) -------------------------

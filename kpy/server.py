@@ -8,6 +8,7 @@ cancelled. ``run`` wraps it for the command line: signals, the ready line and an
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import time
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+import kpy
 from kpy.broker import Broker
 from kpy.connection import Connection, reap_idle
 from kpy.storage.dir_lock import LogDirError, lock_log_dirs, release_all
@@ -30,15 +32,27 @@ SHUTDOWN_GRACE_S = 1.0
 
 @dataclass(slots=True)
 class ServerInfo:
-    """Where the broker listens: (listener name, host, port) with real ports."""
+    """Where the broker listens: (listener name, host, port) with real ports, and the address
+    advertised to clients of the first listener."""
 
     listeners: list[tuple[str, str, int]]
     data_dirs: list[str]
+    advertised: tuple[str, int]
 
     @property
     def bootstrap(self) -> str:
+        """host:port a client should bootstrap from (the first listener, as advertised)."""
+        return _host_port(*self.advertised)
+
+    @property
+    def listening(self) -> str:
+        """host:port of the first listener's socket ("*" for every interface)."""
         _, host, port = self.listeners[0]
-        return f"{host}:{port}"
+        return _host_port(host or "*", port)
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class StartupError(Exception):
@@ -113,7 +127,8 @@ async def _serve_bound(
                 reap_idle, connections, lambda: broker.config.get("connections.max.idle.ms")
             )
             nursery.start_soon(broker.run_background)
-            task_status.started(ServerInfo(bound, list(config.log_dirs())))
+            advertised = broker.advertised(bound[0][0])
+            task_status.started(ServerInfo(bound, list(config.log_dirs()), advertised))
             log.info(
                 "kpy %s serving on %s",
                 broker.node_id,
@@ -144,6 +159,16 @@ async def _accept_loop(
     await trio.serve_listeners(handle, listeners)
 
 
+def ready_line(info: ServerInfo, seconds: float) -> str:
+    """What ``kpy serve`` prints once it accepts connections: the bootstrap address clients
+    should use, where it listens when that differs, the data dirs and the start-up time."""
+    parts = [f"kpy ready: bootstrap={info.bootstrap}"]
+    if info.listening != info.bootstrap:
+        parts.append(f"listening={info.listening}")
+    parts.append(f"data={','.join(info.data_dirs)} (started in {seconds * 1000:.0f} ms)")
+    return " ".join(parts)
+
+
 def raise_open_file_limit() -> None:
     """Every partition keeps its active segment open, as Kafka does: allow as many open
     files as the system lets this process have."""
@@ -157,9 +182,34 @@ def raise_open_file_limit() -> None:
         log.warning("could not raise the open file limit: %s", exc)
 
 
+def startup_seconds() -> float:
+    """Seconds since this process started: on Linux from the kernel's record of the process
+    start (fork) to within a clock tick; elsewhere, or when that reading is implausible
+    (kpy imported long after the process started, as when embedded), since kpy was imported."""
+    since_import = time.monotonic() - kpy.IMPORTED_AT
+    age = _process_age()
+    if age is None or not since_import - 0.1 <= age <= since_import + 60:
+        return since_import
+    return age
+
+
+def _process_age() -> float | None:
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            stat = f.read()
+        # Field 22 is the start time in clock ticks since boot. The command name (field 2)
+        # may hold spaces and parentheses, so fields are counted after its closing ")".
+        start_ticks = int(stat[stat.rindex(b")") + 2 :].split()[19])
+        tick = 1 / os.sysconf("SC_CLK_TCK")
+        now = time.clock_gettime(time.CLOCK_BOOTTIME)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+    # The kernel truncates the start time to a whole tick: half a tick is the unbiased guess.
+    return now - (start_ticks + 0.5) * tick
+
+
 def run(config: Config) -> int:
     """Serve until SIGINT/SIGTERM, printing one ready line; return the process exit code."""
-    started = time.monotonic()
     raise_open_file_limit()
 
     async def main() -> None:
@@ -167,11 +217,7 @@ def run(config: Config) -> int:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async with trio.open_nursery() as nursery:
                 info: ServerInfo = await nursery.start(serve, config)
-                print(
-                    f"kpy ready: bootstrap={info.bootstrap} data={','.join(info.data_dirs)} "
-                    f"({(time.monotonic() - started) * 1000:.0f} ms)",
-                    flush=True,
-                )
+                print(ready_line(info, startup_seconds()), flush=True)
                 async for signum in signals:
                     log.info("received %s, shutting down", signal.Signals(signum).name)
                     nursery.cancel_scope.cancel()

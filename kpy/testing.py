@@ -3,7 +3,8 @@
     with BrokerProcess(tmp_path) as broker:
         producer = Producer({"bootstrap.servers": broker.bootstrap})
 
-The broker listens on an ephemeral port; ``bootstrap`` is known once the ready line is read.
+The broker listens on an ephemeral port; ``bootstrap`` (where to connect) is known once the
+ready line is read.
 ``kill()`` sends SIGKILL (a crash), ``stop()`` SIGTERM (a clean shutdown), ``restart()``
 starts it again on the same data directory and port.
 """
@@ -19,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-_READY = re.compile(r"kpy ready: bootstrap=(\S+)")
+_READY = re.compile(r"kpy ready: bootstrap=(\S+)(?: listening=(\S+))?")
 
 
 class BrokerProcess:
@@ -91,9 +92,17 @@ class BrokerProcess:
                 self.output.append(text)
                 match = _READY.search(text)
                 if match:
-                    self.bootstrap = match.group(1)
-                    self.port = int(self.bootstrap.rsplit(":", 1)[1])
+                    self._found_ready(match.group(1), match.group(2))
                     return self
+
+    def _found_ready(self, advertised: str, listening: str | None) -> None:
+        if listening is None:  # the broker is reached where it is advertised
+            self.bootstrap = advertised
+        else:  # advertised elsewhere (advertised.listeners): connect where it listens
+            host = self.host if self.host not in ("", "0.0.0.0", "::") else "localhost"
+            host = f"[{host}]" if ":" in host else host
+            self.bootstrap = f"{host}:{listening.rsplit(':', 1)[1]}"
+        self.port = int(self.bootstrap.rsplit(":", 1)[1])
 
     def tail_log(self, lines: int = 30) -> str:
         try:

@@ -105,9 +105,9 @@ CONNECTION = [
 METADATA = [
     M(
         "advertised-port-zero",
-        "broker.py",
-        "                port = adv.port or ports.get(listener, 0)\n",
-        "                port = adv.port  # mutation: the configured port (0), not the bound one\n",
+        "config.py",
+        "                return advertised_host(adv.host), adv.port or bound_port\n",
+        "                return advertised_host(adv.host), adv.port  # mutation: 0, not the bound port\n",
         "test_metadata_every_version or test_find_coordinator",
         "a broker listening on port 0 advertises the port it actually bound",
     ),

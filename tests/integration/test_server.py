@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
+
+import pytest
 
 from kpy.handlers import HANDLERS
 from kpy.metadata import validate_topic_name
@@ -125,3 +128,24 @@ def test_handlers_are_imported_on_first_use():
     handlers = [m for m in json.loads(after) if m.startswith("kpy.handlers.api_")]
     assert handlers == ["kpy.handlers.api_18_api_versions"]
 
+
+class _SlowToImportKpy(BrokerProcess):
+    """Spends a second after exec before kpy is imported at all."""
+
+    def command(self) -> list[str]:
+        script = (
+            "import runpy, sys, time; time.sleep(1); sys.argv[0] = 'kpy'; "
+            "runpy.run_module('kpy', run_name='__main__')"
+        )
+        return [sys.executable, "-c", script, *super().command()[3:]]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the process start time comes from /proc")
+def test_ready_line_counts_from_the_process_start(tmp_path):
+    # The interpreter's start and the imports count, not only kpy's own start-up: the second
+    # spent before kpy was imported is in the figure.
+    with _SlowToImportKpy(tmp_path / "data") as broker:
+        ready = broker.output[-1]
+    match = re.search(r"\(started in (\d+) ms\)$", ready)
+    assert match, ready
+    assert int(match.group(1)) >= 1000, ready
