@@ -344,7 +344,8 @@ class Config:
                 continue
             key = BROKER_KEYS.get(name)
             if key is None:
-                log.warning("unknown config %r (value %r) is ignored%s", name, raw, _hint(name))
+                # Without its value: an unknown key may be a misspelt password.
+                log.warning("unknown config %r is ignored%s", name, _hint(name))
                 continue
             self._static[name] = parse_value(key, raw)
         self._check_identity()
@@ -542,7 +543,7 @@ class Config:
                 try:
                     layer[name] = self.check_dynamic(name, raw)
                 except KafkaError as exc:
-                    log.warning("dropping stored dynamic config %s=%r: %s", name, raw, exc.message)
+                    log.warning("dropping stored dynamic config %s: %s", name, exc.message)
             setattr(self, attr, layer)
         self._changed()
 

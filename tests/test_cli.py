@@ -66,6 +66,13 @@ def test_config_errors_exit_1_with_a_message(argv, served, capsys):
     assert not served
 
 
+def test_unknown_key_values_are_not_logged(served, capsys):
+    # An unknown key may be a misspelt secret: its name is told, its value is not.
+    assert cli.main(["serve", "--override", "kpy.admin.pasword=hunter2"]) == 0
+    err = capsys.readouterr().err
+    assert "kpy.admin.pasword" in err and "hunter2" not in err
+
+
 def test_unknown_keys_are_warned_about_not_fatal(served, capsys):
     assert cli.main(["serve", "--override", "no.such.key=1"]) == 0
     assert "no.such.key" in capsys.readouterr().err
