@@ -1,4 +1,5 @@
-"""Command line: ``kpy serve`` (like kafka-server-start.sh), ``kpy version``, ``kpy api-versions``.
+"""Command line: ``kpy serve`` (like kafka-server-start.sh), ``kpy version`` (or ``--version``),
+``kpy api-versions``.
 
 ``main(argv=None) -> int`` returns the exit code: 0 on a clean stop, 1 for a configuration
 error (one message on stderr naming the key and value) or a start-up failure (one message
@@ -25,6 +26,7 @@ def _parse_override(text: str) -> tuple[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kpy", description="A Kafka-compatible broker.")
+    parser.add_argument("--version", action="version", version=f"kpy {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser(
         "serve",

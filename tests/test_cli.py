@@ -30,6 +30,13 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"kpy {__version__}"
 
 
+def test_version_flag(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"kpy {__version__}"
+
+
 def test_serve_with_file_and_overrides(tmp_path, served):
     path = tmp_path / "server.properties"
     path.write_text("num.partitions=2\nlog.dirs=/from/file\nlisteners=PLAINTEXT://127.0.0.1:0\n")
