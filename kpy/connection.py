@@ -11,6 +11,11 @@ out with os.sendfile. The socket calls are made directly on the non-blocking des
 wait for readiness only when the kernel has nothing to give, with a trio checkpoint at least
 every millisecond for fairness; idle connections are closed by a reaper (see reap_idle), so a request
 costs no timer of its own.
+
+Every connection the broker closes leaves an INFO line saying who (address, client id), what
+(the API and version of the refused request) and why; a client that is refused again and
+again leaves a line per key and interval (kpy.log_limiter). Connections and, with DEBUG on
+``kpy.request``, requests taken by the produce shortcut leave DEBUG lines.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import errno
 import itertools
 import logging
 import os
+import re
 import struct
 import time
 from collections.abc import Iterable
@@ -26,13 +32,18 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from kpy.dispatch import CloseConnection, RequestContext, dispatch
+from kpy.dispatch import CloseConnection, RequestContext, dispatch, log_request, request_log
+from kpy.log_limiter import LogLimiter
+from kpy.protocol import api_keys, framing
 from kpy.protocol.primitives import FileRegion
 
 if TYPE_CHECKING:
     from kpy.broker import Broker
 
 log = logging.getLogger("kpy.connection")
+_closes = LogLimiter(log)  # why connections were closed, repeats held back
+_NUMBERS = re.compile(r"\d+")
+_HEAD_MAX = 1024  # bytes of a refused request kept to name it (its header, usually)
 
 _SIZE = struct.Struct(">i")
 _PRODUCE = 0  # api key
@@ -91,6 +102,8 @@ class Connection:
         self.idle_since: float | None = time.monotonic()
         self._scope = trio.CancelScope()
         self._closed_idle = False
+        self.client_id: str | None = None  # of the latest request that went through dispatch
+        self._refused: bytes | None = None  # the first bytes of a refused request
 
     def statistics(self) -> dict[str, Any]:
         return {
@@ -115,6 +128,7 @@ class Connection:
         # one at a time and answered in order, with one write for the lot.
         held: list[Any] = []
         yielded = time.monotonic()
+        log.debug("%s accepted from %s on %s", self.id, self.peer, self.listener)
         try:
             with self._scope:
                 while True:
@@ -127,20 +141,28 @@ class Connection:
                         frame = await self._read_frame(max_request)
                         self.idle_since = None
                         if frame is None:
+                            log.debug(
+                                "%s closed by %s (client id %r) after %d requests", *self._who()
+                            )
                             return
                     self.requests += 1
                     produce = len(frame) > 10 and _is_produce(frame, 0)
                     try:
                         chunks = None
                         if produce:
+                            debug = request_log.isEnabledFor(logging.DEBUG)
+                            started = time.perf_counter() if debug else 0.0
                             taken = (_produce_frame or _load_produce_frame())(self.broker, frame)
                             if taken is not None:
                                 chunks, due = taken
                                 if due:
                                     await self.broker.flush_logs(due)
+                                if debug:
+                                    self._log_produce(frame, started, bool(chunks))
                         if chunks is None:
                             chunks = await dispatch(frame, self._make_ctx)
                     except CloseConnection:
+                        self._refused = bytes(frame[:_HEAD_MAX])
                         if held:
                             await self._send_chunks(held)
                         raise
@@ -162,22 +184,83 @@ class Connection:
                     else:
                         await trio.lowlevel.checkpoint_if_cancelled()
             if self._closed_idle:
-                log.info("%s closing idle connection from %s", self.id, self.peer)
+                idle_ms = self.broker.config.get("connections.max.idle.ms")
+                _closes.log(
+                    logging.INFO,
+                    ("idle", self.client_host, self.client_id),
+                    "%s closed the connection from %s (client id %r) after %d requests: idle "
+                    "for longer than connections.max.idle.ms=%d",
+                    *self._who(),
+                    idle_ms,
+                )
         except CloseConnection as exc:
-            log.warning("%s closing connection from %s: %s", self.id, self.peer, exc)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
-            pass
+            self._log_refusal(exc)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError) as exc:
+            log.debug(
+                "%s connection from %s (client id %r) lost after %d requests: %r", *self._who(), exc
+            )
         except OSError as exc:
             if exc.errno not in (errno.ECONNRESET, errno.EPIPE, errno.ENOTCONN):
-                log.warning("%s socket error from %s: %s", self.id, self.peer, exc)
-        except Exception:
+                _closes.log(
+                    logging.WARNING,
+                    ("socket", self.client_host, exc.errno),
+                    "%s closed the connection from %s (client id %r) after %d requests: "
+                    "socket error %s",
+                    *self._who(),
+                    exc,
+                )
+        except Exception as exc:
             # Nothing a client does may stop the broker: drop this connection only.
-            log.exception("%s unexpected error serving %s; closing it", self.id, self.peer)
+            _closes.log(
+                logging.ERROR,
+                ("unexpected", type(exc).__name__),
+                "%s closed the connection from %s (client id %r) after %d requests: "
+                "unexpected error",
+                *self._who(),
+                exc_info=True,
+            )
         finally:
             with trio.CancelScope(shield=True):
                 await self.stream.aclose()
 
+    def _who(self) -> tuple[str, str, str | None, int]:
+        return self.id, self.peer, self.client_id, self.requests
+
+    def _log_refusal(self, exc: CloseConnection) -> None:
+        """INFO: who was refused (address, client id), what (API, version), why."""
+        what, client_id, corr = "a request", self.client_id, None
+        if self._refused is not None:
+            try:
+                header, _ = framing.decode_request_header(self._refused)
+            except Exception:
+                pass  # too short or garbled: only the reason can be told
+            else:
+                info = api_keys.API_KEYS.get(header.request_api_key)
+                name = info.name if info else f"API key {header.request_api_key}"
+                what = f"a {name} v{header.request_api_version} request"
+                client_id, corr = header.client_id, header.correlation_id
+        reason = str(exc)
+        _closes.log(
+            logging.INFO,
+            ("refused", self.client_host, client_id, what, _NUMBERS.sub("#", reason)),
+            "%s closed the connection from %s (client id %r) on %s (correlation id %s): %s",
+            self.id,
+            self.peer,
+            client_id,
+            what,
+            corr,
+            reason,
+        )
+
+    def _log_produce(self, frame: memoryview, started: float, answered: bool) -> None:
+        """The DEBUG line of a produce request taken by the shortcut (its header read again)."""
+        header, _ = framing.decode_request_header(frame)
+        ctx = self._make_ctx(0, header.request_api_version, header.correlation_id, header.client_id)
+        # Partition errors are inside the encoded response: not cheap to tell here.
+        log_request(ctx, None, started, answered=answered)
+
     def _make_ctx(self, key: int, version: int, corr: int, client_id: str | None) -> RequestContext:
+        self.client_id = client_id
         return RequestContext(
             broker=self.broker,
             api_key=key,
@@ -261,6 +344,9 @@ class Connection:
             return None
         size = _SIZE.unpack_from(self._buf, self._start)[0]
         if size < 0 or size > max_request:
+            # Whatever of the request's header has arrived names it in the log line.
+            head = self._start + 4
+            self._refused = bytes(self._buf[head : min(self._end, head + _HEAD_MAX)])
             raise CloseConnection(
                 f"request size {size} exceeds socket.request.max.bytes={max_request}"
                 if size > 0

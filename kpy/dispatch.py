@@ -6,16 +6,23 @@ Modules are imported on the first request of their API; the ApiVersions answer c
 Kafka does, a floor below the one accepted), which a test keeps equal to them, so kpy only
 advertises what it implements. ``dispatch`` decodes a request frame, checks its version,
 runs the handler and translates a raised KafkaError into that API's error response; anything
-a client could send that cannot be answered raises ``CloseConnection``.
+a client could send that cannot be answered raises ``CloseConnection`` (the connection logs
+why and closes).
+
+With DEBUG enabled on the ``kpy.request`` logger, every request leaves a line: connection,
+client, API and version, correlation id, the top-level error code and the time taken. The
+check costs one ``isEnabledFor`` per request when it is off.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kpy.log_limiter import LogLimiter
 from kpy.protocol import api_keys, framing
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 
@@ -23,8 +30,11 @@ if TYPE_CHECKING:
     from kpy.broker import Broker
 
 log = logging.getLogger("kpy.dispatch")
+request_log = logging.getLogger("kpy.request")  # a DEBUG line per request, like Kafka's
 
 API_VERSIONS_KEY = 18
+# A handler that fails on every request logs its traceback once per interval, not per request.
+_failures = LogLimiter(log)
 
 
 class CloseConnection(Exception):
@@ -152,6 +162,7 @@ async def dispatch(
     Returns the response chunks (size prefix included) or None when no response is due
     (acks=0 produce). Raises CloseConnection when the frame gets no answer.
     """
+    started = time.perf_counter() if request_log.isEnabledFor(logging.DEBUG) else 0.0
     try:
         header, body_offset = framing.decode_request_header(frame)
     except Exception as exc:
@@ -164,6 +175,9 @@ async def dispatch(
     if not reg.min_version <= version <= reg.max_version:
         if key == API_VERSIONS_KEY:
             # KIP-511: answer at v0 with the error and our ranges so the client can downgrade.
+            if started:
+                ctx = make_ctx(key, version, corr, header.client_id)
+                log_request(ctx, ErrorCode.UNSUPPORTED_VERSION, started)
             return framing.encode_response(corr, key, 0, _unsupported_api_versions())
         raise CloseConnection(
             f"{api_keys.API_KEYS[key].name} v{version} is outside {reg.min_version}-{reg.max_version}"
@@ -174,22 +188,61 @@ async def dispatch(
     except Exception as exc:
         raise CloseConnection(f"malformed {info.name} v{version} request: {exc}") from exc
     ctx = make_ctx(key, version, corr, header.client_id)
+    error: int | None = None
     try:
         response = await reg.handler(ctx, request)
     except KafkaError as exc:
+        error = exc.code
         response = _error_response(reg, request, version, exc.code)
         if response is None:
             raise CloseConnection(f"{info.name} failed with {exc!r}") from exc
     except CloseConnection:
         raise
     except Exception as exc:
-        log.exception("%s v%d handler failed", info.name, version)
-        response = _error_response(reg, request, version, ErrorCode.UNKNOWN_SERVER_ERROR)
+        _failures.log(
+            logging.ERROR,
+            (key, version, type(exc).__name__),
+            "%s v%d handler failed",
+            info.name,
+            version,
+            exc_info=True,
+        )
+        error = ErrorCode.UNKNOWN_SERVER_ERROR
+        response = _error_response(reg, request, version, error)
         if response is None:
             raise CloseConnection(f"{info.name} handler failed: {exc!r}") from exc
+    if started:
+        if error is None:
+            error = getattr(response, "error_code", None)
+        log_request(ctx, error, started, answered=response is not None)
     if response is None:
         return None
     return framing.encode_response(corr, key, version, response)
+
+
+def log_request(ctx: RequestContext, error: int | None, started: float, answered=True) -> None:
+    """The DEBUG line of one request (``error`` None: no top-level error code to show)."""
+    if not answered:
+        outcome = "no response due"
+    elif error is None:
+        outcome = "answered"
+    else:
+        try:
+            outcome = ErrorCode(error).name
+        except ValueError:
+            outcome = f"error {error}"
+    info = api_keys.API_KEYS.get(ctx.api_key)
+    request_log.debug(
+        "%s %s client_id=%r %s v%d correlation_id=%d: %s in %.2f ms",
+        ctx.connection_id,
+        ctx.client_host,
+        ctx.client_id,
+        info.name if info else f"API key {ctx.api_key}",
+        ctx.api_version,
+        ctx.correlation_id,
+        outcome,
+        (time.perf_counter() - started) * 1000,
+    )
 
 
 def _error_response(reg: Registration, request: Any, version: int, code: int) -> Any:

@@ -20,6 +20,7 @@ import trio
 import kpy
 from kpy.broker import Broker
 from kpy.connection import Connection, reap_idle
+from kpy.log_limiter import LogLimiter, flush_forever
 from kpy.storage.dir_lock import LogDirError, lock_log_dirs, release_all
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kpy.server")
 
 SHUTDOWN_GRACE_S = 1.0
+_refusals = LogLimiter(log)  # connections refused at accept, repeats held back
 
 
 @dataclass(slots=True)
@@ -127,6 +129,7 @@ async def _serve_bound(
                 reap_idle, connections, lambda: broker.config.get("connections.max.idle.ms")
             )
             nursery.start_soon(broker.run_background)
+            nursery.start_soon(flush_forever)  # held-back repeats of log lines
             advertised = broker.advertised(bound[0][0])
             task_status.started(ServerInfo(bound, list(config.log_dirs()), advertised))
             log.info(
@@ -145,7 +148,14 @@ async def _accept_loop(
 ) -> None:
     async def handle(stream: trio.SocketStream) -> None:
         if not broker.admit_connection():
-            log.warning("max.connections reached, refusing a connection on %s", name)
+            _refusals.log(
+                logging.INFO,
+                ("max.connections", _peer_host(stream)),
+                "refused a connection from %s on %s: max.connections=%d reached",
+                _peer(stream),
+                name,
+                broker.config.get("max.connections"),
+            )
             await stream.aclose()
             return
         conn = Connection(stream, broker, name)
@@ -167,6 +177,18 @@ def ready_line(info: ServerInfo, seconds: float) -> str:
         parts.append(f"listening={info.listening}")
     parts.append(f"data={','.join(info.data_dirs)} (started in {seconds * 1000:.0f} ms)")
     return " ".join(parts)
+
+
+def _peer(stream: trio.SocketStream) -> str:
+    try:
+        host, port = stream.socket.getpeername()[:2]
+    except OSError:
+        return "unknown"
+    return _host_port(str(host), port)
+
+
+def _peer_host(stream: trio.SocketStream) -> str:
+    return _peer(stream).rpartition(":")[0]
 
 
 def raise_open_file_limit() -> None:

@@ -33,12 +33,14 @@ class BrokerProcess:
         port: int = 0,
         start_timeout: float = 30.0,
         log_file: str | os.PathLike[str] | None = None,
+        log_level: str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.overrides = dict(overrides or {})
         self.host = host
         self.port = port
         self.start_timeout = start_timeout
+        self.log_level = log_level  # --log-level (DEBUG, INFO, ...); the broker's default if None
         self.log_path = (
             Path(log_file)
             if log_file
@@ -58,6 +60,8 @@ class BrokerProcess:
         }
         settings.update(self.overrides)
         cmd = [sys.executable, "-m", "kpy", "serve"]
+        if self.log_level:
+            cmd += ["--log-level", self.log_level]
         for key, value in settings.items():
             cmd += ["--override", f"{key}={value}"]
         return cmd

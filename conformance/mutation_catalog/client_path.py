@@ -93,8 +93,7 @@ CONNECTION = [
     M(
         "connection-error-stops-broker",
         "connection.py",
-        "        except CloseConnection as exc:\n"
-        '            log.warning("%s closing connection from %s: %s", self.id, self.peer, exc)\n',
+        "        except CloseConnection as exc:\n            self._log_refusal(exc)\n",
         "        except CloseConnection:\n"
         "            raise  # mutation: escapes the connection task and stops the broker\n",
         BAD_INPUT,
