@@ -9,11 +9,18 @@ PYTEST_ARGS ?=
 
 .PHONY: run test lint format generate check-generated conformance conformance-compare mutations bench soak fuzz clean js
 
+# Two stamps: `make run` needs the runtime only (kpy and its few dependencies); the test,
+# lint, conformance and benchmark targets add the test extras (pytest, Kafka clients, ruff, mypy).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	$(PY) -m compileall -q kpy
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(PY) -m pip install -q -e '.[test]'
-	$(PY) -m compileall -q kpy conformance
+	$(PY) -m compileall -q conformance
 	touch $@
 
 # quixstreams pins an older confluent-kafka than the tests use, so it gets a venv of its own;
@@ -40,12 +47,12 @@ run: $(VENV)/.installed
 	@$(PY) -m compileall -q kpy
 	$(VENV)/bin/kpy serve --config config/server.properties --override log.dirs=$(DATA)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check kpy conformance tests bench
 	$(VENV)/bin/ruff format --check kpy conformance tests bench
 	$(VENV)/bin/mypy
 
-format: $(VENV)/.installed
+format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check --fix kpy conformance tests bench
 	$(VENV)/bin/ruff format kpy conformance tests bench
 
@@ -62,26 +69,26 @@ generate: $(VENV)/.installed
 check-generated: $(VENV)/.installed
 	$(PY) -m kpy.protocol._codegen --schemas $(KAFKA_SCHEMAS) --check
 
-conformance: $(VENV)/.installed
+conformance: $(VENV)/.installed-test
 	$(PY) -m conformance $(if $(BOOTSTRAP),--bootstrap $(BOOTSTRAP)) --report conformance-report.md --json conformance-report.json
 
 # Bytecode is compiled first so start-up figures do not include compiling the generated codecs.
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-test
 	$(PY) -m compileall -q kpy
 	$(PY) -m bench
 
 # Longer runs of the fault tests (not part of `make test`).
-soak: $(VENV)/.installed
+soak: $(VENV)/.installed-test
 	KPY_CRASH_RESTARTS=200 $(PY) -m pytest -p no:cacheprovider -o timeout=3600 -s tests/integration/test_crash_loop.py
 
-fuzz: $(VENV)/.installed
+fuzz: $(VENV)/.installed-test
 	KPY_FUZZ_SCALE=100 $(PY) -m pytest -p no:cacheprovider -o timeout=3600 tests/protocol/test_fuzz_decoder.py
 
-conformance-compare: $(VENV)/.installed
+conformance-compare: $(VENV)/.installed-test
 	$(PY) -m conformance.side_by_side --readme
 
 # Each conformance check seen failing: the suite against brokers built from mutated copies.
-mutations: $(VENV)/.installed
+mutations: $(VENV)/.installed-test
 	$(PY) -m conformance.mutations
 
 clean:
