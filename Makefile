@@ -13,7 +13,6 @@ PYTEST_ARGS ?=
 # lint, conformance and benchmark targets add the test extras (pytest, Kafka clients, ruff, mypy).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e .
 	$(PY) -m compileall -q kpy
 	touch $@
