@@ -1,12 +1,63 @@
-"""The README stays true to the code."""
+"""The README stays true to the code: its tables match, and its snippets run.
+
+Every fenced block of README.md is either run here (the client snippets against a real
+broker, the kcat and kpy command lines, the fixture example) or listed in NOT_RUN with the
+reason; a new block fails ``test_every_snippet_is_run`` until it is one or the other.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import select
+import shlex
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
-from kpy.cli import api_versions_table
+import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+from conformance.wire import WireClient
+from kpy.cli import api_versions_table
+from kpy.protocol.messages.list_offsets import ListOffsetsRequest
+from kpy.testing import BrokerProcess
+from tests.integration.helpers import kcat_path, requires_kcat
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+KPY = [sys.executable, "-m", "kpy"]
+
+# Blocks that are not run, by how they start, and why.
+NOT_RUN = {
+    "make run ": "it installs a venv and serves on the fixed port 9092; make test is the suite",
+}
+
+
+def blocks() -> list[tuple[str, str]]:
+    """(language, text) of every fenced block in the README."""
+    return re.findall(r"^```(\w*)\n(.*?)^```$", README.read_text(), re.MULTILINE | re.DOTALL)
+
+
+def block(starting: str) -> str:
+    found = [text for _, text in blocks() if text.startswith(starting)]
+    assert len(found) == 1, f"one README block starts with {starting!r}"
+    return found[0]
+
+
+CLIENTS = "# confluent-kafka (librdkafka)\n"
+FIXTURE = "from kpy.testing import BrokerProcess\n"
+KCAT = "kcat -b localhost:9092 -L"
+KPY_SERVE = "pip install -e ."
+READY = "kpy ready: "
+LOCKED = "kpy: cannot start: Failed to acquire lock"
+RUN_HERE = (CLIENTS, FIXTURE, KCAT, KPY_SERVE, READY, LOCKED)
+
+
+def test_every_snippet_is_run():
+    for _, text in blocks():
+        assert text.startswith((*NOT_RUN, *RUN_HERE)), f"no test runs: {text.splitlines()[0]}"
 
 
 def test_api_table_matches_registry():
@@ -19,3 +70,118 @@ def test_api_table_matches_registry():
 def test_readme_shows_the_two_commands():
     text = README.read_text()
     assert "make run" in text and "make test" in text
+
+
+@pytest.fixture
+def broker(tmp_path):
+    with BrokerProcess(tmp_path / "data") as broker:
+        yield broker
+
+
+def _high_watermark(bootstrap: str, topic: str) -> int:
+    partition = ListOffsetsRequest.ListOffsetsPartition(partition_index=0, timestamp=-1)
+    request = ListOffsetsRequest(
+        replica_id=-1,
+        topics=[ListOffsetsRequest.ListOffsetsTopic(name=topic, partitions=[partition])],
+    )
+    with WireClient(bootstrap) as c:
+        return c.send(request, 7).topics[0].partitions[0].offset
+
+
+@pytest.mark.timeout(90)
+def test_client_snippets_run(broker):
+    code = block(CLIENTS).replace("localhost:9092", broker.bootstrap)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=80, cwd=ROOT
+    )
+    assert out.returncode == 0, out.stderr
+    # confluent-kafka and kafka-python each read back the first record.
+    assert out.stdout.splitlines() == ["b'v'", "b'v'"]
+    # One record from each client: the aiokafka coroutine ran too.
+    assert _high_watermark(broker.bootstrap, "demo") == 3
+
+
+def test_fixture_example_runs(tmp_path):
+    namespace: dict = {}
+    exec(block(FIXTURE), namespace)
+    seen = []
+
+    def use_kafka(bootstrap: str) -> None:
+        with WireClient(bootstrap) as c:
+            seen.append(c.send(ListOffsetsRequest(replica_id=-1, topics=[]), 7))
+
+    namespace["use_kafka"] = use_kafka
+    namespace["test_something"](tmp_path)
+    assert len(seen) == 1
+
+
+@requires_kcat
+def test_kcat_lines_run(broker):
+    outputs = []
+    for line in block(KCAT).splitlines():
+        command = line.split("#")[0].strip().replace("localhost:9092", broker.bootstrap)
+        command = command.replace("kcat ", f"{kcat_path()} ", 1)
+        out = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, (command, out.stderr)
+        outputs.append(out.stdout)
+    assert "1 brokers:" in outputs[0]
+    assert outputs[2].splitlines() == ["hello"]
+
+
+def _serve_until_ready(argv: list[str]) -> str:
+    """Start ``kpy serve ...``, wait for its ready line, stop it with SIGTERM; the line."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    seen = b""
+    try:
+        while b"\n" not in seen:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"no ready line from {argv}"
+            if select.select([proc.stdout], [], [], remaining)[0]:
+                chunk = os.read(proc.stdout.fileno(), 4096)
+                assert chunk, f"{argv} exited with {proc.wait()}"
+                seen += chunk
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=10)
+        proc.stdout.close()
+    assert code == 0
+    return seen.decode().splitlines()[0]
+
+
+def test_kpy_serve_lines_run(tmp_path):
+    lines = block(KPY_SERVE).splitlines()
+    assert lines[0].startswith("pip install -e .")  # not run: it would change this venv
+    ready = []
+    for n, line in enumerate(lines[1:]):
+        argv = shlex.split(line)
+        assert argv[:2] == ["kpy", "serve"]
+        # The sample config's fixed port and data dir, and /tmp/kpy, made private to this run.
+        argv = [*KPY, *argv[1:], "--override", "listeners=PLAINTEXT://127.0.0.1:0"]
+        argv += ["--override", "advertised.listeners=PLAINTEXT://127.0.0.1:0"]
+        argv = [a.replace("/tmp/kpy", str(tmp_path / "kpy")) for a in argv]
+        argv += ["--override", f"log.dirs={tmp_path / f'data{n}'}"]
+        ready.append(_serve_until_ready(argv))
+    assert all(re.fullmatch(r"kpy ready: bootstrap=127\.0\.0\.1:\d+ data=\S+ .*", r) for r in ready)
+
+
+def test_ready_line_example_has_the_real_shape(tmp_path):
+    example = block(READY).strip()
+    pattern = r"kpy ready: bootstrap=\S+:\d+ (listening=\S+ )?data=\S+ \(started in \d+ ms\)"
+    assert re.fullmatch(pattern, example)
+    real = _serve_until_ready(
+        [*KPY, "serve", "--override", f"log.dirs={tmp_path}"]
+        + ["--override", "listeners=PLAINTEXT://127.0.0.1:0"]
+    )
+    assert re.fullmatch(pattern, real), real
+
+
+def test_locked_data_dir_example_is_what_kpy_prints(broker):
+    example = block(LOCKED).strip()
+    data = str(broker.data_dir)
+    argv = [*KPY, "serve", "--override", f"log.dirs={data}"]
+    argv += ["--override", "listeners=PLAINTEXT://127.0.0.1:0"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=ROOT)
+    assert out.returncode == 1
+    assert out.stderr.strip() == example.replace("/tmp/kafka-logs", data)
