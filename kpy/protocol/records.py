@@ -27,8 +27,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-import crc32c as _crc32c
+from typing import Any
 
 BATCH_OVERHEAD = 61  # bytes of header before the first record
 LOG_OVERHEAD = 12  # baseOffset + batchLength: the part not counted by batchLength
@@ -65,8 +64,21 @@ class CorruptBatch(InvalidBatch):
     """A batch whose stored CRC does not match its contents."""
 
 
+# The crc32c package is imported on first use: at import it looks its own version up among
+# the installed distributions (importlib.metadata), which cost ~30 ms of start-up.
+_crc32c: Any = None
+
+
 def crc32c(data: bytes | bytearray | memoryview) -> int:
-    return _crc32c.crc32c(data)
+    return (_crc32c or _import_crc32c())(data)
+
+
+def _import_crc32c() -> Any:
+    global _crc32c
+    import crc32c as lib
+
+    _crc32c = lib.crc32c
+    return _crc32c
 
 
 @dataclass(slots=True)

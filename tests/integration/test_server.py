@@ -80,8 +80,8 @@ def test_topic_name_rules():
             validate_topic_name(bad)
 
 
-# Serves on port 0 in a child process and reports which handler and message modules are
-# imported: after start-up, then after one ApiVersions request.
+# Serves on port 0 in a child process and reports which handler and message modules (and
+# whether crc32c) are imported: after start-up, then after one ApiVersions request.
 _IMPORTS_SCRIPT = """
 import json, sys, tempfile, trio
 from conformance.wire import WireClient
@@ -90,7 +90,8 @@ from kpy.protocol.messages.api_versions import ApiVersionsRequest
 from kpy.server import serve
 
 def loaded():
-    names = [m for m in sys.modules if m.startswith(("kpy.handlers.", "kpy.protocol.messages."))]
+    prefixes = ("kpy.handlers.", "kpy.protocol.messages.", "crc32c")
+    names = [m for m in sys.modules if m.startswith(prefixes)]
     return json.dumps(sorted(names))
 
 def ask(bootstrap):
