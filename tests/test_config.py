@@ -79,9 +79,7 @@ def test_unknown_key_warning_suggests_the_known_key(typo, known, caplog):
     with caplog.at_level(logging.WARNING):
         Config({typo: "3"})
     [record] = caplog.records
-    assert record.getMessage() == (
-        f"unknown config {typo!r} (value '3') is ignored (did you mean {known}?)"
-    )
+    assert record.getMessage() == (f"unknown config {typo!r} is ignored (did you mean {known}?)")
 
 
 @pytest.mark.parametrize(
