@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from conformance.raw import create_topic, unique
+from conformance.raw import create_topic, unique, wait_for
 from kpy.protocol.messages.metadata import MetadataRequest
 
 pytestmark = pytest.mark.area("metadata")
@@ -33,23 +33,33 @@ def test_cluster_id_and_controller(wire):
 
 
 @pytest.mark.kafka("broker config auto.create.topics.enable")
-def test_auto_create(wire):
-    """A missing topic requested with auto-creation allowed is created and usable at once."""
-    name = unique("auto")
-    resp = wire.send(MetadataRequest(topics=[T(name=name)], allow_auto_topic_creation=True), 12)
-    t = resp.topics[0]
-    assert t.error_code in (0, 5)  # Kafka may answer LEADER_NOT_AVAILABLE the first time
-    again = wire.send(MetadataRequest(topics=[T(name=name)], allow_auto_topic_creation=False), 12)
-    assert again.topics[0].error_code == 0 and again.topics[0].partitions[0].leader_id >= 0
+@pytest.mark.parametrize("version", [3, 12])
+def test_auto_create(wire, version):
+    """A missing topic asked for with auto-creation allowed (always before v4) is answered
+    UNKNOWN_TOPIC_OR_PARTITION without partitions, as Kafka hands the creation to its controller,
+    and is listed with a leader soon after."""
+    name = unique(f"auto{version}")
+    resp = wire.send(
+        MetadataRequest(topics=[T(name=name)], allow_auto_topic_creation=True), version
+    )
+    assert [(t.name, t.error_code, t.partitions) for t in resp.topics] == [(name, 3, [])]
+    ask = MetadataRequest(topics=[T(name=name)], allow_auto_topic_creation=False)
+
+    def listed():
+        t = wire.send(ask, 12).topics[0]
+        return t.error_code == 0 and t.partitions and all(p.leader_id >= 0 for p in t.partitions)
+
+    wait_for(listed, f"{name} to be created", timeout=10)
 
 
 @pytest.mark.kafka("protocol guide: error codes")
 def test_unknown_topic_without_auto_create(wire):
-    """UNKNOWN_TOPIC_OR_PARTITION when auto-creation is not allowed."""
-    resp = wire.send(
-        MetadataRequest(topics=[T(name=unique("none"))], allow_auto_topic_creation=False), 12
-    )
+    """UNKNOWN_TOPIC_OR_PARTITION when auto-creation is not allowed, and nothing is created."""
+    name = unique("none")
+    resp = wire.send(MetadataRequest(topics=[T(name=name)], allow_auto_topic_creation=False), 12)
     assert resp.topics[0].error_code == 3
+    # An auto-creating request is answered the same way, so only the listing tells them apart.
+    assert name not in {t.name for t in wire.send(MetadataRequest(topics=None), 12).topics}
 
 
 @pytest.mark.kafka("topic name rules")

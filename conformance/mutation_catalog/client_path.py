@@ -135,6 +135,17 @@ METADATA = [
         "auto.create.topics.enable: Metadata creates a missing topic when the request allows it",
     ),
     M(
+        "auto-create-answers-at-once",
+        "handlers/api_03_metadata.py",
+        "                response.topics.append(error_topic(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))\n"
+        "                continue\n"
+        "        response.topics.append(topic_entry(broker, name))\n",
+        "                pass  # mutation: the creating request answered with the new topic\n"
+        "        response.topics.append(topic_entry(broker, name))\n",
+        "test_auto_create",
+        "the Metadata request that auto-creates a topic answers UNKNOWN_TOPIC_OR_PARTITION",
+    ),
+    M(
         "auto-create-flag-ignored",
         "handlers/api_03_metadata.py",
         "        version < 4 or req.allow_auto_topic_creation\n",

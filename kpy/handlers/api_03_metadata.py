@@ -4,9 +4,10 @@ Topics by name (v0+) or by id (v12+; v10-11 carry the id field but a request usi
 a null name, is INVALID_REQUEST, as in Kafka); a null topic list (v1+) or an empty one at v0
 means every topic. A request naming any topic id is answered by id alone: its names are
 ignored and nothing is created. Missing topics are created when auto.create.topics.enable is
-on and the request allows it (v4+ flag; always allowed before v4), like Kafka. A topic asked
-twice is answered once. This broker is the only one, the leader and the only replica of
-every partition, and the controller.
+on and the request allows it (v4+ flag; always allowed before v4), like Kafka; the request
+that creates a topic is answered UNKNOWN_TOPIC_OR_PARTITION for it, as Kafka 4.4 answers while
+its controller makes the topic. A topic asked twice is answered once. This broker is the only
+one, the leader and the only replica of every partition, and the controller.
 
 Authorized operations (v8+, asked with include_*_authorized_operations) are reported as
 Kafka reports them without an authorizer: every operation that applies to a topic, and to
@@ -123,6 +124,11 @@ async def _requested_topics(
                 if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
                     response.topics.append(error_topic(name, exc.code))
                     continue
+            else:
+                # Kafka hands the creation to its controller and answers this request before
+                # the topic exists; clients ask again. kpy has made it already, but answers alike.
+                response.topics.append(error_topic(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+                continue
         response.topics.append(topic_entry(broker, name))
 
 

@@ -86,8 +86,8 @@ def concurrent_creations(bootstrap, tag):
     results = run_at_once(jobs)
     answers = dict(zip(created + auto, results, strict=True))
     failed = {n: code for n, (code, _) in answers.items() if code != 0}
-    # Kafka answers an auto-creating Metadata request UNKNOWN_TOPIC_OR_PARTITION while the
-    # topic is being made (kpy makes it first and answers 0); either way it must appear.
+    # An auto-creating Metadata request is answered UNKNOWN_TOPIC_OR_PARTITION, as Kafka
+    # answers while the topic is being made (kpy has made it by then); either way it appears.
     assert {n: c for n, c in failed.items() if not (n in auto and c == 3)} == {}
     listed = wait_for(
         lambda: (ids := topic_ids(bootstrap)) and all(n in ids for n in answers) and ids,
