@@ -181,8 +181,8 @@ ADMIN = [
         "                    self.logs.create_log(name, p, topic.topic_id, config)\n",
         "                for p in range(min(partitions, 1)):  # mutation\n"
         "                    self.logs.create_log(name, p, topic.topic_id, config)\n",
-        "test_created_topic_usable_at_once",
-        "every partition of a topic is writable as soon as CreateTopics answers",
+        "test_created_topic_writable",
+        "every partition of a new topic takes writes once the broker serves it",
     ),
     M(
         "delete-unknown-topic-id-code",
