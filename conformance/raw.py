@@ -15,6 +15,7 @@ from conformance.wire import WireClient
 from kpy.protocol import records
 from kpy.protocol.messages.create_topics import CreateTopicsRequest
 from kpy.protocol.messages.fetch import FetchRequest
+from kpy.protocol.messages.init_producer_id import InitProducerIdRequest
 from kpy.protocol.messages.list_offsets import ListOffsetsRequest
 from kpy.protocol.messages.metadata import MetadataRequest
 from kpy.protocol.messages.produce import ProduceRequest
@@ -23,6 +24,11 @@ from kpy.protocol.records import Record
 # Errors a client retries while a new topic's partitions come up: UNKNOWN_TOPIC_OR_PARTITION,
 # LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER.
 NOT_READY = frozenset({3, 5, 6})
+
+# Errors a client retries while a coordinator (or the producer id manager) is loading:
+# COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR. A fresh Kafka answers
+# InitProducerId with the first of these for a moment after start-up.
+COORDINATOR_NOT_READY = frozenset({14, 15, 16})
 
 # How long a new topic may take to be served; far above what Kafka needs on a busy machine.
 READY_TIMEOUT = 30.0
@@ -45,15 +51,29 @@ def wait_for(condition, what: str, timeout: float = READY_TIMEOUT, interval: flo
         time.sleep(interval)
 
 
-def retry(call, timeout: float = READY_TIMEOUT, interval: float = 0.05):
+def retry(call, timeout: float = READY_TIMEOUT, interval: float = 0.05, errors=NOT_READY):
     """Call ``call()`` (answering an object with ``error_code``) again while its error is one of
-    NOT_READY, as a client retries, for at most ``timeout`` seconds; return the last answer."""
+    ``errors``, as a client retries, for at most ``timeout`` seconds; return the last answer."""
     deadline = time.monotonic() + timeout
     while True:
         answer = call()
-        if answer.error_code not in NOT_READY or time.monotonic() >= deadline:
+        if answer.error_code not in errors or time.monotonic() >= deadline:
             return answer
         time.sleep(interval)
+
+
+def init_producer_id(
+    wire: WireClient,
+    transactional_id: str | None = None,
+    transaction_timeout_ms: int = 60000,
+    version: int = 4,
+    **fields,
+):
+    """InitProducerId, asked again while the broker answers COORDINATOR_NOT_READY errors."""
+    req = InitProducerIdRequest(
+        transactional_id=transactional_id, transaction_timeout_ms=transaction_timeout_ms, **fields
+    )
+    return retry(lambda: wire.send(req, version), errors=COORDINATOR_NOT_READY)
 
 
 def wait_until_served(wire: WireClient, name: str, partitions: int) -> None:
