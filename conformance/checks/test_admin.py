@@ -6,7 +6,16 @@ import uuid
 
 import pytest
 
-from conformance.raw import batch, create_topic, fetch, first_partition, produce, retry, unique
+from conformance.raw import (
+    batch,
+    create_topic,
+    fetch,
+    first_partition,
+    init_producer_id,
+    produce,
+    retry,
+    unique,
+)
 from kpy.protocol.messages.alter_configs import AlterConfigsRequest
 from kpy.protocol.messages.create_partitions import CreatePartitionsRequest
 from kpy.protocol.messages.delete_records import DeleteRecordsRequest
@@ -318,11 +327,10 @@ def test_describe_topic_partitions_paging(wire):
 def test_describe_producers(wire):
     """An idempotent producer that wrote to a partition is listed with its last sequence."""
     from kpy.protocol.messages.describe_producers import DescribeProducersRequest as R
-    from kpy.protocol.messages.init_producer_id import InitProducerIdRequest
 
     name = unique("dp")
     create_topic(wire, name, 1)
-    init = wire.send(InitProducerIdRequest(transactional_id=None, transaction_timeout_ms=60000), 4)
+    init = init_producer_id(wire)
     produce(
         wire,
         name,

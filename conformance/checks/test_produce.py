@@ -7,9 +7,17 @@ import struct
 import pytest
 
 from conformance import drivers
-from conformance.raw import batch, create_topic, fetch, first_partition, now_ms, produce, unique
+from conformance.raw import (
+    batch,
+    create_topic,
+    fetch,
+    first_partition,
+    init_producer_id,
+    now_ms,
+    produce,
+    unique,
+)
 from kpy.protocol import records
-from kpy.protocol.messages.init_producer_id import InitProducerIdRequest
 from kpy.protocol.records import Record
 
 pytestmark = pytest.mark.area("produce")
@@ -146,7 +154,7 @@ def test_topic_compression_recompresses(wire):
 @pytest.mark.kafka("KIP-98 idempotence")
 def test_idempotent_duplicate_and_gap(wire, topic):
     """A retried batch returns its first offset; a sequence gap is OUT_OF_ORDER_SEQUENCE_NUMBER."""
-    init = wire.send(InitProducerIdRequest(transactional_id=None, transaction_timeout_ms=60000), 4)
+    init = init_producer_id(wire)
     assert init.error_code == 0 and init.producer_id >= 0
     pid = init.producer_id
     first = produce(
@@ -165,12 +173,7 @@ def test_idempotent_duplicate_and_gap(wire, topic):
 @pytest.mark.kafka("KIP-98 idempotence")
 def test_producer_ids_unique(wire):
     """Each InitProducerId without transactional id gets a new producer id."""
-    ids = {
-        wire.send(
-            InitProducerIdRequest(transactional_id=None, transaction_timeout_ms=1000), 4
-        ).producer_id
-        for _ in range(5)
-    }
+    ids = {init_producer_id(wire, transaction_timeout_ms=1000).producer_id for _ in range(5)}
     assert len(ids) == 5
 
 
