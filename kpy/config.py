@@ -11,6 +11,9 @@ Promises:
   so Kafka's own sample configs load without warnings. Other unknown keys log one warning.
 - Bad values raise ``ConfigError`` naming the key and the value (at start-up), or
   ``KafkaError(INVALID_CONFIG)`` for topic configs sent by clients.
+- Dynamic broker configs (AlterConfigs on a broker resource) are accepted and refused as
+  Kafka 4.4 does (config_dynamic.py): every key Kafka can change at run time, unknown names and
+  listener-prefixed names are kept, per broker or as the cluster default, and persisted.
 
 Deliberate differences from Kafka (see README): only PLAINTEXT listeners; ``node.id`` defaults
 to 1 (Kafka requires it); controller listeners (``controller.listener.names``) are not served;
@@ -23,11 +26,19 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from kpy.config_dynamic import (
+    DynamicConfigError,
+    base_key,
+    check_update,
+    synonym_base,
+    typed_key,
+)
 from kpy.config_keys import (  # re-exported: callers import the table from here
     BROKER_KEYS,
     GROUP_OF,
@@ -104,7 +115,9 @@ def parse_value(key: Key, raw: Any) -> Any:
     if key.validator is not None:
         problem = key.validator(value)
         if problem:
-            raise ConfigError(f"Invalid value {raw} for configuration {key.name}: {problem}")
+            # Kafka names the parsed value here (2.0 for a double given as "2").
+            shown = _java_double(value) if isinstance(value, float) else raw
+            raise ConfigError(f"Invalid value {shown} for configuration {key.name}: {problem}")
     return value
 
 
@@ -148,7 +161,21 @@ def format_value(value: Any) -> str | None:
         return "true" if value else "false"
     if isinstance(value, list | tuple):
         return ",".join(str(x) for x in value)
+    if isinstance(value, float):
+        return _java_double(value)
     return str(value)
+
+
+def _java_double(x: float) -> str:
+    """Java's Double.toString: plain between 10^-3 and 10^7, else ``1.0E-4`` style."""
+    if x != x or x in (float("inf"), float("-inf")):
+        return "NaN" if x != x else ("Infinity" if x > 0 else "-Infinity")
+    if x == 0 or 1e-3 <= abs(x) < 1e7:
+        return repr(x)
+    sign, digits, exp = Decimal(repr(x)).normalize().as_tuple()
+    assert isinstance(exp, int)
+    text = "".join(map(str, digits))
+    return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{len(text) - 1 + exp}"
 
 
 # -- server.properties ----------------------------------------------------------------------
@@ -335,19 +362,23 @@ class Config:
 
     def __init__(self, values: Mapping[str, Any] | None = None) -> None:
         self._static: dict[str, Any] = {}
+        # Dynamic layers: every name as the string given (``_text``, what is persisted and
+        # listed as a synonym, as Kafka does) and the table's keys typed as well.
         self._dynamic: dict[str, Any] = {}
         self._dynamic_default: dict[str, Any] = {}
+        self._dynamic_text: dict[str, str] = {}
+        self._dynamic_default_text: dict[str, str] = {}
         self.ignored: dict[str, Any] = {}  # accepted keys without effect, for the record
         for name, raw in (values or {}).items():
+            key = BROKER_KEYS.get(name)
             if is_ignored(name):
                 self.ignored[name] = raw
-                continue
-            key = BROKER_KEYS.get(name)
-            if key is None:
+            elif key is None:
                 # Without its value: an unknown key may be a misspelt password.
                 log.warning("unknown config %r is ignored%s", name, _hint(name))
-                continue
-            self._static[name] = parse_value(key, raw)
+            if key is not None and key.described:
+                # Keys without effect that Kafka defines are checked and described all the same.
+                self._static[name] = parse_value(key, raw)
         self._check_identity()
         self._listeners, self._advertised = self._parse_listeners()
         self.generation = 0
@@ -494,57 +525,94 @@ class Config:
 
     # -- dynamic broker configs (AlterConfigs / IncrementalAlterConfigs) -------------------------
 
-    def check_dynamic(self, name: str, raw: Any) -> Any:
-        """The typed value ``name`` would get (None removes it); KafkaError(INVALID_CONFIG)
-        names the key when it is unknown, read-only or the value is bad."""
-        key = BROKER_KEYS.get(name)
-        if key is None or key.ignored or key.read_only:
-            raise KafkaError(
-                ErrorCode.INVALID_CONFIG, f"Cannot update these configs dynamically: {name}"
-            )
+    def alter_dynamic(
+        self,
+        sets: Mapping[str, str],
+        deletes: Iterable[str] = (),
+        *,
+        per_broker: bool = True,
+        replace: bool = False,
+        validate_only: bool = False,
+    ) -> None:
+        """Change one dynamic layer: this broker's (``per_broker``, source
+        DYNAMIC_BROKER_CONFIG) or the cluster default (empty resource name). ``sets`` are
+        checked as Kafka checks them (KafkaError INVALID_REQUEST naming the keys) and applied
+        together, after ``deletes``; ``replace`` first empties the layer (AlterConfigs)."""
+        if replace:
+            deletes = [*self.dynamic_names(per_broker=per_broker), *deletes]
         try:
-            return parse_value(key, raw)
-        except ConfigError as exc:
-            raise KafkaError(ErrorCode.INVALID_CONFIG, str(exc)) from None
+            parsed = check_update(self, sets, deletes, per_broker=per_broker)
+        except DynamicConfigError as exc:
+            raise KafkaError(ErrorCode.INVALID_REQUEST, str(exc)) from None
+        if validate_only:
+            return
+        typed, text = self._layers(per_broker)
+        for name in (*deletes, *parsed):
+            typed.pop(name, None)
+            text.pop(name, None)
+        for name, value in parsed.items():
+            text[name] = sets[name]
+            if typed_key(name) is not None:
+                typed[name] = value
+        self._changed()
+
+    def _layers(self, per_broker: bool) -> tuple[dict[str, Any], dict[str, str]]:
+        """(typed values of the table's keys, every name's string as given) of one layer."""
+        if per_broker:
+            return self._dynamic, self._dynamic_text
+        return self._dynamic_default, self._dynamic_default_text
 
     def set_dynamic(self, name: str, raw: Any, *, per_broker: bool = True) -> None:
-        """Set (or, with ``raw`` None, remove) one dynamic broker value.
-
-        ``per_broker``: the resource named this broker's id (source DYNAMIC_BROKER_CONFIG);
-        otherwise the cluster-wide default (empty resource name)."""
-        layer = self._dynamic if per_broker else self._dynamic_default
-        value = self.check_dynamic(name, raw)
-        if value is None:
-            layer.pop(name, None)
+        """Set (or, with ``raw`` None, remove) one dynamic broker value."""
+        if raw is None:
+            self.alter_dynamic({}, [name], per_broker=per_broker)
         else:
-            layer[name] = value
-        self._changed()
+            self.alter_dynamic({name: raw}, per_broker=per_broker)
 
     def replace_dynamic(self, values: Mapping[str, Any], *, per_broker: bool = True) -> None:
         """AlterConfigs semantics: the layer becomes exactly ``values`` (all checked first)."""
-        parsed = {name: self.check_dynamic(name, raw) for name, raw in values.items()}
-        parsed = {name: value for name, value in parsed.items() if value is not None}
-        setattr(self, "_dynamic" if per_broker else "_dynamic_default", parsed)
-        self._changed()
+        self.alter_dynamic(values, per_broker=per_broker, replace=True)
 
-    def dynamic_configs(self) -> dict[str, dict[str, str | None]]:
-        """The dynamic layers as strings, for persisting: {"broker": ..., "default": ...}."""
+    def layer_value(self, name: str, *, per_broker: bool = True) -> Any:
+        """The value of broker key ``name`` as one dynamic layer sees it (its own value, else
+        the layers below it, else Kafka's default): where APPEND and SUBTRACT start."""
+        for attr in _LAYERS if per_broker else _LAYERS[1:]:
+            layer = getattr(self, attr)
+            if name in layer:
+                return layer[name]
+        return BROKER_KEYS[name].default
+
+    def dynamic_value(self, name: str, *, per_broker: bool = True) -> str | None:
+        """The string a dynamic layer holds for ``name`` as it was given (None if none)."""
+        return self._layers(per_broker)[1].get(name)
+
+    def dynamic_names(self, *, per_broker: bool = True) -> list[str]:
+        """The names one dynamic layer holds."""
+        return list(self._layers(per_broker)[1])
+
+    def dynamic_configs(self) -> dict[str, dict[str, str]]:
+        """The dynamic layers as given, for persisting: {"broker": ..., "default": ...}."""
         return {
-            "broker": {k: format_value(v) for k, v in self._dynamic.items()},
-            "default": {k: format_value(v) for k, v in self._dynamic_default.items()},
+            "broker": dict(self._dynamic_text),
+            "default": dict(self._dynamic_default_text),
         }
 
     def load_dynamic(self, stored: Mapping[str, Mapping[str, Any]]) -> None:
-        """Restore what ``dynamic_configs`` returned; bad or unknown entries are logged and
-        skipped (the broker must start even if a key became read-only)."""
-        for attr, part in (("_dynamic", "broker"), ("_dynamic_default", "default")):
-            layer: dict[str, Any] = {}
-            for name, raw in (stored.get(part) or {}).items():
+        """Restore what ``dynamic_configs`` returned; a value that no longer parses is logged
+        and skipped (the broker must start even if a key's range tightened)."""
+        for part, per_broker in (("broker", True), ("default", False)):
+            typed, text = self._layers(per_broker)
+            typed.clear()
+            text.clear()
+            for name, value in (stored.get(part) or {}).items():
+                key = typed_key(name)
                 try:
-                    layer[name] = self.check_dynamic(name, raw)
-                except KafkaError as exc:
-                    log.warning("dropping stored dynamic config %s: %s", name, exc.message)
-            setattr(self, attr, layer)
+                    if key is not None:
+                        typed[name] = parse_value(key, value)
+                except ConfigError as exc:
+                    log.warning("dropping stored dynamic config %s: %s", name, exc)
+                    continue
+                text[name] = str(value)
         self._changed()
 
     def _changed(self) -> None:
@@ -605,10 +673,14 @@ class Config:
         defaults, then static values, then Kafka's defaults; dropped up to ``start``."""
         entries: list[tuple[str, str | None, int]] = []
         for attr, source in zip(_LAYERS, _LAYER_SOURCES):
-            layer = getattr(self, attr)
-            entries += [(n, self._shown(n, layer[n]), source) for n in names if n in layer]
+            layer, text = getattr(self, attr), getattr(self, attr + "_text", None)
+            for n in names:
+                if text is not None and n in text:
+                    entries.append((n, self._shown_text(n, text[n]), source))
+                elif n in layer:
+                    entries.append((n, self._shown(n, layer[n]), source))
         for n in names:
-            default = BROKER_KEYS[n].default
+            default = BROKER_KEYS[n].default if n in BROKER_KEYS else None
             if default is not None:
                 entries.append((n, self._shown(n, default), SOURCE_DEFAULT))
         if start is not None:
@@ -620,6 +692,13 @@ class Config:
     def _shown(name: str, value: Any) -> str | None:
         key = KEYS.get(name)
         return None if key is not None and is_sensitive(key) else format_value(value)
+
+    @staticmethod
+    def _shown_text(name: str, text: str) -> str | None:
+        """A dynamic value as given; hidden when its key (or the key under its listener
+        prefix) is a password or unknown (it might be one), as Kafka does."""
+        key = base_key(name)
+        return None if key is None or is_sensitive(key) else text
 
     def describe_topic_config(self, overrides: Mapping[str, Any]) -> Iterator[ConfigEntry]:
         """DescribeConfigs rows of a topic with ``overrides``: every topic key, by name."""
@@ -635,24 +714,64 @@ class Config:
                 name, shown, source, False, is_sensitive(key), TYPE_IDS[key.type], synonyms
             )
 
-    def describe_broker_config(self) -> Iterator[ConfigEntry]:
-        """DescribeConfigs rows of this broker: every known (not ignored) broker key."""
-        for name in sorted(BROKER_KEYS):
-            key = BROKER_KEYS[name]
-            if key.ignored:
-                continue
-            value = self.node_id() if name in ("node.id", "broker.id") else self.get(name)
-            synonyms = self._synonym_entries(GROUP_OF.get(name, (name,)), start=name)
-            source = synonyms[0][2] if synonyms else SOURCE_DEFAULT
-            yield ConfigEntry(
-                name,
-                self._shown(name, value),
-                source,
-                key.read_only,
-                is_sensitive(key),
-                TYPE_IDS[key.type],
-                synonyms,
-            )
+    def describe_broker_config(self, *, per_broker: bool = True) -> Iterator[ConfigEntry]:
+        """DescribeConfigs rows of a broker resource, by name. For this broker's id: every
+        broker key kpy defines and every other name set dynamically. For the cluster default
+        (empty name): what is set at that level only, as Kafka answers."""
+        if not per_broker:
+            typed, text = self._layers(False)
+            for name in sorted(text):
+                entry = self._key_entry(name) if name in typed else self._other_entry(name)
+                synonyms = [s for s in entry.synonyms if s[2] == SOURCE_DYNAMIC_DEFAULT_BROKER]
+                yield ConfigEntry(
+                    name,
+                    synonyms[0][1],
+                    SOURCE_DYNAMIC_DEFAULT_BROKER,
+                    entry.read_only,
+                    entry.sensitive,
+                    entry.type,
+                    synonyms,
+                )
+            return
+        others = {n for n in (*self._dynamic_text, *self._dynamic_default_text) if not typed_key(n)}
+        for name in sorted({*(n for n, k in BROKER_KEYS.items() if k.described), *others}):
+            yield self._other_entry(name) if name in others else self._key_entry(name)
+
+    def _key_entry(self, name: str) -> ConfigEntry:
+        key = BROKER_KEYS[name]
+        value = self.node_id() if name in ("node.id", "broker.id") else self.get(name)
+        synonyms = self._synonym_entries(GROUP_OF.get(name, (name,)), start=name)
+        source = synonyms[0][2] if synonyms else SOURCE_DEFAULT
+        return ConfigEntry(
+            name,
+            self._shown(name, value),
+            source,
+            key.read_only,
+            is_sensitive(key),
+            TYPE_IDS[key.type],
+            synonyms,
+        )
+
+    def _other_entry(self, name: str) -> ConfigEntry:
+        """A name Kafka does not know, or a listener-prefixed one: read-only, typed (and
+        shown) as its base key, followed by that key's synonyms."""
+        key = base_key(name)
+        base = synonym_base(name)
+        names = (name, base) if base is not None and base in BROKER_KEYS else (name,)
+        synonyms = [  # the name itself only has dynamic values (kpy's own keys included)
+            s
+            for s in self._synonym_entries(names)
+            if s[0] != name or s[2] in (SOURCE_DYNAMIC_BROKER, SOURCE_DYNAMIC_DEFAULT_BROKER)
+        ]
+        return ConfigEntry(
+            name,
+            synonyms[0][1],
+            synonyms[0][2],
+            True,
+            key is None or is_sensitive(key),
+            TYPE_IDS[key.type] if key is not None else 0,
+            synonyms,
+        )
 
 
 def validate_topic_config(

@@ -246,6 +246,41 @@ def test_incremental_alter_configs(wire):
     assert alter(C(name="retention.ms", config_operation=0, value="soon")) == 40
 
 
+@pytest.mark.kafka("KIP-339 IncrementalAlterConfigs")
+@pytest.mark.parametrize(
+    ("level", "name", "value", "code"),
+    [
+        ("node", "sasl.kerberos.min.time.before.relogin", "58000", 0),  # librdkafka's 0081
+        ("default", "sasl.kerberos.min.time.before.relogin", "58000", 42),  # per broker only
+        ("node", "num.io.threads", "9", 0),
+        ("default", "log.cleaner.backoff.ms", "20000", 0),
+        ("node", "no.such.config.key", "x", 0),  # unknown names are kept
+        ("node", "num.partitions", "3", 42),  # not dynamic
+        ("node", "ssl.keystore.location", "/x", 42),  # only per listener
+        ("node", "sasl.kerberos.min.time.before.relogin", "soon", 42),  # not a long
+    ],
+)
+def test_dynamic_broker_configs(wire, level, name, value, code):
+    """Dynamic broker keys are taken per broker or as the cluster default, as Kafka's
+    DynamicBrokerConfig says; refusals are INVALID_REQUEST (validate-only: nothing changes)."""
+    node = str(wire.send(MetadataRequest(topics=[]), 12).brokers[0].node_id)
+    req = IncrementalAlterConfigsRequest(
+        resources=[
+            IncrementalAlterConfigsRequest.AlterConfigsResource(
+                resource_type=4,
+                resource_name=node if level == "node" else "",
+                configs=[
+                    IncrementalAlterConfigsRequest.AlterableConfig(
+                        name=name, config_operation=0, value=value
+                    )
+                ],
+            )
+        ],
+        validate_only=True,
+    )
+    assert wire.send(req, 1).responses[0].error_code == code
+
+
 @pytest.mark.kafka("KIP-107 DeleteRecords")
 def test_delete_records(wire):
     """DeleteRecords moves the log start offset; reads below it are OFFSET_OUT_OF_RANGE."""

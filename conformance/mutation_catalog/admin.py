@@ -211,10 +211,70 @@ ADMIN = [
     M(
         "broker-resource-by-id-refused",
         "handlers/configs.py",
-        '    if name not in ("", str(broker.node_id)):\n',
-        '    if name != "":\n',
+        "    if int(name) == broker.node_id:",
+        "    if int(name) != int(name):  # mutation",
         "test_describe_broker_configs",
         "DescribeConfigs of the broker resource named by its node id lists broker configs",
+    ),
+    M(
+        "dynamic-broker-static-keys-accepted",
+        "config_dynamic.py",
+        "[n for n in sets if n in KAFKA_STATIC_KEYS]",
+        "[n for n in sets if n in KAFKA_STATIC_KEYS and not n]",
+        "test_dynamic_broker_configs",
+        "AlterConfigs refuses Kafka's static broker keys (num.partitions) with INVALID_REQUEST",
+    ),
+    M(
+        "dynamic-broker-listener-only-keys-unprefixed",
+        "config_dynamic.py",
+        "        [n for n in sets if n in LISTENER_ONLY_KEYS],\n",
+        "        [],  # mutation\n",
+        "test_dynamic_broker_configs",
+        "TLS key and trust store keys are taken only with a listener.name.<l>. prefix",
+    ),
+    M(
+        "dynamic-broker-per-broker-rule-inverted",
+        "config_dynamic.py",
+        "    if not per_broker:\n        _refuse(\n",
+        "    if per_broker:  # mutation\n        _refuse(\n",
+        "test_dynamic_broker_configs",
+        "per-broker keys (sasl.kerberos.min.time.before.relogin) are taken for a broker id, "
+        "not as the cluster default",
+    ),
+    M(
+        "dynamic-broker-every-key-per-broker",
+        "config_dynamic.py",
+        "    return key is not None and key.per_broker\n",
+        "    return key is not None  # mutation\n",
+        "test_dynamic_broker_configs",
+        "cluster-wide keys (log.cleaner.backoff.ms) are taken as the cluster default",
+    ),
+    M(
+        "dynamic-broker-unknown-keys-refused",
+        "config_dynamic.py",
+        "            _parse_as(base, raw)\n    return raw\n",
+        "            _parse_as(base, raw)\n"
+        '    raise DynamicConfigError(f"unknown config {name}")  # mutation\n',
+        "test_dynamic_broker_configs",
+        "names Kafka does not know are accepted and kept, as Kafka keeps them",
+    ),
+    M(
+        "dynamic-broker-values-unparsed",
+        "config_dynamic.py",
+        "        return parse_value(key, raw)\n    except ConfigError as exc:\n"
+        "        raise DynamicConfigError(str(exc)) from None\n",
+        "        return parse_value(key, raw)\n    except ConfigError:\n"
+        "        return raw  # mutation\n",
+        "test_dynamic_broker_configs",
+        "a dynamic broker value that is not of its key's type is INVALID_REQUEST",
+    ),
+    M(
+        "dynamic-broker-thread-pools-fixed",
+        "config_dynamic.py",
+        "        old, value = config.get(name), parsed[name]\n        if value > 2 * old:\n",
+        "        old, value = config.get(name), parsed[name]\n        if value > old:  # mutation\n",
+        "test_dynamic_broker_configs",
+        "a thread pool (num.io.threads) may grow to twice its size at run time",
     ),
     M(
         "describe-configs-unknown-topic-defaults",

@@ -2,7 +2,9 @@
 
 Topic resources list every topic-level key with its effective value and source (a topic
 override, a broker setting, or Kafka's default) and, on request, the synonyms behind it;
-broker resources list the broker keys kpy knows. Sensitive values are never shown.
+broker resources list the broker keys kpy knows and the names set dynamically (the cluster
+default, an empty name, lists only what is set at that level, as Kafka does). Sensitive values
+are never shown.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ async def describe_configs(
                 )
             elif res.resource_type == BROKER:
                 check_broker_name(broker, res.resource_name)
-                entries = broker.config.describe_broker_config()
+                entries = broker.config.describe_broker_config(per_broker=res.resource_name != "")
             elif res.resource_type == BROKER_LOGGER:
                 check_broker_name(broker, res.resource_name)
                 entries = iter(())

@@ -1,15 +1,23 @@
 """AlterConfigs (key 33), versions 0-2: replace a resource's whole set of overrides.
 
 Topic overrides are validated, persisted with the topic metadata and applied to its logs at
-once. Broker resources accept the dynamically updatable keys, for this broker (its id) or as
-the cluster default (empty name), persisted in the data dir like the topic overrides.
+once. A broker resource, this broker's id or the cluster default (empty name), takes the
+dynamic broker keys Kafka 4.4 takes, checked as Kafka checks them (kpy/config_dynamic.py;
+refusals are INVALID_REQUEST), persisted in the data dir like the topic overrides.
 """
 
 from __future__ import annotations
 
 from kpy.config import validate_topic_config
 from kpy.dispatch import RequestContext, handles
-from kpy.handlers.configs import BROKER, TOPIC, check_broker_name, topic_of
+from kpy.handlers.configs import (
+    BROKER,
+    TOPIC,
+    check_broker_name,
+    check_no_duplicates,
+    check_not_null,
+    topic_of,
+)
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.alter_configs import AlterConfigsRequest, AlterConfigsResponse
 
@@ -33,13 +41,16 @@ async def alter_configs(ctx: RequestContext, req: AlterConfigsRequest) -> AlterC
                         res.resource_name, {k: str(v) for k, v in values.items()}
                     )
             elif res.resource_type == BROKER:
-                check_broker_name(broker, res.resource_name)
-                per_broker = res.resource_name != ""
-                if req.validate_only:
-                    for name, value in values.items():
-                        broker.config.check_dynamic(name, value)
-                else:
-                    broker.config.replace_dynamic(values, per_broker=per_broker)
+                check_broker_name(broker, res.resource_name, alter=True)
+                check_no_duplicates([c.name for c in res.configs])
+                sets = {c.name: check_not_null(c.name, c.value) for c in res.configs}
+                broker.config.alter_dynamic(
+                    sets,
+                    per_broker=res.resource_name != "",
+                    replace=True,
+                    validate_only=req.validate_only,
+                )
+                if not req.validate_only:
                     broker.metadata.save_broker_configs()
             else:
                 raise KafkaError(

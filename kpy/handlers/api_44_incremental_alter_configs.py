@@ -1,13 +1,24 @@
 """IncrementalAlterConfigs (key 44), versions 0-1: SET, DELETE, APPEND, SUBTRACT per key.
 
-APPEND and SUBTRACT apply to list-typed keys only (cleanup.policy, ...), as in Kafka.
+APPEND and SUBTRACT apply to list-typed keys only (cleanup.policy, ...), as in Kafka. Broker
+resources take the dynamic broker keys Kafka 4.4 takes, checked as Kafka checks them
+(kpy/config_dynamic.py); APPEND and SUBTRACT start from the value the resource has.
 """
 
 from __future__ import annotations
 
-from kpy.config import KEYS, validate_topic_config
+from kpy.config import KEYS, Config, format_value, validate_topic_config
+from kpy.config_dynamic import typed_key
+from kpy.config_keys import BROKER_KEYS, KAFKA_STATIC_KEYS
 from kpy.dispatch import RequestContext, handles
-from kpy.handlers.configs import BROKER, TOPIC, check_broker_name, topic_of
+from kpy.handlers.configs import (
+    BROKER,
+    TOPIC,
+    check_broker_name,
+    check_no_duplicates,
+    check_not_null,
+    topic_of,
+)
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.incremental_alter_configs import (
     IncrementalAlterConfigsRequest,
@@ -37,20 +48,13 @@ async def incremental_alter_configs(
                 if not req.validate_only:
                     broker.set_topic_configs(res.resource_name, overrides)
             elif res.resource_type == BROKER:
-                check_broker_name(broker, res.resource_name)
+                check_broker_name(broker, res.resource_name, alter=True)
                 per_broker = res.resource_name != ""
-                for c in res.configs:
-                    if c.config_operation not in (SET, DELETE):
-                        raise KafkaError(
-                            ErrorCode.INVALID_REQUEST,
-                            f"Only SET and DELETE apply to broker config {c.name}",
-                        )
-                    value = c.value if c.config_operation == SET else None
-                    broker.config.check_dynamic(c.name, value)
+                sets, deletes = broker_ops(broker.config, res.configs, per_broker)
+                broker.config.alter_dynamic(
+                    sets, deletes, per_broker=per_broker, validate_only=req.validate_only
+                )
                 if not req.validate_only:
-                    for c in res.configs:
-                        value = c.value if c.config_operation == SET else None
-                        broker.config.set_dynamic(c.name, value, per_broker=per_broker)
                     broker.metadata.save_broker_configs()
             else:
                 raise KafkaError(
@@ -93,3 +97,42 @@ def apply_ops(overrides: dict[str, str], current: dict, ops) -> dict[str, str]:
                 ErrorCode.INVALID_REQUEST, f"Unknown config operation {c.config_operation}"
             )
     return overrides
+
+
+def broker_ops(config: Config, ops, per_broker: bool) -> tuple[dict[str, str], list[str]]:
+    """A broker resource's operations as the values to set and the names to delete."""
+    check_no_duplicates([c.name for c in ops])
+    sets: dict[str, str] = {}
+    deletes: list[str] = []
+    for c in ops:
+        if c.config_operation == SET:
+            sets[c.name] = check_not_null(c.name, c.value)
+        elif c.config_operation == DELETE:
+            deletes.append(c.name)
+        elif c.config_operation in (APPEND, SUBTRACT):
+            sets[c.name] = _list_op(config, c, per_broker)
+        else:
+            raise KafkaError(
+                ErrorCode.INVALID_REQUEST, f"Unknown operations type {c.config_operation}"
+            )
+    return sets, deletes
+
+
+def _list_op(config: Config, c, per_broker: bool) -> str:
+    if c.name not in KAFKA_STATIC_KEYS and typed_key(c.name) is None:
+        raise KafkaError(ErrorCode.INVALID_CONFIG, f"Unknown config name: {c.name}")
+    key = BROKER_KEYS.get(c.name)
+    if key is None or key.type != "list":
+        verb = "append" if c.config_operation == APPEND else "subtract"
+        raise KafkaError(
+            ErrorCode.INVALID_CONFIG,
+            f"Config value {verb} is not allowed for config key: {c.name}",
+        )
+    current = format_value(config.layer_value(c.name, per_broker=per_broker)) or ""
+    items = [v.strip() for v in current.split(",") if v.strip()]
+    values = [v.strip() for v in check_not_null(c.name, c.value).split(",") if v.strip()]
+    if c.config_operation == APPEND:
+        items += [v for v in values if v not in items]
+    else:
+        items = [v for v in items if v not in values]
+    return ",".join(items)
