@@ -57,6 +57,7 @@ ZERO_UUID = uuid.UUID(int=0)
 # Kafka reserves this id (its "ONE_UUID") for the metadata topic; no topic or cluster gets it.
 METADATA_TOPIC_ID = uuid.UUID(int=1)
 META_PROPERTIES = "meta.properties"
+KAFKA_METADATA_LOG = "__cluster_metadata-0"  # KRaft's metadata log partition
 BROKER_CONFIGS_FILE = "kpy-broker-configs.json"
 
 
@@ -187,6 +188,13 @@ class ClusterMetadata:
         """Create the log dirs, settle the cluster id, read topics and dynamic configs."""
         for d in self.log_dirs:
             d.mkdir(parents=True, exist_ok=True)
+            if (d / KAFKA_METADATA_LOG).is_dir():
+                # Apache Kafka's own data dir: its topics live in its metadata log, which kpy
+                # does not read, so kpy would take every partition dir there for a stray log.
+                raise MetaPropertiesError(
+                    f"{d} is an Apache Kafka data dir (it holds {KAFKA_METADATA_LOG}); kpy keeps "
+                    "its own topic registry and cannot serve it: give kpy a dir of its own"
+                )
         self.cluster_id = self._load_cluster_id()
         topics = [Topic.from_entry(entry) for entry in self._store.load().values()]
         self.topics = {t.name: t for t in topics}

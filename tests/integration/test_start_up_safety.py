@@ -190,3 +190,29 @@ def test_data_dir_of_another_node_id_is_refused(tmp_path):
     assert (data / "meta.properties").read_bytes() == meta
     with BrokerProcess(data, overrides={"node.id": 1}) as broker:  # its own node still starts
         assert consume_to_end(broker.bootstrap, "t") == [(0, b"x")]
+
+
+def test_apache_kafka_data_dir_is_refused_untouched(tmp_path):
+    """Pointed at a KRaft Kafka's log dir, kpy would see every partition dir as a log of an
+    unknown topic (Kafka's topics live in its metadata log) and delete it: refuse instead."""
+    data = tmp_path / "kafka-logs"
+    (data / "__cluster_metadata-0").mkdir(parents=True)
+    (data / "__cluster_metadata-0" / "00000000000000000000.log").write_bytes(b"\0" * 64)
+    (data / ".lock").touch()  # Kafka leaves its lock file behind
+    (data / "orders-0").mkdir()
+    (data / "orders-0" / "00000000000000000000.log").write_bytes(b"\1" * 64)
+    (data / "meta.properties").write_text(
+        "version=1\ncluster.id=MkU3OEVBNTcwNTJENDM2Qk\nnode.id=1\n"
+        "directory.id=J8aAPcfLQt2bqs1JT_rMgQ\n"
+    )
+    before = snapshot(data)
+
+    out = run_kpy("listeners=PLAINTEXT://127.0.0.1:0", f"log.dirs={data}", "node.id=1")
+
+    assert out.returncode == 1
+    assert out.stderr.splitlines() == [
+        f"kpy: configuration error: {data} is an Apache Kafka data dir (it holds "
+        "__cluster_metadata-0); kpy keeps its own topic registry and cannot serve it: give kpy "
+        "a dir of its own"
+    ]
+    assert snapshot(data) == before
