@@ -112,6 +112,9 @@ def parse_value(key: Key, raw: Any) -> Any:
         value = _convert(key.type, raw)
     except ValueError as exc:
         raise ConfigError(f"Invalid value {raw} for configuration {key.name}: {exc}") from None
+    if key.type == "list" and key.validator is not None and "" in value:
+        # "a,,b" or a trailing comma: Kafka refuses the empty item before any other check.
+        raise ConfigError(f"Configuration '{key.name}' values must not be empty.")
     if key.validator is not None:
         problem = key.validator(value)
         if problem:

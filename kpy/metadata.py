@@ -202,6 +202,14 @@ class ClusterMetadata:
         path = self.data_dir / BROKER_CONFIGS_FILE
         if path.exists():
             self.config.load_dynamic(json.loads(path.read_text()))
+        elif not self.topics:
+            # A new cluster: Kafka 4.4 (eligible leader replicas on, KIP-966) bootstraps it
+            # with a cluster-wide min.insync.replicas taken from the static config, which
+            # DescribeConfigs then shows as DYNAMIC_DEFAULT_BROKER_CONFIG.
+            self.config.set_dynamic(
+                "min.insync.replicas", str(self.config.get("min.insync.replicas")), per_broker=False
+            )
+            self.save_broker_configs()
 
     def _load_cluster_id(self) -> str:
         found: dict[Path, dict[str, str]] = {}

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
     ConfigEntry,
     ConfigResource,
+    ConfigSource,
     NewPartitions,
     NewTopic,
+    ResourceType,
 )
 
+from conformance.wire import WireClient
+from kpy.protocol.messages.create_topics import CreateTopicsRequest
+from kpy.protocol.messages.describe_configs import DescribeConfigsRequest
 from tests.integration.helpers import wait_for
 
 
@@ -229,3 +236,57 @@ def test_broker_config_change_persists_and_takes_effect(fresh_broker, topic_name
     res = ConfigResource(ConfigResource.Type.TOPIC, topic_name)
     # The topic has no override, so it inherits the dynamic broker value.
     assert admin.describe_configs([res])[res].result(15)["retention.ms"].value == "3600000"
+
+
+KAFKA_TOPIC_CONFIGS = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "kafka-4.4-topic-configs.txt"
+)
+
+
+def test_new_topic_configs_are_kafka_44s(fresh_broker, topic_name):
+    """DescribeConfigs of a new topic on a new broker lists what Apache Kafka 4.4 lists, with
+    the same values, sources and types (tests/fixtures/kafka-4.4-topic-configs.txt was read
+    off Kafka 4.4.0): its newer keys, no message.downconversion.enable, and min.insync.replicas
+    from the cluster-wide default that a new Kafka 4.4 cluster starts with."""
+    expected = {}
+    for line in KAFKA_TOPIC_CONFIGS.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, value, source, type_ = line.split(" ")
+            expected[name] = (value, int(source), int(type_))
+    with WireClient(fresh_broker.bootstrap) as c:
+        topic = CreateTopicsRequest.CreatableTopic
+        created = c.send(
+            CreateTopicsRequest(
+                topics=[topic(name=topic_name, num_partitions=1, replication_factor=1)],
+                timeout_ms=5000,
+            ),
+            7,
+        )
+        assert created.topics[0].error_code == 0
+        resource = DescribeConfigsRequest.DescribeConfigsResource
+        described = c.send(
+            DescribeConfigsRequest(resources=[resource(resource_type=2, resource_name=topic_name)]),
+            4,
+        )
+    got = {
+        e.name: (e.value if e.value is not None else "<null>", e.config_source, e.config_type)
+        for e in described.results[0].configs
+    }
+    assert got == expected
+
+
+def test_empty_cleanup_policy_is_accepted(broker, topic_name):
+    """Kafka 4.4 accepts cleanup.policy="" (no deletion, no compaction); an empty item is
+    still refused."""
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    bad = admin.create_topics(
+        [NewTopic(topic_name + "-bad", 1, 1, config={"cleanup.policy": "delete,"})]
+    )
+    with pytest.raises(KafkaException, match="values must not be empty"):
+        bad[topic_name + "-bad"].result(15)
+    fs = admin.create_topics([NewTopic(topic_name, 1, 1, config={"cleanup.policy": ""})])
+    fs[topic_name].result(15)
+    res = ConfigResource(ResourceType.TOPIC, topic_name)
+    configs = admin.describe_configs([res])[res].result(15)
+    assert configs["cleanup.policy"].value == ""
+    assert configs["cleanup.policy"].source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
