@@ -116,7 +116,7 @@ ADMIN = [
     M(
         "cleanup-policy-unvalidated",
         "config_keys.py",
-        'list_of("delete", "compact"), "log.cleanup.policy")',
+        'list_of("delete", "compact", empty=True), "log.cleanup.policy")',
         'None, "log.cleanup.policy")',
         "test_invalid_config",
         "cleanup.policy takes only delete and compact, else INVALID_CONFIG",
