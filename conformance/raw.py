@@ -125,10 +125,13 @@ def create_topic(
     )
     result = resp.topics[0]
     if wait and result.error_code == 0 and not validate_only:
-        count = result.num_partitions if version >= 5 else partitions
-        if count < 1:
-            count = partition_count(wire, name)
-        wait_until_served(wire, name, count)
+        # v5+ answers the count (-1 asked means the broker's default); before, ask Metadata.
+        if version >= 5:
+            count = result.num_partitions
+        else:
+            count = partitions if partitions > 0 else partition_count(wire, name)
+        if count > 0:
+            wait_until_served(wire, name, count)
     return result
 
 
@@ -140,9 +143,9 @@ def partition_count(wire: WireClient, name: str) -> int:
 
     def listed():
         t = wire.send(req, 12).topics[0]
-        return len(t.partitions) if t.error_code == 0 else 0
+        return t if t.error_code == 0 else None
 
-    return wait_for(listed, f"Metadata to list the partitions of {name}")
+    return len(wait_for(listed, f"Metadata to list the partitions of {name}").partitions)
 
 
 def batch(
