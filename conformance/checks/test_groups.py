@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 
@@ -160,8 +161,10 @@ def test_delete_groups(wire):
     """Groups with members are NON_EMPTY_GROUP; unknown ones GROUP_ID_NOT_FOUND."""
     group = unique("g")
     join_single(wire, group)
-    resp = wire.send(DeleteGroupsRequest(groups_names=[group, unique("none")]), 2)
-    assert [r.error_code for r in resp.results] == [68, 69]
+    unknown = unique("none")
+    resp = wire.send(DeleteGroupsRequest(groups_names=[group, unknown]), 2)
+    # Kafka answers per coordinator partition, so the results may come in another order.
+    assert {r.group_id: r.error_code for r in resp.results} == {group: 68, unknown: 69}
 
 
 @pytest.mark.area("committed-offsets")
@@ -315,46 +318,89 @@ def cg_heartbeat(wire, group, **fields):
     return wire.send(ConsumerGroupHeartbeatRequest(group_id=group, **fields), 0)
 
 
+def cg_join(wire, group, topics):
+    """A new member's first ConsumerGroupHeartbeat (epoch 0), with the fields Kafka requires
+    in it: the rebalance timeout, the subscription and an empty list of owned partitions."""
+    return cg_heartbeat(
+        wire,
+        group,
+        member_epoch=0,
+        rebalance_timeout_ms=30000,
+        subscribed_topic_names=topics,
+        topic_partitions=[],
+    )
+
+
 @pytest.mark.kafka("KIP-848 ConsumerGroupHeartbeat join: member id, epoch 1, assignment")
 def test_kip848_join_assigns_all_partitions(wire):
     name = unique("848j")
     create_topic(wire, name, 3)
-    r = cg_heartbeat(
-        wire, unique("g"), member_epoch=0, subscribed_topic_names=[name], topic_partitions=[]
-    )
+    r = cg_join(wire, unique("g"), [name])
     assert r.error_code == 0 and r.member_id and r.member_epoch >= 1
     assert r.heartbeat_interval_ms > 0
     assert sorted(p for t in r.assignment.topic_partitions for p in t.partitions) == [0, 1, 2]
 
 
-@pytest.mark.kafka("KIP-848 errors: unknown member, fenced epoch, leave with -1")
+@pytest.mark.kafka("KIP-848 errors: invalid first heartbeat, unknown group or member, fenced epoch")
 def test_kip848_member_errors(wire):
+    """A first heartbeat without a rebalance timeout or with owned partitions is
+    INVALID_REQUEST; a heartbeat past epoch 0 to a group that does not exist is
+    GROUP_ID_NOT_FOUND, from a member the group does not know UNKNOWN_MEMBER_ID, with an
+    epoch the member was never given FENCED_MEMBER_EPOCH; leaving (epoch -1) answers -1."""
     from kpy.protocol.error_codes import ErrorCode
+    from kpy.protocol.messages.consumer_group_heartbeat import ConsumerGroupHeartbeatRequest
 
     name = unique("848e")
     create_topic(wire, name, 1)
     group = unique("g")
-    r = cg_heartbeat(wire, group, member_id="x", member_epoch=3)
-    assert r.error_code == ErrorCode.UNKNOWN_MEMBER_ID
     r = cg_heartbeat(
         wire, group, member_epoch=0, subscribed_topic_names=[name], topic_partitions=[]
     )
+    assert r.error_code == ErrorCode.INVALID_REQUEST
+    owned = [ConsumerGroupHeartbeatRequest.TopicPartitions(topic_id=uuid.uuid4(), partitions=[0])]
+    r = cg_heartbeat(
+        wire,
+        group,
+        member_epoch=0,
+        rebalance_timeout_ms=30000,
+        subscribed_topic_names=[name],
+        topic_partitions=owned,
+    )
+    assert r.error_code == ErrorCode.INVALID_REQUEST
+    r = cg_heartbeat(wire, group, member_id="x", member_epoch=3)
+    assert r.error_code == ErrorCode.GROUP_ID_NOT_FOUND
+    r = cg_join(wire, group, [name])
+    assert r.error_code == 0
     member = r.member_id
+    r = cg_heartbeat(wire, group, member_id="x", member_epoch=3)
+    assert r.error_code == ErrorCode.UNKNOWN_MEMBER_ID
     r = cg_heartbeat(wire, group, member_id=member, member_epoch=r.member_epoch + 5)
     assert r.error_code == ErrorCode.FENCED_MEMBER_EPOCH
     r = cg_heartbeat(wire, group, member_id=member, member_epoch=-1)
     assert r.error_code == 0 and r.member_epoch == -1
 
 
-@pytest.mark.kafka("KIP-848 JoinGroup on a consumer group: INCONSISTENT_GROUP_PROTOCOL")
+@pytest.mark.kafka("KIP-848 JoinGroup of another protocol type: INCONSISTENT_GROUP_PROTOCOL")
 def test_kip848_classic_join_refused(wire):
+    """A JoinGroup whose protocol type is not "consumer" cannot join a consumer group with
+    members."""
     from kpy.protocol.error_codes import ErrorCode
 
     name = unique("848c")
     create_topic(wire, name, 1)
     group = unique("g")
-    cg_heartbeat(wire, group, member_epoch=0, subscribed_topic_names=[name], topic_partitions=[])
-    r = join(wire, group)
+    assert cg_join(wire, group, [name]).error_code == 0
+    r = wire.send(
+        JoinGroupRequest(
+            group_id=group,
+            session_timeout_ms=10000,
+            rebalance_timeout_ms=5000,
+            member_id="",
+            protocol_type="connect",
+            protocols=[JoinGroupRequest.JoinGroupRequestProtocol(name="default", metadata=b"")],
+        ),
+        9,
+    )
     assert r.error_code == ErrorCode.INCONSISTENT_GROUP_PROTOCOL
 
 
@@ -365,9 +411,8 @@ def test_kip848_describe_and_list(wire):
     name = unique("848d")
     create_topic(wire, name, 2)
     group = unique("g")
-    r = cg_heartbeat(
-        wire, group, member_epoch=0, subscribed_topic_names=[name], topic_partitions=[]
-    )
+    r = cg_join(wire, group, [name])
+    assert r.error_code == 0
     d = wire.send(ConsumerGroupDescribeRequest(group_ids=[group]), 0).groups[0]
     assert d.error_code == 0 and [m.member_id for m in d.members] == [r.member_id]
     assert d.members[0].subscribed_topic_names == [name]
