@@ -160,6 +160,30 @@ GROUPS = [
         "KIP-848: a member epoch the coordinator never gave is FENCED_MEMBER_EPOCH",
     ),
     M(
+        "first-heartbeat-without-rebalance-timeout",
+        "coordinator/consumer_group.py",
+        "        if req.rebalance_timeout_ms == -1:\n",
+        "        if False:  # mutation: the rebalance timeout is optional\n",
+        "test_kip848_member_errors",
+        "KIP-848: a first heartbeat without RebalanceTimeoutMs is INVALID_REQUEST",
+    ),
+    M(
+        "first-heartbeat-with-owned-partitions",
+        "coordinator/consumer_group.py",
+        "        if req.topic_partitions is None or req.topic_partitions:\n",
+        "        if req.topic_partitions is None:\n",
+        "test_kip848_member_errors",
+        "KIP-848: a member (re-)joining cannot claim to own partitions (INVALID_REQUEST)",
+    ),
+    M(
+        "heartbeat-to-missing-group-unknown-member",
+        "coordinator/consumer_group.py",
+        '                raise KafkaError(ErrorCode.GROUP_ID_NOT_FOUND, f"Group {group_id} not found.")\n',
+        "                raise KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, req.member_id)  # mutation\n",
+        "test_kip848_member_errors",
+        "KIP-848: a heartbeat past epoch 0 to a group that does not exist is GROUP_ID_NOT_FOUND",
+    ),
+    M(
         "classic-join-on-consumer-group",
         "coordinator/groups.py",
         "        if group_id in self.consumer.groups:\n"
@@ -168,7 +192,7 @@ GROUPS = [
         "            )\n",
         "",
         "test_kip848_classic_join_refused",
-        "KIP-848: JoinGroup on a consumer-protocol group is INCONSISTENT_GROUP_PROTOCOL",
+        "KIP-848: a JoinGroup of another protocol type than consumer cannot join a consumer group",
     ),
     M(
         "consumer-group-listed-as-classic",

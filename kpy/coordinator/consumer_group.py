@@ -174,6 +174,58 @@ def range_assign(
 ASSIGN = {"uniform": uniform_assign, "range": range_assign}
 
 
+# What Java's String.trim() strips: every character up to the space.
+_JAVA_BLANK = "".join(map(chr, range(33)))
+# From this version the client chooses its member id (KIP-1082).
+CLIENT_MEMBER_ID_VERSION = 1
+
+
+def _blank(value: str | None) -> bool:
+    return value is not None and not value.strip(_JAVA_BLANK)
+
+
+def validate_heartbeat(req: Any, version: int) -> None:
+    """Refuse a ConsumerGroupHeartbeat whose fields do not fit its member epoch, before any
+    group changes, with the first error Kafka would give."""
+
+    def invalid(message: str) -> KafkaError:
+        return KafkaError(ErrorCode.INVALID_REQUEST, message)
+
+    epoch = req.member_epoch
+    if (version >= CLIENT_MEMBER_ID_VERSION or epoch > 0 or epoch == LEAVE_EPOCH) and _blank(
+        req.member_id
+    ):
+        raise invalid("MemberId can't be empty.")
+    if _blank(req.group_id):
+        raise invalid("GroupId can't be empty.")
+    if _blank(req.instance_id):
+        raise invalid("InstanceId can't be empty.")
+    if _blank(req.rack_id):
+        raise invalid("RackId can't be empty.")
+    if epoch == 0:
+        if req.rebalance_timeout_ms == -1:
+            raise invalid("RebalanceTimeoutMs must be provided in first request.")
+        if req.topic_partitions is None or req.topic_partitions:
+            raise invalid("TopicPartitions must be empty when (re-)joining.")
+        # An empty list or an empty regex joins the group without topics.
+        if req.subscribed_topic_names is None and req.subscribed_topic_regex is None:
+            raise invalid(
+                "Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when "
+                "(re-)joining."
+            )
+    elif epoch == STATIC_LEAVE_EPOCH:
+        if req.instance_id is None:
+            raise invalid("InstanceId can't be null.")
+    elif epoch < STATIC_LEAVE_EPOCH:
+        raise invalid("MemberEpoch is invalid.")
+    if req.server_assignor is not None and req.server_assignor not in ASSIGNORS:
+        raise KafkaError(
+            ErrorCode.UNSUPPORTED_ASSIGNOR,
+            f"ServerAssignor {req.server_assignor} is not supported. "
+            f"Supported assignors: {', '.join(ASSIGNORS)}.",
+        )
+
+
 class ConsumerGroups:
     """All consumer-protocol groups of this broker."""
 
@@ -292,24 +344,19 @@ class ConsumerGroups:
     # -- ConsumerGroupHeartbeat ----------------------------------------------------------------------
 
     def heartbeat(
-        self, req: Any, client_id: str, client_host: str, now: float, classic_busy: bool
+        self,
+        req: Any,
+        client_id: str,
+        client_host: str,
+        now: float,
+        classic_busy: bool,
+        *,
+        version: int,
     ) -> tuple[str, int, list[tuple[Any, list[int]]] | None]:
         """Apply one heartbeat; returns (member id, member epoch, assignment or None)."""
+        validate_heartbeat(req, version)
         group_id = req.group_id
-        if not group_id:
-            raise KafkaError(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.")
         epoch = req.member_epoch
-        if epoch == 0 and req.subscribed_topic_names is None and not req.subscribed_topic_regex:
-            raise KafkaError(
-                ErrorCode.INVALID_REQUEST, "SubscribedTopicNames must be set in first request."
-            )
-        if epoch > 0 and not req.member_id:
-            raise KafkaError(ErrorCode.INVALID_REQUEST, "MemberId can't be empty.")
-        if req.server_assignor is not None and req.server_assignor not in ASSIGNORS:
-            raise KafkaError(
-                ErrorCode.UNSUPPORTED_ASSIGNOR,
-                f"server assignor {req.server_assignor} is not supported",
-            )
         group = self.groups.get(group_id)
         if group is None:
             if classic_busy:
@@ -317,9 +364,8 @@ class ConsumerGroups:
                     ErrorCode.GROUP_ID_NOT_FOUND, f"Group {group_id} is not a consumer group."
                 )
             if epoch != 0:
-                raise KafkaError(
-                    ErrorCode.UNKNOWN_MEMBER_ID, f"member {req.member_id} is not in the group"
-                )
+                # Only a first heartbeat creates the group.
+                raise KafkaError(ErrorCode.GROUP_ID_NOT_FOUND, f"Group {group_id} not found.")
             group = self.groups[group_id] = ConsumerGroup(group_id)
         if epoch in (LEAVE_EPOCH, STATIC_LEAVE_EPOCH):
             return self._leave(group, req, epoch)

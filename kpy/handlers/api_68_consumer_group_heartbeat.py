@@ -1,7 +1,9 @@
 """ConsumerGroupHeartbeat (key 68), versions 0-1 (KIP-848): joins, heartbeats and leaves a
 consumer group of the new protocol; the answer carries the member epoch and, when it
 changed, the member's assignment. v1 adds regex subscriptions and client-chosen member ids.
-A classic group id with members answers GROUP_ID_NOT_FOUND, as Kafka does."""
+A request whose fields do not fit its member epoch is INVALID_REQUEST before anything changes;
+only epoch 0 creates a group (past it, a missing group is GROUP_ID_NOT_FOUND); a classic group
+id with members answers GROUP_ID_NOT_FOUND, as Kafka does."""
 
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ async def consumer_group_heartbeat(
         ctx.client_host,
         trio.current_time(),
         classic_busy=classic is not None and bool(classic.members),
+        version=ctx.api_version,
     )
     response = R(
         member_id=member_id,

@@ -37,8 +37,14 @@ def coordinator() -> tuple[ConsumerGroups, FakeMetadata]:
     return ConsumerGroups(broker), md
 
 
-def beat(cg, now=0.0, **fields):
-    return cg.heartbeat(Req(group_id="g", **fields), "c", "h", now, classic_busy=False)
+def beat(cg, now=0.0, version=0, **fields):
+    if fields.get("member_epoch") == 0:
+        # What Kafka requires of a (re-)join, unless the test says otherwise.
+        fields.setdefault("rebalance_timeout_ms", 30_000)
+        fields.setdefault("topic_partitions", [])
+    return cg.heartbeat(
+        Req(group_id="g", **fields), "c", "h", now, classic_busy=False, version=version
+    )
 
 
 def owned(topic, parts):
@@ -93,8 +99,12 @@ def test_fencing_and_unknown_member():
     md.add("t", 1)
     with pytest.raises(KafkaError) as e:
         beat(cg, member_id="x", member_epoch=1)
-    assert e.value.code == ErrorCode.UNKNOWN_MEMBER_ID
+    assert e.value.code == ErrorCode.GROUP_ID_NOT_FOUND  # only epoch 0 creates the group
+    assert "g" not in cg.groups
     mid, epoch, _ = beat(cg, member_epoch=0, subscribed_topic_names=["t"])
+    with pytest.raises(KafkaError) as e:
+        beat(cg, member_id="x", member_epoch=1)
+    assert e.value.code == ErrorCode.UNKNOWN_MEMBER_ID
     with pytest.raises(KafkaError) as e:
         beat(cg, member_id=mid, member_epoch=epoch + 1)
     assert e.value.code == ErrorCode.FENCED_MEMBER_EPOCH
@@ -199,3 +209,53 @@ def test_a_member_that_revokes_in_time_is_kept():
     beat(cg, now=2.0, member_id=a, member_epoch=1, topic_partitions=owned(t, parts(asg)))
     cg.timers.fire(10.0)
     assert a in cg.groups["g"].members
+
+
+@pytest.mark.parametrize(
+    "version,fields,message",
+    [
+        (0, {"member_epoch": 0, "rebalance_timeout_ms": -1}, "RebalanceTimeoutMs must be"),
+        (0, {"member_epoch": 0, "topic_partitions": None}, "TopicPartitions must be empty"),
+        (0, {"member_epoch": 0, "topic_partitions": "owned"}, "TopicPartitions must be empty"),
+        (0, {"member_epoch": 0, "subscribed_topic_names": None}, "Either SubscribedTopicNames"),
+        (1, {"member_epoch": 0, "member_id": ""}, "MemberId can't be empty."),
+        (0, {"member_epoch": 0, "instance_id": " "}, "InstanceId can't be empty."),
+        (0, {"member_epoch": 0, "rack_id": ""}, "RackId can't be empty."),
+        (0, {"member_epoch": 2, "member_id": ""}, "MemberId can't be empty."),
+        (0, {"member_epoch": -1, "member_id": ""}, "MemberId can't be empty."),
+        (0, {"member_epoch": -2, "member_id": "m"}, "InstanceId can't be null."),
+        (0, {"member_epoch": -3, "member_id": "m"}, "MemberEpoch is invalid."),
+    ],
+)
+def test_invalid_heartbeats_change_nothing(version, fields, message):
+    """Kafka's request validation: INVALID_REQUEST with the first rule broken, no group made."""
+    cg, md = coordinator()
+    t = md.add("t", 1)
+    fields = {"member_id": "m", "subscribed_topic_names": ["t"], **fields}
+    if fields.get("topic_partitions") == "owned":
+        fields["topic_partitions"] = owned(t, [0])
+    with pytest.raises(KafkaError) as e:
+        beat(cg, version=version, **fields)
+    assert e.value.code == ErrorCode.INVALID_REQUEST and e.value.message.startswith(message)
+    assert not cg.groups
+
+
+def test_first_heartbeat_rules():
+    """An empty subscription or regex joins without topics; the rebalance timeout is checked
+    before the assignor."""
+    cg, md = coordinator()
+    md.add("t", 1)
+    assert beat(cg, member_epoch=0, subscribed_topic_names=[])[1] == 1
+    assert beat(cg, version=1, member_id="r", member_epoch=0, subscribed_topic_regex="")[1] == 2
+    with pytest.raises(KafkaError) as e:
+        beat(cg, member_epoch=0, subscribed_topic_names=["t"], server_assignor="sticky")
+    assert e.value.code == ErrorCode.UNSUPPORTED_ASSIGNOR
+    with pytest.raises(KafkaError) as e:
+        beat(
+            cg,
+            member_epoch=0,
+            subscribed_topic_names=["t"],
+            server_assignor="sticky",
+            rebalance_timeout_ms=-1,
+        )
+    assert e.value.code == ErrorCode.INVALID_REQUEST

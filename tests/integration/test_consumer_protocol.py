@@ -101,6 +101,10 @@ def test_commit_and_resume(broker, topic_name):
 
 
 def hb(wire, group, **fields):
+    if fields.get("member_epoch") == 0:
+        # What Kafka requires of a (re-)join, unless the test says otherwise.
+        fields.setdefault("rebalance_timeout_ms", 30_000)
+        fields.setdefault("topic_partitions", [])
     req = ConsumerGroupHeartbeatRequest(group_id=group, **fields)
     return wire.send(req, 0)
 
@@ -110,7 +114,7 @@ def test_heartbeat_error_paths(broker, topic_name):
     group = f"g-{topic_name}"
     with WireClient(broker.bootstrap) as wire:
         r = hb(wire, group, member_id="nobody", member_epoch=5)
-        assert r.error_code == ErrorCode.UNKNOWN_MEMBER_ID
+        assert r.error_code == ErrorCode.GROUP_ID_NOT_FOUND
         r = hb(wire, group, member_epoch=0, subscribed_topic_names=None)
         assert r.error_code == ErrorCode.INVALID_REQUEST
         r = hb(
@@ -118,6 +122,8 @@ def test_heartbeat_error_paths(broker, topic_name):
             group,
             member_epoch=0,
             subscribed_topic_names=[topic_name],
+            rebalance_timeout_ms=5000,
+            topic_partitions=[],
             server_assignor="sticky",
         )
         assert r.error_code == ErrorCode.UNSUPPORTED_ASSIGNOR
@@ -133,6 +139,8 @@ def test_heartbeat_error_paths(broker, topic_name):
         assert r.heartbeat_interval_ms == 5000
         assert sorted(r.assignment.topic_partitions[0].partitions) == [0, 1, 2]
         member, epoch = r.member_id, r.member_epoch
+        r = hb(wire, group, member_id="nobody", member_epoch=5)
+        assert r.error_code == ErrorCode.UNKNOWN_MEMBER_ID
         r = hb(wire, group, member_id=member, member_epoch=epoch + 7)
         assert r.error_code == ErrorCode.FENCED_MEMBER_EPOCH
         # OffsetCommit checks the member epoch.
@@ -156,14 +164,14 @@ def test_heartbeat_error_paths(broker, topic_name):
         commit.generation_id_or_member_epoch = epoch
         r = wire.send(commit, 9)
         assert r.topics[0].partitions[0].error_code == 0
-        # A classic JoinGroup on a consumer group is refused.
+        # A JoinGroup of another protocol type than "consumer" is refused by a consumer group.
         join = JoinGroupRequest(
             group_id=group,
             session_timeout_ms=10000,
             rebalance_timeout_ms=10000,
             member_id="",
-            protocol_type="consumer",
-            protocols=[JoinGroupRequest.JoinGroupRequestProtocol(name="range", metadata=b"")],
+            protocol_type="connect",
+            protocols=[JoinGroupRequest.JoinGroupRequestProtocol(name="default", metadata=b"")],
         )
         r = wire.send(join, 9)
         assert r.error_code == ErrorCode.INCONSISTENT_GROUP_PROTOCOL
