@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance import drivers
-from conformance.raw import batch, create_topic, fetch, first_partition, unique
+from conformance.raw import batch, create_topic, fetch, first_partition, unique, wait_for
 from kpy.protocol.messages.add_partitions_to_txn import AddPartitionsToTxnRequest
 from kpy.protocol.messages.describe_transactions import DescribeTransactionsRequest
 from kpy.protocol.messages.end_txn import EndTxnRequest
@@ -69,7 +69,9 @@ def test_aborted_transaction_invisible(bootstrap, wire):
 INVALID_PRODUCER_EPOCH = 47
 INVALID_TXN_STATE = 48
 INVALID_TRANSACTION_TIMEOUT = 50
+CONCURRENT_TRANSACTIONS = 51
 PRODUCER_FENCED = 90
+TRANSACTION_ABORTABLE = 120
 
 
 def init_pid(wire, tid, timeout_ms=60_000, version=3):
@@ -100,6 +102,19 @@ def end_txn(wire, tid, pid, epoch, commit, version=3):
         transactional_id=tid, producer_id=pid, producer_epoch=epoch, committed=commit
     )
     return wire.send(req, version).error_code
+
+
+def end_txn_settled(wire, tid, pid, epoch, commit):
+    """EndTxn, retried while the coordinator is still completing the previous EndTxn
+    (CONCURRENT_TRANSACTIONS: Kafka writes the markers after answering), as clients retry."""
+    codes = []
+
+    def answered():
+        codes.append(end_txn(wire, tid, pid, epoch, commit))
+        return codes[-1] != CONCURRENT_TRANSACTIONS
+
+    wait_for(answered, f"EndTxn of {tid} to be answered without CONCURRENT_TRANSACTIONS")
+    return codes[-1]
 
 
 def txn_batch(pid, epoch, seq=0, n=2):
@@ -154,18 +169,22 @@ def test_old_epoch_is_fenced(wire, version, code):
     ) == [code]
 
 
-@pytest.mark.kafka("KIP-98 transactional produce")
-def test_produce_outside_transaction_partitions(wire):
-    """A transactional batch for a partition not added to the transaction is refused."""
+@pytest.mark.kafka("KIP-98 transactional produce, KIP-890 TRANSACTION_ABORTABLE")
+@pytest.mark.parametrize(
+    "version,code", [(9, INVALID_TXN_STATE), (11, TRANSACTION_ABORTABLE)], ids=["v9", "v11"]
+)
+def test_produce_outside_transaction_partitions(wire, version, code):
+    """A transactional batch for a partition not added to the transaction is refused:
+    INVALID_TXN_STATE before Produce v11, TRANSACTION_ABORTABLE from it."""
     name = unique("txn")
     create_topic(wire, name, 1)
     tid = unique("tid")
     ids = init_pid(wire, tid)
-    req_resp = produce_txn(wire, name, tid, txn_batch(ids.producer_id, ids.producer_epoch))
-    assert req_resp.error_code == INVALID_TXN_STATE
+    data = txn_batch(ids.producer_id, ids.producer_epoch)
+    assert produce_txn(wire, name, tid, data, version).error_code == code
 
 
-def produce_txn(wire, topic, tid, data):
+def produce_txn(wire, topic, tid, data, version=9):
     from kpy.protocol.messages.produce import ProduceRequest
 
     req = ProduceRequest(
@@ -179,7 +198,7 @@ def produce_txn(wire, topic, tid, data):
             )
         ],
     )
-    return wire.send(req, 9).responses[0].partition_responses[0]
+    return wire.send(req, version).responses[0].partition_responses[0]
 
 
 @pytest.mark.kafka("KIP-98 EndTxn")
@@ -206,18 +225,25 @@ def test_raw_abort_lso_and_aborted_list(wire):
     assert len(part.records) == 0
     assert (latest(wire, name, 1), latest(wire, name, 0)) == (0, 2)
     assert end_txn(wire, tid, pid, epoch, False) == 0
-    part = first_partition(fetch(wire, name, 0, isolation_level=1))
+
+    # Kafka writes the marker after it answers EndTxn; readers see it a moment later.
+    def marked():
+        part = first_partition(fetch(wire, name, 0, isolation_level=1))
+        return part if part.high_watermark > 2 else None
+
+    part = wait_for(marked, "the abort marker")
     assert (part.high_watermark, part.last_stable_offset) == (3, 3)
     assert [(a.producer_id, a.first_offset) for a in part.aborted_transactions] == [(pid, 0)]
     assert latest(wire, name, 1) == 3
     # A retried EndTxn of the same outcome succeeds; the other outcome does not.
-    assert end_txn(wire, tid, pid, epoch, False) == 0
-    assert end_txn(wire, tid, pid, epoch, True) == INVALID_TXN_STATE
+    assert end_txn_settled(wire, tid, pid, epoch, False) == 0
+    assert end_txn_settled(wire, tid, pid, epoch, True) == INVALID_TXN_STATE
 
 
 @pytest.mark.kafka("KIP-890 AddPartitionsToTxn v4 batched, verify_only")
 def test_add_partitions_batched_verify_only(wire):
-    """v4+ carries several transactions; verify_only reports whether partitions are in them."""
+    """v4+ carries several transactions; verify_only reports whether partitions are in them
+    (TRANSACTION_ABORTABLE for those that are not)."""
     name = unique("txn")
     create_topic(wire, name, 2)
     tid = unique("tid")
@@ -242,7 +268,7 @@ def test_add_partitions_batched_verify_only(wire):
         r.partition_index: r.partition_error_code
         for r in result.topic_results[0].results_by_partition
     }
-    assert codes == {0: 0, 1: INVALID_TXN_STATE}
+    assert codes == {0: 0, 1: TRANSACTION_ABORTABLE}
 
 
 @pytest.mark.kafka("KIP-664 DescribeTransactions / ListTransactions")
@@ -291,4 +317,5 @@ def test_describe_producers_shows_open_transaction(wire):
 
     assert start_offsets() == {pid: 0}
     assert end_txn(wire, tid, pid, epoch, True) == 0
-    assert start_offsets() == {pid: -1}
+    # Kafka writes the marker after it answers EndTxn.
+    wait_for(lambda: start_offsets() == {pid: -1}, "the commit marker to close the transaction")
