@@ -254,6 +254,22 @@ TRANSACTIONS = [
         "KIP-98: a transactional batch for a partition outside an open transaction is refused",
     ),
     M(
+        "produce-outside-transaction-abortable-for-old-clients",
+        "coordinator/transactions.py",
+        "ABORTABLE_PRODUCE_VERSION = 11\n",
+        "ABORTABLE_PRODUCE_VERSION = 0  # mutation\n",
+        "test_produce_outside_transaction_partitions",
+        "Produce before v11 gets INVALID_TXN_STATE for a partition outside the transaction",
+    ),
+    M(
+        "produce-outside-transaction-never-abortable",
+        "coordinator/transactions.py",
+        "ABORTABLE_PRODUCE_VERSION = 11\n",
+        "ABORTABLE_PRODUCE_VERSION = 99  # mutation\n",
+        "test_produce_outside_transaction_partitions",
+        "KIP-890: Produce v11 gets TRANSACTION_ABORTABLE for a partition outside the transaction",
+    ),
+    M(
         "end-txn-commits-nothing",
         "coordinator/transactions.py",
         "        if txn.state != ONGOING:\n            if not commit and txn.state == EMPTY:\n",
@@ -261,6 +277,14 @@ TRANSACTIONS = [
         "            if not commit and txn.state == EMPTY:\n",
         "test_end_txn_without_transaction",
         "KIP-98: EndTxn without an open transaction is INVALID_TXN_STATE",
+    ),
+    M(
+        "verify-only-invalid-txn-state",
+        "coordinator/transactions.py",
+        "                        else ErrorCode.TRANSACTION_ABORTABLE\n",
+        "                        else ErrorCode.INVALID_TXN_STATE  # mutation\n",
+        "test_add_partitions_batched_verify_only",
+        "verify_only answers TRANSACTION_ABORTABLE for a partition outside the transaction",
     ),
     M(
         "verify-only-ignores-partitions",

@@ -82,6 +82,11 @@ class TxnMetadata:
     pending_offsets: dict[str, dict[TopicPartition, CommittedOffset]] = field(default_factory=dict)
 
 
+# Produce versions from which a client handles TRANSACTION_ABORTABLE (KIP-890); older ones get
+# INVALID_TXN_STATE for a partition that is not in the transaction, as Kafka answers them.
+ABORTABLE_PRODUCE_VERSION = 11
+
+
 def fenced(version: int, first_version: int) -> int:
     """PRODUCER_FENCED for request versions that know it, INVALID_PRODUCER_EPOCH before."""
     return (
@@ -300,8 +305,11 @@ class TransactionCoordinator:
             txn.partitions |= partitions
             self._write(txn)
 
-    def check_produce(self, tid: str, topic: str, partition: int, header: Any) -> None:
-        """Produce of a transactional batch: the partition must be in the open transaction."""
+    def check_produce(
+        self, tid: str, topic: str, partition: int, header: Any, version: int
+    ) -> None:
+        """Produce (at ``version``) of a transactional batch: the partition must be in the open
+        transaction."""
         if not header.is_transactional:
             return
         txn = self.txns.get(tid)
@@ -317,7 +325,9 @@ class TransactionCoordinator:
             )
         if txn.state != ONGOING or (topic, partition) not in txn.partitions:
             raise KafkaError(
-                ErrorCode.INVALID_TXN_STATE,
+                ErrorCode.TRANSACTION_ABORTABLE
+                if version >= ABORTABLE_PRODUCE_VERSION
+                else ErrorCode.INVALID_TXN_STATE,
                 f"{topic}-{partition} is not part of an ongoing transaction of {tid!r}",
             )
 
@@ -342,12 +352,13 @@ class TransactionCoordinator:
         try:
             txn = self._check(tid, producer_id, epoch, version, 2)
             if verify_only:
+                # A partition outside the transaction means the producer must abort it.
                 ok = txn.state == ONGOING
                 return {
                     t: {
                         p: ErrorCode.NONE
                         if ok and (t, p) in txn.partitions
-                        else ErrorCode.INVALID_TXN_STATE
+                        else ErrorCode.TRANSACTION_ABORTABLE
                         for p in ps
                     }
                     for t, ps in topics.items()

@@ -82,14 +82,17 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
     if req.acks not in (0, 1, -1):
         return error_response(req, ctx.api_version, ErrorCode.INVALID_REQUIRED_ACKS)
     topics = [(t.name, [(p.index, p.records) for p in t.partition_data]) for t in req.topic_data]
-    results, due = append_all(ctx.broker, topics, req.transactional_id)
+    results, due = append_all(ctx.broker, topics, req.transactional_id, ctx.api_version)
     if due:
         await ctx.broker.flush_logs(due)
     return response_of(results) if answered(req.acks) else None
 
 
 def append_all(
-    broker, topics: list[tuple[str, list[tuple[int, Any]]]], transactional_id: str | None
+    broker,
+    topics: list[tuple[str, list[tuple[int, Any]]]],
+    transactional_id: str | None,
+    version: int,
 ) -> tuple[Results, list]:
     """Append each partition's records independently; returns the outcomes and the logs
     whose flush policy made an fsync due (to run before answering)."""
@@ -99,7 +102,7 @@ def append_all(
         (
             name,
             [
-                append_partition(broker, name, i, data, now_ms, transactional_id, appended)
+                append_partition(broker, name, i, data, now_ms, transactional_id, version, appended)
                 for i, data in parts
             ],
         )
@@ -115,6 +118,7 @@ def append_partition(
     data: Any,
     now_ms: int,
     transactional_id: str | None,
+    version: int,
     appended: list,
 ) -> Outcome:
     try:
@@ -126,7 +130,7 @@ def append_partition(
             )
         batch = validate_produce_records(data, broker.topic_effective_config(topic), now_ms)
         if transactional_id is not None:
-            broker.txns.check_produce(transactional_id, topic, index, batch.header)
+            broker.txns.check_produce(transactional_id, topic, index, batch.header, version)
         result = log.append_batch(batch, meta.leader_epochs[index])
     except KafkaError as exc:
         return (index, exc.code, -1, -1, -1, exc.message)
@@ -253,7 +257,7 @@ def produce_frame(broker, frame: memoryview) -> tuple[list[Any], list] | None:
         return None
     version, corr, acks, topics = parsed
     try:
-        results, due = append_all(broker, topics, None)
+        results, due = append_all(broker, topics, None, version)
     except Exception:
         # As dispatch does for the general path.
         log.exception("Produce v%d handler failed", version)

@@ -1,8 +1,9 @@
 """AddPartitionsToTxn (key 24), versions 0-5.
 
 v0-3 (clients) carry one transaction; v4+ carry a batch of transactions, each possibly
-``verify_only`` (the form brokers use to check a partition is in a transaction). v2+ knows
-PRODUCER_FENCED; older versions get INVALID_PRODUCER_EPOCH instead.
+``verify_only`` (the form brokers use to check a partition is in a transaction; a partition
+that is not answers TRANSACTION_ABORTABLE). v2+ knows PRODUCER_FENCED; older versions get
+INVALID_PRODUCER_EPOCH instead.
 """
 
 from __future__ import annotations
