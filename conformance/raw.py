@@ -51,15 +51,26 @@ def wait_for(condition, what: str, timeout: float = READY_TIMEOUT, interval: flo
         time.sleep(interval)
 
 
-def retry(call, timeout: float = READY_TIMEOUT, interval: float = 0.05, errors=NOT_READY):
-    """Call ``call()`` (answering an object with ``error_code``) again while its error is one of
-    ``errors``, as a client retries, for at most ``timeout`` seconds; return the last answer."""
+def retry(
+    call, timeout: float = READY_TIMEOUT, interval: float = 0.05, errors=NOT_READY, codes=None
+):
+    """Call ``call()`` again while one of its error codes is one of ``errors``, as a client
+    retries, for at most ``timeout`` seconds; return the last answer. The error codes are
+    ``codes(answer)``, by default the answer's ``error_code``."""
     deadline = time.monotonic() + timeout
     while True:
         answer = call()
-        if answer.error_code not in errors or time.monotonic() >= deadline:
+        found = codes(answer) if codes is not None else (answer.error_code,)
+        if not errors.intersection(found) or time.monotonic() >= deadline:
             return answer
         time.sleep(interval)
+
+
+def ask_coordinator(wire: WireClient, request, version: int, codes=None):
+    """Send a group or transaction request, again while its coordinator is not ready
+    (COORDINATOR_NOT_READY, in ``codes(answer)`` or the answer's ``error_code``), as a client
+    asks again: a fresh Kafka loads each coordinator partition on first use."""
+    return retry(lambda: wire.send(request, version), errors=COORDINATOR_NOT_READY, codes=codes)
 
 
 def init_producer_id(

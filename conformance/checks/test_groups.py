@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from conformance import drivers
-from conformance.raw import batch, create_topic, produce, unique
+from conformance.raw import ask_coordinator, batch, create_topic, produce, unique
 from kpy.protocol.messages.delete_groups import DeleteGroupsRequest
 from kpy.protocol.messages.describe_groups import DescribeGroupsRequest
 from kpy.protocol.messages.find_coordinator import FindCoordinatorRequest
@@ -27,7 +27,8 @@ PROTO = [
 
 
 def join(wire, group, member_id="", session=10000, version=9, instance=None):
-    return wire.send(
+    return ask_coordinator(
+        wire,
         JoinGroupRequest(
             group_id=group,
             session_timeout_ms=session,
@@ -39,6 +40,11 @@ def join(wire, group, member_id="", session=10000, version=9, instance=None):
         ),
         version,
     )
+
+
+def partition_codes(response):
+    """The error codes of an OffsetCommit response's partitions."""
+    return [p.error_code for t in response.topics for p in t.partitions]
 
 
 def join_single(wire, group):
@@ -72,10 +78,11 @@ def test_find_coordinator(wire, version):
         req = FindCoordinatorRequest(key="g", key_type=0)
     else:
         req = FindCoordinatorRequest(key_type=0, coordinator_keys=["g", "h"])
-    resp = wire.send(req, version)
     if version < 4:
+        resp = ask_coordinator(wire, req, version)
         assert resp.error_code == 0 and resp.port > 0
     else:
+        resp = ask_coordinator(wire, req, version, lambda r: [c.error_code for c in r.coordinators])
         assert [c.key for c in resp.coordinators] == ["g", "h"] and all(
             c.error_code == 0 for c in resp.coordinators
         )
@@ -162,7 +169,12 @@ def test_delete_groups(wire):
     group = unique("g")
     join_single(wire, group)
     unknown = unique("none")
-    resp = wire.send(DeleteGroupsRequest(groups_names=[group, unknown]), 2)
+    resp = ask_coordinator(
+        wire,
+        DeleteGroupsRequest(groups_names=[group, unknown]),
+        2,
+        lambda r: [g.error_code for g in r.results],
+    )
     # Kafka answers per coordinator partition, so the results may come in another order.
     assert {r.group_id: r.error_code for r in resp.results} == {group: 68, unknown: 69}
 
@@ -190,11 +202,12 @@ def test_standalone_commit_and_fetch(wire, version):
             )
         ],
     )
-    resp = wire.send(req, version)
+    resp = ask_coordinator(wire, req, version, partition_codes)
     assert all(p.error_code == 0 for t in resp.topics for p in t.partitions)
     if version <= 7:
         got = (
-            wire.send(
+            ask_coordinator(
+                wire,
                 OffsetFetchRequest(
                     group_id=group,
                     topics=[
@@ -228,7 +241,8 @@ def test_standalone_commit_and_fetch(wire, version):
 def test_fetch_uncommitted_is_minus_one(wire):
     """A partition without a commit answers offset -1."""
     got = (
-        wire.send(
+        ask_coordinator(
+            wire,
             OffsetFetchRequest(
                 group_id=unique("g"),
                 topics=[
@@ -315,7 +329,7 @@ def test_kip848_consumer(bootstrap, wire):
 def cg_heartbeat(wire, group, **fields):
     from kpy.protocol.messages.consumer_group_heartbeat import ConsumerGroupHeartbeatRequest
 
-    return wire.send(ConsumerGroupHeartbeatRequest(group_id=group, **fields), 0)
+    return ask_coordinator(wire, ConsumerGroupHeartbeatRequest(group_id=group, **fields), 0)
 
 
 def cg_join(wire, group, topics):
@@ -475,7 +489,8 @@ def test_deleted_topic_offsets_are_removed(wire):
                 for name, partitions in ((gone, [0, 1]), (kept, [0]))
             ],
         )
-        assert all(p.error_code == 0 for t in wire.send(req, 8).topics for p in t.partitions)
+        answer = ask_coordinator(wire, req, 8, partition_codes)
+        assert all(p.error_code == 0 for t in answer.topics for p in t.partitions)
     resp = wire.send(DeleteTopicsRequest(topic_names=[gone], timeout_ms=10000), 5)
     assert resp.responses[0].error_code == 0
     # Kafka removes them once the deletion reaches its group coordinator, a moment later.

@@ -5,11 +5,19 @@ from __future__ import annotations
 import pytest
 
 from conformance import drivers
-from conformance.raw import batch, create_topic, fetch, first_partition, unique, wait_for
+from conformance.raw import (
+    ask_coordinator,
+    batch,
+    create_topic,
+    fetch,
+    first_partition,
+    init_producer_id,
+    unique,
+    wait_for,
+)
 from kpy.protocol.messages.add_partitions_to_txn import AddPartitionsToTxnRequest
 from kpy.protocol.messages.describe_transactions import DescribeTransactionsRequest
 from kpy.protocol.messages.end_txn import EndTxnRequest
-from kpy.protocol.messages.init_producer_id import InitProducerIdRequest
 from kpy.protocol.messages.list_offsets import ListOffsetsRequest
 from kpy.protocol.messages.list_transactions import ListTransactionsRequest
 
@@ -75,9 +83,7 @@ TRANSACTION_ABORTABLE = 120
 
 
 def init_pid(wire, tid, timeout_ms=60_000, version=3):
-    return wire.send(
-        InitProducerIdRequest(transactional_id=tid, transaction_timeout_ms=timeout_ms), version
-    )
+    return init_producer_id(wire, tid, timeout_ms, version)
 
 
 def add_partitions(wire, tid, pid, epoch, topic, partitions=(0,), version=3):
@@ -279,7 +285,12 @@ def test_describe_and_list_transactions(wire):
     tid = unique("tid")
     ids = init_pid(wire, tid)
     add_partitions(wire, tid, ids.producer_id, ids.producer_epoch, name)
-    resp = wire.send(DescribeTransactionsRequest(transactional_ids=[tid, unique("none")]), 0)
+    resp = ask_coordinator(
+        wire,
+        DescribeTransactionsRequest(transactional_ids=[tid, unique("none")]),
+        0,
+        lambda r: [t.error_code for t in r.transaction_states],
+    )
     found, missing = resp.transaction_states
     assert (found.error_code, found.transaction_state, found.producer_id) == (
         0,
