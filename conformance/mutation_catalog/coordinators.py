@@ -186,11 +186,8 @@ GROUPS = [
     M(
         "classic-join-on-consumer-group",
         "coordinator/groups.py",
-        "        if group_id in self.consumer.groups:\n"
-        "            raise KafkaError(\n"
-        '                ErrorCode.INCONSISTENT_GROUP_PROTOCOL, f"group {group_id} is a consumer group"\n'
-        "            )\n",
-        "",
+        "            if consumer_group.members:\n",
+        "            if False:  # mutation: a JoinGroup replaces any consumer group\n",
         "test_kip848_classic_join_refused",
         "KIP-848: a JoinGroup of another protocol type than consumer cannot join a consumer group",
     ),

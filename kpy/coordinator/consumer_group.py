@@ -9,6 +9,11 @@ takes the target epoch, and receives a partition only once no other member still
 is removed from the group. Regex subscriptions use Python's ``re`` with full matching,
 which accepts the RE2 syntax clients send in practice.
 
+A group's id and epoch are written to ``__consumer_offsets`` (Kafka's ConsumerGroupMetadata
+record) at each epoch bump and replayed on start-up, so a group outlives a restart; its
+members and assignments live in memory only, so after a restart the group is empty and its
+members, unknown to it, rejoin (UNKNOWN_MEMBER_ID), where Kafka would keep them.
+
 Everything here is synchronous. Session and revocation deadlines are scheduled on a keyed
 timer (timers.py) shared with the GroupCoordinator, whose task fires them when they fall due.
 Changes to the partitions of subscribed topics are noticed on the members' heartbeats (as in
@@ -20,6 +25,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kpy.coordinator.timers import Timers
@@ -229,9 +235,16 @@ def validate_heartbeat(req: Any, version: int) -> None:
 class ConsumerGroups:
     """All consumer-protocol groups of this broker."""
 
-    def __init__(self, broker: Broker, timers: Timers | None = None) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        timers: Timers | None = None,
+        persist: Callable[[str, int | None], None] | None = None,
+    ) -> None:
         self.broker = broker
         self.timers = timers if timers is not None else Timers()
+        # Stores a group's epoch (None: its deletion) where it survives a restart.
+        self._persist = persist if persist is not None else lambda group_id, epoch: None
         config = broker.config
         self.session_ms = config.get("group.consumer.session.timeout.ms")
         self.heartbeat_ms = config.get("group.consumer.heartbeat.interval.ms")
@@ -277,7 +290,18 @@ class ConsumerGroups:
 
     def _bump(self, group: ConsumerGroup) -> None:
         group.group_epoch += 1
+        self._persist(group.group_id, group.group_epoch)
         self._compute_target(group)
+
+    def restore(self, group_id: str, epoch: int | None) -> None:
+        """Replay a stored group record: an empty group at ``epoch``, or none (deleted)."""
+        if epoch is None:
+            self.groups.pop(group_id, None)
+            return
+        group = self.groups.get(group_id)
+        if group is None:
+            group = self.groups[group_id] = ConsumerGroup(group_id)
+        group.group_epoch = group.assignment_epoch = epoch
 
     # -- reconciliation ------------------------------------------------------------------------------
 
@@ -545,6 +569,7 @@ class ConsumerGroups:
         if group.members:
             raise KafkaError(ErrorCode.NON_EMPTY_GROUP, f"group {group_id} has members")
         del self.groups[group_id]
+        self._persist(group_id, None)
         return True
 
     def describe_assignment(self, a: Assignment) -> list[tuple[Any, str, list[int]]]:

@@ -82,8 +82,8 @@ class GroupCoordinator:
         self.timers = Timers()
         from kpy.coordinator.consumer_group import ConsumerGroups
 
-        # KIP-848 groups, see consumer_group.py; they share the timers.
-        self.consumer = ConsumerGroups(broker, self.timers)
+        # KIP-848 groups, see consumer_group.py; they share the timers and this topic.
+        self.consumer = ConsumerGroups(broker, self.timers, self._store_consumer_group)
 
     def statistics(self) -> dict[str, int]:
         return {
@@ -136,7 +136,9 @@ class GroupCoordinator:
         return len(self.groups)
 
     def _apply(self, rec: store.LoadedRecord) -> None:
-        if rec.kind == "offset":
+        if rec.kind == "consumer-group":
+            self.consumer.restore(rec.group, rec.group_value)
+        elif rec.kind == "offset":
             if rec.offset is None:
                 group = self.groups.get(rec.group)
                 if group is not None:
@@ -347,10 +349,15 @@ class GroupCoordinator:
         group_id = req.group_id
         if not group_id:
             raise KafkaError(ErrorCode.INVALID_GROUP_ID, "group id is empty")
-        if group_id in self.consumer.groups:
-            raise KafkaError(
-                ErrorCode.INCONSISTENT_GROUP_PROTOCOL, f"group {group_id} is a consumer group"
-            )
+        consumer_group = self.consumer.groups.get(group_id)
+        if consumer_group is not None:
+            if consumer_group.members:
+                raise KafkaError(
+                    ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+                    f"group {group_id} is a consumer group with members",
+                )
+            # An empty consumer group gives way to the classic group, as in Kafka.
+            self.consumer.delete(group_id)
         self._check_session_timeout(req.session_timeout_ms)
         protocols = [(p.name, bytes(p.metadata)) for p in req.protocols]
         rebalance_timeout = (
@@ -660,6 +667,12 @@ class GroupCoordinator:
             self._write(group.group_id, [store.group_record(group.group_id, value)])
         except (KafkaError, OSError) as exc:
             log.warning("group %s: could not store group metadata: %s", group.group_id, exc)
+
+    def _store_consumer_group(self, group_id: str, epoch: int | None) -> None:
+        try:
+            self._write(group_id, [store.consumer_group_record(group_id, epoch)])
+        except (KafkaError, OSError) as exc:
+            log.warning("consumer group %s: could not store its epoch: %s", group_id, exc)
 
     # -- admin -------------------------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 Records use Kafka's own formats (internal-topics schemas): each key and value is an int16
 version followed by the struct. Keys of version 0/1 are OffsetCommitKey, version 2 is
-GroupMetadataKey; a null value is a tombstone. A group's records go to partition
+GroupMetadataKey, version 3 ConsumerGroupMetadataKey (a KIP-848 group and its epoch; kpy
+keeps no other record of those groups); a null value is a tombstone. A group's records go to partition
 ``abs(java_hash(group_id)) % offsets.topic.num.partitions``, as in Kafka, so the topic
 written by kpy reads like Kafka's.
 """
@@ -16,6 +17,8 @@ from typing import Any
 
 from kpy.protocol import records
 from kpy.protocol.internal import (
+    ConsumerGroupMetadataKey,
+    ConsumerGroupMetadataValue,
     GroupMetadataKey,
     GroupMetadataValue,
     OffsetCommitKey,
@@ -30,6 +33,8 @@ OFFSET_KEY_VERSION = 1
 OFFSET_VALUE_VERSION = 3
 GROUP_KEY_VERSION = 2
 GROUP_VALUE_VERSION = 3
+CONSUMER_GROUP_KEY_VERSION = 3
+CONSUMER_GROUP_VALUE_VERSION = 0
 _VERSION = struct.Struct(">h")
 
 
@@ -79,6 +84,15 @@ def group_record(group: str, value: GroupMetadataValue | None) -> Record:
     return Record(key, None if value is None else _versioned(GROUP_VALUE_VERSION, value), [])
 
 
+def consumer_group_record(group: str, epoch: int | None) -> Record:
+    """A KIP-848 group at ``epoch``; None: the group was deleted."""
+    key = _versioned(CONSUMER_GROUP_KEY_VERSION, ConsumerGroupMetadataKey(group_id=group))
+    if epoch is None:
+        return Record(key, None, [])
+    value = ConsumerGroupMetadataValue(epoch=epoch)
+    return Record(key, _versioned(CONSUMER_GROUP_VALUE_VERSION, value), [])
+
+
 def batch_of(recs: list[Record], timestamp_ms: int) -> bytearray:
     for i, r in enumerate(recs):
         r.offset_delta = i
@@ -87,7 +101,7 @@ def batch_of(recs: list[Record], timestamp_ms: int) -> bytearray:
 
 @dataclass(slots=True)
 class LoadedRecord:
-    kind: str  # "offset" | "group"
+    kind: str  # "offset" | "group" | "consumer-group" (group_value: its epoch)
     group: str
     topic: str = ""
     partition: int = -1
@@ -123,4 +137,11 @@ def decode_record(r: Record) -> LoadedRecord | None:
         return LoadedRecord(
             "group", gk.group, group_value=GroupMetadataValue.decode(r.value[2:], vv)
         )
+    if kv == CONSUMER_GROUP_KEY_VERSION:
+        ck = ConsumerGroupMetadataKey.decode(key_body, kv)
+        if r.value is None:
+            return LoadedRecord("consumer-group", ck.group_id)
+        (vv,) = _VERSION.unpack_from(r.value)
+        value = ConsumerGroupMetadataValue.decode(r.value[2:], vv)
+        return LoadedRecord("consumer-group", ck.group_id, group_value=value.epoch)
     return None

@@ -259,3 +259,34 @@ def test_first_heartbeat_rules():
             rebalance_timeout_ms=-1,
         )
     assert e.value.code == ErrorCode.INVALID_REQUEST
+
+
+def test_epochs_are_stored_and_restored():
+    """Each epoch bump and the deletion are handed to ``persist``; ``restore`` brings back an
+    empty group at its epoch, where a former member is unknown."""
+    from kpy.coordinator import offsets
+
+    stored: list[tuple[str, int | None]] = []
+    md = FakeMetadata()
+    md.add("t", 1)
+    broker = SimpleNamespace(config=SimpleNamespace(get=DEFAULTS.__getitem__), metadata=md)
+    cg = ConsumerGroups(broker, persist=lambda group, epoch: stored.append((group, epoch)))
+    mid, epoch, _ = beat(cg, member_epoch=0, subscribed_topic_names=["t"])
+    beat(cg, member_id=mid, member_epoch=-1)
+    assert cg.delete("g") and stored == [("g", 1), ("g", 2), ("g", None)]
+    # As written to and read back from __consumer_offsets.
+    recs = [offsets.decode_record(offsets.consumer_group_record(g, e)) for g, e in stored]
+    assert [(r.kind, r.group, r.group_value) for r in recs] == [
+        ("consumer-group", "g", 1),
+        ("consumer-group", "g", 2),
+        ("consumer-group", "g", None),
+    ]
+    again = ConsumerGroups(broker)
+    for r in recs[:2]:
+        again.restore(r.group, r.group_value)
+    assert again.groups["g"].group_epoch == 2 and again.groups["g"].state == "Empty"
+    with pytest.raises(KafkaError) as e:
+        beat(again, member_id=mid, member_epoch=epoch)
+    assert e.value.code == ErrorCode.UNKNOWN_MEMBER_ID
+    again.restore("g", None)
+    assert not again.groups

@@ -11,6 +11,7 @@ from conformance.wire import WireClient
 from kpy.protocol.error_codes import ErrorCode
 from kpy.protocol.messages.consumer_group_describe import ConsumerGroupDescribeRequest
 from kpy.protocol.messages.consumer_group_heartbeat import ConsumerGroupHeartbeatRequest
+from kpy.protocol.messages.delete_groups import DeleteGroupsRequest
 from kpy.protocol.messages.join_group import JoinGroupRequest
 from kpy.protocol.messages.list_groups import ListGroupsRequest
 from kpy.protocol.messages.offset_commit import OffsetCommitRequest
@@ -235,3 +236,76 @@ def test_classic_group_with_members_refuses_heartbeat(broker, topic_name):
             assert r.error_code == ErrorCode.GROUP_ID_NOT_FOUND
     finally:
         c.close()
+
+
+def test_group_outlives_a_restart_without_its_members(fresh_broker, topic_name):
+    """The group and its epoch are stored; members are not: after a restart a member's
+    heartbeat is UNKNOWN_MEMBER_ID (it rejoins), not GROUP_ID_NOT_FOUND (fatal to clients)."""
+    make_topic(fresh_broker.bootstrap, topic_name, 2)
+    group = f"g-{topic_name}"
+    with WireClient(fresh_broker.bootstrap) as wire:
+        a = hb(wire, group, member_epoch=0, subscribed_topic_names=[topic_name])
+        b = hb(wire, group, member_epoch=0, subscribed_topic_names=[topic_name])
+        assert (a.error_code, b.error_code, b.member_epoch) == (0, 0, 2)
+    fresh_broker.restart()
+    with WireClient(fresh_broker.bootstrap) as wire:
+        described = wire.send(ConsumerGroupDescribeRequest(group_ids=[group]), 0).groups[0]
+        assert (described.error_code, described.group_state) == (0, "Empty")
+        assert described.group_epoch == 2 and not described.members
+        r = hb(wire, group, member_id=a.member_id, member_epoch=a.member_epoch)
+        assert r.error_code == ErrorCode.UNKNOWN_MEMBER_ID
+        r = hb(wire, group, member_epoch=0, subscribed_topic_names=[topic_name])
+        assert r.error_code == 0 and r.member_epoch == 3
+        # Deleted once empty: gone after the next restart too.
+        assert hb(wire, group, member_id=r.member_id, member_epoch=-1).error_code == 0
+        assert wire.send(DeleteGroupsRequest(groups_names=[group]), 2).results[0].error_code == 0
+    fresh_broker.restart()
+    with WireClient(fresh_broker.bootstrap) as wire:
+        r = hb(wire, group, member_id=a.member_id, member_epoch=a.member_epoch)
+        assert r.error_code == ErrorCode.GROUP_ID_NOT_FOUND
+
+
+def test_consumer_keeps_consuming_across_a_restart(fresh_broker, topic_name):
+    make_topic(fresh_broker.bootstrap, topic_name, 2)
+    produce(fresh_broker.bootstrap, topic_name, 10, 2)
+    c = consumer(fresh_broker.bootstrap, f"g-{topic_name}")
+    c.subscribe([topic_name])
+    seen, errors = [], []
+
+    def consumed(n):
+        m = c.poll(0.2)
+        if m is not None and m.error():
+            errors.append(m.error())
+        elif m is not None:
+            seen.append(m.value())
+        return len(seen) >= n
+
+    try:
+        wait_for(lambda: consumed(10), timeout=30, message="the first 10 records")
+        c.commit(asynchronous=False)
+        fresh_broker.restart()
+        produce(fresh_broker.bootstrap, topic_name, 10, 2)
+        wait_for(lambda: consumed(20), timeout=60, message="the 10 records after the restart")
+    finally:
+        c.close()
+    assert not [e for e in errors if e.fatal()]
+    assert sorted(seen, key=int) == sorted([str(i).encode() for i in range(10)] * 2, key=int)
+
+
+def test_classic_join_takes_over_an_empty_consumer_group(broker, topic_name):
+    make_topic(broker.bootstrap, topic_name, 1)
+    group = f"g-{topic_name}"
+    with WireClient(broker.bootstrap) as wire:
+        r = hb(wire, group, member_epoch=0, subscribed_topic_names=[topic_name])
+        assert hb(wire, group, member_id=r.member_id, member_epoch=-1).error_code == 0
+        join = JoinGroupRequest(
+            group_id=group,
+            session_timeout_ms=10000,
+            rebalance_timeout_ms=10000,
+            member_id="",
+            protocol_type="consumer",
+            protocols=[JoinGroupRequest.JoinGroupRequestProtocol(name="range", metadata=b"")],
+        )
+        assert wire.send(join, 9).error_code == ErrorCode.MEMBER_ID_REQUIRED
+        listed = {g.group_id: g.group_type for g in wire.send(ListGroupsRequest(), 5).groups}
+        assert listed[group] == "classic"
