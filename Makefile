@@ -7,7 +7,7 @@ DATA ?= ./data
 BOOTSTRAP ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format generate check-generated conformance conformance-compare mutations bench soak fuzz clean js
+.PHONY: run test lint format generate check-generated conformance conformance-compare mutations bench soak fuzz clean js kafka kafka-jars
 
 # Two stamps: `make run` needs the runtime only (kpy and its few dependencies); the test,
 # lint, conformance and benchmark targets add the test extras (pytest, Kafka clients, ruff, mypy).
@@ -40,6 +40,18 @@ $(JS_MODULES): tests/js/package.json tests/js/package-lock.json
 
 js: $(JS_MODULES)
 
+# Apache Kafka 4.4, the reference broker, from Maven Central (conformance/kafka/pom.xml) into
+# .cache/ once per machine. Without Maven the tests that need it skip (outside CI).
+KAFKA_PORT ?= 19092
+kafka-jars: $(VENV)/.installed-test
+	@if command -v mvn >/dev/null 2>&1; then \
+		$(PY) -c 'from conformance.reference import ensure_jars; ensure_jars()'; \
+	else echo "mvn not found; the tests against Apache Kafka will be skipped"; fi
+
+# One Apache Kafka node (KRaft) in the foreground, for comparing by hand.
+kafka: kafka-jars
+	$(PY) -m conformance.reference --port $(KAFKA_PORT)
+
 install: $(VENV)/.installed
 
 run: $(VENV)/.installed
@@ -56,8 +68,9 @@ format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff format kpy conformance tests bench
 
 # pytest exits 5 when it collected nothing; that must fail loudly, never pass as green.
-test: lint $(QS_VENV)/.installed $(JS_MODULES)
-	KPY_QUIXSTREAMS_PYTHON=$$($(abspath $(QS_VENV))/bin/python -c 'import quixstreams, sys; print(sys.executable)' 2>/dev/null) \
+# KPY_REFERENCE=1: one Apache Kafka reference broker for the whole run (tests/conftest.py).
+test: lint $(QS_VENV)/.installed $(JS_MODULES) kafka-jars
+	KPY_REFERENCE=1 KPY_QUIXSTREAMS_PYTHON=$$($(abspath $(QS_VENV))/bin/python -c 'import quixstreams, sys; print(sys.executable)' 2>/dev/null) \
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 

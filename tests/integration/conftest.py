@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import os
+import shutil
 import uuid
 
 import pytest
@@ -30,3 +32,20 @@ def fresh_broker(tmp_path):
 def topic_name(request):
     base = "".join(c if c.isalnum() else "-" for c in request.node.name)[:60]
     return f"{base}-{uuid.uuid4().hex[:8]}-{next(_names)}"
+
+
+@pytest.fixture(scope="session")
+def kafka_reference(tmp_path_factory):
+    """The bootstrap address of an Apache Kafka 4.4 reference broker: the run's shared one
+    (tests/conftest.py), else one of this worker's own. Without Java the test is skipped,
+    except in CI, where it fails."""
+    shared = os.environ.get("KPY_REFERENCE_BOOTSTRAP")
+    if shared:
+        yield shared
+        return
+    if shutil.which("java") is None and not os.environ.get("CI"):
+        pytest.skip("Apache Kafka needs Java (and Maven for its jars)")
+    from conformance.reference import ApacheKafkaProcess
+
+    with ApacheKafkaProcess(tmp_path_factory.mktemp("kafka")) as kafka:
+        yield kafka.bootstrap
