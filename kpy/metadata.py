@@ -206,9 +206,10 @@ class ClusterMetadata:
             # A new cluster: Kafka 4.4 (eligible leader replicas on, KIP-966) bootstraps it
             # with a cluster-wide min.insync.replicas taken from the static config, which
             # DescribeConfigs then shows as DYNAMIC_DEFAULT_BROKER_CONFIG.
-            self.config.set_dynamic(
-                "min.insync.replicas", str(self.config.get("min.insync.replicas")), per_broker=False
-            )
+            # Set as stored state, not as an AlterConfigs would: Kafka's controller writes it
+            # itself, past the checks that clients' requests go through.
+            default = {"min.insync.replicas": str(self.config.get("min.insync.replicas"))}
+            self.config.load_dynamic({"default": default})
             self.save_broker_configs()
 
     def _load_cluster_id(self) -> str:
