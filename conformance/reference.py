@@ -9,6 +9,8 @@ broker is a single KRaft node, broker and controller in one JVM, formatted afres
 directory with a random cluster id, on free loopback ports, with a bounded heap. Apart from
 what one node needs (replication factors of 1) and ``group.initial.rebalance.delay.ms=0``, it
 runs with Kafka's defaults. ``python -m conformance.reference`` runs one in the foreground.
+``prepare()`` does everything but the start (config files, storage format) and returns the
+command line, for callers that run and time the process themselves (bench/).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +71,20 @@ rootLogger.level = INFO
 rootLogger.appenderRef.file.ref = file
 """
 
+# INFO to stdout, as Kafka's own log4j2.yaml also does for a broker run in the foreground.
+LOG4J2_CONSOLE = """\
+status = warn
+appender.console.type = Console
+appender.console.name = console
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.console.ref = console
+"""
+
+# What this module gave the JVM before callers could choose: G1 (the JVM's default too).
+DEFAULT_JVM_OPTS = ("-XX:+UseG1GC", "-Djava.awt.headless=true")
+
 
 class ApacheKafkaProcess:
     """One Apache Kafka node (KRaft, broker + controller) in a child JVM."""
@@ -81,6 +98,8 @@ class ApacheKafkaProcess:
         port: int = 0,
         heap: str = "768m",
         start_timeout: float = 120.0,
+        jvm_opts: Sequence[str] = DEFAULT_JVM_OPTS,
+        console_log: bool = False,
     ) -> None:
         self.work_dir = Path(work_dir)
         self.overrides = dict(overrides or {})
@@ -88,6 +107,8 @@ class ApacheKafkaProcess:
         self.port = port
         self.heap = heap
         self.start_timeout = start_timeout
+        self.jvm_opts = list(jvm_opts)
+        self.console_log = console_log
         self.proc: subprocess.Popen[bytes] | None = None
         self.bootstrap = ""
 
@@ -122,8 +143,7 @@ class ApacheKafkaProcess:
         if heap:
             cmd += [f"-Xmx{heap}", f"-Xms{heap}"]
         cmd += [
-            "-XX:+UseG1GC",
-            "-Djava.awt.headless=true",
+            *self.jvm_opts,
             f"-Dlog4j2.configurationFile={self.work_dir / 'log4j2.properties'}",
             "-cp",
             f"{jars}/*",
@@ -131,14 +151,17 @@ class ApacheKafkaProcess:
         ]
         return cmd
 
-    def start(self) -> ApacheKafkaProcess:
+    def prepare(self) -> list[str]:
+        """Write the config files, format the storage dir once, pick the ports; the command
+        line that starts the broker (not started here)."""
         jars = ensure_jars()
         self.work_dir.mkdir(parents=True, exist_ok=True)
         port = self.port or free_port(self.host)
         props = self.properties(port, free_port(self.host))
         config = self.work_dir / "server.properties"
         config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
-        (self.work_dir / "log4j2.properties").write_text(LOG4J2.format(log=self.log_path))
+        log4j = LOG4J2_CONSOLE if self.console_log else LOG4J2.format(log=self.log_path)
+        (self.work_dir / "log4j2.properties").write_text(log4j)
         if not (self.work_dir / "data" / "meta.properties").exists():
             cluster_id = _random_cluster_id()
             subprocess.run(
@@ -156,15 +179,19 @@ class ApacheKafkaProcess:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
+        self.port = port
+        self.bootstrap = f"{self.host}:{port}"
+        return self._java(jars, "kafka.Kafka", str(config), heap=self.heap)
+
+    def start(self) -> ApacheKafkaProcess:
+        argv = self.prepare()
         with open(self.work_dir / "stdout.log", "ab") as out:
             self.proc = subprocess.Popen(
-                self._java(jars, "kafka.Kafka", str(config), heap=self.heap),
+                argv,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-        self.port = port
-        self.bootstrap = f"{self.host}:{port}"
         self._wait_ready()
         return self
 
@@ -227,10 +254,17 @@ class ApacheKafkaProcess:
 
 
 def _random_cluster_id() -> str:
-    """A cluster id as kafka-storage random-uuid prints it: 16 random bytes, URL-safe base64."""
+    """A cluster id as kafka-storage random-uuid prints it: 16 random bytes, URL-safe base64.
+
+    Like Kafka's Uuid.randomUuid, never one that starts with "-": the storage tool's argument
+    parser would take it for an option (one id in 64 did, and the format step failed).
+    """
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
 
 
 def main(argv: list[str] | None = None) -> int:
