@@ -6,11 +6,15 @@ ends every process it started, and that `rss_bytes()` and `cpu_seconds()` count 
 its descendants.
 
 The peers come from PyPI and live in their own virtualenv under bench/.peers/ so that their
-packages never mix with kpy's dependencies.
+packages never mix with kpy's dependencies. Two more are built or fetched locally: kfake (our
+main in bench/kfake around franz-go's kfake, built with Go into bench/.peers/kfake/) and Apache
+Kafka itself (the jars conformance/reference.py resolves with Maven, run as
+kafka-server-start.sh runs them).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shlex
 import shutil
@@ -20,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,14 +49,24 @@ class BrokerNotReady(Exception):
 
 @dataclass
 class BrokerSpec:
-    """How to start one broker: `argv(port, data_dir)` gives its command line."""
+    """How to start one broker: `argv(port, data_dir)` gives its command line.
+
+    `prepare`, when set, replaces the template: it writes what the broker needs into the data
+    dir (config files, a formatted storage dir) and returns the command line; it runs before
+    the start-up clock starts. `ready_timeout` is a floor for the caller's readiness deadline
+    (a JVM on shared cores needs longer than 30 s at times).
+    """
 
     name: str
     template: list[str]
     version: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    prepare: Callable[[int, str], list[str]] | None = None
+    ready_timeout: float = 0.0
 
     def argv(self, port: int, data_dir: str) -> list[str]:
+        if self.prepare is not None:
+            return self.prepare(port, data_dir)
         return [part.format(port=port, data_dir=data_dir) for part in self.template]
 
 
@@ -150,6 +165,137 @@ def peer_specs(binaries: dict[str, Path]) -> dict[str, BrokerSpec]:
     return specs
 
 
+# --- kfake: our main around franz-go's kfake, built with Go ---------------------------------------
+
+KFAKE_SOURCE = BENCH_DIR / "kfake"
+KFAKE_BINARY = BENCH_DIR / ".peers" / "kfake" / "kfake"
+
+
+def ensure_kfake(log=print) -> Path:
+    """Build bench/kfake into bench/.peers/kfake/ when the binary is missing or older than its
+    sources; the binary's path. Go fetches the modules pinned by go.sum from its module proxy."""
+    sources = [KFAKE_SOURCE / name for name in ("main.go", "go.mod", "go.sum")]
+    newest = max(path.stat().st_mtime for path in sources)
+    if KFAKE_BINARY.is_file() and KFAKE_BINARY.stat().st_mtime >= newest:
+        return KFAKE_BINARY
+    go = shutil.which("go")
+    if go is None:
+        raise BrokerUnavailable("kfake not available: building bench/kfake needs Go (go)")
+    log(f"bench: building kfake from {KFAKE_SOURCE} into {KFAKE_BINARY}")
+    try:
+        proc = subprocess.run(
+            [go, "build", "-trimpath", "-mod=readonly", "-o", str(KFAKE_BINARY), "."],
+            cwd=KFAKE_SOURCE,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    except subprocess.TimeoutExpired:
+        raise BrokerUnavailable("kfake not available: go build took over 900 s") from None
+    if proc.returncode != 0:
+        tail = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        raise BrokerUnavailable(f"kfake not available: go build failed: {tail[-1] if tail else ''}")
+    return KFAKE_BINARY
+
+
+def kfake_spec(log=print) -> BrokerSpec:
+    """kfake on disk (its data dir), one node; Kafka's auto-create and num.partitions defaults."""
+    binary = str(ensure_kfake(log))
+    return BrokerSpec(
+        "kfake",
+        [binary, "-port", "{port}", "-data-dir", "{data_dir}"],
+        version=f"{_version_of([binary, '-version'])} (bench/kfake, franz-go {_franz_go_version()})",
+    )
+
+
+def _franz_go_version() -> str:
+    for line in (KFAKE_SOURCE / "go.mod").read_text().splitlines():
+        parts = line.split()
+        if parts[:1] == ["github.com/twmb/franz-go"]:
+            return parts[1]
+    return "?"
+
+
+# --- Apache Kafka: the reference broker's jars, started as kafka-server-start.sh starts them ------
+
+# kafka-server-start.sh's heap; kafka-run-class.sh's KAFKA_JVM_PERFORMANCE_OPTS and KAFKA_JMX_OPTS
+# (no JMX port); its -loggc GC log. Broker settings are Kafka's defaults (log.flush.* included)
+# apart from what one node needs; see conformance/reference.py.
+KAFKA_HEAP = "1G"
+KAFKA_JVM_OPTS = (
+    "-server",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
+    "-XX:MaxInlineLevel=15",
+    "-Djava.awt.headless=true",
+    "-Dcom.sun.management.jmxremote",
+    "-Dcom.sun.management.jmxremote.authenticate=false",
+    "-Dcom.sun.management.jmxremote.ssl=false",
+)
+KAFKA_READY_TIMEOUT = 120.0
+
+
+def kafka_spec(log=print) -> BrokerSpec:
+    """Apache Kafka, one KRaft node (broker and controller in one JVM), from the Maven jars.
+
+    The storage format step (a JVM of its own, ~3 s) runs once; each run gets a copy of that
+    formatted dir, which is what a format would write again (no ports or paths are in it).
+    """
+    from conformance.reference import KAFKA_VERSION, ApacheKafkaProcess, ensure_jars
+
+    java = (
+        os.path.join(os.environ["JAVA_HOME"], "bin", "java")
+        if "JAVA_HOME" in os.environ
+        else "java"
+    )
+    if shutil.which(java) is None:
+        raise BrokerUnavailable("kafka not available: no java")
+    try:
+        ensure_jars()
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        raise BrokerUnavailable(f"kafka not available: jars: {exc}") from None
+    formatted = Path(tempfile.mkdtemp(prefix="kpy-bench-kafka-formatted-")) / "data"
+    atexit.register(shutil.rmtree, formatted.parent, ignore_errors=True)
+
+    def prepare(port: int, data_dir: str) -> list[str]:
+        gc_log = (
+            f"-Xlog:gc*:file={data_dir}/kafkaServer-gc.log:time,tags:filecount=10,filesize=100M"
+        )
+        kafka = ApacheKafkaProcess(
+            data_dir,
+            port=port,
+            heap=KAFKA_HEAP,
+            jvm_opts=(*KAFKA_JVM_OPTS, gc_log),
+            console_log=True,
+        )
+        if formatted.exists():
+            shutil.copytree(formatted, Path(data_dir) / "data")
+        argv = kafka.prepare()
+        if not formatted.exists():
+            shutil.copytree(Path(data_dir) / "data", formatted)
+        return argv
+
+    return BrokerSpec(
+        "kafka",
+        [],
+        version=f"Apache Kafka {KAFKA_VERSION} (Java {_java_version(java)}, -Xmx{KAFKA_HEAP} -Xms{KAFKA_HEAP})",
+        prepare=prepare,
+        ready_timeout=KAFKA_READY_TIMEOUT,
+    )
+
+
+def _java_version(java: str) -> str:
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    # First line: openjdk version "17.0.15" 2025-04-15
+    first = (out.stderr or out.stdout).splitlines()[:1]
+    return first[0].split('"')[1] if first and '"' in first[0] else "?"
+
+
 def kpy_spec(command: str) -> BrokerSpec:
     """The kpy broker from a command template with {bin}, {port} and {data_dir} placeholders."""
     template = shlex.split(command.replace("{bin}", str(Path(sys.executable).parent)))
@@ -232,12 +378,15 @@ class RunningBroker:
         return f"127.0.0.1:{self.port}"
 
     def start(self, ready_timeout: float = 30.0) -> float:
-        """Start the process and wait until it answers ApiVersions; return seconds to ready."""
+        """Start the process and wait until it answers ApiVersions; return seconds to ready
+        (from the exec: preparing the data dir is not counted)."""
         env = {**os.environ, **self.spec.env}
+        argv = self.spec.argv(self.port, self.data_dir)
+        ready_timeout = max(ready_timeout, self.spec.ready_timeout)
         with open(self.log_path, "ab") as log:
             self.started_at = time.perf_counter()
             self.proc = subprocess.Popen(
-                self.spec.argv(self.port, self.data_dir),
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

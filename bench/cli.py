@@ -1,6 +1,6 @@
 """`python -m bench`: run the same librdkafka workloads against kpy and the peer brokers.
 
-For every workload, runs are interleaved across brokers (kpy, tansu, noida, kpy, tansu, ...),
+For every workload, runs are interleaved across brokers (kpy, kafka, kfake, tansu, noida, kpy, ...),
 each run on a freshly started broker with an empty data directory, each client workload in its
 own process with a hard timeout. A broker that fails a run is reported with the reason; a broker
 that cannot run at all is shown as n/a with the reason.
@@ -27,13 +27,18 @@ from bench.brokers import (
     RunningBroker,
     ensure_client,
     ensure_peers,
+    kafka_spec,
+    kfake_spec,
     kpy_spec,
     peer_specs,
 )
 from bench.workloads import RESULT_PREFIX
 
 BENCH_DIR = Path(__file__).resolve().parent
-ALL_BROKERS = ["kpy", "tansu", "noida"]
+# kafka: Apache Kafka 4.4 on the JVM (the reference); kfake: franz-go's fake broker, built
+# from bench/kfake; tansu and noida: peers from PyPI.
+ALL_BROKERS = ["kpy", "kafka", "kfake", "tansu", "noida"]
+LOCAL_PEERS = {"kafka": kafka_spec, "kfake": kfake_spec}
 KIB = 1024
 MIB = 1024 * 1024
 
@@ -250,7 +255,13 @@ def preflight(names: list[str], args, log) -> tuple[dict[str, BrokerSpec], dict[
                 probe.cleanup()
         except BrokerUnavailable as exc:
             unavailable["kpy"] = str(exc)
-    peers = [n for n in names if n != "kpy"]
+    for name, make in LOCAL_PEERS.items():
+        if name in names:
+            try:
+                specs[name] = make(log)
+            except BrokerUnavailable as exc:
+                unavailable[name] = str(exc)
+    peers = [n for n in names if n != "kpy" and n not in LOCAL_PEERS]
     if peers:
         binaries = ensure_peers(peers, Path(args.peers_venv), log=log)
         found = peer_specs(binaries)
