@@ -89,6 +89,12 @@ bench: $(VENV)/.installed-test
 	$(PY) -m compileall -q kpy
 	$(PY) -m bench
 
+# franz-go's kfake as a standalone broker (our main in bench/kfake), built with Go into
+# bench/.peers/kfake/; make bench and make conformance-compare build it on first use too.
+.PHONY: kfake
+kfake: $(VENV)/.installed-test
+	$(PY) -c 'from bench.brokers import ensure_kfake; print(ensure_kfake())'
+
 # Longer runs of the fault tests (not part of `make test`).
 soak: $(VENV)/.installed-test
 	KPY_CRASH_RESTARTS=200 $(PY) -m pytest -p no:cacheprovider -o timeout=3600 -s tests/integration/test_crash_loop.py
