@@ -56,6 +56,7 @@ class Outcome:
     status: str  # PASS, FAIL, SKIP, XFAIL
     reason: str = ""
     doc: str = ""
+    nodeid: str = ""  # pytest's id, e.g. for --deselect in a rerun (side_by_side.py)
 
 
 @dataclass
@@ -104,4 +105,4 @@ def pytest_runtest_makereport(item, call):
             reason = (
                 (crash.message if crash else str(report.longrepr)).strip().splitlines()[0][:200]
             )
-        RESULTS.outcomes.append(Outcome(area, name, driver, status, reason, doc))
+        RESULTS.outcomes.append(Outcome(area, name, driver, status, reason, doc, item.nodeid))

