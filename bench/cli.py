@@ -213,6 +213,10 @@ def measure(w: Workload, spec: BrokerSpec, args) -> dict:
             except BrokerNotReady as exc:
                 return {"ok": False, "error": f"restart with data: {exc}"}
             return {"ok": True, "value": ready * 1000}
+        if args.warmup > 0 and w.kind == "client":
+            done = run_client("warmup", broker.bootstrap, {"seconds": args.warmup}, w.timeout)
+            if not done.get("ok"):
+                return {"ok": False, "error": f"warm-up: {done.get('error')}"}
         if w.setup is not None:
             name, params = w.setup
             done = run_client(name, broker.bootstrap, params, w.timeout)
@@ -295,6 +299,13 @@ def parse_args(argv):
     p.add_argument("--peers-venv", default=str(PEERS_VENV))
     p.add_argument("--ready-timeout", type=float, default=30.0)
     p.add_argument("--settle", type=float, default=2.0, help="seconds before an RSS sample")
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=0.0,
+        help="seconds of untimed produce and fetch before each client workload, for every broker"
+        " (default 0: every broker runs cold, a JVM's JIT included)",
+    )
     p.add_argument("--json", default=None, help="default bench/results.json")
     p.add_argument("--markdown", default=None, help="default bench/results.md")
     return p.parse_args(argv)
@@ -365,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": {w.name: runs_of(w) for w in workloads},
         "quick": args.quick,
         "brokers": brokers,
+        "warmup_s": args.warmup,
     }
     elapsed = time.monotonic() - started
     print()

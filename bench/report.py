@@ -162,7 +162,12 @@ def markdown(header, rows, notes, info: dict, config: dict, cpu: tuple | None = 
         "Brokers: "
         + ", ".join(info.get("versions", {}).values())
         + f". Medians of {_runs_text(config['runs'])}"
-        + (" (--quick sizes)." if config.get("quick") else "."),
+        + (" (--quick sizes)" if config.get("quick") else "")
+        + (
+            f", each client workload after {config['warmup_s']:g} s of untimed warm-up."
+            if config.get("warmup_s")
+            else "."
+        ),
         "Latency cells are p50 / p99. Ratios are kpy/peer medians: above 1 is better for kpy when"
         " higher is better, below 1 when lower is better.",
         "CPU is user + system time: the broker's process tree while the client process ran (its"

@@ -349,6 +349,49 @@ def w_latency(bootstrap: str, p: dict) -> tuple[float, dict]:
     return p99, {"p50_ms": p50, "p99_ms": p99, "max_ms": latencies[-1], "records": count}
 
 
+def w_warmup(bootstrap: str, p: dict) -> tuple[float, dict]:
+    """Untimed, with --warmup: for about `seconds`, produce 1 KiB records (acks=all) to a topic
+    of its own, half in batches and half one at a time, then read them back, so that a JIT
+    (the JVM's) has compiled the produce and fetch paths before the timed part."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+
+    seconds, topic = p["seconds"], "bench-warmup"
+    create_topic(bootstrap, topic, 1)
+    errors = Errors()
+    pool = payloads(1024)
+    sent = 0
+    for overrides, share in (({}, 0.3), ({"linger.ms": 0}, 0.3)):
+        producer = Producer(producer_config(bootstrap, errors, **overrides))
+        until = time.monotonic() + seconds * share
+        while time.monotonic() < until:
+            try:
+                producer.produce(topic, pool[sent & 1023])
+                sent += 1
+            except BufferError:
+                producer.poll(0.001)
+            if overrides:  # one record at a time: wait for its acknowledgement
+                producer.flush(10)
+        if producer.flush(60):
+            raise WorkloadFailed(errors.reason("warm-up records not delivered in 60 s"))
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "kpy-bench-warmup",
+            "enable.auto.commit": False,
+            "error_cb": errors,
+            "logger": errors.logger,
+        }
+    )
+    consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    got, until = 0, time.monotonic() + max(seconds * 0.4, 5.0)
+    try:
+        while got < sent and time.monotonic() < until:
+            got += sum(1 for m in consumer.consume(10_000, timeout=0.5) if m.error() is None)
+    finally:
+        consumer.close()
+    return 0.0, {"records": sent, "read": got}
+
+
 def w_topic(bootstrap: str, p: dict) -> tuple[float, dict]:
     """Untimed setup: the workload's topic, made before the broker's CPU time is read."""
     create_topic(bootstrap, "bench", p["partitions"])
@@ -371,6 +414,7 @@ WORKLOADS = {
     "latency": w_latency,
     "create": w_create,
     "topic": w_topic,
+    "warmup": w_warmup,
 }
 
 
