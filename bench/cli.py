@@ -70,6 +70,7 @@ def plan(quick: bool) -> list[Workload]:
     mb = 64 if quick else 256  # MiB per throughput run
     big = 128 if quick else 1024  # MiB over 1,000 partitions, and before the second RSS sample
     n1k = mb * MIB // KIB
+    n100 = 300_000 if quick else 1_000_000  # 100 B records to consume
     return [
         Workload(
             "produce_1k",
@@ -116,6 +117,29 @@ def plan(quick: bool) -> list[Workload]:
             "client",
             {"workload": "consume", "count": n1k},
             setup=("preload", {"count": n1k, "size": KIB}),
+        ),
+        Workload(
+            "consume_100b",
+            f"consume 100 B records from the start ({n100 // 1000}k records)",
+            "msgs/s",
+            "higher",
+            "client",
+            {"workload": "consume", "count": n100, "unit": "msgs/s"},
+            setup=("preload", {"count": n100, "size": 100}),
+        ),
+        Workload(
+            "consume_100b_defaults",
+            f"consume 100 B records, librdkafka's default fetch pauses ({n100 // 1000}k records)",
+            "msgs/s",
+            "higher",
+            "client",
+            {"workload": "consume", "count": n100, "unit": "msgs/s", "client_defaults": True},
+            setup=("preload", {"count": n100, "size": 100}),
+            # With every client default, librdkafka stops fetching for fetch.queue.backoff.ms
+            # (1 s) each time its queue reaches 100,000 records: the figure is how many records
+            # a broker delivers before each pause, so a slower broker scores higher. 5 runs: a
+            # run is ~5-7 such pauses and the one at the start swings it.
+            runs=5,
         ),
         Workload(
             "latency",

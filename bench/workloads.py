@@ -210,30 +210,49 @@ def w_preload(bootstrap: str, p: dict) -> tuple[float, dict]:
 
 
 def w_consume(bootstrap: str, p: dict) -> tuple[float, dict]:
-    """Read `count` records from offset 0 of a preloaded partition.
+    """Read `count` records from offset 0 of a preloaded partition: MB/s, or records/s with
+    `"unit": "msgs/s"`.
 
     Timed from the first record received: before it, librdkafka waits on its own offset-query
     timer (~0.5 s) whatever the broker does. fetch.queue.backoff.ms is lowered from its 1 s
-    default: once the consumer's local queue passes its byte limit, librdkafka pauses fetching
-    for that long, which on a broker that fills the queue faster than the Python loop drains it
-    turns the figure into a measure of that pause (the same setting for every broker).
+    default: once the consumer's local queue passes queued.min.messages (100,000) or
+    queued.max.messages.kbytes, librdkafka pauses fetching for that long, which on a broker
+    that fills the queue faster than the Python loop drains it turns the figure into a measure
+    of that pause (the same setting for every broker). With `"client_defaults": true` the
+    consumer keeps every librdkafka default, pause included, as a stock application does.
+
+    librdkafka's statistics (every 500 ms, read once more after the timed part) give the
+    Fetch requests it sent and the bytes it received, so the result also tells how much each
+    fetch response carried.
     """
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
     errors = Errors()
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "kpy-bench-consume",
-            "enable.auto.commit": False,
-            "fetch.queue.backoff.ms": 10,
-            "auto.offset.reset": "earliest",
-            "error_cb": errors,
-            "logger": errors.logger,
-        }
-    )
+    seen: dict = {"fetches": 0, "rx_bytes": 0, "reports": 0}
+
+    def on_stats(raw: str) -> None:
+        brokers = json.loads(raw).get("brokers", {}).values()
+        # The bootstrap entry (nodeid -1) carries only the first Metadata exchange.
+        known = [b for b in brokers if b.get("nodeid", -1) >= 0]
+        seen["fetches"] = sum(b.get("req", {}).get("Fetch", 0) for b in known)
+        seen["rx_bytes"] = sum(b.get("rxbytes", 0) for b in known)
+        seen["reports"] += 1
+
+    config = {
+        "bootstrap.servers": bootstrap,
+        "group.id": "kpy-bench-consume",
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "statistics.interval.ms": 500,
+        "stats_cb": on_stats,
+        "error_cb": errors,
+        "logger": errors.logger,
+    }
+    if not p.get("client_defaults"):
+        config["fetch.queue.backoff.ms"] = 10
+    consumer = Consumer(config)
     want, got, nbytes = p["count"], 0, 0
-    first_at = first_bytes = 0
+    first_at = first_got = first_bytes = 0
     assigned_at = last_progress = time.perf_counter()
     consumer.assign([TopicPartition("bench", 0, OFFSET_BEGINNING)])
     try:
@@ -255,20 +274,30 @@ def w_consume(bootstrap: str, p: dict) -> tuple[float, dict]:
             if batch:
                 last_progress = now
                 if not first_at:
-                    first_at, first_bytes, cpu = now, nbytes, cpu_seconds()
+                    first_at, first_got, first_bytes, cpu = now, got, nbytes, cpu_seconds()
             elif now - last_progress > STALL_SECONDS:
                 raise WorkloadFailed(
                     errors.reason(f"no progress for {STALL_SECONDS:.0f} s after {got} of {want}")
                 )
         elapsed = time.perf_counter() - first_at
         cpu = cpu_seconds() - cpu
+        # One more statistics report, so that the counts include the last fetches.
+        reports, deadline = seen["reports"], time.monotonic() + 2.0
+        while seen["reports"] == reports and time.monotonic() < deadline:
+            consumer.poll(0.1)
     finally:
         consumer.close()
-    timed = nbytes - first_bytes
     extra = {"seconds": elapsed, "records": got, "bytes": nbytes}
     extra["first_record_s"] = first_at - assigned_at
     extra["client_cpu_ms"] = cpu * 1000
-    return timed / max(elapsed, 1e-9) / 1e6, extra
+    extra["fetch_requests"] = seen["fetches"]
+    if seen["fetches"]:
+        extra["records_per_fetch"] = got / seen["fetches"]
+        extra["bytes_per_fetch"] = seen["rx_bytes"] / seen["fetches"]
+    elapsed = max(elapsed, 1e-9)
+    if p.get("unit") == "msgs/s":
+        return (got - first_got) / elapsed, extra
+    return (nbytes - first_bytes) / elapsed / 1e6, extra
 
 
 def w_latency(bootstrap: str, p: dict) -> tuple[float, dict]:
