@@ -5,7 +5,11 @@ this broker leads it, so no LEADER_NOT_AVAILABLE follows. -1 partitions / replic
 take num.partitions / default.replication.factor at every version: KIP-464 tied the feature to
 v4, but Kafka 4.4 reads -1 as the default at v2-3 as well, and kafkajs 2.2.4 sends -1 at v3.
 validate_only checks without creating.
-v5+ answers with the effective configs of the topic.
+v5+ answers with the effective configs of the topic (an empty list for a topic refused).
+A name given twice is answered once, with INVALID_REQUEST. As Kafka's controller, a request
+that would create more than 10000 partitions in all (or write more than 10000 metadata records:
+a record per topic, per partition and per config) is refused whole: every topic is answered
+POLICY_VIOLATION, even when only validating.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
 
 Result = CreateTopicsResponse.CreatableTopicResult
+# Kafka's controller caps the partitions (and the metadata records) of one request.
+MAX_PARTITIONS_PER_REQUEST = 10_000
+MAX_RECORDS_PER_REQUEST = 10_000
 
 
 def error_response(req: CreateTopicsRequest, version: int, code: int) -> CreateTopicsResponse:
@@ -28,14 +35,23 @@ async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> Create
     counts: dict[str, int] = {}
     for t in req.topics:
         counts[t.name] = counts.get(t.name, 0) + 1
+    unique = [t for t in req.topics if counts[t.name] == 1]
+    refusal = _too_large(unique, broker.config.get("num.partitions"))
+    if refusal is not None:
+        for t in req.topics:
+            result = Result(name=t.name, error_code=ErrorCode.POLICY_VIOLATION, configs=[])
+            result.error_message = refusal
+            response.topics.append(result)
+        return response
     for t in req.topics:
+        if counts[t.name] == 0:
+            continue  # a duplicate already answered
         result = Result(name=t.name)
         response.topics.append(result)
         try:
             if counts[t.name] > 1:
-                raise KafkaError(
-                    ErrorCode.INVALID_REQUEST, f"Duplicate topic name {t.name} in request"
-                )
+                counts[t.name] = 0
+                raise KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
             configs = {c.name: c.value for c in t.configs}
             partitions, replication = t.num_partitions, t.replication_factor
             if t.assignments:
@@ -65,7 +81,7 @@ async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> Create
         except KafkaError as exc:
             result.error_code = exc.code
             result.error_message = exc.message
-            result.configs = None if ctx.api_version >= 5 else []
+            result.configs = []
             continue
         if topic_id is not None:
             result.topic_id = topic_id
@@ -82,3 +98,20 @@ async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> Create
             for e in broker.config.describe_topic_config(overrides)
         ]
     return response
+
+
+def _too_large(topics: list[CreateTopicsRequest.CreatableTopic], default: int) -> str | None:
+    """Kafka's refusal of a request too large for one controller batch, if this is one."""
+    partitions = records = 0
+    for t in topics:
+        if t.assignments:
+            n = len(t.assignments)
+        else:
+            n = default if t.num_partitions == -1 else max(t.num_partitions, 0)
+        partitions += n
+        records += 1 + n + len(t.configs)
+    if partitions > MAX_PARTITIONS_PER_REQUEST:
+        return "Excessively large number of partitions per request."
+    if records > MAX_RECORDS_PER_REQUEST:
+        return "Unable to perform excessively large batch operation."
+    return None

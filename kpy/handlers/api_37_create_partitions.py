@@ -1,7 +1,9 @@
 """CreatePartitions (key 37), versions 0-3: grow a topic's partition count.
 
 Kafka never shrinks a topic: a count at or below the current one is INVALID_PARTITIONS.
-New partitions are writable when the response is sent.
+New partitions are writable when the response is sent. A topic named twice is answered once,
+with INVALID_REQUEST. As Kafka's controller, a request adding more than 10000 partitions in
+all is refused whole: every topic is answered POLICY_VIOLATION, even when only validating.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from kpy.protocol.messages.create_partitions import (
     CreatePartitionsResponse,
 )
 
+MAX_NEW_PARTITIONS_PER_REQUEST = 10_000  # Kafka's controller batch limit
+
 
 @handles(37, 0, 3)
 async def create_partitions(
@@ -21,12 +25,31 @@ async def create_partitions(
     broker = ctx.broker
     response = CreatePartitionsResponse()
     names = [t.name for t in req.topics]
+    added = 0
     for t in req.topics:
+        topic = broker.metadata.get(t.name)
+        if topic is not None and names.count(t.name) == 1:
+            added += max(t.count - topic.partitions, 0)
+    if added > MAX_NEW_PARTITIONS_PER_REQUEST:
+        for t in req.topics:
+            response.results.append(
+                CreatePartitionsResponse.CreatePartitionsTopicResult(
+                    name=t.name,
+                    error_code=ErrorCode.POLICY_VIOLATION,
+                    error_message="Excessively large number of additional partitions per request.",
+                )
+            )
+        return response
+    answered: set[str] = set()
+    for t in req.topics:
+        if t.name in answered:
+            continue
+        answered.add(t.name)
         result = CreatePartitionsResponse.CreatePartitionsTopicResult(name=t.name)
         response.results.append(result)
         try:
             if names.count(t.name) > 1:
-                raise KafkaError(ErrorCode.INVALID_REQUEST, f"Duplicate topic {t.name} in request")
+                raise KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
             topic = broker.metadata.get(t.name)
             if topic is None:
                 raise KafkaError(
