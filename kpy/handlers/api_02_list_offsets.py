@@ -53,7 +53,8 @@ async def list_offsets(ctx: RequestContext, req: ListOffsetsRequest) -> ListOffs
                 entry.partitions.append(
                     PartitionResponse(partition_index=p.partition_index, error_code=exc.code)
                 )
-        response.topics.append(entry)
+        if entry.partitions:  # as Kafka, whose answer is built per partition
+            response.topics.append(entry)
     return response
 
 

@@ -16,7 +16,11 @@ async def join_group(ctx: RequestContext, req: JoinGroupRequest) -> JoinGroupRes
             req, ctx.api_version, ctx.client_id or "", ctx.client_host
         )
     except KafkaError as exc:
-        return JoinGroupResponse(error_code=exc.code, member_id=req.member_id, protocol_name="")
+        # protocol_name is nullable from v7, and Kafka answers a refused join with null.
+        protocol_name = None if ctx.api_version >= 7 else ""
+        return JoinGroupResponse(
+            error_code=exc.code, member_id=req.member_id, protocol_name=protocol_name
+        )
     return JoinGroupResponse(
         error_code=result.error,
         generation_id=result.generation_id,

@@ -22,7 +22,8 @@ async def delete_records(ctx: RequestContext, req: DeleteRecordsRequest) -> Dele
     response = DeleteRecordsResponse()
     for t in req.topics:
         entry = DeleteRecordsResponse.DeleteRecordsTopicResult(name=t.name)
-        response.topics.append(entry)
+        if t.partitions:  # as Kafka, whose answer is built per partition: no partition, no topic
+            response.topics.append(entry)
         for p in t.partitions:
             try:
                 log = broker.partition_log(t.name, p.partition_index)

@@ -2,11 +2,14 @@
 
 Topics are answered in name order starting at the cursor; at most
 response_partition_limit partitions are returned and next_cursor says where to go on.
+A topic's authorized operations are always given (there is no flag to ask for them), as Kafka
+without an authorizer answers them: every topic operation, for a topic that does not exist too.
 """
 
 from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
+from kpy.handlers.api_03_metadata import TOPIC_OPERATIONS
 from kpy.protocol.error_codes import ErrorCode
 from kpy.protocol.messages.describe_topic_partitions import (
     DescribeTopicPartitionsRequest,
@@ -35,13 +38,18 @@ async def describe_topic_partitions(
         if topic is None:
             response.topics.append(
                 R.DescribeTopicPartitionsResponseTopic(
-                    error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name
+                    error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                    name=name,
+                    topic_authorized_operations=TOPIC_OPERATIONS,
                 )
             )
             continue
         first = start_partition if name == start_topic else 0
         entry = R.DescribeTopicPartitionsResponseTopic(
-            name=name, topic_id=topic.topic_id, is_internal=topic.internal
+            name=name,
+            topic_id=topic.topic_id,
+            is_internal=topic.internal,
+            topic_authorized_operations=TOPIC_OPERATIONS,
         )
         response.topics.append(entry)
         for p in range(first, topic.partitions):

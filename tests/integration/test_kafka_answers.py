@@ -1,7 +1,9 @@
-"""Admin requests answered as Apache Kafka 4.4 answers them (divergences the differential
-harness, conformance/differential.py, found): CreateTopics and CreatePartitions refuse a
-request too large for Kafka's controller, answer a name given twice once, and give refused
-topics an empty config list."""
+"""Requests answered as Apache Kafka 4.4 answers them, where the differential harness
+(conformance/differential.py) found kpy answering otherwise: CreateTopics and CreatePartitions
+refuse a request too large for Kafka's controller, answer a name given twice once, and give
+refused topics an empty config list; ListOffsets and DeleteRecords leave out topics asked
+without partitions; DescribeTopicPartitions gives authorized operations; a refused JoinGroup
+has a null protocol name from v7."""
 
 from __future__ import annotations
 
@@ -11,7 +13,12 @@ from conformance.raw import create_topic
 from conformance.wire import WireClient
 from kpy.protocol.messages.create_partitions import CreatePartitionsRequest
 from kpy.protocol.messages.create_topics import CreateTopicsRequest
+from kpy.protocol.messages.delete_records import DeleteRecordsRequest
+from kpy.protocol.messages.describe_topic_partitions import DescribeTopicPartitionsRequest
+from kpy.protocol.messages.join_group import JoinGroupRequest
+from kpy.protocol.messages.list_offsets import ListOffsetsRequest
 from kpy.protocol.messages.metadata import MetadataRequest
+from tests.integration.helpers import wait_for
 
 INVALID_REQUEST = 42
 POLICY_VIOLATION = 44
@@ -48,11 +55,11 @@ def test_create_topics_over_10000_partitions_refused_whole(broker, topic_name, v
             CT(name="bad name!", num_partitions=1, replication_factor=1),
         ]
         results = create(wire, topics, validate_only=validate_only)
-        assert [(r.name, r.error_code) for r in results] == [
-            (small, POLICY_VIOLATION),
-            (big, POLICY_VIOLATION),
-            ("bad name!", POLICY_VIOLATION),
-        ]
+        assert {r.name: r.error_code for r in results} == {
+            small: POLICY_VIOLATION,
+            big: POLICY_VIOLATION,
+            "bad name!": POLICY_VIOLATION,
+        }
         assert all(r.configs == [] and r.num_partitions == -1 for r in results)
         assert not exists(wire, small) and not exists(wire, big)
 
@@ -81,7 +88,8 @@ def test_create_topics_duplicate_answered_once(broker, topic_name):
         assert len(results) == 2
         assert results[dup].error_code == INVALID_REQUEST and results[dup].configs == []
         assert results[other].error_code == 0 and results[other].configs
-        assert exists(wire, other) and not exists(wire, dup)
+        wait_for(lambda: exists(wire, other), message=f"{other} to be listed")
+        assert not exists(wire, dup)
 
 
 @pytest.mark.parametrize("version", [5, 7])
@@ -106,14 +114,12 @@ def test_create_partitions_over_10000_new_refused_whole(broker, topic_name, vali
             validate_only=validate_only,
         )
         results = wire.send(req, 3).results
-        assert [(r.name, r.error_code) for r in results] == [
-            (a, POLICY_VIOLATION),
-            (b, POLICY_VIOLATION),
-        ]
+        assert {r.name: r.error_code for r in results} == {a: POLICY_VIOLATION, b: POLICY_VIOLATION}
         # 10000 new partitions in all is still allowed; a topic nobody created adds none.
-        req.topics = [CP(name=a, count=5001), CP(name=f"{topic_name}-none", count=20_000)]
+        none = f"{topic_name}-none"
+        req.topics = [CP(name=a, count=5001), CP(name=none, count=20_000)]
         req.validate_only = True
-        assert [r.error_code for r in wire.send(req, 3).results] == [0, 3]
+        assert {r.name: r.error_code for r in wire.send(req, 3).results} == {a: 0, none: 3}
 
 
 def test_create_partitions_duplicate_answered_once(broker, topic_name):
@@ -125,3 +131,63 @@ def test_create_partitions_duplicate_answered_once(broker, topic_name):
         )
         results = wire.send(req, 3).results
         assert [(r.name, r.error_code) for r in results] == [(topic_name, INVALID_REQUEST)]
+
+
+def test_topics_without_partitions_left_out(broker, topic_name):
+    LO, DR = ListOffsetsRequest, DeleteRecordsRequest
+    with WireClient(broker.bootstrap) as wire:
+        create_topic(wire, topic_name, 1)
+        lo = LO(
+            replica_id=-1,
+            topics=[
+                LO.ListOffsetsTopic(name="bad name!", partitions=[]),
+                LO.ListOffsetsTopic(
+                    name=topic_name,
+                    partitions=[LO.ListOffsetsPartition(partition_index=0, timestamp=-1)],
+                ),
+            ],
+        )
+        for version in (1, 7, 10):
+            assert [t.name for t in wire.send(lo, version).topics] == [topic_name]
+        dr = DR(
+            topics=[
+                DR.DeleteRecordsTopic(name="bad name!", partitions=[]),
+                DR.DeleteRecordsTopic(
+                    name=topic_name,
+                    partitions=[DR.DeleteRecordsPartition(partition_index=0, offset=0)],
+                ),
+            ],
+            timeout_ms=10000,
+        )
+        assert [t.name for t in wire.send(dr, 2).topics] == [topic_name]
+
+
+def test_describe_topic_partitions_authorized_operations(broker, topic_name):
+    """Every topic operation (3576), for a topic nobody created too."""
+    DTP = DescribeTopicPartitionsRequest
+    with WireClient(broker.bootstrap) as wire:
+        create_topic(wire, topic_name, 1)
+        wait_for(lambda: exists(wire, topic_name), message=f"{topic_name} to be listed")
+        names = [topic_name, f"{topic_name}-none"]
+        req = DTP(topics=[DTP.TopicRequest(name=n) for n in names])
+        topics = wire.send(req, 0).topics
+        assert [(t.error_code, t.topic_authorized_operations) for t in topics] == [
+            (0, 3576),
+            (UNKNOWN_TOPIC_OR_PARTITION, 3576),
+        ]
+
+
+@pytest.mark.parametrize("version", [6, 7, 9])
+def test_refused_join_protocol_name(broker, topic_name, version):
+    req = JoinGroupRequest(
+        group_id=topic_name,
+        session_timeout_ms=1,  # below group.min.session.timeout.ms: INVALID_SESSION_TIMEOUT
+        rebalance_timeout_ms=1000,
+        member_id="",
+        protocol_type="consumer",
+        protocols=[JoinGroupRequest.JoinGroupRequestProtocol(name="range", metadata=b"")],
+    )
+    with WireClient(broker.bootstrap) as wire:
+        resp = wire.send(req, version)
+    assert resp.error_code == 26
+    assert resp.protocol_name == (None if version >= 7 else "")
