@@ -1,5 +1,5 @@
 """DeleteGroups (key 42), versions 0-2: only groups without members can go (NON_EMPTY_GROUP);
-their offsets get tombstones in __consumer_offsets."""
+their offsets get tombstones in __consumer_offsets. A group named twice is answered once."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from kpy.protocol.messages.delete_groups import DeleteGroupsRequest, DeleteGroup
 @handles(42, 0, 2)
 async def delete_groups(ctx: RequestContext, req: DeleteGroupsRequest) -> DeleteGroupsResponse:
     response = DeleteGroupsResponse()
-    for group_id in req.groups_names:
+    for group_id in dict.fromkeys(req.groups_names):
         error = ErrorCode.NONE
         try:
             ctx.broker.groups.delete_group(group_id)

@@ -1,6 +1,6 @@
 """ListTransactions (key 66), versions 0-1: transactional ids filtered by state and producer
 id, and (v1) by how long the transaction has been open. Unknown state names are echoed back
-in ``unknown_state_filters``."""
+in ``unknown_state_filters``, each once."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ R = ListTransactionsResponse
 
 @handles(66, 0, 1)
 async def list_transactions(ctx: RequestContext, req: ListTransactionsRequest) -> R:
-    unknown = [s for s in req.state_filters if s.lower() not in STATE_BY_NAME]
+    unknown = [s for s in dict.fromkeys(req.state_filters) if s.lower() not in STATE_BY_NAME]
     duration = req.duration_filter if ctx.api_version >= 1 else -1
     found = ctx.broker.txns.list(list(req.state_filters), list(req.producer_id_filters), duration)
     return R(

@@ -2,8 +2,10 @@
 (conformance/differential.py) found kpy answering otherwise: CreateTopics and CreatePartitions
 refuse a request too large for Kafka's controller, answer a name given twice once, and give
 refused topics an empty config list; ListOffsets and DeleteRecords leave out topics asked
-without partitions; DescribeTopicPartitions gives authorized operations; a refused JoinGroup
-has a null protocol name from v7."""
+without partitions; DescribeTopicPartitions and DescribeCluster give authorized operations;
+DescribeCluster tells a controller's endpoint type from an unknown one; a refused JoinGroup has
+a null protocol name from v7; DeleteGroups and ListTransactions answer a name given twice
+once."""
 
 from __future__ import annotations
 
@@ -13,10 +15,13 @@ from conformance.raw import create_topic
 from conformance.wire import WireClient
 from kpy.protocol.messages.create_partitions import CreatePartitionsRequest
 from kpy.protocol.messages.create_topics import CreateTopicsRequest
+from kpy.protocol.messages.delete_groups import DeleteGroupsRequest
 from kpy.protocol.messages.delete_records import DeleteRecordsRequest
+from kpy.protocol.messages.describe_cluster import DescribeClusterRequest
 from kpy.protocol.messages.describe_topic_partitions import DescribeTopicPartitionsRequest
 from kpy.protocol.messages.join_group import JoinGroupRequest
 from kpy.protocol.messages.list_offsets import ListOffsetsRequest
+from kpy.protocol.messages.list_transactions import ListTransactionsRequest
 from kpy.protocol.messages.metadata import MetadataRequest
 from tests.integration.helpers import wait_for
 
@@ -191,3 +196,28 @@ def test_refused_join_protocol_name(broker, topic_name, version):
         resp = wire.send(req, version)
     assert resp.error_code == 26
     assert resp.protocol_name == (None if version >= 7 else "")
+
+
+def test_describe_cluster_operations_and_endpoint_types(broker):
+    with WireClient(broker.bootstrap) as wire:
+        asked = wire.send(DescribeClusterRequest(include_cluster_authorized_operations=True), 1)
+        assert asked.error_code == 0 and asked.cluster_authorized_operations == 8096
+        plain = wire.send(DescribeClusterRequest(include_cluster_authorized_operations=False), 0)
+        assert plain.cluster_authorized_operations == -(2**31)
+        for endpoint_type, code in [(2, 114), (0, 115), (3, 115)]:
+            resp = wire.send(DescribeClusterRequest(endpoint_type=endpoint_type), 1)
+            assert (resp.error_code, resp.cluster_id, resp.controller_id, resp.brokers) == (
+                code,
+                "",
+                -1,
+                [],
+            )
+
+
+def test_names_given_twice_answered_once(broker, topic_name):
+    with WireClient(broker.bootstrap) as wire:
+        groups = [f"{topic_name}-a", f"{topic_name}-b", f"{topic_name}-a"]
+        results = wire.send(DeleteGroupsRequest(groups_names=groups), 2).results
+        assert sorted(r.group_id for r in results) == sorted(set(groups))
+        req = ListTransactionsRequest(state_filters=["b", "a", "b", "Ongoing"])
+        assert wire.send(req, 1).unknown_state_filters == ["b", "a"]
