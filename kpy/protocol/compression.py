@@ -23,6 +23,7 @@ with the code directly; records.py turns the latter into InvalidBatch for batch 
 from __future__ import annotations
 
 import gzip
+import io
 import struct
 import threading
 import zlib
@@ -103,7 +104,12 @@ def compress(codec: int, data: Buffer) -> bytes:
     if codec == NONE:
         return bytes(data)
     if codec == GZIP:
-        return gzip.compress(data, compresslevel=6)
+        # The header Java's GZIPOutputStream (Kafka) writes: no modification time, OS unknown;
+        # the same records then compress to the same bytes whenever they are written.
+        out = io.BytesIO()
+        with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as f:
+            f.write(data)
+        return out.getvalue()
     if codec == SNAPPY:
         return snappy_xerial_compress(data)
     if codec == LZ4:

@@ -137,3 +137,10 @@ def test_zstd_bomb_stops_at_the_default_limit():
     assert len(bomb) < 1 << 20
     with pytest.raises(compression.CorruptCompressedData, match="decompresses to over"):
         compression.decompress(compression.ZSTD, bomb)
+
+
+def test_gzip_header_is_kafkas():
+    """Java's GZIPOutputStream header: no modification time, no extra flags, unknown OS."""
+    out = compression.compress(compression.GZIP, b"record bytes" * 10)
+    assert out[:10] == bytes.fromhex("1f8b08000000000000ff")
+    assert compression.compress(compression.GZIP, b"record bytes" * 10) == out
