@@ -131,7 +131,8 @@ class TransactionCoordinator:
         self._recover()
         log.info("loaded %d transactional ids from %s", len(self.txns), TRANSACTION_TOPIC)
 
-    async def _ensure_topic(self) -> None:
+    async def ensure_topic(self) -> None:
+        """Create __transaction_state if it does not exist yet (its first use)."""
         if self._topic_ready:
             return
         topic = await self.broker.ensure_internal_topic(
@@ -229,7 +230,7 @@ class TransactionCoordinator:
             return error(ErrorCode.INVALID_REQUEST)
         if not 0 < req.transaction_timeout_ms <= self.max_timeout_ms:
             return error(ErrorCode.INVALID_TRANSACTION_TIMEOUT)
-        await self._ensure_topic()
+        await self.ensure_topic()
         txn = self.txns.get(tid)
         expected_pid = getattr(req, "producer_id", -1)
         expected_epoch = getattr(req, "producer_epoch", -1)

@@ -15,10 +15,12 @@ async def find_coordinator(
     ctx: RequestContext, req: FindCoordinatorRequest
 ) -> FindCoordinatorResponse:
     broker = ctx.broker
+    # Like Kafka, __consumer_offsets and __transaction_state appear when a client first looks
+    # for a group's or a transactional id's coordinator.
     if req.key_type == GROUP:
-        # Like Kafka, __consumer_offsets appears when groups are first used; the
-        # transaction coordinator creates __transaction_state on its first request itself.
         await broker.groups.ensure_topic()
+    elif req.key_type == TRANSACTION:
+        await broker.txns.ensure_topic()
     host, port = broker.advertised(ctx.listener)
     if req.key_type not in (GROUP, TRANSACTION):
         error, message = ErrorCode.INVALID_REQUEST, f"unknown key type {req.key_type}"

@@ -5,7 +5,7 @@ refused topics an empty config list; ListOffsets and DeleteRecords leave out top
 without partitions; DescribeTopicPartitions and DescribeCluster give authorized operations;
 DescribeCluster tells a controller's endpoint type from an unknown one; a refused JoinGroup has
 a null protocol name from v7; DeleteGroups and ListTransactions answer a name given twice
-once."""
+once; looking for a transaction coordinator creates __transaction_state."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from kpy.protocol.messages.delete_groups import DeleteGroupsRequest
 from kpy.protocol.messages.delete_records import DeleteRecordsRequest
 from kpy.protocol.messages.describe_cluster import DescribeClusterRequest
 from kpy.protocol.messages.describe_topic_partitions import DescribeTopicPartitionsRequest
+from kpy.protocol.messages.find_coordinator import FindCoordinatorRequest
 from kpy.protocol.messages.join_group import JoinGroupRequest
 from kpy.protocol.messages.list_offsets import ListOffsetsRequest
 from kpy.protocol.messages.list_transactions import ListTransactionsRequest
@@ -221,3 +222,12 @@ def test_names_given_twice_answered_once(broker, topic_name):
         assert sorted(r.group_id for r in results) == sorted(set(groups))
         req = ListTransactionsRequest(state_filters=["b", "a", "b", "Ongoing"])
         assert wire.send(req, 1).unknown_state_filters == ["b", "a"]
+
+
+def test_find_transaction_coordinator_creates_its_topic(fresh_broker):
+    with WireClient(fresh_broker.bootstrap) as wire:
+        req = FindCoordinatorRequest(key_type=1, coordinator_keys=["some-transactional-id"])
+        wire.send(req, 4)  # Kafka may answer COORDINATOR_NOT_AVAILABLE while creating it
+        wait_for(lambda: exists(wire, "__transaction_state"), message="__transaction_state listed")
+        coordinator = wire.send(req, 4).coordinators[0]
+        assert coordinator.error_code == 0 and coordinator.node_id >= 0
