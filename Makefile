@@ -7,7 +7,7 @@ DATA ?= ./data
 BOOTSTRAP ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format generate check-generated conformance conformance-compare mutations bench soak fuzz clean js kafka kafka-jars
+.PHONY: run test lint format generate check-generated conformance conformance-compare differential mutations bench soak fuzz clean js kafka kafka-jars
 
 # Two stamps: `make run` needs the runtime only (kpy and its few dependencies); the test,
 # lint, conformance and benchmark targets add the test extras (pytest, Kafka clients, ruff, mypy).
@@ -101,6 +101,13 @@ soak: $(VENV)/.installed-test
 
 fuzz: $(VENV)/.installed-test
 	KPY_FUZZ_SCALE=100 $(PY) -m pytest -p no:cacheprovider -o timeout=3600 tests/protocol/test_fuzz_decoder.py
+
+# The same requests to a fresh Apache Kafka and a fresh kpy, answers compared (the checks'
+# requests replayed, then EXAMPLES generated sequences per API version); the report lists every
+# divergence not in conformance/differential_allow.toml. `make test` runs a reduced version.
+EXAMPLES ?= 12
+differential: kafka-jars
+	$(PY) -m conformance.differential --examples $(EXAMPLES) --report differential-report.md --json differential-report.json
 
 conformance-compare: $(VENV)/.installed-test
 	$(PY) -m conformance.side_by_side --readme

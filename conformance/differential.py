@@ -429,10 +429,12 @@ def _join(path: str, key: str) -> str:
 
 @dataclass
 class Allow:
-    """A divergence kept on purpose (or not fixed yet), with its reason."""
+    """A known divergence and why it is allowed: ``kept`` on purpose (or not kpy's to change:
+    the two brokers' own settings, timing), or ``todo``, a kpy difference not fixed yet."""
 
     api: str
     reason: str
+    status: str = "todo"
     path: str = "*"
     where: str = "*"  # a glob over the full path, entry names included: results[resource_name="1"]*
     versions: str = ""
@@ -687,6 +689,7 @@ class Report:
     requests: Counter[tuple[str, int]] = field(default_factory=Counter)
     sequences: Counter[str] = field(default_factory=Counter)
     seconds_by: Counter[str] = field(default_factory=Counter)  # by API (or "check:...")
+    kinds: Counter[str] = field(default_factory=Counter)  # requests: setup, generated, captured
     divergences: list[Divergence] = field(default_factory=list)
     shared: dict[str, tuple[int, int]] = field(default_factory=dict)
     only_kafka: list[str] = field(default_factory=list)
@@ -706,12 +709,19 @@ class Report:
 
     def summary(self) -> str:
         allowed = len(self.divergences) - len(self.unexplained)
+        todo = sum(
+            1
+            for d in self.divergences
+            if d.allowed_by is not None and self.allow[d.allowed_by].status == "todo"
+        )
+        generated = self.kinds["generated"]
         return (
             f"differential: {sum(self.requests.values())} requests compared "
             f"({self.sequences['generated']} generated and {self.sequences['captured']} captured "
             f"sequences, {len(self.requests)} API versions of {len(self.shared)} APIs) in "
-            f"{self.seconds:.0f} s; {len(self.divergences)} divergences, {allowed} allowed, "
-            f"{len(self.unexplained)} unexplained"
+            f"{self.seconds:.0f} s, {generated} of the requests drawn by hypothesis; "
+            f"{len(self.divergences)} divergences: {allowed - todo} allowed as kept, {todo} "
+            f"allowed as todo, {len(self.unexplained)} unexplained"
         )
 
     def to_markdown(self) -> str:
@@ -724,10 +734,13 @@ class Report:
             lines += ["", "Advertised by Kafka only: " + ", ".join(self.only_kafka) + "."]
         lines += ["", "## Unexplained divergences", ""]
         lines += grouped(self.unexplained) or ["None."]
-        lines += ["", "## Allowed divergences", "", "| rule | api | path | count | reason |"]
-        lines += ["| ---: | --- | --- | ---: | --- |"]
+        lines += ["", "## Allowed divergences", ""]
+        lines += ["| rule | status | api | path | count | reason |"]
+        lines += ["| ---: | --- | --- | --- | ---: | --- |"]
         for i, rule in enumerate(self.allow):
-            lines.append(f"| {i} | {rule.api} | `{rule.path}` | {rule.used} | {rule.reason} |")
+            lines.append(
+                f"| {i} | {rule.status} | {rule.api} | `{rule.path}` | {rule.used} | {rule.reason} |"
+            )
         return "\n".join(lines) + "\n"
 
     def to_json(self) -> str:
@@ -805,6 +818,7 @@ class Runner:
             else:
                 api, version = api_keys.API_KEYS[step.key].name, step.version
             self.report.requests[(api, version)] += 1
+            self.report.kinds["setup" if step.setup else kind] += 1
             for path, kv, pv in diff(k, p):
                 self.report.add(
                     Divergence(seq.name, i, api, version, step.setup, path, kv, pv, _show(step))
