@@ -16,7 +16,8 @@ R = ListTransactionsResponse
 
 @handles(66, 0, 1)
 async def list_transactions(ctx: RequestContext, req: ListTransactionsRequest) -> R:
-    unknown = [s for s in dict.fromkeys(req.state_filters) if s.lower() not in STATE_BY_NAME]
+    unknown = [s for s in req.state_filters if s.lower() not in STATE_BY_NAME]
+    unknown = list(dict.fromkeys(unknown))  # each once, in the order asked
     duration = req.duration_filter if ctx.api_version >= 1 else -1
     found = ctx.broker.txns.list(list(req.state_filters), list(req.producer_id_filters), duration)
     return R(
