@@ -4,7 +4,7 @@ Topic resources list every topic-level key with its effective value and source (
 override, a broker setting, or Kafka's default) and, on request, the synonyms behind it;
 broker resources list the broker keys kpy knows and the names set dynamically (the cluster
 default, an empty name, lists only what is set at that level, as Kafka does). Sensitive values
-are never shown.
+are never shown. An empty list of keys asks for every config, as a null one does.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ async def describe_configs(
                 raise KafkaError(
                     ErrorCode.INVALID_REQUEST, f"Unsupported resource type {res.resource_type}"
                 )
-            keys = set(res.configuration_keys) if res.configuration_keys is not None else None
+            # No keys, or an empty list (as Kafka reads it), asks for every config.
+            keys = set(res.configuration_keys) if res.configuration_keys else None
             for e in entries:
                 if keys is not None and e.name not in keys:
                     continue

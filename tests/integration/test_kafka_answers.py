@@ -5,7 +5,8 @@ refused topics an empty config list; ListOffsets and DeleteRecords leave out top
 without partitions; DescribeTopicPartitions and DescribeCluster give authorized operations;
 DescribeCluster tells a controller's endpoint type from an unknown one; a refused JoinGroup has
 a null protocol name from v7; DeleteGroups and ListTransactions answer a name given twice
-once; looking for a transaction coordinator creates __transaction_state."""
+once; looking for a transaction coordinator creates __transaction_state; DescribeConfigs with
+an empty list of keys describes every config."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from kpy.protocol.messages.create_topics import CreateTopicsRequest
 from kpy.protocol.messages.delete_groups import DeleteGroupsRequest
 from kpy.protocol.messages.delete_records import DeleteRecordsRequest
 from kpy.protocol.messages.describe_cluster import DescribeClusterRequest
+from kpy.protocol.messages.describe_configs import DescribeConfigsRequest
 from kpy.protocol.messages.describe_topic_partitions import DescribeTopicPartitionsRequest
 from kpy.protocol.messages.find_coordinator import FindCoordinatorRequest
 from kpy.protocol.messages.join_group import JoinGroupRequest
@@ -231,3 +233,19 @@ def test_find_transaction_coordinator_creates_its_topic(fresh_broker):
         wait_for(lambda: exists(wire, "__transaction_state"), message="__transaction_state listed")
         coordinator = wire.send(req, 4).coordinators[0]
         assert coordinator.error_code == 0 and coordinator.node_id >= 0
+
+
+def test_describe_configs_empty_keys_mean_all(broker, topic_name):
+    DC = DescribeConfigsRequest
+    with WireClient(broker.bootstrap) as wire:
+        create_topic(wire, topic_name, 1)
+        wait_for(lambda: exists(wire, topic_name), message=f"{topic_name} to be listed")
+        counts = []
+        for keys in (None, []):
+            resource = DC.DescribeConfigsResource(
+                resource_type=2, resource_name=topic_name, configuration_keys=keys
+            )
+            result = wire.send(DC(resources=[resource]), 4).results[0]
+            assert result.error_code == 0
+            counts.append(len(result.configs))
+        assert counts[0] > 20 and counts[1] == counts[0]
