@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +26,8 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+
+from kpy.testing import ChildProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 POM = ROOT / "conformance" / "kafka" / "pom.xml"
@@ -86,8 +87,10 @@ rootLogger.appenderRef.console.ref = console
 DEFAULT_JVM_OPTS = ("-XX:+UseG1GC", "-Djava.awt.headless=true")
 
 
-class ApacheKafkaProcess:
+class ApacheKafkaProcess(ChildProcess):
     """One Apache Kafka node (KRaft, broker + controller) in a child JVM."""
+
+    stop_timeout = 30.0  # a controlled shutdown
 
     def __init__(
         self,
@@ -224,27 +227,6 @@ class ApacheKafkaProcess:
             except OSError:
                 pass
         return "\n".join(text)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout: float = 30.0) -> int | None:
-        """SIGTERM (Kafka's controlled shutdown) and wait; killed if it takes too long."""
-        if not self.alive():
-            return self.proc.returncode if self.proc else None
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return None
-
-    def kill(self) -> None:
-        if self.alive():
-            assert self.proc is not None
-            self.proc.kill()
-            self.proc.wait()
 
     def __enter__(self) -> ApacheKafkaProcess:
         return self.start() if self.proc is None else self

@@ -23,7 +23,41 @@ from pathlib import Path
 _READY = re.compile(r"kpy ready: bootstrap=(\S+)(?: listening=(\S+))?")
 
 
-class BrokerProcess:
+class ChildProcess:
+    """A server in a child process: SIGTERM to stop it (SIGKILL after ``stop_timeout``),
+    SIGKILL to crash it."""
+
+    proc: subprocess.Popen[bytes] | None = None
+    stop_timeout = 10.0
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float | None = None) -> int | None:
+        """SIGTERM and wait; returns the exit code (None if it had to be killed)."""
+        if not self.alive():
+            return self.proc.returncode if self.proc else None
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(self.stop_timeout if timeout is None else timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+    def kill(self) -> None:
+        if self.alive():
+            assert self.proc is not None
+            self.proc.kill()
+            self.proc.wait()
+
+
+class BrokerProcess(ChildProcess):
     def __init__(
         self,
         data_dir: str | os.PathLike[str],
@@ -113,32 +147,6 @@ class BrokerProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout: float = 10.0) -> int | None:
-        """SIGTERM and wait; returns the exit code (None if it had to be killed)."""
-        if not self.alive():
-            return self.proc.returncode if self.proc else None
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return None
-
-    def kill(self) -> None:
-        if self.alive():
-            assert self.proc is not None
-            self.proc.kill()
-            self.proc.wait()
 
     def restart(self, *, crash: bool = False) -> BrokerProcess:
         """Kill (SIGKILL when ``crash``) and start again on the same port and data."""
