@@ -21,7 +21,6 @@ so both brokers start it in the same state. Here:
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import subprocess
 import sys
@@ -60,26 +59,9 @@ CLIENT_ID = "kpy-differential"
 KPY_OVERRIDES = {"offsets.topic.num.partitions": 50, "transaction.state.log.num.partitions": 50}
 
 
-def _fields(obj: Any) -> Any:
-    return type(obj).FIELDS
-
-
 def bind_request(obj: Any, b: Binding) -> Any:
     """A copy of a step's request with this broker's ids (and record batches built)."""
-    new = copy.copy(obj)
-    for attr, ftype, *_rest, struct_name in _fields(obj):
-        value = getattr(obj, attr)
-        if struct_name is not None:
-            if isinstance(value, list):
-                value = [bind_request(v, b) for v in value]
-            elif value is not None:
-                value = bind_request(value, b)
-        elif isinstance(value, list):
-            value = [_bind_value(attr, ftype[2:], v, b) for v in value]
-        else:
-            value = _bind_value(attr, ftype, value, b)
-        setattr(new, attr, value)
-    return new
+    return gen.map_leaves(obj, lambda attr, ftype, value: _bind_value(attr, ftype, value, b))
 
 
 def _bind_value(attr: str, ftype: str, value: Any, b: Binding) -> Any:
@@ -134,7 +116,7 @@ def learn_ids(recorded: Any, actual: Any, b: Binding) -> None:
     """Pair a captured answer with this broker's to learn which of its ids stand for which."""
     if not isinstance(recorded, Struct) or type(recorded) is not type(actual):
         return
-    for attr, ftype, *_rest, struct_name in _fields(recorded):
+    for attr, ftype, *_rest, struct_name in type(recorded).FIELDS:
         r, a = getattr(recorded, attr), getattr(actual, attr)
         if isinstance(r, list) and isinstance(a, list):
             for x, y in zip(r, a):

@@ -8,14 +8,13 @@ time, from which the runner learns which ids each broker handed out.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import uuid
 from pathlib import Path
 from typing import Any
 
-from conformance.differential_gen import Sequence, Step
+from conformance.differential_gen import Sequence, Step, map_leaves
 from kpy.protocol import api_keys, framing
 from kpy.protocol.primitives import ProtocolError
 
@@ -94,20 +93,7 @@ def load_capture(path: Path) -> list[Sequence]:
 
 
 def _rename(obj: Any, fresh: Any) -> Any:
-    new = copy.copy(obj)
-    for attr, ftype, *_rest, struct_name in obj.FIELDS:
-        value = getattr(obj, attr)
-        if struct_name is not None:
-            if isinstance(value, list):
-                value = [_rename(v, fresh) for v in value]
-            elif value is not None:
-                value = _rename(value, fresh)
-        elif isinstance(value, list):
-            value = [_rename_leaf(v, ftype, fresh) for v in value]
-        else:
-            value = _rename_leaf(value, ftype, fresh)
-        setattr(new, attr, value)
-    return new
+    return map_leaves(obj, lambda _attr, ftype, value: _rename_leaf(value, ftype, fresh))
 
 
 def _rename_leaf(value: Any, ftype: str, fresh: Any) -> Any:

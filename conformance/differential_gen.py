@@ -17,6 +17,7 @@ import copy
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -602,22 +603,30 @@ def sequence(info: Any, version: int, requests: list[Any], prefix: str) -> Seque
     return Sequence(f"{info.name} v{version} {prefix}", steps, names, topics)
 
 
-def bind_names(obj: Any, names: dict[str, str]) -> Any:
-    """A copy of ``obj`` with placeholder names replaced and consumer-protocol bytes built."""
+def map_leaves(obj: Any, leaf: Callable[[str, str, Any], Any]) -> Any:
+    """A copy of message ``obj`` whose every field that is not a struct holds
+    ``leaf(attr, type, value)`` (a list item by item, with the item's type); structs are walked
+    the same way."""
     new = copy.copy(obj)
-    for attr, _ftype, *_rest, struct_name in obj.FIELDS:
+    for attr, ftype, *_rest, struct_name in type(obj).FIELDS:
         value = getattr(obj, attr)
         if struct_name is not None:
             if isinstance(value, list):
-                value = [bind_names(v, names) for v in value]
+                value = [map_leaves(v, leaf) for v in value]
             elif value is not None:
-                value = bind_names(value, names)
+                value = map_leaves(value, leaf)
         elif isinstance(value, list):
-            value = [_name(v, names) for v in value]
+            item = ftype[2:] if ftype.startswith("[]") else ftype
+            value = [leaf(attr, item, v) for v in value]
         else:
-            value = _name(value, names)
+            value = leaf(attr, ftype, value)
         setattr(new, attr, value)
     return new
+
+
+def bind_names(obj: Any, names: dict[str, str]) -> Any:
+    """A copy of ``obj`` with placeholder names replaced and consumer-protocol bytes built."""
+    return map_leaves(obj, lambda _attr, _type, value: _name(value, names))
 
 
 def _name(value: Any, names: dict[str, str]) -> Any:
