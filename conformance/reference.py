@@ -16,6 +16,7 @@ command line, for callers that run and time the process themselves (bench/).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import socket
@@ -43,7 +44,9 @@ def cache_dir() -> Path:
 def ensure_jars() -> Path:
     """The directory holding Kafka's jars, resolved from Maven Central on first use."""
     target = cache_dir()
-    if (target / f"kafka_2.13-{KAFKA_VERSION}.jar").exists():
+    stamp = target / ".pom-sha256"
+    wanted = hashlib.sha256(POM.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == wanted:
         return target
     mvn = shutil.which("mvn")
     if mvn is None:
@@ -52,6 +55,7 @@ def ensure_jars() -> Path:
         [mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies", f"-Dcache.dir={target}"],
         check=True,
     )
+    stamp.write_text(wanted)
     return target
 
 
