@@ -62,6 +62,7 @@ UNORDERED = {
     ("Metadata", "brokers"),
     ("ListGroups", "groups"),
     ("DescribeGroups", "groups"),
+    ("ConsumerGroupDescribe", "groups"),
     ("DeleteGroups", "results"),
     ("ListTransactions", "transaction_states"),
     ("DescribeLogDirs", "results[].topics"),

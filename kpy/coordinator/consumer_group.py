@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from kpy.coordinator.offsets import java_hash_order, java_string_hash
 from kpy.coordinator.timers import Timers
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 
@@ -59,7 +60,6 @@ class ConsumerMember:
         "assigned",
         "revoking",
         "revoke_deadline",
-        "last_sent",
         "last_heartbeat",
         "left_static",
     )
@@ -81,7 +81,6 @@ class ConsumerMember:
         # When a member asked to revoke partitions is fenced if it has not (its rebalance
         # timeout from the time it was asked); None when nothing is being revoked.
         self.revoke_deadline: float | None = None
-        self.last_sent: Assignment | None = None
         self.last_heartbeat = 0.0
         self.left_static = False
 
@@ -188,6 +187,16 @@ CLIENT_MEMBER_ID_VERSION = 1
 
 def _blank(value: str | None) -> bool:
     return value is not None and not value.strip(_JAVA_BLANK)
+
+
+def subscription_order(names: list[str]) -> list[str]:
+    """The subscribed names as Kafka 4.4 lists them: a java.util.HashSet filled in name order
+    iterates them by hash bucket (found by asking it)."""
+    distinct = sorted(set(names))
+    capacity = 16  # HashSet(Collection) sizes its table for the collection
+    while capacity < int(len(distinct) / 0.75) + 1:
+        capacity *= 2
+    return java_hash_order(distinct, [java_string_hash(n) for n in distinct], capacity)
 
 
 def validate_heartbeat(req: Any, version: int) -> None:
@@ -391,10 +400,14 @@ class ConsumerGroups:
                 # Only a first heartbeat creates the group.
                 raise KafkaError(ErrorCode.GROUP_ID_NOT_FOUND, f"Group {group_id} not found.")
             group = self.groups[group_id] = ConsumerGroup(group_id)
+            # A new group takes epoch 1 on its first heartbeat, as in Kafka, whatever the
+            # member subscribes to (which may bump it again).
+            self._bump(group)
         if epoch in (LEAVE_EPOCH, STATIC_LEAVE_EPOCH):
             return self._leave(group, req, epoch)
         member = group.members.get(req.member_id) if req.member_id else None
         changed = False
+        assigned_before = _copy(member.assigned) if member is not None else {}
         if epoch == 0:
             known = member is not None
             if member is None and req.instance_id is not None:
@@ -402,9 +415,9 @@ class ConsumerGroups:
             if member is None:
                 if len(group.members) >= self.max_size:
                     raise KafkaError(ErrorCode.GROUP_MAX_SIZE_REACHED, "the group is full")
+                # Joining bumps the group epoch only through the subscription it brings.
                 member = ConsumerMember(req.member_id or str(uuid.uuid4()))
                 group.members[member.member_id] = member
-                changed = True
             elif known and member.epoch != 0:
                 # A known member joining again (after being fenced) starts from nothing.
                 member.epoch, member.previous_epoch = 0, -1
@@ -434,9 +447,15 @@ class ConsumerGroups:
         if epoch == 0:
             owned = owned or {}
         self._reconcile(group, member, owned, now)
+        # The assignment goes with the answer to a full request (a join, or one with every
+        # field a client sends after an error) and whenever it changed, as in Kafka.
+        full = epoch == 0 or (
+            req.rebalance_timeout_ms != -1
+            and req.subscribed_topic_names is not None
+            and req.topic_partitions is not None
+        )
         send = None
-        if member.last_sent != member.assigned or epoch == 0 or req.topic_partitions is not None:
-            member.last_sent = _copy(member.assigned)
+        if full or member.assigned != assigned_before:
             send = self._assignment_wire(member.assigned)
         return member.member_id, member.epoch, send
 
@@ -477,10 +496,9 @@ class ConsumerGroups:
             m.rack_id = req.rack_id
         if req.rebalance_timeout_ms >= 0:
             m.rebalance_timeout_ms = req.rebalance_timeout_ms
-        if req.subscribed_topic_names is not None:
-            names = sorted(set(req.subscribed_topic_names))
-            if names != m.topic_names:
-                m.topic_names, changed = names, True
+        names = req.subscribed_topic_names
+        if names is not None and set(names) != set(m.topic_names):
+            m.topic_names, changed = subscription_order(names), True
         regex = getattr(req, "subscribed_topic_regex", None)
         if regex is not None:
             regex = regex or None
@@ -493,21 +511,34 @@ class ConsumerGroups:
         return changed
 
     def _leave(self, group: ConsumerGroup, req: Any, epoch: int) -> tuple[str, int, None]:
-        member = group.members.get(req.member_id)
-        if member is None and req.instance_id is not None:
+        """A member leaves: found by its instance id when it gives one (as Kafka does), by
+        its member id otherwise. A static member leaving with epoch -2 keeps its place."""
+        if req.instance_id is None:
+            member = group.members.get(req.member_id)
+            if member is None:
+                raise KafkaError(
+                    ErrorCode.UNKNOWN_MEMBER_ID, f"member {req.member_id} is not in the group"
+                )
+        else:
             member = next(
                 (m for m in group.members.values() if m.instance_id == req.instance_id), None
             )
-        if member is None:
-            raise KafkaError(
-                ErrorCode.UNKNOWN_MEMBER_ID, f"member {req.member_id} is not in the group"
-            )
-        if epoch == STATIC_LEAVE_EPOCH and member.instance_id is not None:
-            # Kept with its assignment until it returns or its session expires.
-            member.left_static = True
-        else:
-            self._remove(group, member.member_id)
-        return member.member_id, epoch, None
+            if member is None:
+                raise KafkaError(
+                    ErrorCode.UNKNOWN_MEMBER_ID, f"Instance id {req.instance_id} is unknown."
+                )
+            if member.member_id != req.member_id:
+                raise KafkaError(
+                    ErrorCode.FENCED_INSTANCE_ID,
+                    f"Static member {req.member_id} with instance id {req.instance_id} was "
+                    f"fenced by member {member.member_id}.",
+                )
+            if epoch == STATIC_LEAVE_EPOCH:
+                # Kept with its assignment until it returns or its session expires.
+                member.left_static = True
+                return member.member_id, epoch, None
+        self._remove(group, member.member_id)
+        return req.member_id, epoch, None
 
     def _remove(self, group: ConsumerGroup, member_id: str) -> None:
         group.members.pop(member_id, None)

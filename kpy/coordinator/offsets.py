@@ -47,6 +47,22 @@ def java_string_hash(s: str) -> int:
     return h - (1 << 32) if h & 0x80000000 else h
 
 
+def java_hash_order(keys: list[Any], hashes: list[int], capacity: int = 16) -> list[Any]:
+    """``keys`` (distinct, in insertion order) in the order a java.util.HashMap or HashSet
+    of them iterates: by bucket (the spread hash masked by the table size), insertion order
+    within a bucket. ``capacity`` is the table's initial size (a power of two), which doubles
+    whenever the entries exceed three quarters of it."""
+    while len(keys) > capacity * 3 // 4:
+        capacity *= 2
+
+    def bucket(h: int) -> int:
+        h &= 0xFFFFFFFF
+        return (h ^ (h >> 16)) & (capacity - 1)
+
+    order = sorted(range(len(keys)), key=lambda i: bucket(hashes[i]))
+    return [keys[i] for i in order]
+
+
 def partition_for(group_id: str, partitions: int) -> int:
     # Kafka's Utils.abs maps Integer.MIN_VALUE to 0 rather than overflowing.
     return (java_string_hash(group_id) & 0x7FFFFFFF) % partitions

@@ -34,6 +34,7 @@ def _operations(*codes: int) -> int:
 # CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12.
 TOPIC_OPERATIONS = _operations(3, 4, 5, 6, 7, 8, 10, 11)  # 3576, as Kafka 4.4 answers
 CLUSTER_OPERATIONS = _operations(5, 7, 8, 9, 10, 11, 12)  # 8096, as Kafka 4.4 answers
+GROUP_OPERATIONS = _operations(3, 6, 8, 10, 11)  # 3400, as Kafka 4.4 answers
 
 
 def error_response(req: MetadataRequest, version: int, code: int) -> MetadataResponse:

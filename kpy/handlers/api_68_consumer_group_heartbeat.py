@@ -3,7 +3,8 @@ consumer group of the new protocol; the answer carries the member epoch and, whe
 changed, the member's assignment. v1 adds regex subscriptions and client-chosen member ids.
 A request whose fields do not fit its member epoch is INVALID_REQUEST before anything changes;
 only epoch 0 creates a group (past it, a missing group is GROUP_ID_NOT_FOUND); a classic group
-id with members answers GROUP_ID_NOT_FOUND, as Kafka does."""
+id with members answers GROUP_ID_NOT_FOUND, as Kafka does. A leave is answered without a
+heartbeat interval; errors (from dispatch) carry neither member id nor interval."""
 
 from __future__ import annotations
 
@@ -36,10 +37,11 @@ async def consumer_group_heartbeat(
         classic_busy=classic is not None and bool(classic.members),
         version=ctx.api_version,
     )
+    # A member that left is given no heartbeat interval, as in Kafka.
     response = R(
         member_id=member_id,
         member_epoch=epoch,
-        heartbeat_interval_ms=groups.consumer.heartbeat_ms,
+        heartbeat_interval_ms=groups.consumer.heartbeat_ms if epoch >= 0 else 0,
     )
     if assignment is not None:
         response.assignment = R.Assignment(

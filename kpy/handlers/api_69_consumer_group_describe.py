@@ -1,10 +1,14 @@
 """ConsumerGroupDescribe (key 69), version 0 (KIP-848): epochs, assignor, members with their
 current and target assignments. A group that is not a consumer group answers
-GROUP_ID_NOT_FOUND."""
+GROUP_ID_NOT_FOUND.
+Kafka answers empty ids (INVALID_GROUP_ID) first, then the others grouped by the
+__consumer_offsets partition coordinating them, in its hash map's order; kpy answers in request
+order, empty ids first (the differential harness treats the order as undefined)."""
 
 from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
+from kpy.handlers.api_03_metadata import GROUP_OPERATIONS
 from kpy.protocol.error_codes import ErrorCode
 from kpy.protocol.messages.consumer_group_describe import (
     ConsumerGroupDescribeRequest,
@@ -23,21 +27,49 @@ def _assignment(consumer, a) -> R.Assignment:
     )
 
 
+def _described(consumer, group, include_operations: bool) -> R.DescribedGroup:
+    return R.DescribedGroup(
+        group_id=group.group_id,
+        group_state=group.state,
+        group_epoch=group.group_epoch,
+        assignment_epoch=group.assignment_epoch,
+        assignor_name=group.assignor,
+        members=[
+            R.Member(
+                member_id=m.member_id,
+                instance_id=m.instance_id,
+                rack_id=m.rack_id,
+                member_epoch=m.epoch,
+                client_id=m.client_id,
+                client_host=m.client_host,
+                subscribed_topic_names=list(m.topic_names),
+                # Kafka stores no regex as an empty one.
+                subscribed_topic_regex=m.topic_regex or "",
+                assignment=_assignment(consumer, m.assigned),
+                target_assignment=_assignment(consumer, group.target.get(m.member_id, {})),
+            )
+            for m in group.members.values()
+        ],
+        **({"authorized_operations": GROUP_OPERATIONS} if include_operations else {}),
+    )
+
+
 @handles(69, 0, 0)
 async def consumer_group_describe(
     ctx: RequestContext, req: ConsumerGroupDescribeRequest
 ) -> ConsumerGroupDescribeResponse:
-    ctx.broker.groups.expire_due()
-    consumer = ctx.broker.groups.consumer
+    groups = ctx.broker.groups
+    groups.expire_due()
+    consumer = groups.consumer
     response = R()
-    for group_id in req.group_ids:
+    ordered = [g for g in req.group_ids if not g] + [g for g in req.group_ids if g]
+    for group_id in ordered:
         group = consumer.groups.get(group_id)
         if not group_id:
             response.groups.append(
                 R.DescribedGroup(group_id=group_id, error_code=ErrorCode.INVALID_GROUP_ID)
             )
-            continue
-        if group is None:
+        elif group is None:
             response.groups.append(
                 R.DescribedGroup(
                     group_id=group_id,
@@ -45,29 +77,6 @@ async def consumer_group_describe(
                     error_message=f"Group {group_id} not found.",
                 )
             )
-            continue
-        response.groups.append(
-            R.DescribedGroup(
-                group_id=group_id,
-                group_state=group.state,
-                group_epoch=group.group_epoch,
-                assignment_epoch=group.assignment_epoch,
-                assignor_name=group.assignor,
-                members=[
-                    R.Member(
-                        member_id=m.member_id,
-                        instance_id=m.instance_id,
-                        rack_id=m.rack_id,
-                        member_epoch=m.epoch,
-                        client_id=m.client_id,
-                        client_host=m.client_host,
-                        subscribed_topic_names=list(m.topic_names),
-                        subscribed_topic_regex=m.topic_regex,
-                        assignment=_assignment(consumer, m.assigned),
-                        target_assignment=_assignment(consumer, group.target.get(m.member_id, {})),
-                    )
-                    for m in group.members.values()
-                ],
-            )
-        )
+        else:
+            response.groups.append(_described(consumer, group, req.include_authorized_operations))
     return response

@@ -80,17 +80,17 @@ def test_join_revoke_then_reassign():
     a_id, a_epoch, a_asg = beat(
         cg, member_epoch=0, subscribed_topic_names=["t"], topic_partitions=[]
     )
-    assert a_epoch == 1 and parts(a_asg) == [0, 1]
+    assert a_epoch == 2 and parts(a_asg) == [0, 1]
     b_id, b_epoch, b_asg = beat(
         cg, member_epoch=0, subscribed_topic_names=["t"], topic_partitions=[]
     )
-    assert b_epoch == 2 and parts(b_asg) == []
-    _, epoch, asg = beat(cg, member_id=a_id, member_epoch=1, topic_partitions=owned(t, [0, 1]))
-    assert epoch == 1 and len(parts(asg)) == 1
+    assert b_epoch == 3 and parts(b_asg) == []
+    _, epoch, asg = beat(cg, member_id=a_id, member_epoch=2, topic_partitions=owned(t, [0, 1]))
+    assert epoch == 2 and len(parts(asg)) == 1
     keep = parts(asg)
-    _, epoch, _ = beat(cg, member_id=a_id, member_epoch=1, topic_partitions=owned(t, keep))
-    assert epoch == 2
-    _, _, asg = beat(cg, member_id=b_id, member_epoch=2, topic_partitions=[])
+    _, epoch, _ = beat(cg, member_id=a_id, member_epoch=2, topic_partitions=owned(t, keep))
+    assert epoch == 3
+    _, _, asg = beat(cg, member_id=b_id, member_epoch=3, topic_partitions=[])
     assert parts(asg) == [p for p in (0, 1) if p not in keep]
 
 
@@ -168,9 +168,9 @@ def test_rejoin_with_epoch_zero_resets_the_member():
     cg, md = coordinator()
     md.add("t", 2)
     mid, epoch, _ = beat(cg, member_id="m1", member_epoch=0, subscribed_topic_names=["t"])
-    assert mid == "m1" and epoch == 1
+    assert mid == "m1" and epoch == 2
     mid, epoch, asg = beat(cg, member_id="m1", member_epoch=0, subscribed_topic_names=["t"])
-    assert mid == "m1" and epoch == 2 and parts(asg) == [0, 1]
+    assert mid == "m1" and epoch == 3 and parts(asg) == [0, 1]
 
 
 def test_a_member_that_does_not_revoke_in_its_rebalance_timeout_is_removed():
@@ -184,9 +184,9 @@ def test_a_member_that_does_not_revoke_in_its_rebalance_timeout_is_removed():
     # a is asked to give one partition up and keeps reporting both, heartbeating all along.
     for now in (2.0, 20.0, 31.0):
         _, epoch, _ = beat(
-            cg, now=now, member_id=a, member_epoch=1, topic_partitions=owned(t, [0, 1])
+            cg, now=now, member_id=a, member_epoch=2, topic_partitions=owned(t, [0, 1])
         )
-        assert epoch == 1
+        assert epoch == 2
         beat(cg, now=now, member_id=b, member_epoch=b_epoch, topic_partitions=[])
     group = cg.groups["g"]
     cg.timers.fire(31.5)
@@ -194,7 +194,7 @@ def test_a_member_that_does_not_revoke_in_its_rebalance_timeout_is_removed():
     cg.timers.fire(32.5)
     assert list(group.members) == [b]
     with pytest.raises(KafkaError) as e:
-        beat(cg, now=33.0, member_id=a, member_epoch=1, topic_partitions=owned(t, [0, 1]))
+        beat(cg, now=33.0, member_id=a, member_epoch=2, topic_partitions=owned(t, [0, 1]))
     assert e.value.code == ErrorCode.UNKNOWN_MEMBER_ID
     _, epoch, asg = beat(cg, now=33.0, member_id=b, member_epoch=b_epoch, topic_partitions=[])
     assert epoch == group.group_epoch and parts(asg) == [0, 1]
@@ -205,8 +205,8 @@ def test_a_member_that_revokes_in_time_is_kept():
     t = md.add("t", 2)
     a, _, _ = beat(cg, member_epoch=0, subscribed_topic_names=["t"], rebalance_timeout_ms=1000)
     beat(cg, now=1.0, member_epoch=0, subscribed_topic_names=["t"], rebalance_timeout_ms=1000)
-    _, _, asg = beat(cg, now=1.5, member_id=a, member_epoch=1, topic_partitions=owned(t, [0, 1]))
-    beat(cg, now=2.0, member_id=a, member_epoch=1, topic_partitions=owned(t, parts(asg)))
+    _, _, asg = beat(cg, now=1.5, member_id=a, member_epoch=2, topic_partitions=owned(t, [0, 1]))
+    beat(cg, now=2.0, member_id=a, member_epoch=2, topic_partitions=owned(t, parts(asg)))
     cg.timers.fire(10.0)
     assert a in cg.groups["g"].members
 
@@ -246,7 +246,7 @@ def test_first_heartbeat_rules():
     cg, md = coordinator()
     md.add("t", 1)
     assert beat(cg, member_epoch=0, subscribed_topic_names=[])[1] == 1
-    assert beat(cg, version=1, member_id="r", member_epoch=0, subscribed_topic_regex="")[1] == 2
+    assert beat(cg, version=1, member_id="r", member_epoch=0, subscribed_topic_regex="")[1] == 1
     with pytest.raises(KafkaError) as e:
         beat(cg, member_epoch=0, subscribed_topic_names=["t"], server_assignor="sticky")
     assert e.value.code == ErrorCode.UNSUPPORTED_ASSIGNOR
@@ -273,18 +273,19 @@ def test_epochs_are_stored_and_restored():
     cg = ConsumerGroups(broker, persist=lambda group, epoch: stored.append((group, epoch)))
     mid, epoch, _ = beat(cg, member_epoch=0, subscribed_topic_names=["t"])
     beat(cg, member_id=mid, member_epoch=-1)
-    assert cg.delete("g") and stored == [("g", 1), ("g", 2), ("g", None)]
+    assert cg.delete("g") and stored == [("g", 1), ("g", 2), ("g", 3), ("g", None)]
     # As written to and read back from __consumer_offsets.
     recs = [offsets.decode_record(offsets.consumer_group_record(g, e)) for g, e in stored]
     assert [(r.kind, r.group, r.group_value) for r in recs] == [
         ("consumer-group", "g", 1),
         ("consumer-group", "g", 2),
+        ("consumer-group", "g", 3),
         ("consumer-group", "g", None),
     ]
     again = ConsumerGroups(broker)
-    for r in recs[:2]:
+    for r in recs[:3]:
         again.restore(r.group, r.group_value)
-    assert again.groups["g"].group_epoch == 2 and again.groups["g"].state == "Empty"
+    assert again.groups["g"].group_epoch == 3 and again.groups["g"].state == "Empty"
     with pytest.raises(KafkaError) as e:
         beat(again, member_id=mid, member_epoch=epoch)
     assert e.value.code == ErrorCode.UNKNOWN_MEMBER_ID

@@ -136,7 +136,7 @@ def test_heartbeat_error_paths(broker, topic_name):
             rebalance_timeout_ms=5000,
             topic_partitions=[],
         )
-        assert r.error_code == 0 and r.member_id and r.member_epoch == 1
+        assert r.error_code == 0 and r.member_id and r.member_epoch == 2
         assert r.heartbeat_interval_ms == 5000
         assert sorted(r.assignment.topic_partitions[0].partitions) == [0, 1, 2]
         member, epoch = r.member_id, r.member_epoch
@@ -182,7 +182,7 @@ def test_heartbeat_error_paths(broker, topic_name):
         assert listed[group].group_type == "consumer"
         r = wire.send(ConsumerGroupDescribeRequest(group_ids=[group, "no-such-group"]), 0)
         described, missing = r.groups
-        assert described.error_code == 0 and described.group_epoch == 1
+        assert described.error_code == 0 and described.group_epoch == 2
         assert described.assignor_name == "uniform"
         assert [m.member_id for m in described.members] == [member]
         assert missing.error_code == ErrorCode.GROUP_ID_NOT_FOUND
@@ -202,20 +202,20 @@ def test_revocation_before_reassignment(broker, topic_name):
         )
         tid = a.assignment.topic_partitions[0].topic_id
         owned = [ConsumerGroupHeartbeatRequest.TopicPartitions(topic_id=tid, partitions=[0, 1])]
-        hb(wire, group, member_id=a.member_id, member_epoch=1, topic_partitions=owned)
+        hb(wire, group, member_id=a.member_id, member_epoch=2, topic_partitions=owned)
         b = hb(
             wire, group, member_epoch=0, subscribed_topic_names=[topic_name], topic_partitions=[]
         )
         # B waits: A still owns both partitions.
-        assert b.member_epoch == 2 and b.assignment.topic_partitions == []
-        r = hb(wire, group, member_id=a.member_id, member_epoch=1, topic_partitions=owned)
-        assert r.member_epoch == 1
+        assert b.member_epoch == 3 and b.assignment.topic_partitions == []
+        r = hb(wire, group, member_id=a.member_id, member_epoch=2, topic_partitions=owned)
+        assert r.member_epoch == 2
         assert [tp.partitions for tp in r.assignment.topic_partitions] == [[0]]
         # A acknowledges the revocation; then B gets partition 1.
         owned[0].partitions = [0]
-        r = hb(wire, group, member_id=a.member_id, member_epoch=1, topic_partitions=owned)
-        assert r.member_epoch == 2
-        r = hb(wire, group, member_id=b.member_id, member_epoch=2, topic_partitions=[])
+        r = hb(wire, group, member_id=a.member_id, member_epoch=2, topic_partitions=owned)
+        assert r.member_epoch == 3
+        r = hb(wire, group, member_id=b.member_id, member_epoch=3, topic_partitions=[])
         assert [tp.partitions for tp in r.assignment.topic_partitions] == [[1]]
 
 
@@ -246,16 +246,16 @@ def test_group_outlives_a_restart_without_its_members(fresh_broker, topic_name):
     with WireClient(fresh_broker.bootstrap) as wire:
         a = hb(wire, group, member_epoch=0, subscribed_topic_names=[topic_name])
         b = hb(wire, group, member_epoch=0, subscribed_topic_names=[topic_name])
-        assert (a.error_code, b.error_code, b.member_epoch) == (0, 0, 2)
+        assert (a.error_code, b.error_code, b.member_epoch) == (0, 0, 3)
     fresh_broker.restart()
     with WireClient(fresh_broker.bootstrap) as wire:
         described = wire.send(ConsumerGroupDescribeRequest(group_ids=[group]), 0).groups[0]
         assert (described.error_code, described.group_state) == (0, "Empty")
-        assert described.group_epoch == 2 and not described.members
+        assert described.group_epoch == 3 and not described.members
         r = hb(wire, group, member_id=a.member_id, member_epoch=a.member_epoch)
         assert r.error_code == ErrorCode.UNKNOWN_MEMBER_ID
         r = hb(wire, group, member_epoch=0, subscribed_topic_names=[topic_name])
-        assert r.error_code == 0 and r.member_epoch == 3
+        assert r.error_code == 0 and r.member_epoch == 4
         # Deleted once empty: gone after the next restart too.
         assert hb(wire, group, member_id=r.member_id, member_epoch=-1).error_code == 0
         assert wire.send(DeleteGroupsRequest(groups_names=[group]), 2).results[0].error_code == 0
