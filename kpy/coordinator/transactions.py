@@ -275,6 +275,8 @@ class TransactionCoordinator:
     # -- checks shared by the transactional requests ------------------------------------------------
 
     def _check(self, tid: str, producer_id: int, epoch: int, version: int, fence_from: int):
+        if not tid:
+            raise KafkaError(ErrorCode.INVALID_REQUEST, "the transactional id is empty")
         txn = self.txns.get(tid)
         if txn is None:
             raise KafkaError(
@@ -339,71 +341,74 @@ class TransactionCoordinator:
         tid: str,
         producer_id: int,
         epoch: int,
-        topics: dict[str, list[int]],
+        partitions: list[TopicPartition],
         version: int,
         verify_only: bool = False,
-    ) -> dict[str, dict[int, int]]:
-        """Per-partition error codes; a failure of the whole request fails every partition."""
+    ) -> int | dict[TopicPartition, int]:
+        """The error code of every partition as asked, or a code per distinct partition when
+        some partition does not exist (UNKNOWN_TOPIC_OR_PARTITION, the others
+        OPERATION_NOT_ATTEMPTED; before the producer is checked) or when ``verify_only``."""
         unknown = {
             (t, p)
-            for t, ps in topics.items()
-            for p in ps
+            for t, p in partitions
             if (m := self.broker.metadata.get(t)) is None or not 0 <= p < m.partitions
         }
+        if unknown:
+            return {
+                tp: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                if tp in unknown
+                else ErrorCode.OPERATION_NOT_ATTEMPTED
+                for tp in partitions
+            }
         try:
             txn = self._check(tid, producer_id, epoch, version, 2)
-            if verify_only:
-                # A partition outside the transaction means the producer must abort it.
-                ok = txn.state == ONGOING
-                return {
-                    t: {
-                        p: ErrorCode.NONE
-                        if ok and (t, p) in txn.partitions
-                        else ErrorCode.TRANSACTION_ABORTABLE
-                        for p in ps
-                    }
-                    for t, ps in topics.items()
-                }
-            if unknown:
-                return {
-                    t: {
-                        p: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                        if (t, p) in unknown
-                        else ErrorCode.OPERATION_NOT_ATTEMPTED
-                        for p in ps
-                    }
-                    for t, ps in topics.items()
-                }
-            self._add(txn, {(t, p) for t, ps in topics.items() for p in ps})
-            code = ErrorCode.NONE
         except KafkaError as exc:
-            code = exc.code
-        return {t: dict.fromkeys(ps, code) for t, ps in topics.items()}
+            return dict.fromkeys(partitions, exc.code) if verify_only else exc.code
+        if verify_only:
+            # A partition outside the transaction means the producer must abort it.
+            ok = txn.state == ONGOING
+            return {
+                tp: ErrorCode.NONE
+                if ok and tp in txn.partitions
+                else ErrorCode.TRANSACTION_ABORTABLE
+                for tp in partitions
+            }
+        try:
+            self._add(txn, set(partitions))
+        except KafkaError as exc:
+            return exc.code
+        return ErrorCode.NONE
+
+    def _offsets_partition(self, group: str) -> TopicPartition:
+        offsets_topic = self.broker.metadata.get(OFFSETS_TOPIC)
+        return OFFSETS_TOPIC, partition_for(group, offsets_topic.partitions if offsets_topic else 1)
 
     def add_offsets(self, tid: str, producer_id: int, epoch: int, group: str, version: int) -> None:
         txn = self._check(tid, producer_id, epoch, version, 2)
-        offsets_topic = self.broker.metadata.get(OFFSETS_TOPIC)
-        partitions = offsets_topic.partitions if offsets_topic else 1
-        self._add(txn, {(OFFSETS_TOPIC, partition_for(group, partitions))})
+        self._add(txn, {self._offsets_partition(group)})
         txn.pending_offsets.setdefault(group, {})
 
-    def txn_offset_commit(
-        self,
-        tid: str,
-        producer_id: int,
-        epoch: int,
-        group: str,
-        offsets: dict[TopicPartition, CommittedOffset],
-        version: int,
-    ) -> None:
+    def check_offsets(
+        self, tid: str, producer_id: int, epoch: int, group: str, version: int
+    ) -> TxnMetadata:
+        """TxnOffsetCommit: the group's ``__consumer_offsets`` partition must be in the open
+        transaction, as Kafka verifies a transactional write to it (before the group's own
+        checks). TRANSACTION_ABORTABLE from v4, INVALID_TXN_STATE before."""
         # No version of TxnOffsetCommit knows PRODUCER_FENCED: an old epoch is
         # INVALID_PRODUCER_EPOCH, as the offsets partition would answer in Kafka.
         txn = self._check(tid, producer_id, epoch, version, 1 << 15)
-        if txn.state != ONGOING or group not in txn.pending_offsets:
+        if txn.state != ONGOING or self._offsets_partition(group) not in txn.partitions:
             raise KafkaError(
-                ErrorCode.INVALID_TXN_STATE, f"group {group} was not added to the transaction"
+                ErrorCode.TRANSACTION_ABORTABLE if version >= 4 else ErrorCode.INVALID_TXN_STATE,
+                f"group {group} was not added to the transaction",
             )
-        txn.pending_offsets[group].update(offsets)
+        return txn
+
+    def txn_offset_commit(
+        self, txn: TxnMetadata, group: str, offsets: dict[TopicPartition, CommittedOffset]
+    ) -> None:
+        """Hold offsets of ``txn`` (checked by check_offsets) until it commits."""
+        txn.pending_offsets.setdefault(group, {}).update(offsets)
 
     def forget_topic(self, topic: str) -> None:
         """Drop the pending offsets of a deleted topic from open transactions, so that

@@ -2,12 +2,14 @@
 
 Without a transactional id (idempotent producers) every request gets a fresh producer id with
 epoch 0, as Kafka does; ids come from ProducerIdManager and are never reused. Requests with
-a transactional id go to the transaction coordinator.
+a transactional id go to the transaction coordinator. v3+ may carry the producer id and epoch
+the client had: both or neither, else INVALID_REQUEST (as Kafka, before anything else).
 """
 
 from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
+from kpy.protocol.error_codes import ErrorCode
 from kpy.protocol.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
 
 
@@ -16,6 +18,10 @@ async def init_producer_id(
     ctx: RequestContext, req: InitProducerIdRequest
 ) -> InitProducerIdResponse:
     broker = ctx.broker
+    if (req.producer_id == -1) != (req.producer_epoch == -1):
+        return InitProducerIdResponse(
+            error_code=ErrorCode.INVALID_REQUEST, producer_id=-1, producer_epoch=-1
+        )
     if req.transactional_id is not None:
         return await broker.txns.init_producer_id(ctx, req)
     return InitProducerIdResponse(producer_id=broker.producer_ids.next_id(), producer_epoch=0)

@@ -4,6 +4,10 @@ v0-3 (clients) carry one transaction; v4+ carry a batch of transactions, each po
 ``verify_only`` (the form brokers use to check a partition is in a transaction; a partition
 that is not answers TRANSACTION_ABORTABLE). v2+ knows PRODUCER_FENCED; older versions get
 INVALID_PRODUCER_EPOCH instead.
+
+As in Kafka, an answer with one error code for the whole transaction repeats the topics and
+partitions as asked (a topic named twice, or without partitions, too); an answer per partition
+(an unknown partition, ``verify_only``) lists each partition once, by topic.
 """
 
 from __future__ import annotations
@@ -17,52 +21,61 @@ from kpy.protocol.messages.add_partitions_to_txn import (
 R = AddPartitionsToTxnResponse
 
 
-def _topic_results(codes: dict[str, dict[int, int]]) -> list:
-    return [
-        R.AddPartitionsToTxnTopicResult(
-            name=t,
-            results_by_partition=[
-                R.AddPartitionsToTxnPartitionResult(partition_index=p, partition_error_code=c)
-                for p, c in ps.items()
-            ],
-        )
-        for t, ps in codes.items()
-    ]
+def _topic_result(name: str, codes: list[tuple[int, int]]) -> R.AddPartitionsToTxnTopicResult:
+    return R.AddPartitionsToTxnTopicResult(
+        name=name,
+        results_by_partition=[
+            R.AddPartitionsToTxnPartitionResult(partition_index=p, partition_error_code=c)
+            for p, c in codes
+        ],
+    )
+
+
+def _topic_results(topics: list, codes: int | dict[tuple[str, int], int]) -> list:
+    if isinstance(codes, int):
+        return [_topic_result(t.name, [(p, codes) for p in t.partitions]) for t in topics]
+    by_topic: dict[str, list[tuple[int, int]]] = {}
+    for (t, p), code in codes.items():
+        by_topic.setdefault(t, []).append((p, code))
+    return [_topic_result(t, ps) for t, ps in by_topic.items()]
+
+
+def _partitions(topics: list) -> list[tuple[str, int]]:
+    return [(t.name, p) for t in topics for p in t.partitions]
 
 
 def error_response(req: AddPartitionsToTxnRequest, version: int, code: int) -> R:
     if version >= 4:
         return R(error_code=code)
-    codes = {t.name: dict.fromkeys(t.partitions, code) for t in req.v3_and_below_topics}
-    return R(results_by_topic_v3_and_below=_topic_results(codes))
+    return R(results_by_topic_v3_and_below=_topic_results(req.v3_and_below_topics, code))
 
 
 @handles(24, 0, 5, error_response=error_response)
 async def add_partitions_to_txn(ctx: RequestContext, req: AddPartitionsToTxnRequest) -> R:
     txns = ctx.broker.txns
     if ctx.api_version < 4:
-        topics = {t.name: list(t.partitions) for t in req.v3_and_below_topics}
         codes = txns.add_partitions(
             req.v3_and_below_transactional_id,
             req.v3_and_below_producer_id,
             req.v3_and_below_producer_epoch,
-            topics,
+            _partitions(req.v3_and_below_topics),
             ctx.api_version,
         )
-        return R(results_by_topic_v3_and_below=_topic_results(codes))
+        return R(results_by_topic_v3_and_below=_topic_results(req.v3_and_below_topics, codes))
     response = R()
     for txn in req.transactions:
         codes = txns.add_partitions(
             txn.transactional_id,
             txn.producer_id,
             txn.producer_epoch,
-            {t.name: list(t.partitions) for t in txn.topics},
+            _partitions(txn.topics),
             ctx.api_version,
             verify_only=txn.verify_only,
         )
         response.results_by_transaction.append(
             R.AddPartitionsToTxnResult(
-                transactional_id=txn.transactional_id, topic_results=_topic_results(codes)
+                transactional_id=txn.transactional_id,
+                topic_results=_topic_results(txn.topics, codes),
             )
         )
     return response

@@ -1,8 +1,10 @@
-"""DescribeProducers (key 61), version 0: the active producers of each partition (KIP-664)."""
+"""DescribeProducers (key 61), version 0: the active producers of each partition (KIP-664).
+An illegal topic name is INVALID_TOPIC_EXCEPTION, as in Kafka."""
 
 from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
+from kpy.metadata import validate_topic_name
 from kpy.protocol.error_codes import KafkaError
 from kpy.protocol.messages.describe_producers import (
     DescribeProducersRequest,
@@ -25,6 +27,7 @@ async def describe_producers(
             part = R.PartitionResponse(partition_index=p)
             entry.partitions.append(part)
             try:
+                validate_topic_name(t.name)
                 log = broker.partition_log(t.name, p)
             except KafkaError as exc:
                 part.error_code, part.error_message = exc.code, exc.message

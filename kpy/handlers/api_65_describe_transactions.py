@@ -17,17 +17,12 @@ R = DescribeTransactionsResponse
 async def describe_transactions(ctx: RequestContext, req: DescribeTransactionsRequest) -> R:
     response = R()
     for tid in req.transactional_ids:
-        txn = ctx.broker.txns.describe(tid)
+        txn = ctx.broker.txns.describe(tid) if tid else None
         if txn is None:
+            # Kafka leaves the other fields at their defaults.
+            code = ErrorCode.TRANSACTIONAL_ID_NOT_FOUND if tid else ErrorCode.INVALID_REQUEST
             response.transaction_states.append(
-                R.TransactionState(
-                    error_code=ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
-                    transactional_id=tid,
-                    transaction_state="",
-                    producer_id=-1,
-                    producer_epoch=-1,
-                    transaction_start_time_ms=-1,
-                )
+                R.TransactionState(error_code=code, transactional_id=tid)
             )
             continue
         by_topic: dict[str, list[int]] = {}
