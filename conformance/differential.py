@@ -177,11 +177,12 @@ class Side:
             admin.close()
 
     def prepare(self, deadline_s: float = 120.0) -> None:
-        """Versions, node id, and both coordinators' internal topics created (Kafka creates
-        them on first use and answers COORDINATOR_NOT_AVAILABLE meanwhile)."""
+        """Versions, node id, both coordinators' internal topics created (Kafka creates them
+        on first use and answers COORDINATOR_NOT_AVAILABLE meanwhile), the group '' made."""
         from kpy.protocol.messages.api_versions import ApiVersionsRequest
         from kpy.protocol.messages.find_coordinator import FindCoordinatorRequest
         from kpy.protocol.messages.metadata import MetadataRequest
+        from kpy.protocol.messages.offset_commit import OffsetCommitRequest
 
         resp = self._ask(
             ApiVersionsRequest(client_software_name=CLIENT_ID, client_software_version="1.0"), 3
@@ -191,6 +192,13 @@ class Side:
         for key_type in (0, 1):
             req = FindCoordinatorRequest(key_type=key_type, coordinator_keys=["differential"])
             _until(lambda r=req: self._ask(r, 4).coordinators[0].error_code == 0, deadline_s)
+        # The group id '' is the one no sequence can make its own: on a shared reference it
+        # exists once anybody committed to it (Kafka takes commits to it, for old clients), so
+        # each run makes it exist on both brokers before comparing.
+        C = OffsetCommitRequest
+        partition = C.OffsetCommitRequestPartition(partition_index=0, committed_offset=0)
+        topic = C.OffsetCommitRequestTopic(name="__consumer_offsets", partitions=[partition])
+        self._ask(C(group_id="", generation_id_or_member_epoch=-1, topics=[topic]), 8)
 
     def run(self, seq: gen.Sequence, clock_floor: int) -> tuple[list[Any], float]:
         """Each step's normalised outcome (an answer, or how the connection behaved), and

@@ -68,7 +68,12 @@ UNORDERED = {
     ("DescribeLogDirs", "results[].topics"),
     ("ElectLeaders", "replica_election_results"),
 }
-LISTINGS = UNORDERED | {("DescribeTopicPartitions", "topics")}
+# OffsetFetch lists what was committed to a group: the group '' is every sequence's.
+LISTINGS = UNORDERED | {
+    ("DescribeTopicPartitions", "topics"),
+    ("OffsetFetch", "topics"),
+    ("OffsetFetch", "groups[].topics"),
+}
 
 
 # ---- binding -------------------------------------------------------------------------------

@@ -65,6 +65,13 @@ class JoinResult:
         self.members = members or []
 
 
+def require_group_id(group_id: str) -> None:
+    """Kafka's coordinator refuses the group id '' in most group requests (OffsetCommit,
+    OffsetFetch and DescribeGroups take it as a group's name, for old clients)."""
+    if not group_id:
+        raise KafkaError(ErrorCode.INVALID_GROUP_ID, "group id is empty")
+
+
 class GroupCoordinator:
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
@@ -331,7 +338,11 @@ class GroupCoordinator:
             raise KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, "unknown group")
         if instance_id is not None:
             owner = group.static_members.get(instance_id)
-            if owner is not None and owner != member_id:
+            if owner is None:
+                raise KafkaError(
+                    ErrorCode.UNKNOWN_MEMBER_ID, f"instance {instance_id} is not in the group"
+                )
+            if owner != member_id:
                 raise KafkaError(
                     ErrorCode.FENCED_INSTANCE_ID, f"instance {instance_id} is owned by {owner}"
                 )
@@ -347,8 +358,7 @@ class GroupCoordinator:
     async def join(self, req: Any, version: int, client_id: str, client_host: str) -> JoinResult:
         self.expire_due()
         group_id = req.group_id
-        if not group_id:
-            raise KafkaError(ErrorCode.INVALID_GROUP_ID, "group id is empty")
+        require_group_id(group_id)
         consumer_group = self.consumer.groups.get(group_id)
         if consumer_group is not None:
             if consumer_group.members:
@@ -366,22 +376,18 @@ class GroupCoordinator:
         group = self.groups.get(group_id)
         member_id = req.member_id
         instance_id = req.group_instance_id
-        if member_id and (
-            group is None
-            or (member_id not in group.members and member_id not in group.pending_members)
-        ):
-            if (
-                group is not None
-                and instance_id is not None
-                and instance_id in group.static_members
-            ):
-                raise KafkaError(ErrorCode.FENCED_INSTANCE_ID, f"instance {instance_id} was fenced")
-            raise KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, f"member {member_id} is not known")
+        if member_id and group is None:
+            raise KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, f"group {group_id} does not exist")
         group = self._group(group_id)
+        # As in Kafka, the protocols are checked before the member.
         if not group.supports(req.protocol_type, protocols):
             raise KafkaError(
                 ErrorCode.INCONSISTENT_GROUP_PROTOCOL, "no protocol in common with the group"
             )
+        if member_id and member_id not in group.members and member_id not in group.pending_members:
+            if instance_id is not None and instance_id in group.static_members:
+                raise KafkaError(ErrorCode.FENCED_INSTANCE_ID, f"instance {instance_id} was fenced")
+            raise KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, f"member {member_id} is not known")
         if group.state == DEAD:
             raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, "group is being deleted")
 
@@ -498,6 +504,7 @@ class GroupCoordinator:
 
     async def sync(self, req: Any, version: int) -> tuple[int, bytes, Group | None]:
         self.expire_due()
+        require_group_id(req.group_id)
         group = self.groups.get(req.group_id)
         member = self._known_member(group, req.member_id, req.group_instance_id)
         assert group is not None
@@ -546,6 +553,7 @@ class GroupCoordinator:
 
     def heartbeat(self, req: Any) -> None:
         self.expire_due()
+        require_group_id(req.group_id)
         group = self.groups.get(req.group_id)
         member = self._known_member(group, req.member_id, req.group_instance_id)
         assert group is not None
@@ -560,6 +568,7 @@ class GroupCoordinator:
 
     def leave(self, group_id: str, member_id: str, instance_id: str | None) -> None:
         self.expire_due()
+        require_group_id(group_id)
         group = self.groups.get(group_id)
         if group is None:
             raise KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, "unknown group")
@@ -584,16 +593,30 @@ class GroupCoordinator:
     # -- offsets -----------------------------------------------------------------------------------------
 
     def check_commit(
-        self, group_id: str, generation: int, member_id: str, instance_id: str | None
+        self,
+        group_id: str,
+        generation: int,
+        member_id: str,
+        instance_id: str | None,
+        *,
+        version: int | None = None,
     ) -> None:
+        """May this member commit offsets to the group? ``version`` is OffsetCommit's; None
+        for TxnOffsetCommit, which refuses the group id '' (OffsetCommit takes it, as Kafka
+        does for old clients)."""
         self.expire_due()
-        if not group_id:
-            raise KafkaError(ErrorCode.INVALID_GROUP_ID, "group id is empty")
+        if version is None:
+            require_group_id(group_id)
         if self.consumer.check_commit(group_id, member_id, generation):
             return
         group = self.groups.get(group_id)
         if group is None or (generation < 0 and not group.members):
             if generation >= 0 and group is None:
+                # OffsetCommit v9 says so for both protocols; older versions as before.
+                if version is not None and version >= 9:
+                    raise KafkaError(
+                        ErrorCode.GROUP_ID_NOT_FOUND, f"group {group_id} does not exist"
+                    )
                 raise KafkaError(
                     ErrorCode.ILLEGAL_GENERATION, f"group {group_id} has no generation {generation}"
                 )
@@ -614,8 +637,35 @@ class GroupCoordinator:
             raise KafkaError(
                 ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"{topic}-{partition} does not exist"
             )
+        self.check_metadata(metadata)
+
+    def check_metadata(self, metadata: str | None) -> None:
         if metadata is not None and len(metadata.encode()) > self.metadata_max:
             raise KafkaError(ErrorCode.OFFSET_METADATA_TOO_LARGE, "offset metadata too large")
+
+    def known_partitions(self, topics: list[Any]) -> tuple[list[Any], list[Any]]:
+        """Split the topics of an offset commit as Kafka does before the group is asked:
+        (name, partition indexes) that do not exist, in the order asked (an unknown topic
+        even without partitions), and (name, partitions) of the rest (a known topic only when
+        one of its partitions exists)."""
+        refused: list[tuple[str, list[int]]] = []
+        known: list[tuple[str, list[Any]]] = []
+        for t in topics:
+            topic = self.broker.metadata.get(t.name)
+            if topic is None:
+                refused.append((t.name, [p.partition_index for p in t.partitions]))
+                continue
+            ok, bad = [], []
+            for p in t.partitions:
+                if 0 <= p.partition_index < topic.partitions:
+                    ok.append(p)
+                else:
+                    bad.append(p.partition_index)
+            if bad:
+                refused.append((t.name, bad))
+            if ok:
+                known.append((t.name, ok))
+        return refused, known
 
     def commit(self, group_id: str, offsets: dict[tuple[str, int], CommittedOffset]) -> None:
         """Store offsets durably (in __consumer_offsets), then make them visible."""
@@ -725,18 +775,22 @@ class GroupCoordinator:
     def delete_offsets(
         self, group_id: str, partitions: list[tuple[str, int]]
     ) -> dict[tuple[str, int], int]:
+        """Remove committed offsets of existing partitions (Kafka answers unknown ones before
+        asking the coordinator); the error of each, GROUP_SUBSCRIBED_TO_TOPIC for the topics
+        the members consume (all of them while their subscriptions are unknown)."""
         self.expire_due()
+        require_group_id(group_id)
         group = self.groups.get(group_id)
         if group is None:
             raise KafkaError(ErrorCode.GROUP_ID_NOT_FOUND, f"group {group_id} does not exist")
+        if group.members and group.protocol_type != "consumer":
+            raise KafkaError(ErrorCode.NON_EMPTY_GROUP, f"group {group_id} has members")
         subscribed = group.subscribed_topics() if group.members else set()
         errors: dict[tuple[str, int], int] = {}
         gone = []
         for tp in partitions:
-            if subscribed is not None and tp[0] in subscribed:
+            if subscribed is None or tp[0] in subscribed:
                 errors[tp] = ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC
-            elif self.broker.metadata.get(tp[0]) is None:
-                errors[tp] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             else:
                 errors[tp] = ErrorCode.NONE
                 if tp in group.offsets:

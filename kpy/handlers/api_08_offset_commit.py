@@ -3,16 +3,23 @@
 Members commit with their generation; a consumer that only assigns partitions commits with
 generation -1 and no member id, which is allowed while the group has no members. Offsets
 are in __consumer_offsets before the answer is sent.
+
+As in Kafka, unknown topics and partitions are answered UNKNOWN_TOPIC_OR_PARTITION first,
+whatever the group; the group is checked only when a known partition is left, and its error
+goes to those partitions. The group id '' is a group like any other (Kafka keeps it for old
+clients). A topic named without partitions is left out when it exists.
 """
 
 from __future__ import annotations
 
 from kpy.coordinator.offsets import CommittedOffset
 from kpy.dispatch import RequestContext, handles
+from kpy.handlers.offset_answers import merge_answers
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.offset_commit import OffsetCommitRequest, OffsetCommitResponse
 
 R = OffsetCommitResponse
+_PARTITION = R.OffsetCommitResponsePartition
 
 
 def error_response(req: OffsetCommitRequest, version: int, code: int) -> OffsetCommitResponse:
@@ -35,26 +42,36 @@ def error_response(req: OffsetCommitRequest, version: int, code: int) -> OffsetC
 @handles(8, 2, 9, error_response=error_response)
 async def offset_commit(ctx: RequestContext, req: OffsetCommitRequest) -> OffsetCommitResponse:
     groups = ctx.broker.groups
-    groups.check_commit(
-        req.group_id, req.generation_id_or_member_epoch, req.member_id, req.group_instance_id
-    )
+    refused, known = groups.known_partitions(req.topics)
+    if not known:
+        return R(topics=merge_answers(refused, [], R.OffsetCommitResponseTopic, _PARTITION))
+    group_error = ErrorCode.NONE
+    try:
+        groups.check_commit(
+            req.group_id,
+            req.generation_id_or_member_epoch,
+            req.member_id,
+            req.group_instance_id,
+            version=ctx.api_version,
+        )
+    except KafkaError as exc:
+        group_error = exc.code
     now_ms = int(ctx.broker.clock() * 1000)
     accepted: dict[tuple[str, int], CommittedOffset] = {}
-    response = R()
-    for t in req.topics:
-        entry = R.OffsetCommitResponseTopic(name=t.name)
-        response.topics.append(entry)
-        for p in t.partitions:
-            error = ErrorCode.NONE
-            try:
-                groups.check_partition(t.name, p.partition_index, p.committed_metadata)
-                accepted[(t.name, p.partition_index)] = CommittedOffset(
-                    p.committed_offset, p.committed_leader_epoch, p.committed_metadata, now_ms
-                )
-            except KafkaError as exc:
-                error = exc.code
-            entry.partitions.append(
-                R.OffsetCommitResponsePartition(partition_index=p.partition_index, error_code=error)
-            )
+    answered = []
+    for name, partitions in known:
+        entry = R.OffsetCommitResponseTopic(name=name)
+        answered.append(entry)
+        for p in partitions:
+            error = group_error
+            if not error:
+                try:
+                    groups.check_metadata(p.committed_metadata)
+                    accepted[(name, p.partition_index)] = CommittedOffset(
+                        p.committed_offset, p.committed_leader_epoch, p.committed_metadata, now_ms
+                    )
+                except KafkaError as exc:
+                    error = exc.code
+            entry.partitions.append(_PARTITION(partition_index=p.partition_index, error_code=error))
     groups.commit(req.group_id, accepted)
-    return response
+    return R(topics=merge_answers(refused, answered, R.OffsetCommitResponseTopic, _PARTITION))

@@ -7,7 +7,6 @@ committed offset of the group. Partitions without a commit answer offset -1.
 from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
-from kpy.protocol.error_codes import ErrorCode
 from kpy.protocol.messages.offset_fetch import OffsetFetchRequest, OffsetFetchResponse
 
 R = OffsetFetchResponse
@@ -59,16 +58,16 @@ async def offset_fetch(ctx: RequestContext, req: OffsetFetchRequest) -> OffsetFe
         )
     response = R()
     for g in req.groups:
-        group = R.OffsetFetchResponseGroup(group_id=g.group_id)
-        if not g.group_id:
-            group.error_code = ErrorCode.INVALID_GROUP_ID
-        else:
-            group.topics = _topics(
+        # The group id '' is a group like any other here, as in Kafka.
+        group = R.OffsetFetchResponseGroup(
+            group_id=g.group_id,
+            topics=_topics(
                 ctx,
                 g.group_id,
                 g.topics,
                 R.OffsetFetchResponseTopics,
                 R.OffsetFetchResponsePartitions,
-            )
+            ),
+        )
         response.groups.append(group)
     return response

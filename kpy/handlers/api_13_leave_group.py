@@ -1,8 +1,9 @@
 """LeaveGroup (key 13), versions 0-5: one member (v0-2) or a batch of members identified by
-member id or group.instance.id (v3+, KIP-345); the group rebalances at once."""
+member id or group.instance.id (v3+, KIP-345); the group rebalances at once. The group id '' is INVALID_GROUP_ID."""
 
 from __future__ import annotations
 
+from kpy.coordinator.groups import require_group_id
 from kpy.dispatch import RequestContext, handles
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.leave_group import LeaveGroupRequest, LeaveGroupResponse
@@ -14,8 +15,8 @@ async def leave_group(ctx: RequestContext, req: LeaveGroupRequest) -> LeaveGroup
     if ctx.api_version < 3:
         groups.leave(req.group_id, req.member_id, None)
         return LeaveGroupResponse()
-    if req.group_id not in groups.groups:
-        return LeaveGroupResponse(error_code=ErrorCode.UNKNOWN_MEMBER_ID)
+    require_group_id(req.group_id)
+    # A group that does not exist knows none of the members: each is UNKNOWN_MEMBER_ID.
     response = LeaveGroupResponse()
     for m in req.members:
         error = ErrorCode.NONE

@@ -1,10 +1,13 @@
 """DescribeGroups (key 15), versions 0-5: state, protocol and members (client id, host,
-metadata, assignment) of each group; an unknown group is reported as Dead."""
+metadata, assignment) of each group; an unknown group (the group id '' too) is reported as
+Dead. Authorized operations (v3+, when asked) are every operation that applies to a group, as
+Kafka reports them without an authorizer, for each group answered without error."""
 
 from __future__ import annotations
 
 from kpy.coordinator.group import STABLE
 from kpy.dispatch import RequestContext, handles
+from kpy.handlers.api_03_metadata import GROUP_OPERATIONS
 from kpy.protocol.error_codes import ErrorCode
 from kpy.protocol.messages.describe_groups import DescribeGroupsRequest, DescribeGroupsResponse
 
@@ -19,11 +22,6 @@ async def describe_groups(
     response = R()
     for group_id in req.groups:
         group = ctx.broker.groups.groups.get(group_id)
-        if not group_id:
-            response.groups.append(
-                R.DescribedGroup(error_code=ErrorCode.INVALID_GROUP_ID, group_id=group_id)
-            )
-            continue
         if group is None or group_id in ctx.broker.groups.consumer.groups:
             # Kafka answers a consumer (KIP-848) group as Dead below v6 (v6 has an error).
             response.groups.append(R.DescribedGroup(group_id=group_id, group_state="Dead"))
@@ -48,4 +46,8 @@ async def describe_groups(
                 ],
             )
         )
+    if ctx.api_version >= 3 and req.include_authorized_operations:
+        for described in response.groups:
+            if described.error_code == ErrorCode.NONE:
+                described.authorized_operations = GROUP_OPERATIONS
     return response

@@ -1,9 +1,16 @@
 """OffsetDelete (key 47), version 0 (KIP-496): remove committed offsets of a group, except
-for topics its active consumers subscribe to (GROUP_SUBSCRIBED_TO_TOPIC)."""
+for topics its active consumers subscribe to (GROUP_SUBSCRIBED_TO_TOPIC).
+
+As in Kafka, unknown topics and partitions are answered UNKNOWN_TOPIC_OR_PARTITION first and
+the rest goes to the group, whose error (INVALID_GROUP_ID for '', GROUP_ID_NOT_FOUND,
+NON_EMPTY_GROUP while members of another protocol type than consumer are in it) replaces the
+whole answer. An existing topic named without partitions is left out.
+"""
 
 from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
+from kpy.handlers.offset_answers import merge_answers
 from kpy.protocol.error_codes import KafkaError
 from kpy.protocol.messages.offset_delete import OffsetDeleteRequest, OffsetDeleteResponse
 
@@ -12,23 +19,28 @@ R = OffsetDeleteResponse
 
 @handles(47, 0, 0)
 async def offset_delete(ctx: RequestContext, req: OffsetDeleteRequest) -> OffsetDeleteResponse:
-    wanted = [(t.name, p.partition_index) for t in req.topics for p in t.partitions]
+    groups = ctx.broker.groups
+    refused, known = groups.known_partitions(req.topics)
+    wanted = [(name, p.partition_index) for name, partitions in known for p in partitions]
     try:
-        errors = ctx.broker.groups.delete_offsets(req.group_id, wanted)
+        errors = groups.delete_offsets(req.group_id, wanted)
     except KafkaError as exc:
         return R(error_code=exc.code)
+    answered = [
+        R.OffsetDeleteResponseTopic(
+            name=name,
+            partitions=[
+                R.OffsetDeleteResponsePartition(
+                    partition_index=p.partition_index,
+                    error_code=errors[(name, p.partition_index)],
+                )
+                for p in partitions
+            ],
+        )
+        for name, partitions in known
+    ]
     return R(
-        topics=[
-            R.OffsetDeleteResponseTopic(
-                name=t.name,
-                partitions=[
-                    R.OffsetDeleteResponsePartition(
-                        partition_index=p.partition_index,
-                        error_code=errors[(t.name, p.partition_index)],
-                    )
-                    for p in t.partitions
-                ],
-            )
-            for t in req.topics
-        ]
+        topics=merge_answers(
+            refused, answered, R.OffsetDeleteResponseTopic, R.OffsetDeleteResponsePartition
+        )
     )
