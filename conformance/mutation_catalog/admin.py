@@ -187,8 +187,8 @@ ADMIN = [
     M(
         "delete-unknown-topic-id-code",
         "handlers/api_20_delete_topics.py",
-        '                        ErrorCode.UNKNOWN_TOPIC_ID, f"Topic id {topic_id} does not exist"\n',
-        '                        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic id {topic_id} does not exist"\n',
+        "                    error_code=ErrorCode.UNKNOWN_TOPIC_ID,\n",
+        "                    error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,\n",
         "test_delete_topics_by_name_and_id",
         "DeleteTopics v6 by an unknown topic id is UNKNOWN_TOPIC_ID",
     ),

@@ -6,6 +6,9 @@ take num.partitions / default.replication.factor at every version: KIP-464 tied 
 v4, but Kafka 4.4 reads -1 as the default at v2-3 as well, and kafkajs 2.2.4 sends -1 at v3.
 validate_only checks without creating.
 v5+ answers with the effective configs of the topic (an empty list for a topic refused).
+A timeout of 0 or below is REQUEST_TIMED_OUT for every topic, nothing created (as Kafka's
+controller: kpy/handlers/controller.py). An illegal or existing name is refused before the
+partitions, replication factor and assignment are looked at.
 A name given twice is answered once, with INVALID_REQUEST. As Kafka's controller, a request
 that would create more than 10000 partitions in all (or write more than 10000 metadata records:
 a record per topic, per partition and per config) is refused whole: every topic is answered
@@ -15,6 +18,7 @@ POLICY_VIOLATION, even when only validating.
 from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
+from kpy.handlers.controller import check_deadline
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
 
@@ -25,12 +29,15 @@ MAX_RECORDS_PER_REQUEST = 10_000
 
 
 def error_response(req: CreateTopicsRequest, version: int, code: int) -> CreateTopicsResponse:
-    return CreateTopicsResponse(topics=[Result(name=t.name, error_code=code) for t in req.topics])
+    return CreateTopicsResponse(
+        topics=[Result(name=t.name, error_code=code, configs=[]) for t in req.topics]
+    )
 
 
 @handles(19, 2, 7, error_response=error_response)
 async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> CreateTopicsResponse:
     broker = ctx.broker
+    check_deadline(req.timeout_ms)
     response = CreateTopicsResponse()
     counts: dict[str, int] = {}
     for t in req.topics:
@@ -52,6 +59,7 @@ async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> Create
             if counts[t.name] > 1:
                 counts[t.name] = 0
                 raise KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
+            broker.metadata.check_new_topic(t.name)
             configs = {c.name: c.value for c in t.configs}
             partitions, replication = t.num_partitions, t.replication_factor
             if t.assignments:

@@ -4,6 +4,12 @@ Topics by name (v1-5) or by name or id (v6+). The partition directories, and eve
 committed offsets of the topic (tombstones in __consumer_offsets, as Kafka writes), are removed
 before the response is sent, so a topic created again under the name starts with no offsets.
 Internal topics (__consumer_offsets, __transaction_state) are refused with INVALID_REQUEST.
+
+As Kafka's controller: a timeout of 0 or below is REQUEST_TIMED_OUT for every topic asked,
+nothing deleted (kpy/handlers/controller.py); an entry with both a name and an id, or with
+neither (the zero id), is INVALID_REQUEST and keeps what it asked; a name or an id given twice
+is answered once, INVALID_REQUEST; a name whose topic's id is also asked is INVALID_REQUEST
+and the id gets no answer.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import uuid
 
 from kpy.dispatch import RequestContext, handles
+from kpy.handlers.controller import check_deadline
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.delete_topics import DeleteTopicsRequest, DeleteTopicsResponse
 
@@ -18,38 +25,101 @@ Result = DeleteTopicsResponse.DeletableTopicResult
 ZERO_UUID = uuid.UUID(int=0)
 
 
-@handles(20, 1, 6)
+def _asked(req: DeleteTopicsRequest, version: int) -> list[tuple[str | None, uuid.UUID]]:
+    if version >= 6:
+        return [(t.name, t.topic_id) for t in req.topics]
+    return [(name, ZERO_UUID) for name in req.topic_names]
+
+
+def error_response(req: DeleteTopicsRequest, version: int, code: int) -> DeleteTopicsResponse:
+    return DeleteTopicsResponse(
+        responses=[Result(name=n, topic_id=i, error_code=code) for n, i in _asked(req, version)]
+    )
+
+
+def _refused(name: str | None, topic_id: uuid.UUID, message: str) -> Result:
+    return Result(
+        name=name, topic_id=topic_id, error_code=ErrorCode.INVALID_REQUEST, error_message=message
+    )
+
+
+@handles(20, 1, 6, error_response=error_response)
 async def delete_topics(ctx: RequestContext, req: DeleteTopicsRequest) -> DeleteTopicsResponse:
     broker = ctx.broker
+    if not broker.config.get("delete.topic.enable"):
+        code = (
+            ErrorCode.TOPIC_DELETION_DISABLED if ctx.api_version >= 3 else ErrorCode.INVALID_REQUEST
+        )
+        raise KafkaError(code, "Topic deletion is disabled.")
+    check_deadline(req.timeout_ms)
     response = DeleteTopicsResponse()
-    if ctx.api_version >= 6:
-        wanted = [(t.name, t.topic_id) for t in req.topics]
-    else:
-        wanted = [(name, ZERO_UUID) for name in req.topic_names]
-    for name, topic_id in wanted:
-        result = Result(name=name, topic_id=topic_id)
-        response.responses.append(result)
-        try:
-            if not broker.config.get("delete.topic.enable"):
-                raise KafkaError(ErrorCode.TOPIC_DELETION_DISABLED, "Topic deletion is disabled.")
-            if name is None:
-                topic = broker.metadata.by_id(topic_id)
-                if topic is None:
-                    raise KafkaError(
-                        ErrorCode.UNKNOWN_TOPIC_ID, f"Topic id {topic_id} does not exist"
-                    )
-                name = topic.name
-                result.name = name
-            topic = broker.metadata.get(name)
-            if topic is None:
-                raise KafkaError(
-                    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {name} does not exist"
+    answers = response.responses
+    names: dict[str, int] = {}
+    ids: dict[uuid.UUID, int] = {}
+    asked = _asked(req, ctx.api_version)
+    for name, topic_id in asked:
+        if name is None and topic_id == ZERO_UUID:
+            answers.append(_refused(None, ZERO_UUID, "Neither topic name nor id were specified."))
+        elif name is None:
+            ids[topic_id] = ids.get(topic_id, 0) + 1
+        elif topic_id == ZERO_UUID:
+            names[name] = names.get(name, 0) + 1
+        else:
+            answers.append(
+                _refused(name, topic_id, "You may not specify both topic name and topic id.")
+            )
+    answers += [_refused(n, ZERO_UUID, "Duplicate topic name.") for n, c in names.items() if c > 1]
+    answers += [_refused(None, i, "Duplicate topic id.") for i, c in ids.items() if c > 1]
+    # The topics to delete by id, each with the name it has now.
+    by_id: dict[uuid.UUID, str] = {}
+    for topic_id in [i for i, c in ids.items() if c == 1]:
+        topic = broker.metadata.by_id(topic_id)
+        if topic is None:
+            answers.append(
+                Result(
+                    name=None,
+                    topic_id=topic_id,
+                    error_code=ErrorCode.UNKNOWN_TOPIC_ID,
+                    error_message=f"Topic id {topic_id} does not exist",
                 )
-            if topic.internal:
+            )
+        else:
+            by_id[topic_id] = topic.name
+    for name in [n for n, c in names.items() if c == 1]:
+        topic = broker.metadata.get(name)
+        if topic is None:
+            answers.append(
+                Result(
+                    name=name,
+                    error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                    error_message=f"Topic {name} does not exist",
+                )
+            )
+        elif topic.topic_id in ids:  # neither the name nor the id is deleted
+            by_id.pop(topic.topic_id, None)
+            answers.append(
+                _refused(
+                    name,
+                    topic.topic_id,
+                    "The provided topic name maps to an ID that was already supplied.",
+                )
+            )
+        else:
+            by_id[topic.topic_id] = name
+    for topic_id, name in by_id.items():
+        result = Result(name=name, topic_id=topic_id)
+        answers.append(result)
+        try:
+            topic = broker.metadata.get(name)
+            if topic is not None and topic.internal:
                 raise KafkaError(ErrorCode.INVALID_REQUEST, f"Cannot delete internal topic {name}")
-            result.topic_id = topic.topic_id
             await broker.delete_topic(name)
         except KafkaError as exc:
             result.error_code = exc.code
             result.error_message = exc.message
+    # Kafka shuffles its answers; kpy gives them in the order asked.
+    first: dict[object, int] = {}
+    for i, (name, topic_id) in enumerate(asked):
+        first.setdefault(topic_id if name is None else name, i)
+    answers.sort(key=lambda r: first.get(r.name if r.name in first else r.topic_id, len(first)))
     return response

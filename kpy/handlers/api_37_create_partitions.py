@@ -4,11 +4,14 @@ Kafka never shrinks a topic: a count at or below the current one is INVALID_PART
 New partitions are writable when the response is sent. A topic named twice is answered once,
 with INVALID_REQUEST. As Kafka's controller, a request adding more than 10000 partitions in
 all is refused whole: every topic is answered POLICY_VIOLATION, even when only validating.
+A timeout of 0 or below is REQUEST_TIMED_OUT for every topic as asked, nothing added (as
+Kafka's controller: kpy/handlers/controller.py).
 """
 
 from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
+from kpy.handlers.controller import check_deadline
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.create_partitions import (
     CreatePartitionsRequest,
@@ -16,13 +19,23 @@ from kpy.protocol.messages.create_partitions import (
 )
 
 MAX_NEW_PARTITIONS_PER_REQUEST = 10_000  # Kafka's controller batch limit
+Result = CreatePartitionsResponse.CreatePartitionsTopicResult
 
 
-@handles(37, 0, 3)
+def error_response(
+    req: CreatePartitionsRequest, version: int, code: int
+) -> CreatePartitionsResponse:
+    return CreatePartitionsResponse(
+        results=[Result(name=t.name, error_code=code) for t in req.topics]
+    )
+
+
+@handles(37, 0, 3, error_response=error_response)
 async def create_partitions(
     ctx: RequestContext, req: CreatePartitionsRequest
 ) -> CreatePartitionsResponse:
     broker = ctx.broker
+    check_deadline(req.timeout_ms)
     response = CreatePartitionsResponse()
     names = [t.name for t in req.topics]
     added = 0
@@ -33,7 +46,7 @@ async def create_partitions(
     if added > MAX_NEW_PARTITIONS_PER_REQUEST:
         for t in req.topics:
             response.results.append(
-                CreatePartitionsResponse.CreatePartitionsTopicResult(
+                Result(
                     name=t.name,
                     error_code=ErrorCode.POLICY_VIOLATION,
                     error_message="Excessively large number of additional partitions per request.",
@@ -45,7 +58,7 @@ async def create_partitions(
         if t.name in answered:
             continue
         answered.add(t.name)
-        result = CreatePartitionsResponse.CreatePartitionsTopicResult(name=t.name)
+        result = Result(name=t.name)
         response.results.append(result)
         try:
             if names.count(t.name) > 1:

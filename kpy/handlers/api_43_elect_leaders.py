@@ -2,24 +2,58 @@
 
 With one broker the leader is always the preferred replica: each partition answers
 ELECTION_NOT_NEEDED, as Kafka does when the preferred leader already leads; unknown
-partitions get UNKNOWN_TOPIC_OR_PARTITION.
+partitions get UNKNOWN_TOPIC_OR_PARTITION. Null topic_partitions asks for every partition:
+Kafka lists every topic, with no partition results (none needed electing). As Kafka's
+controller, a timeout of 0 or below is REQUEST_TIMED_OUT (kpy/handlers/controller.py) and an
+election type other than preferred (0) or unclean (1) INVALID_REQUEST, at the top level and for
+every partition asked.
 """
 
 from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
+from kpy.handlers.controller import check_deadline
 from kpy.protocol.error_codes import ErrorCode
 from kpy.protocol.messages.elect_leaders import ElectLeadersRequest, ElectLeadersResponse
 
 R = ElectLeadersResponse
+ELECTION_TYPES = (0, 1)  # preferred, unclean
 
 
-@handles(43, 0, 2)
+def error_response(
+    req: ElectLeadersRequest, version: int, code: int, message: str | None = None
+) -> ElectLeadersResponse:
+    return R(
+        error_code=code,
+        replica_election_results=[
+            R.ReplicaElectionResult(
+                topic=tp.topic,
+                partition_result=[
+                    R.PartitionResult(partition_id=p, error_code=code, error_message=message)
+                    for p in tp.partitions
+                ],
+            )
+            for tp in req.topic_partitions or []
+        ],
+    )
+
+
+@handles(43, 0, 2, error_response=error_response)
 async def elect_leaders(ctx: RequestContext, req: ElectLeadersRequest) -> ElectLeadersResponse:
     broker = ctx.broker
+    check_deadline(req.timeout_ms)
+    if req.election_type not in ELECTION_TYPES:
+        return error_response(
+            req,
+            ctx.api_version,
+            ErrorCode.INVALID_REQUEST,
+            f"Unknown election type {req.election_type}",
+        )
     response = R()
     if req.topic_partitions is None:
-        # Every partition: nothing needs electing, so Kafka answers with an empty result.
+        response.replica_election_results = [
+            R.ReplicaElectionResult(topic=name) for name in broker.metadata.topics
+        ]
         return response
     for tp in req.topic_partitions:
         result = R.ReplicaElectionResult(topic=tp.topic)

@@ -1,0 +1,208 @@
+"""Admin requests answered as Apache Kafka 4.4 answers them, where the differential harness
+found kpy answering otherwise; each test runs against kpy and the reference Kafka alike.
+A timeout of 0 or below makes Kafka's controller answer CreateTopics, DeleteTopics,
+CreatePartitions and ElectLeaders REQUEST_TIMED_OUT for everything asked, changing nothing;
+CreateTopics says TOPIC_ALREADY_EXISTS before looking at the assignment; DeleteTopics refuses a
+name with an id, or neither, and answers each with what it asked; ElectLeaders refuses an
+unknown election type and lists every topic for null topic_partitions."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from conformance.raw import create_topic
+from conformance.wire import WireClient
+from kpy.protocol.messages.create_partitions import CreatePartitionsRequest
+from kpy.protocol.messages.create_topics import CreateTopicsRequest
+from kpy.protocol.messages.delete_topics import DeleteTopicsRequest
+from kpy.protocol.messages.elect_leaders import ElectLeadersRequest
+from kpy.protocol.messages.metadata import MetadataRequest
+
+REQUEST_TIMED_OUT = 7
+UNKNOWN_TOPIC_OR_PARTITION = 3
+TOPIC_ALREADY_EXISTS = 36
+INVALID_REQUEST = 42
+UNKNOWN_TOPIC_ID = 100
+ZERO = uuid.UUID(int=0)
+CT = CreateTopicsRequest.CreatableTopic
+CP = CreatePartitionsRequest.CreatePartitionsTopic
+DT = DeleteTopicsRequest.DeleteTopicState
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(params=["kpy", "kafka"])
+def bootstrap(request):
+    if request.param == "kpy":
+        return request.getfixturevalue("broker").bootstrap
+    return request.getfixturevalue("kafka_reference")
+
+
+@pytest.fixture
+def name(topic_name):
+    return f"{topic_name}-{uuid.uuid4().hex[:8]}"
+
+
+def partitions_of(wire, name):
+    md = wire.send(
+        MetadataRequest(
+            topics=[MetadataRequest.MetadataRequestTopic(name=name)],
+            allow_auto_topic_creation=False,
+        ),
+        12,
+    )
+    topic = md.topics[0]
+    return None if topic.error_code == UNKNOWN_TOPIC_OR_PARTITION else len(topic.partitions)
+
+
+@pytest.mark.parametrize("timeout_ms", [0, -1])
+def test_create_topics_without_time_creates_nothing(bootstrap, name, timeout_ms):
+    topics = [
+        CT(name=name, num_partitions=1, replication_factor=1),
+        CT(name=f"{name}-twice", num_partitions=1, replication_factor=1),
+        CT(name=f"{name}-twice", num_partitions=1, replication_factor=1),
+        CT(name="bad name!", num_partitions=1, replication_factor=1),
+    ]
+    with WireClient(bootstrap) as wire:
+        for validate_only in (True, False):
+            req = CreateTopicsRequest(
+                topics=topics, timeout_ms=timeout_ms, validate_only=validate_only
+            )
+            results = wire.send(req, 7).topics
+            assert [(r.name, r.error_code, r.error_message, r.configs) for r in results] == [
+                (t.name, REQUEST_TIMED_OUT, None, []) for t in topics
+            ]
+        assert partitions_of(wire, name) is None
+
+
+def test_create_topics_existing_before_assignment(bootstrap, name):
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, name)
+        assignment = CreateTopicsRequest.CreatableReplicaAssignment
+        for topic in (
+            CT(
+                name=name,
+                num_partitions=-1,
+                replication_factor=-1,
+                assignments=[assignment(partition_index=0, broker_ids=[7, 7])],
+            ),
+            CT(
+                name=name,
+                num_partitions=2,
+                replication_factor=1,
+                assignments=[assignment(partition_index=0, broker_ids=[1])],
+            ),
+        ):
+            req = CreateTopicsRequest(topics=[topic], timeout_ms=10000)
+            assert wire.send(req, 7).topics[0].error_code == TOPIC_ALREADY_EXISTS
+
+
+def test_create_partitions_without_time_adds_nothing(bootstrap, name):
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, name)
+        assignments = [CreatePartitionsRequest.CreatePartitionsAssignment(broker_ids=[9])]
+        topics = [
+            CP(name=name, count=3, assignments=assignments),
+            CP(name=name, count=2),
+            CP(name=f"{name}-none", count=2),
+        ]
+        results = wire.send(CreatePartitionsRequest(topics=topics, timeout_ms=0), 3).results
+        assert [(r.name, r.error_code, r.error_message) for r in results] == [
+            (t.name, REQUEST_TIMED_OUT, None) for t in topics
+        ]
+        assert partitions_of(wire, name) == 1
+
+
+@pytest.mark.parametrize("version", [5, 6])
+def test_delete_topics_without_time_deletes_nothing(bootstrap, name, version):
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, name)
+        names = [name, f"{name}-none"]
+        if version >= 6:
+            req = DeleteTopicsRequest(topics=[DT(name=n) for n in names], timeout_ms=0)
+        else:
+            req = DeleteTopicsRequest(topic_names=names, timeout_ms=-1)
+        results = wire.send(req, version).responses
+        assert [(r.name, r.error_code, r.error_message) for r in results] == [
+            (n, REQUEST_TIMED_OUT, None) for n in names
+        ]
+        assert partitions_of(wire, name) == 1
+
+
+def test_delete_topics_names_and_ids(bootstrap, name):
+    asked_id = uuid.UUID("12345678-1234-1234-1234-123456789abc")
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, name)
+        req = DeleteTopicsRequest(
+            topics=[
+                DT(name=name, topic_id=asked_id),
+                DT(name=None, topic_id=ZERO),
+                DT(name=None, topic_id=asked_id),
+                DT(name=f"{name}-x"),
+                DT(name=f"{name}-x"),
+            ],
+            timeout_ms=10000,
+        )
+        results = wire.send(req, 6).responses
+        assert sorted(
+            ((r.name or "", r.topic_id, r.error_code) for r in results), key=str
+        ) == sorted(
+            [
+                (name, asked_id, INVALID_REQUEST),
+                ("", ZERO, INVALID_REQUEST),
+                ("", asked_id, UNKNOWN_TOPIC_ID),
+                (f"{name}-x", ZERO, INVALID_REQUEST),
+            ],
+            key=str,
+        )
+        assert [r.name for r in results if r.error_code == UNKNOWN_TOPIC_ID] == [None]
+        assert partitions_of(wire, name) == 1
+
+
+def test_delete_topics_name_of_an_id_asked(bootstrap, name):
+    """A name whose topic's id is asked as well: the name is refused, the id not answered."""
+    with WireClient(bootstrap) as wire:
+        topic_id = create_topic(wire, name, version=7).topic_id
+        req = DeleteTopicsRequest(
+            topics=[DT(name=None, topic_id=topic_id), DT(name=name)], timeout_ms=10000
+        )
+        results = wire.send(req, 6).responses
+        assert [(r.name, r.topic_id, r.error_code) for r in results] == [
+            (name, topic_id, INVALID_REQUEST)
+        ]
+        assert partitions_of(wire, name) == 1
+
+
+def test_elect_leaders_refusals(bootstrap, name):
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, name)
+        asked = [ElectLeadersRequest.TopicPartitions(topic=name, partitions=[0, 5])]
+        for timeout_ms, election_type, code in (
+            (0, 0, REQUEST_TIMED_OUT),
+            (10000, 5, INVALID_REQUEST),
+        ):
+            req = ElectLeadersRequest(
+                election_type=election_type, topic_partitions=asked, timeout_ms=timeout_ms
+            )
+            response = wire.send(req, 2)
+            assert response.error_code == code
+            assert [
+                (r.topic, [(p.partition_id, p.error_code) for p in r.partition_result])
+                for r in response.replica_election_results
+            ] == [(name, [(0, code), (5, code)])]
+        req = ElectLeadersRequest(election_type=5, topic_partitions=None, timeout_ms=10000)
+        response = wire.send(req, 2)
+        assert (response.error_code, response.replica_election_results) == (INVALID_REQUEST, [])
+
+
+def test_elect_leaders_every_partition_lists_every_topic(bootstrap, name):
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, name)
+        req = ElectLeadersRequest(election_type=0, topic_partitions=None, timeout_ms=10000)
+        response = wire.send(req, 2)
+        assert response.error_code == 0
+        listed = {r.topic: r.partition_result for r in response.replica_election_results}
+        assert listed[name] == []
+        assert all(not p for p in listed.values())
