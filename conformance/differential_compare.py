@@ -58,6 +58,7 @@ UNORDERED = {
     ("Produce", "responses"),
     ("CreateTopics", "topics"),
     ("CreatePartitions", "results"),
+    ("DeleteTopics", "responses"),  # shuffled on purpose by Kafka's controller
     ("Metadata", "topics"),
     ("Metadata", "brokers"),
     ("ListGroups", "groups"),

@@ -334,8 +334,8 @@ ADMIN = [
     M(
         "describe-topic-partitions-no-paging",
         "handlers/api_75_describe_topic_partitions.py",
-        "            if budget == 0:\n",
-        "            if budget < 0:  # mutation: response_partition_limit ignored\n",
+        "        end = min(topic.partitions, (first + budget + 2**31) % 2**32 - 2**31)\n",
+        "        end = topic.partitions  # mutation: response_partition_limit ignored\n",
         "test_describe_topic_partitions_paging",
         "KIP-966: DescribeTopicPartitions pages with response_partition_limit and a cursor",
     ),

@@ -7,7 +7,7 @@ v4, but Kafka 4.4 reads -1 as the default at v2-3 as well, and kafkajs 2.2.4 sen
 validate_only checks without creating.
 v5+ answers with the effective configs of the topic (an empty list for a topic refused).
 A timeout of 0 or below is REQUEST_TIMED_OUT for every topic, nothing created (as Kafka's
-controller: kpy/handlers/controller.py). An illegal or existing name is refused before the
+controller, unless every name is given twice: kpy/handlers/controller.py). An illegal or existing name is refused before the
 partitions, replication factor and assignment are looked at.
 A name given twice is answered once, with INVALID_REQUEST. As Kafka's controller, a request
 that would create more than 10000 partitions in all (or write more than 10000 metadata records:
@@ -37,12 +37,13 @@ def error_response(req: CreateTopicsRequest, version: int, code: int) -> CreateT
 @handles(19, 2, 7, error_response=error_response)
 async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> CreateTopicsResponse:
     broker = ctx.broker
-    check_deadline(req.timeout_ms)
     response = CreateTopicsResponse()
     counts: dict[str, int] = {}
     for t in req.topics:
         counts[t.name] = counts.get(t.name, 0) + 1
     unique = [t for t in req.topics if counts[t.name] == 1]
+    if unique:
+        check_deadline(req.timeout_ms)
     refusal = _too_large(unique, broker.config.get("num.partitions"))
     if refusal is not None:
         for t in req.topics:

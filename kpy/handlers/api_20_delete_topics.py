@@ -6,7 +6,7 @@ before the response is sent, so a topic created again under the name starts with
 Internal topics (__consumer_offsets, __transaction_state) are refused with INVALID_REQUEST.
 
 As Kafka's controller: a timeout of 0 or below is REQUEST_TIMED_OUT for every topic asked,
-nothing deleted (kpy/handlers/controller.py); an entry with both a name and an id, or with
+nothing deleted, unless every entry is refused as below (kpy/handlers/controller.py); an entry with both a name and an id, or with
 neither (the zero id), is INVALID_REQUEST and keeps what it asked; a name or an id given twice
 is answered once, INVALID_REQUEST; a name whose topic's id is also asked is INVALID_REQUEST
 and the id gets no answer.
@@ -51,7 +51,6 @@ async def delete_topics(ctx: RequestContext, req: DeleteTopicsRequest) -> Delete
             ErrorCode.TOPIC_DELETION_DISABLED if ctx.api_version >= 3 else ErrorCode.INVALID_REQUEST
         )
         raise KafkaError(code, "Topic deletion is disabled.")
-    check_deadline(req.timeout_ms)
     response = DeleteTopicsResponse()
     answers = response.responses
     names: dict[str, int] = {}
@@ -70,6 +69,8 @@ async def delete_topics(ctx: RequestContext, req: DeleteTopicsRequest) -> Delete
             )
     answers += [_refused(n, ZERO_UUID, "Duplicate topic name.") for n, c in names.items() if c > 1]
     answers += [_refused(None, i, "Duplicate topic id.") for i, c in ids.items() if c > 1]
+    if 1 in names.values() or 1 in ids.values():
+        check_deadline(req.timeout_ms)  # Kafka's controller is asked to look them up
     # The topics to delete by id, each with the name it has now.
     by_id: dict[uuid.UUID, str] = {}
     for topic_id in [i for i, c in ids.items() if c == 1]:

@@ -6,7 +6,7 @@ partitions get UNKNOWN_TOPIC_OR_PARTITION. Null topic_partitions asks for every 
 Kafka lists every topic, with no partition results (none needed electing). As Kafka's
 controller, a timeout of 0 or below is REQUEST_TIMED_OUT (kpy/handlers/controller.py) and an
 election type other than preferred (0) or unclean (1) INVALID_REQUEST, at the top level and for
-every partition asked.
+every partition asked (an empty list of partitions is answered empty, without either check).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ def error_response(
 @handles(43, 0, 2, error_response=error_response)
 async def elect_leaders(ctx: RequestContext, req: ElectLeadersRequest) -> ElectLeadersResponse:
     broker = ctx.broker
+    if req.topic_partitions == []:
+        return R()  # nothing for Kafka's controller to do, nor to check
     check_deadline(req.timeout_ms)
     if req.election_type not in ELECTION_TYPES:
         return error_response(

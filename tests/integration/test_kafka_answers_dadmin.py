@@ -4,7 +4,9 @@ A timeout of 0 or below makes Kafka's controller answer CreateTopics, DeleteTopi
 CreatePartitions and ElectLeaders REQUEST_TIMED_OUT for everything asked, changing nothing;
 CreateTopics says TOPIC_ALREADY_EXISTS before looking at the assignment; DeleteTopics refuses a
 name with an id, or neither, and answers each with what it asked; ElectLeaders refuses an
-unknown election type and lists every topic for null topic_partitions."""
+unknown election type and lists every topic for null topic_partitions; DescribeTopicPartitions
+refuses a cursor not asked for and an empty name whole, an illegal name per topic, and ends a
+page at the next topic asked."""
 
 from __future__ import annotations
 
@@ -17,10 +19,13 @@ from conformance.wire import WireClient
 from kpy.protocol.messages.create_partitions import CreatePartitionsRequest
 from kpy.protocol.messages.create_topics import CreateTopicsRequest
 from kpy.protocol.messages.delete_topics import DeleteTopicsRequest
+from kpy.protocol.messages.describe_topic_partitions import DescribeTopicPartitionsRequest
 from kpy.protocol.messages.elect_leaders import ElectLeadersRequest
 from kpy.protocol.messages.metadata import MetadataRequest
 
+UNKNOWN_SERVER_ERROR = -1
 REQUEST_TIMED_OUT = 7
+INVALID_TOPIC_EXCEPTION = 17
 UNKNOWN_TOPIC_OR_PARTITION = 3
 TOPIC_ALREADY_EXISTS = 36
 INVALID_REQUEST = 42
@@ -206,3 +211,82 @@ def test_elect_leaders_every_partition_lists_every_topic(bootstrap, name):
         listed = {r.topic: r.partition_result for r in response.replica_election_results}
         assert listed[name] == []
         assert all(not p for p in listed.values())
+
+
+def describe_partitions(wire, names, *, limit=10, cursor=None):
+    req = DescribeTopicPartitionsRequest(
+        topics=[DescribeTopicPartitionsRequest.TopicRequest(name=n) for n in names],
+        response_partition_limit=limit,
+        cursor=None
+        if cursor is None
+        else DescribeTopicPartitionsRequest.Cursor(topic_name=cursor[0], partition_index=cursor[1]),
+    )
+    response = wire.send(req, 0)
+    cursor = response.next_cursor
+    return (
+        None if cursor is None else (cursor.topic_name, cursor.partition_index),
+        [(t.name, t.error_code, len(t.partitions)) for t in response.topics],
+    )
+
+
+def test_describe_topic_partitions_refusals(bootstrap, name):
+    a, b = f"{name}-a", f"{name}-b"
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, a, partitions=2)
+        create_topic(wire, b)
+        assert describe_partitions(wire, [a, "bad name!", "x" * 250]) == (
+            None,
+            [
+                ("bad name!", INVALID_TOPIC_EXCEPTION, 0),
+                (a, 0, 2),
+                ("x" * 250, INVALID_TOPIC_EXCEPTION, 0),
+            ],
+        )
+        # Refused whole: every topic asked, with the error and no partitions.
+        for names, cursor, code in (
+            ([a, b], (f"{name}-c", 0), INVALID_REQUEST),  # the cursor's topic is not asked
+            ([a, b], (a, -1), INVALID_REQUEST),
+            ([a, ""], None, UNKNOWN_SERVER_ERROR),
+        ):
+            assert describe_partitions(wire, names, cursor=cursor) == (
+                None,
+                [(n, code, 0) for n in names],  # as asked
+            )
+
+
+def test_describe_topic_partitions_cursor_at_next_topic_asked(bootstrap, name):
+    a, b = f"{name}-a", f"{name}-b"
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, a, partitions=2)
+        create_topic(wire, b)
+        # The page ends with a: the cursor names the next topic asked, existing or not.
+        assert describe_partitions(wire, [a, f"{a}0", b], limit=2) == ((f"{a}0", 0), [(a, 0, 2)])
+        assert describe_partitions(wire, [a, b], limit=1) == ((a, 1), [(a, 0, 1)])
+
+
+def test_nothing_left_for_the_controller_is_answered_without_time(bootstrap, name):
+    """What the broker refuses itself is answered even with a timeout of 0."""
+    with WireClient(bootstrap) as wire:
+        twice = [CT(name=name, num_partitions=1, replication_factor=1)] * 2
+        results = wire.send(CreateTopicsRequest(topics=twice, timeout_ms=0), 7).topics
+        assert [(r.name, r.error_code) for r in results] == [(name, INVALID_REQUEST)]
+        refused = [DT(name=name, topic_id=uuid.uuid4()), DT(name=None, topic_id=ZERO)]
+        results = wire.send(DeleteTopicsRequest(topics=refused, timeout_ms=0), 6).responses
+        assert sorted((r.name or "", r.error_code) for r in results) == [
+            ("", INVALID_REQUEST),
+            (name, INVALID_REQUEST),
+        ]
+        req = ElectLeadersRequest(election_type=5, topic_partitions=[], timeout_ms=0)
+        response = wire.send(req, 2)
+        assert (response.error_code, response.replica_election_results) == (0, [])
+
+
+def test_describe_topic_partitions_cursor_past_int_range(bootstrap, name):
+    """Kafka adds the limit to the cursor's partition in Java int arithmetic: past 2**31 - 1
+    the end wraps round, and the answer's cursor carries the wrapped index."""
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, name)
+        assert describe_partitions(wire, [name], limit=2, cursor=(name, 2**31 - 1)) == (
+            (name, -(2**31) + 1),
+            [(name, 0, 0)],
+        )
