@@ -326,9 +326,10 @@ def parse_args(argv):
     p.add_argument(
         "--warmup",
         type=float,
-        default=0.0,
-        help="seconds of untimed produce and fetch before each client workload, for every broker"
-        " (default 0: every broker runs cold, a JVM's JIT included)",
+        default=10.0,
+        help="seconds of untimed produce and fetch before each client workload, for every broker,"
+        " so that a JVM's JIT has compiled Kafka's paths (default %(default)s; 0: every broker"
+        " runs cold)",
     )
     p.add_argument("--json", default=None, help="default bench/results.json")
     p.add_argument("--markdown", default=None, help="default bench/results.md")
