@@ -673,7 +673,8 @@ class Config:
         self, names: tuple[str, ...], start: str | None = None
     ) -> list[tuple[str, str | None, int]]:
         """Kafka's synonym list: dynamic per-broker values of all ``names``, then dynamic
-        defaults, then static values, then Kafka's defaults; dropped up to ``start``."""
+        defaults, then static values, then Kafka's defaults; dropped up to ``start`` (all of
+        them when ``start`` has no value anywhere), as Kafka does."""
         entries: list[tuple[str, str | None, int]] = []
         for attr, source in zip(_LAYERS, _LAYER_SOURCES):
             layer, text = getattr(self, attr), getattr(self, attr + "_text", None)
@@ -709,7 +710,7 @@ class Config:
         for name in sorted(TOPIC_KEYS):
             key = TOPIC_KEYS[name]
             shown = None if is_sensitive(key) else format_value(config[name])
-            synonyms = self._synonym_entries(key.synonyms)
+            synonyms = self._synonym_entries(key.synonyms, start=(*key.synonyms, None)[0])
             if overrides.get(name) is not None:
                 synonyms.insert(0, (name, shown, SOURCE_DYNAMIC_TOPIC))
             source = synonyms[0][2] if synonyms else SOURCE_DEFAULT
