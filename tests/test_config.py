@@ -347,8 +347,9 @@ def test_topic_describe_follows_kafkas_synonyms():
     entries = {e.name: e for e in Config({}).describe_topic_config({})}
     retention = entries["retention.ms"]
     assert (retention.value, retention.source, retention.read_only) == ("604800000", 5, False)
-    # Kafka lists the broker key that holds the default: log.retention.hours=168.
-    assert retention.synonyms == [("log.retention.hours", "168", 5)]
+    # Kafka 4.4 lists the broker keys from its first one (log.retention.ms) on: that one has
+    # no value, so log.retention.hours=168 is not listed either.
+    assert retention.synonyms == []
     assert retention.type == 5  # LONG
     assert entries["cleanup.policy"].type == 7 and entries["cleanup.policy"].value == "delete"
     assert entries["remote.storage.enable"].synonyms == []
@@ -366,6 +367,9 @@ def test_topic_describe_follows_kafkas_synonyms():
     ]
     entries = {e.name: e for e in config.describe_topic_config({})}
     assert (entries["retention.ms"].value, entries["retention.ms"].source) == ("1000", 4)
+    entries = {e.name: e for e in Config({"log.roll.hours": "2"}).describe_topic_config({})}
+    assert (entries["segment.ms"].value, entries["segment.ms"].source) == ("7200000", 5)
+    assert entries["segment.ms"].synonyms == []
 
 
 def test_broker_describe():
