@@ -68,6 +68,10 @@ UNORDERED = {
     ("ListTransactions", "transaction_states"),
     ("DescribeLogDirs", "results[].topics"),
     ("ElectLeaders", "replica_election_results"),
+    ("ListOffsets", "topics"),
+    ("DeleteRecords", "topics"),
+    ("DeleteRecords", "topics[].partitions"),
+    ("ListOffsets", "topics[].partitions"),
 }
 # OffsetFetch lists what was committed to a group: the group '' is every sequence's.
 LISTINGS = UNORDERED | {

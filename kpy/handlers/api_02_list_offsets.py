@@ -5,6 +5,11 @@ read_committed), -2 earliest (log start offset), -3 max timestamp (v7+, KIP-734)
 -4 earliest local (v8+, same as earliest without tiered storage), -5 latest tiered (v9+,
 nothing is tiered so no offset). Any other timestamp finds the first offset whose record
 timestamp is at or after it, through the time index.
+
+As Kafka: an isolation level other than 0/1 fails every partition (UNKNOWN_SERVER_ERROR, as
+Kafka's parse of it throws); a special timestamp the version does not know is
+UNSUPPORTED_VERSION for that partition; a topic named twice is answered once, and a partition
+asked twice once, INVALID_REQUEST.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
 
 LATEST, EARLIEST, MAX_TIMESTAMP, EARLIEST_LOCAL, LATEST_TIERED = -1, -2, -3, -4, -5
+# The lowest special timestamp each version knows (v1-6 know -1 and -2).
+LOWEST_SPECIAL = {7: MAX_TIMESTAMP, 8: EARLIEST_LOCAL}
 PartitionResponse = ListOffsetsResponse.ListOffsetsPartitionResponse
 
 
@@ -34,24 +41,42 @@ def error_response(req: ListOffsetsRequest, version: int, code: int) -> ListOffs
 
 @handles(2, 1, 10, error_response=error_response)
 async def list_offsets(ctx: RequestContext, req: ListOffsetsRequest) -> ListOffsetsResponse:
-    response = ListOffsetsResponse()
+    if req.isolation_level not in (0, 1):
+        raise KafkaError(
+            ErrorCode.UNKNOWN_SERVER_ERROR, f"Unknown isolation level {req.isolation_level}"
+        )
+    version = ctx.api_version
+    lowest = EARLIEST if version < 7 else LOWEST_SPECIAL.get(version, LATEST_TIERED)
+    # Kafka keys its answer by partition: a topic named twice is answered once.
+    asked: dict[str, list] = {}
     for t in req.topics:
-        entry = ListOffsetsResponse.ListOffsetsTopicResponse(name=t.name)
+        asked.setdefault(t.name, []).extend(t.partitions)
+    response = ListOffsetsResponse()
+    for name, partitions in asked.items():
+        entry = ListOffsetsResponse.ListOffsetsTopicResponse(name=name)
+        indexes = [p.partition_index for p in partitions]
+        twice = {i for i in indexes if indexes.count(i) > 1}
         seen: set[int] = set()
-        for p in t.partitions:
-            if p.partition_index in seen:
+        for p in partitions:
+            index = p.partition_index
+            if index in seen:
+                continue
+            seen.add(index)
+            if index in twice:
                 entry.partitions.append(
-                    PartitionResponse(
-                        partition_index=p.partition_index, error_code=ErrorCode.INVALID_REQUEST
-                    )
+                    PartitionResponse(partition_index=index, error_code=ErrorCode.INVALID_REQUEST)
                 )
                 continue
-            seen.add(p.partition_index)
             try:
-                entry.partitions.append(_lookup(ctx, t.name, p, req.isolation_level))
+                if p.timestamp < lowest:
+                    raise KafkaError(
+                        ErrorCode.UNSUPPORTED_VERSION,
+                        f"Timestamp {p.timestamp} is not supported by ListOffsets v{version}",
+                    )
+                entry.partitions.append(_lookup(ctx, name, p, req.isolation_level))
             except KafkaError as exc:
                 entry.partitions.append(
-                    PartitionResponse(partition_index=p.partition_index, error_code=exc.code)
+                    PartitionResponse(partition_index=index, error_code=exc.code)
                 )
         if entry.partitions:  # as Kafka, whose answer is built per partition
             response.topics.append(entry)
@@ -79,8 +104,6 @@ def _lookup(ctx: RequestContext, topic: str, p, isolation_level: int) -> Partiti
         found = None
     elif ts == MAX_TIMESTAMP:
         found = log.max_timestamp_entry()
-    elif ts < 0:
-        raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unknown special timestamp {ts}")
     else:
         found = log.offset_for_timestamp(ts)
     if found is None:

@@ -19,15 +19,23 @@ PartitionResult = DeleteRecordsResponse.DeleteRecordsPartitionResult
 @handles(21, 0, 2)
 async def delete_records(ctx: RequestContext, req: DeleteRecordsRequest) -> DeleteRecordsResponse:
     broker = ctx.broker
-    response = DeleteRecordsResponse()
+    # As Kafka, which keys the request by partition: a topic named twice is answered once, a
+    # partition asked twice once, for the last offset asked.
+    asked: dict[str, dict[int, int]] = {}
     for t in req.topics:
-        entry = DeleteRecordsResponse.DeleteRecordsTopicResult(name=t.name)
-        if t.partitions:  # as Kafka, whose answer is built per partition: no partition, no topic
-            response.topics.append(entry)
+        offsets = asked.setdefault(t.name, {})
         for p in t.partitions:
+            offsets[p.partition_index] = p.offset
+    response = DeleteRecordsResponse()
+    for name, offsets in asked.items():
+        if not offsets:  # no partition, no topic: Kafka's answer is built per partition
+            continue
+        entry = DeleteRecordsResponse.DeleteRecordsTopicResult(name=name)
+        response.topics.append(entry)
+        for index, asked_offset in offsets.items():
             try:
-                log = broker.partition_log(t.name, p.partition_index)
-                offset = log.high_watermark if p.offset == -1 else p.offset
+                log = broker.partition_log(name, index)
+                offset = log.high_watermark if asked_offset == -1 else asked_offset
                 if offset < 0 or offset > log.high_watermark:
                     raise KafkaError(
                         ErrorCode.OFFSET_OUT_OF_RANGE,
@@ -35,14 +43,10 @@ async def delete_records(ctx: RequestContext, req: DeleteRecordsRequest) -> Dele
                     )
                 await trio.to_thread.run_sync(log.delete_records_before, offset)
                 entry.partitions.append(
-                    PartitionResult(
-                        partition_index=p.partition_index, low_watermark=log.log_start_offset
-                    )
+                    PartitionResult(partition_index=index, low_watermark=log.log_start_offset)
                 )
             except KafkaError as exc:
                 entry.partitions.append(
-                    PartitionResult(
-                        partition_index=p.partition_index, low_watermark=-1, error_code=exc.code
-                    )
+                    PartitionResult(partition_index=index, low_watermark=-1, error_code=exc.code)
                 )
     return response
