@@ -163,9 +163,10 @@ class Log:
     def _load_producer_state(self) -> None:
         """Newest snapshot, then the batch headers after it replayed."""
         start = max(self.producer_state.load_snapshot(self.log_end_offset), self.log_start_offset)
-        for _, _, h in self.batches(start):
+        for seg, pos, h in self.batches(start):
             if h.base_offset >= start:
-                self.producer_state.update(h)
+                marker = self._marker_epoch(seg.read_bytes(pos, h.size)) if h.is_control else None
+                self.producer_state.update(h, marker)
 
     # -- offsets ------------------------------------------------------------------------------------
 
@@ -258,8 +259,8 @@ class Log:
         if control:
             for txn in self._aborted_by(buf, batches):
                 self.active.txn_index.append(txn)
-        for h in headers:
-            producers.update(h)
+        for pos, h in batches:
+            producers.update(h, self._marker_epoch(buf, pos) if h.is_control else None)
         self._unflushed += count
         return AppendResult(
             first_offset,
@@ -345,6 +346,16 @@ class Log:
             lso = min(others, default=h.base_offset + 1)
             result.append(AbortedTxn(h.producer_id, first, h.base_offset, lso))
         return result
+
+    @staticmethod
+    def _marker_epoch(buf: records.Buffer, pos: int = 0) -> int | None:
+        """The coordinator epoch of the transaction marker (a control batch) at ``pos``;
+        None for another control record or an unreadable one."""
+        try:
+            marker = records.end_txn_marker(buf, pos)
+        except records.InvalidBatch:
+            return None
+        return marker.coordinator_epoch if marker is not None else None
 
     def offline_error(self, exc: OSError) -> None:
         raise KafkaError(

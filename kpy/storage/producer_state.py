@@ -172,8 +172,9 @@ class ProducerStateManager:
             )
         return None
 
-    def update(self, h: BatchHeader) -> None:
-        """Record an appended batch (offsets assigned)."""
+    def update(self, h: BatchHeader, coordinator_epoch: int | None = None) -> None:
+        """Record an appended batch (offsets assigned); for a transaction marker
+        ``coordinator_epoch`` is the one the marker carries, which Kafka lists from then on."""
         if h.producer_id < 0:
             return
         entry = self.producers.get(h.producer_id)
@@ -186,6 +187,8 @@ class ProducerStateManager:
             self.producers[h.producer_id] = entry
         if h.is_control:
             entry.current_txn_first_offset = -1
+            if coordinator_epoch is not None:
+                entry.coordinator_epoch = coordinator_epoch
         else:
             if h.base_sequence != NO_SEQUENCE:
                 entry.batches.append(

@@ -1,0 +1,93 @@
+"""Answers of Apache Kafka 4.4 that the differential harness found kpy giving otherwise, for
+DescribeProducers, AddPartitionsToTxn and JoinGroup; run against kpy and the reference Kafka
+where the test needs no restart.
+
+DescribeProducers lists the coordinator epoch of the last transaction marker a producer's
+transaction ended with (kept across a restart, from the snapshot or replayed from the log)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import raw
+from conformance.raw import batch, create_topic, unique, wait_for
+from conformance.wire import WireClient
+from kpy.protocol.messages.add_partitions_to_txn import AddPartitionsToTxnRequest as APR
+from kpy.protocol.messages.describe_producers import DescribeProducersRequest
+from kpy.protocol.messages.end_txn import EndTxnRequest
+from kpy.protocol.messages.produce import ProduceRequest
+
+CONCURRENT_TRANSACTIONS = 51
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture(params=["kpy", "kafka"])
+def bootstrap(request):
+    if request.param == "kpy":
+        return request.getfixturevalue("broker").bootstrap
+    return request.getfixturevalue("kafka_reference")
+
+
+def producers(wire, topic):
+    req = DescribeProducersRequest(
+        topics=[DescribeProducersRequest.TopicRequest(name=topic, partition_indexes=[0])]
+    )
+    resp = wire.send(req, 0)
+    return {
+        s.producer_id: (s.coordinator_epoch, s.current_txn_start_offset)
+        for s in resp.topics[0].partitions[0].active_producers
+    }
+
+
+def committed_transaction(wire):
+    """A topic with one committed transaction: (topic, producer id)."""
+    topic, tid = unique("dlo-t"), unique("dlo-x")
+    create_topic(wire, topic, 1)
+    ids = raw.init_producer_id(wire, tid, version=3)
+    pid, epoch = ids.producer_id, ids.producer_epoch
+    add = APR(
+        v3_and_below_transactional_id=tid,
+        v3_and_below_producer_id=pid,
+        v3_and_below_producer_epoch=epoch,
+        v3_and_below_topics=[APR.AddPartitionsToTxnTopic(name=topic, partitions=[0])],
+    )
+    codes = lambda r: [
+        p.partition_error_code for p in r.results_by_topic_v3_and_below[0].results_by_partition
+    ]  # noqa: E731
+    assert codes(raw.ask_coordinator(wire, add, 3, codes=codes)) == [0]
+    data = batch(2, producer_id=pid, producer_epoch=epoch, base_sequence=0, is_transactional=True)
+    produce = ProduceRequest(
+        transactional_id=tid,
+        acks=-1,
+        timeout_ms=10000,
+        topic_data=[
+            ProduceRequest.TopicProduceData(
+                name=topic,
+                partition_data=[ProduceRequest.PartitionProduceData(index=0, records=data)],
+            )
+        ],
+    )
+    assert wire.send(produce, 9).responses[0].partition_responses[0].error_code == 0
+    assert producers(wire, topic) == {pid: (-1, 0)}
+    end = EndTxnRequest(transactional_id=tid, producer_id=pid, producer_epoch=epoch, committed=True)
+    assert raw.retry(lambda: wire.send(end, 3), errors={CONCURRENT_TRANSACTIONS}).error_code == 0
+    # Kafka writes the marker after it answers EndTxn.
+    wait_for(lambda: producers(wire, topic)[pid][1] == -1, "the commit marker")
+    return topic, pid
+
+
+def test_describe_producers_lists_the_markers_coordinator_epoch(bootstrap):
+    with WireClient(bootstrap) as wire:
+        topic, pid = committed_transaction(wire)
+        assert producers(wire, topic) == {pid: (0, -1)}
+
+
+def test_markers_coordinator_epoch_survives_restart(fresh_broker):
+    with WireClient(fresh_broker.bootstrap) as wire:
+        topic, pid = committed_transaction(wire)
+    # A crash replays the marker from the log; a clean stop keeps it in the snapshot.
+    for crash in (True, False):
+        fresh_broker.restart(crash=crash)
+        with WireClient(fresh_broker.bootstrap) as wire:
+            assert producers(wire, topic) == {pid: (0, -1)}
