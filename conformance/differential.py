@@ -131,7 +131,9 @@ def learn_ids(recorded: Any, actual: Any, b: Binding) -> None:
 
 
 def _learn_leaf(attr: str, ftype: str, r: Any, a: Any, b: Binding) -> None:
-    nothing = (None, "", -1, 0, gen.ZERO_ID)
+    # A producer id of 0 is a real one (the first a fresh broker hands out: the capture's kpy
+    # gives it to the first check asking, whose batches then carry it).
+    nothing = (None, "", -1, gen.ZERO_ID) if attr in PID_FIELDS else (None, "", -1, 0, gen.ZERO_ID)
     if r == a or r in nothing or a in nothing:
         return
     # The first answer naming an id is the one that handed it out; later ones (listings of

@@ -52,9 +52,14 @@ def committed_transaction(wire):
         v3_and_below_producer_epoch=epoch,
         v3_and_below_topics=[APR.AddPartitionsToTxnTopic(name=topic, partitions=[0])],
     )
-    codes = lambda r: [
-        p.partition_error_code for p in r.results_by_topic_v3_and_below[0].results_by_partition
-    ]  # noqa: E731
+
+    def codes(r):
+        return [
+            p.partition_error_code
+            for t in r.results_by_topic_v3_and_below
+            for p in t.results_by_partition
+        ]
+
     assert codes(raw.ask_coordinator(wire, add, 3, codes=codes)) == [0]
     data = batch(2, producer_id=pid, producer_epoch=epoch, base_sequence=0, is_transactional=True)
     produce = ProduceRequest(
