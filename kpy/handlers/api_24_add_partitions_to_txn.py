@@ -63,19 +63,26 @@ async def add_partitions_to_txn(ctx: RequestContext, req: AddPartitionsToTxnRequ
         )
         return R(results_by_topic_v3_and_below=_topic_results(req.v3_and_below_topics, codes))
     response = R()
+    # As in Kafka, a transactional id named more than once in a batch is still answered once
+    # per entry, each with its own producer and verify_only, but all on the partitions of the
+    # id's last entry; an answer of one code repeats the topics of the id's first entry.
+    last = {txn.transactional_id: txn.topics for txn in req.transactions}
+    first: dict[str, list] = {}
+    for txn in req.transactions:
+        first.setdefault(txn.transactional_id, txn.topics)
     for txn in req.transactions:
         codes = txns.add_partitions(
             txn.transactional_id,
             txn.producer_id,
             txn.producer_epoch,
-            _partitions(txn.topics),
+            _partitions(last[txn.transactional_id]),
             ctx.api_version,
             verify_only=txn.verify_only,
         )
         response.results_by_transaction.append(
             R.AddPartitionsToTxnResult(
                 transactional_id=txn.transactional_id,
-                topic_results=_topic_results(txn.topics, codes),
+                topic_results=_topic_results(first[txn.transactional_id], codes),
             )
         )
     return response

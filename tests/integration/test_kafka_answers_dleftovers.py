@@ -14,9 +14,11 @@ from conformance.raw import batch, create_topic, unique, wait_for
 from conformance.wire import WireClient
 from kpy.protocol.messages.add_partitions_to_txn import AddPartitionsToTxnRequest as APR
 from kpy.protocol.messages.describe_producers import DescribeProducersRequest
+from kpy.protocol.messages.describe_transactions import DescribeTransactionsRequest
 from kpy.protocol.messages.end_txn import EndTxnRequest
 from kpy.protocol.messages.produce import ProduceRequest
 
+INVALID_PRODUCER_ID_MAPPING = 49
 CONCURRENT_TRANSACTIONS = 51
 
 pytestmark = pytest.mark.timeout(90)
@@ -96,3 +98,48 @@ def test_markers_coordinator_epoch_survives_restart(fresh_broker):
         fresh_broker.restart(crash=crash)
         with WireClient(fresh_broker.bootstrap) as wire:
             assert producers(wire, topic) == {pid: (0, -1)}
+
+
+def test_add_partitions_batch_naming_an_id_twice(bootstrap):
+    """v4+ (broker to broker): each entry is answered with its own producer, but on the
+    partitions of the id's last entry; one code repeats the topics of the id's first entry."""
+    with WireClient(bootstrap) as wire:
+        topic, tid = unique("dlo-t"), unique("dlo-x")
+        create_topic(wire, topic, 3)
+        ids = raw.init_producer_id(wire, tid, version=3)
+
+        def entry(partitions, pid=ids.producer_id):
+            return APR.AddPartitionsToTxnTransaction(
+                transactional_id=tid,
+                producer_id=pid,
+                producer_epoch=ids.producer_epoch,
+                topics=[APR.AddPartitionsToTxnTopic(name=topic, partitions=partitions)],
+            )
+
+        def add(*entries):
+            resp = raw.ask_coordinator(wire, APR(transactions=list(entries)), 4)
+            assert resp.error_code == 0
+            return [
+                (
+                    r.transactional_id,
+                    [
+                        (p.partition_index, p.partition_error_code)
+                        for t in r.topic_results
+                        for p in t.results_by_partition
+                    ],
+                )
+                for r in resp.results_by_transaction
+            ]
+
+        def in_transaction():
+            resp = wire.send(DescribeTransactionsRequest(transactional_ids=[tid]), 0)
+            return sorted(p for t in resp.transaction_states[0].topics for p in t.partitions)
+
+        assert add(entry([0]), entry([1, 2])) == [(tid, [(0, 0)]), (tid, [(0, 0)])]
+        assert in_transaction() == [1, 2]
+        stranger = ids.producer_id + 1000
+        assert add(entry([1]), entry([0], stranger)) == [
+            (tid, [(1, 0)]),
+            (tid, [(1, INVALID_PRODUCER_ID_MAPPING)]),
+        ]
+        assert in_transaction() == [0, 1, 2]
