@@ -11,14 +11,14 @@ from __future__ import annotations
 from kpy.config import validate_topic_config
 from kpy.dispatch import RequestContext, handles
 from kpy.handlers.configs import (
-    BROKER,
     TOPIC,
+    check_alter_resource,
+    check_altered_topic_name,
     check_broker_name,
-    check_no_duplicates,
-    check_not_null,
+    duplicate_resources,
     topic_of,
 )
-from kpy.protocol.error_codes import ErrorCode, KafkaError
+from kpy.protocol.error_codes import KafkaError
 from kpy.protocol.messages.alter_configs import AlterConfigsRequest, AlterConfigsResponse
 
 
@@ -26,36 +26,33 @@ from kpy.protocol.messages.alter_configs import AlterConfigsRequest, AlterConfig
 async def alter_configs(ctx: RequestContext, req: AlterConfigsRequest) -> AlterConfigsResponse:
     broker = ctx.broker
     response = AlterConfigsResponse()
+    duplicates = duplicate_resources(req.resources)
     for res in req.resources:
         result = AlterConfigsResponse.AlterConfigsResourceResponse(
             resource_type=res.resource_type, resource_name=res.resource_name
         )
         response.responses.append(result)
         try:
+            check_alter_resource(res, duplicates)
             values = {c.name: c.value for c in res.configs}
             if res.resource_type == TOPIC:
-                topic_of(broker, res.resource_name)
+                check_altered_topic_name(res.resource_name)
                 validate_topic_config(values)
+                topic_of(broker, res.resource_name)
                 if not req.validate_only:
                     broker.set_topic_configs(
                         res.resource_name, {k: str(v) for k, v in values.items()}
                     )
-            elif res.resource_type == BROKER:
+            else:
                 check_broker_name(broker, res.resource_name, alter=True)
-                check_no_duplicates([c.name for c in res.configs])
-                sets = {c.name: check_not_null(c.name, c.value) for c in res.configs}
                 broker.config.alter_dynamic(
-                    sets,
+                    values,
                     per_broker=res.resource_name != "",
                     replace=True,
                     validate_only=req.validate_only,
                 )
                 if not req.validate_only:
                     broker.metadata.save_broker_configs()
-            else:
-                raise KafkaError(
-                    ErrorCode.INVALID_REQUEST, f"Unsupported resource type {res.resource_type}"
-                )
         except KafkaError as exc:
             result.error_code = exc.code
             result.error_message = exc.message

@@ -12,11 +12,13 @@ from kpy.config_dynamic import typed_key
 from kpy.config_keys import BROKER_KEYS, KAFKA_STATIC_KEYS
 from kpy.dispatch import RequestContext, handles
 from kpy.handlers.configs import (
-    BROKER,
     TOPIC,
+    check_alter_resource,
+    check_altered_topic_name,
     check_broker_name,
     check_no_duplicates,
     check_not_null,
+    duplicate_resources,
     topic_of,
 )
 from kpy.protocol.error_codes import ErrorCode, KafkaError
@@ -26,6 +28,7 @@ from kpy.protocol.messages.incremental_alter_configs import (
 )
 
 SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
+OPS = (SET, DELETE, APPEND, SUBTRACT)
 
 
 @handles(44, 0, 1)
@@ -34,56 +37,72 @@ async def incremental_alter_configs(
 ) -> IncrementalAlterConfigsResponse:
     broker = ctx.broker
     response = IncrementalAlterConfigsResponse()
+    duplicates = duplicate_resources(req.resources)
+    # Kafka's controller fails on a topic's unknown operation, and with it the whole request it
+    # was sent: every resource that passed the broker's checks is UNKNOWN_SERVER_ERROR.
+    failed = any(_unknown_topic_op(res, duplicates) for res in req.resources)
     for res in req.resources:
         result = IncrementalAlterConfigsResponse.AlterConfigsResourceResponse(
             resource_type=res.resource_type, resource_name=res.resource_name
         )
         response.responses.append(result)
         try:
+            check_alter_resource(res, duplicates, incremental=True)
             if res.resource_type == TOPIC:
-                topic = topic_of(broker, res.resource_name)
-                current = broker.config.effective_topic_config(topic.configs)
-                overrides = apply_ops(dict(topic.configs), current, res.configs)
+                if failed:
+                    raise KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR)
+                topic = broker.metadata.get(res.resource_name)
+                configs = topic.configs if topic is not None else {}
+                current = broker.config.effective_topic_config(configs)
+                overrides = apply_ops(dict(configs), current, res.configs)
+                check_altered_topic_name(res.resource_name)
                 validate_topic_config(overrides)
+                topic_of(broker, res.resource_name)
                 if not req.validate_only:
                     broker.set_topic_configs(res.resource_name, overrides)
-            elif res.resource_type == BROKER:
+            else:
                 check_broker_name(broker, res.resource_name, alter=True)
                 per_broker = res.resource_name != ""
                 sets, deletes = broker_ops(broker.config, res.configs, per_broker)
+                validate_only = req.validate_only or failed
                 broker.config.alter_dynamic(
-                    sets, deletes, per_broker=per_broker, validate_only=req.validate_only
+                    sets, deletes, per_broker=per_broker, validate_only=validate_only
                 )
-                if not req.validate_only:
+                if failed:
+                    raise KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR)
+                if not validate_only:
                     broker.metadata.save_broker_configs()
-            else:
-                raise KafkaError(
-                    ErrorCode.INVALID_REQUEST, f"Unsupported resource type {res.resource_type}"
-                )
         except KafkaError as exc:
             result.error_code = exc.code
             result.error_message = exc.message
     return response
 
 
+def _unknown_topic_op(res, duplicates: set[tuple[int, str]]) -> bool:
+    if res.resource_type != TOPIC or all(c.config_operation in OPS for c in res.configs):
+        return False
+    try:
+        check_alter_resource(res, duplicates, incremental=True)
+    except KafkaError:
+        return False
+    return True
+
+
 def apply_ops(overrides: dict[str, str], current: dict, ops) -> dict[str, str]:
-    seen = set()
+    """A topic's overrides after its (known) operations; the keys and values are checked
+    after, by validate_topic_config, as Kafka's controller checks them."""
     for c in ops:
-        if c.name in seen:
-            raise KafkaError(ErrorCode.INVALID_REQUEST, f"Duplicate config key {c.name}")
-        seen.add(c.name)
-        key = KEYS.get(c.name)
-        if key is None or key.scope != "topic":
-            raise KafkaError(ErrorCode.INVALID_CONFIG, f"Unknown topic config name: {c.name}")
         if c.config_operation == SET:
             overrides[c.name] = c.value
         elif c.config_operation == DELETE:
             overrides.pop(c.name, None)
-        elif c.config_operation in (APPEND, SUBTRACT):
-            if key.type != "list":
+        else:
+            key = KEYS.get(c.name)
+            if key is None or key.scope != "topic" or key.type != "list":
+                verb = "APPEND" if c.config_operation == APPEND else "SUBTRACT"
                 raise KafkaError(
                     ErrorCode.INVALID_CONFIG,
-                    f"Config value append is not allowed for config key: {c.name}",
+                    f"Can't {verb} to key {c.name} because its type is not LIST.",
                 )
             items = list(current.get(c.name) or [])
             values = [v.strip() for v in (c.value or "").split(",") if v.strip()]
@@ -92,10 +111,6 @@ def apply_ops(overrides: dict[str, str], current: dict, ops) -> dict[str, str]:
             else:
                 items = [v for v in items if v not in values]
             overrides[c.name] = ",".join(items)
-        else:
-            raise KafkaError(
-                ErrorCode.INVALID_REQUEST, f"Unknown config operation {c.config_operation}"
-            )
     return overrides
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
+from kpy.metadata import validate_topic_name
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 
 TOPIC = 2
 BROKER = 4
 BROKER_LOGGER = 8
+DELETE_OP = 1  # IncrementalAlterConfigs' DELETE
 
 
 def check_broker_name(broker, name: str, *, alter: bool = False) -> None:
@@ -44,3 +47,40 @@ def topic_of(broker, name: str):
     if topic is None:
         raise KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {name} does not exist")
     return topic
+
+
+def duplicate_resources(resources) -> set[tuple[int, str]]:
+    """The (type, name) of resources an alter names more than once: Kafka refuses each of them
+    (INVALID_REQUEST) and alters the others."""
+    counts = Counter((r.resource_type, r.resource_name) for r in resources)
+    return {key for key, n in counts.items() if n > 1}
+
+
+def check_alter_resource(
+    res, duplicates: set[tuple[int, str]], *, incremental: bool = False
+) -> None:
+    """What Kafka's broker checks of an alter's resource before its controller sees it: each
+    resource once (``duplicates``), each key once, a value for each key (but for an
+    incremental DELETE), a type it alters (topic or broker), all INVALID_REQUEST."""
+    if (res.resource_type, res.resource_name) in duplicates:
+        raise KafkaError(ErrorCode.INVALID_REQUEST, "Each resource must appear at most once.")
+    check_no_duplicates([c.name for c in res.configs])
+    nulls = [
+        c.name
+        for c in res.configs
+        if c.value is None and not (incremental and c.config_operation == DELETE_OP)
+    ]
+    if nulls:
+        raise KafkaError(
+            ErrorCode.INVALID_REQUEST, "Null value not supported for : " + ", ".join(nulls)
+        )
+    if res.resource_type not in (TOPIC, BROKER):
+        raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unknown resource type {res.resource_type}")
+
+
+def check_altered_topic_name(name: str) -> None:
+    """Kafka's controller checks an altered topic's name before its configs, and its configs
+    before it looks the topic up (topic_of)."""
+    if name == "":
+        raise KafkaError(ErrorCode.INVALID_REQUEST, "Default topic resources are not allowed.")
+    validate_topic_name(name)

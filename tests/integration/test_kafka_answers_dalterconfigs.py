@@ -1,0 +1,158 @@
+"""AlterConfigs and IncrementalAlterConfigs answered as Apache Kafka 4.4 answers them, where the
+differential harness found kpy answering otherwise; each test runs against kpy and the reference
+Kafka alike (topic resources only: the reference broker is shared). The broker's checks come
+first (a resource named twice, a key given twice, a null value, an unknown resource type: all
+INVALID_REQUEST), then the controller's: an unknown operation fails the whole request
+(UNKNOWN_SERVER_ERROR), then APPEND to a key that is not a list, the topic name ('' is
+INVALID_REQUEST, an illegal one INVALID_TOPIC_EXCEPTION), the keys and values (INVALID_CONFIG),
+and only then whether the topic exists."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from conformance.raw import create_topic
+from conformance.wire import WireClient
+from kpy.protocol.messages.alter_configs import AlterConfigsRequest
+from kpy.protocol.messages.describe_configs import DescribeConfigsRequest
+from kpy.protocol.messages.incremental_alter_configs import IncrementalAlterConfigsRequest
+
+UNKNOWN_SERVER_ERROR = -1
+UNKNOWN_TOPIC_OR_PARTITION = 3
+INVALID_TOPIC_EXCEPTION = 17
+INVALID_CONFIG = 40
+INVALID_REQUEST = 42
+SET, DELETE, APPEND = 0, 1, 2
+R = AlterConfigsRequest.AlterConfigsResource
+C = AlterConfigsRequest.AlterableConfig
+IR = IncrementalAlterConfigsRequest.AlterConfigsResource
+IC = IncrementalAlterConfigsRequest.AlterableConfig
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(params=["kpy", "kafka"])
+def bootstrap(request):
+    if request.param == "kpy":
+        return request.getfixturevalue("broker").bootstrap
+    return request.getfixturevalue("kafka_reference")
+
+
+@pytest.fixture
+def name(topic_name):
+    return f"{topic_name}-{uuid.uuid4().hex[:8]}"
+
+
+def alter(wire, resources, *, validate_only=False, version=2):
+    req = AlterConfigsRequest(resources=resources, validate_only=validate_only)
+    return [r.error_code for r in wire.send(req, version).responses]
+
+
+def incremental(wire, resources, *, validate_only=False, version=1):
+    req = IncrementalAlterConfigsRequest(resources=resources, validate_only=validate_only)
+    return [r.error_code for r in wire.send(req, version).responses]
+
+
+def retention_ms(wire, name):
+    res = DescribeConfigsRequest.DescribeConfigsResource(
+        resource_type=2, resource_name=name, configuration_keys=["retention.ms"]
+    )
+    (result,) = wire.send(DescribeConfigsRequest(resources=[res]), 4).results
+    return result.configs[0].value
+
+
+@pytest.mark.parametrize("version", [0, 2])
+def test_alter_configs_checks_before_the_topic_is_looked_up(bootstrap, name, version):
+    missing = f"{name}-missing"
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, name)
+        cases = [
+            (R(resource_type=99, resource_name=name), INVALID_REQUEST),
+            (R(resource_type=8, resource_name="1"), INVALID_REQUEST),
+            (R(resource_type=2, resource_name=""), INVALID_REQUEST),
+            (R(resource_type=2, resource_name="bad name!"), INVALID_TOPIC_EXCEPTION),
+            (R(resource_type=2, resource_name=missing, configs=[C(name="bogus", value="1")]),
+             INVALID_CONFIG),
+            (R(resource_type=2, resource_name=missing,
+               configs=[C(name="retention.ms", value="abc")]), INVALID_CONFIG),
+            (R(resource_type=2, resource_name=missing,
+               configs=[C(name="retention.ms", value=None)]), INVALID_REQUEST),
+            (R(resource_type=2, resource_name=name, configs=[C(name="retention.ms", value=None)]),
+             INVALID_REQUEST),
+            (R(resource_type=2, resource_name=name,
+               configs=[C(name="retention.ms", value="1"), C(name="retention.ms", value="2")]),
+             INVALID_REQUEST),
+            (R(resource_type=2, resource_name=missing), UNKNOWN_TOPIC_OR_PARTITION),
+        ]  # fmt: skip
+        for resource, code in cases:
+            assert alter(wire, [resource], validate_only=True, version=version) == [code]
+
+
+def test_incremental_alter_configs_refuses_a_resource_named_twice(bootstrap, name):
+    """(Kafka 4.4 never answers an AlterConfigs naming a resource twice.)"""
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, name)
+        set_retention = [IC(name="retention.ms", config_operation=SET, value="1234")]
+        resources = [
+            IR(resource_type=2, resource_name=name, configs=set_retention),
+            IR(resource_type=2, resource_name=name, configs=set_retention),
+            IR(resource_type=2, resource_name=f"{name}-missing"),
+        ]
+        codes = incremental(wire, resources)
+        assert codes == [INVALID_REQUEST, INVALID_REQUEST, UNKNOWN_TOPIC_OR_PARTITION]
+        assert retention_ms(wire, name) == "604800000"
+
+
+@pytest.mark.parametrize("version", [0, 1])
+def test_incremental_alter_configs_checks_before_the_topic_is_looked_up(bootstrap, name, version):
+    missing = f"{name}-missing"
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, name)
+        cases = [
+            (IR(resource_type=99, resource_name=name), INVALID_REQUEST),
+            (IR(resource_type=2, resource_name=""), INVALID_REQUEST),
+            (IR(resource_type=2, resource_name="bad name!"), INVALID_TOPIC_EXCEPTION),
+            (IR(resource_type=2, resource_name="",
+                configs=[IC(name="retention.ms", config_operation=APPEND, value="1")]),
+             INVALID_CONFIG),
+            (IR(resource_type=2, resource_name=missing,
+                configs=[IC(name="bogus", config_operation=SET, value="1")]), INVALID_CONFIG),
+            (IR(resource_type=2, resource_name=missing,
+                configs=[IC(name="retention.ms", config_operation=SET, value="abc")]),
+             INVALID_CONFIG),
+            (IR(resource_type=2, resource_name=missing,
+                configs=[IC(name="retention.ms", config_operation=SET, value=None)]),
+             INVALID_REQUEST),
+            (IR(resource_type=2, resource_name=name,
+                configs=[IC(name="cleanup.policy", config_operation=APPEND, value=None)]),
+             INVALID_REQUEST),
+            (IR(resource_type=2, resource_name=name,
+                configs=[IC(name="bogus", config_operation=DELETE, value=None)]), 0),
+            (IR(resource_type=2, resource_name=missing,
+                configs=[IC(name="retention.ms", config_operation=SET, value="1"),
+                         IC(name="retention.ms", config_operation=DELETE, value="1")]),
+             INVALID_REQUEST),
+            (IR(resource_type=2, resource_name=missing), UNKNOWN_TOPIC_OR_PARTITION),
+        ]  # fmt: skip
+        for resource, code in cases:
+            assert incremental(wire, [resource], validate_only=True, version=version) == [code]
+
+
+@pytest.mark.parametrize("operation", [-1, 9])
+def test_incremental_alter_configs_unknown_operation_fails_the_request(bootstrap, name, operation):
+    """Every topic resource fails with the one of unknown operation, none is altered; a
+    resource the broker refuses first keeps its own error."""
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, name)
+        resources = [
+            IR(resource_type=2, resource_name=name,
+               configs=[IC(name="retention.ms", config_operation=SET, value="1234")]),
+            IR(resource_type=2, resource_name=f"{name}-missing",
+               configs=[IC(name="retention.ms", config_operation=operation, value="1")]),
+            IR(resource_type=99, resource_name=name),
+        ]  # fmt: skip
+        codes = incremental(wire, resources)
+        assert codes == [UNKNOWN_SERVER_ERROR, UNKNOWN_SERVER_ERROR, INVALID_REQUEST]
+        assert retention_ms(wire, name) == "604800000"
