@@ -95,6 +95,23 @@ __all__ = [
 ]
 
 
+def _check_min_isr(sets: Mapping[str, str], deletes: Iterable[str], *, per_broker: bool) -> None:
+    """Kafka 4.4's controller keeps min.insync.replicas cluster-wide while eligible leader
+    replicas are on (KIP-966, as kpy's clusters start, see metadata.py): a broker's own value
+    is never set or removed, the cluster default never removed (INVALID_CONFIG)."""
+    name = "min.insync.replicas"
+    if per_broker and (name in sets or name in deletes):
+        raise KafkaError(
+            ErrorCode.INVALID_CONFIG,
+            "Broker-level min.insync.replicas cannot be altered while ELR is enabled.",
+        )
+    if not per_broker and name in deletes and name not in sets:
+        raise KafkaError(
+            ErrorCode.INVALID_CONFIG,
+            "Cluster-level min.insync.replicas cannot be removed while ELR is enabled.",
+        )
+
+
 class ConfigError(ValueError):
     """A configuration value that cannot be used; the message names the key and value."""
 
@@ -547,6 +564,7 @@ class Config:
             parsed = check_update(self, sets, deletes, per_broker=per_broker)
         except DynamicConfigError as exc:
             raise KafkaError(ErrorCode.INVALID_REQUEST, str(exc)) from None
+        _check_min_isr(sets, deletes, per_broker=per_broker)
         if validate_only:
             return
         typed, text = self._layers(per_broker)

@@ -18,6 +18,7 @@ from conformance.wire import WireClient
 from kpy.protocol.messages.alter_configs import AlterConfigsRequest
 from kpy.protocol.messages.describe_configs import DescribeConfigsRequest
 from kpy.protocol.messages.incremental_alter_configs import IncrementalAlterConfigsRequest
+from kpy.protocol.messages.metadata import MetadataRequest
 
 UNKNOWN_SERVER_ERROR = -1
 UNKNOWN_TOPIC_OR_PARTITION = 3
@@ -156,3 +157,31 @@ def test_incremental_alter_configs_unknown_operation_fails_the_request(bootstrap
         codes = incremental(wire, resources)
         assert codes == [UNKNOWN_SERVER_ERROR, UNKNOWN_SERVER_ERROR, INVALID_REQUEST]
         assert retention_ms(wire, name) == "604800000"
+
+
+def test_min_insync_replicas_stays_cluster_wide(broker):
+    """Kafka 4.4 starts a cluster with eligible leader replicas on and a cluster-wide
+    min.insync.replicas; its controller then refuses to remove that, or to give a broker its
+    own (INVALID_CONFIG), even when only validating. kpy only: broker-wide configs of the
+    shared reference broker are not touched (a validate_only AlterConfigs of its cluster
+    default without configs answered INVALID_CONFIG there)."""
+    with WireClient(broker.bootstrap) as wire:
+        md = wire.send(MetadataRequest(topics=[], allow_auto_topic_creation=False), 12)
+        node = str(md.brokers[0].node_id)
+        min_isr = [C(name="min.insync.replicas", value="1")]
+        for version in (0, 2):
+            assert alter(wire, [R(resource_type=4, resource_name="")], validate_only=True,
+                         version=version) == [INVALID_CONFIG]  # fmt: skip
+            assert alter(wire, [R(resource_type=4, resource_name="", configs=min_isr)],
+                         validate_only=True, version=version) == [0]  # fmt: skip
+            assert alter(wire, [R(resource_type=4, resource_name=node, configs=min_isr)],
+                         validate_only=True, version=version) == [INVALID_CONFIG]  # fmt: skip
+        for operation, name, code in [
+            (DELETE, "", INVALID_CONFIG),
+            (SET, "", 0),
+            (SET, node, INVALID_CONFIG),
+            (DELETE, node, INVALID_CONFIG),
+        ]:
+            configs = [IC(name="min.insync.replicas", config_operation=operation, value="1")]
+            resource = IR(resource_type=4, resource_name=name, configs=configs)
+            assert incremental(wire, [resource], validate_only=True) == [code]
