@@ -328,17 +328,15 @@ def request_strategy(cls: type, version: int, flexible: bool, depth: int = 0) ->
 def _tame(request: Any) -> Any:
     """Keep a drawn request from changing what other sequences see (broker-wide config
     changes are only validated) or from costing a whole timeout (Kafka 4.4 never answers an
-    AlterConfigs whose resources are all of unknown types, or that names a resource twice, see
+    AlterConfigs that names a resource twice, every unknown type counting as one, see
     differential_allow.toml; top level lists are never empty, so neither is a batched
     AddPartitionsToTxn, another)."""
     resources = getattr(request, "resources", None) or []
-    alter = type(request).__name__ == "AlterConfigsRequest"
-    if alter and resources and all(r.resource_type not in (2, 4, 8) for r in resources):
-        resources[0].resource_type = 2
-    if alter:
-        seen = {}
+    if type(request).__name__ == "AlterConfigsRequest":
+        seen: dict[tuple[int, str], Any] = {}
         for r in resources:
-            seen.setdefault((r.resource_type, r.resource_name), r)
+            known = r.resource_type if r.resource_type in (2, 4, 8, 16, 32) else -1
+            seen.setdefault((known, r.resource_name), r)
         resources[:] = list(seen.values())
     broker_wide = any(getattr(r, "resource_type", 2) != 2 for r in resources)
     if broker_wide and hasattr(request, "validate_only"):
