@@ -2,7 +2,8 @@
 
 APPEND and SUBTRACT apply to list-typed keys only (cleanup.policy, ...), as in Kafka. Broker
 resources take the dynamic broker keys Kafka 4.4 takes, checked as Kafka checks them
-(kpy/config_dynamic.py); APPEND and SUBTRACT start from the value the resource has.
+(kpy/config_dynamic.py); APPEND and SUBTRACT start from the value the resource has. A broker
+logger resource is checked as Kafka checks it, against no loggers (check_logger_ops).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from kpy.config_dynamic import typed_key
 from kpy.config_keys import BROKER_KEYS, KAFKA_STATIC_KEYS
 from kpy.dispatch import RequestContext, handles
 from kpy.handlers.configs import (
+    BROKER_LOGGER,
     TOPIC,
     check_alter_resource,
     check_altered_topic_name,
@@ -60,6 +62,8 @@ async def incremental_alter_configs(
                 topic_of(broker, res.resource_name)
                 if not req.validate_only:
                     broker.set_topic_configs(res.resource_name, overrides)
+            elif res.resource_type == BROKER_LOGGER:
+                check_logger_ops(broker, res)
             else:
                 check_broker_name(broker, res.resource_name, alter=True)
                 per_broker = res.resource_name != ""
@@ -76,6 +80,25 @@ async def incremental_alter_configs(
             result.error_code = exc.code
             result.error_message = exc.message
     return response
+
+
+def check_logger_ops(broker, res) -> None:
+    """A broker logger resource names this broker (no default); kpy has none of Kafka's log4j
+    loggers (DescribeConfigs lists none), so each SET or DELETE names an unknown logger."""
+    if res.resource_name == "":
+        raise KafkaError(ErrorCode.INVALID_REQUEST, "Node id must be an integer, but it is: ")
+    check_broker_name(broker, res.resource_name, alter=True)
+    for c in res.configs:
+        if c.config_operation in (SET, DELETE):
+            raise KafkaError(ErrorCode.INVALID_CONFIG, f"Logger {c.name} does not exist!")
+        op = {APPEND: "APPEND", SUBTRACT: "SUBTRACT"}.get(c.config_operation)
+        raise KafkaError(
+            ErrorCode.INVALID_REQUEST,
+            f"{op} operation is not allowed for the BROKER_LOGGER resource"
+            if op
+            else f"Unknown operation type {c.config_operation} is not allowed for the "
+            "BROKER_LOGGER resource",
+        )
 
 
 def _unknown_topic_op(res, duplicates: set[tuple[int, str]]) -> bool:

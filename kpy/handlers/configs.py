@@ -61,7 +61,8 @@ def check_alter_resource(
 ) -> None:
     """What Kafka's broker checks of an alter's resource before its controller sees it: each
     resource once (``duplicates``), each key once, a value for each key (but for an
-    incremental DELETE), a type it alters (topic or broker), all INVALID_REQUEST."""
+    incremental DELETE), a type it alters (topic or broker; broker logger incrementally), all
+    INVALID_REQUEST."""
     if (res.resource_type, res.resource_name) in duplicates:
         raise KafkaError(ErrorCode.INVALID_REQUEST, "Each resource must appear at most once.")
     check_no_duplicates([c.name for c in res.configs])
@@ -74,7 +75,9 @@ def check_alter_resource(
         raise KafkaError(
             ErrorCode.INVALID_REQUEST, "Null value not supported for : " + ", ".join(nulls)
         )
-    if res.resource_type not in (TOPIC, BROKER):
+    if res.resource_type not in (
+        (TOPIC, BROKER, BROKER_LOGGER) if incremental else (TOPIC, BROKER)
+    ):
         raise KafkaError(ErrorCode.INVALID_REQUEST, f"Unknown resource type {res.resource_type}")
 
 

@@ -5,7 +5,8 @@ first (a resource named twice, a key given twice, a null value, an unknown resou
 INVALID_REQUEST), then the controller's: an unknown operation fails the whole request
 (UNKNOWN_SERVER_ERROR), then APPEND to a key that is not a list, the topic name ('' is
 INVALID_REQUEST, an illegal one INVALID_TOPIC_EXCEPTION), the keys and values (INVALID_CONFIG),
-and only then whether the topic exists."""
+and only then whether the topic exists. A broker logger is answered by the broker itself;
+min.insync.replicas stays cluster-wide (eligible leader replicas on)."""
 
 from __future__ import annotations
 
@@ -185,3 +186,32 @@ def test_min_insync_replicas_stays_cluster_wide(broker):
             configs = [IC(name="min.insync.replicas", config_operation=operation, value="1")]
             resource = IR(resource_type=4, resource_name=name, configs=configs)
             assert incremental(wire, [resource], validate_only=True) == [code]
+
+
+def test_incremental_alter_configs_of_a_broker_logger(bootstrap):
+    """The broker answers a broker logger resource itself (validated only here): it names this
+    broker, no default; an unknown logger is INVALID_CONFIG, APPEND, SUBTRACT and unknown
+    operations INVALID_REQUEST; an unknown operation elsewhere does not fail it."""
+    with WireClient(bootstrap) as wire:
+        md = wire.send(MetadataRequest(topics=[], allow_auto_topic_creation=False), 12)
+        node = str(md.brokers[0].node_id)
+        names = [node, "", "x", str(int(node) + 1)]
+        resources = [IR(resource_type=8, resource_name=n) for n in names]
+        codes = incremental(wire, resources, validate_only=True)
+        assert codes == [0, INVALID_REQUEST, INVALID_REQUEST, INVALID_REQUEST]
+        for operation, code in [
+            (SET, INVALID_CONFIG),
+            (DELETE, INVALID_CONFIG),
+            (APPEND, INVALID_REQUEST),
+            (3, INVALID_REQUEST),
+            (-1, INVALID_REQUEST),
+        ]:
+            configs = [IC(name="no.such.logger", config_operation=operation, value="INFO")]
+            resource = IR(resource_type=8, resource_name=node, configs=configs)
+            assert incremental(wire, [resource], validate_only=True) == [code]
+        resources = [
+            IR(resource_type=8, resource_name=node),
+            IR(resource_type=2, resource_name="no-such-topic-dalterconfigs",
+               configs=[IC(name="retention.ms", config_operation=9, value="1")]),
+        ]  # fmt: skip
+        assert incremental(wire, resources, validate_only=True) == [0, UNKNOWN_SERVER_ERROR]
