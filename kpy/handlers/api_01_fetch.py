@@ -6,6 +6,14 @@ filled in request order within max_bytes and partition_max_bytes, and the first 
 with data returns at least one whole batch even if it is larger than the limits.
 Topics are named (v4-12) or identified by id (v13+). Fetch sessions: kpy.fetch_session.
 Records are returned as file regions of the segments and sent with sendfile.
+
+As Kafka: a session id with epoch 0 or -1 starts a full fetch (closing that session), any
+other epoch continues a session (id 0 included: FETCH_SESSION_ID_NOT_FOUND); session errors
+come first. An isolation level other than 0/1 fails the whole request (UNKNOWN_SERVER_ERROR,
+the session id echoed, every partition listed before v13), as does a session id outside
+Kafka's session-cache shards (below). Partitions refused before reading have no offsets and
+an empty list of aborted transactions; those refused by the read (an offset out of range, a
+fenced epoch) have no offsets and a null list.
 """
 
 from __future__ import annotations
@@ -35,8 +43,28 @@ class Wanted:
     error: int = 0
 
 
+# Kafka 4.4 keeps fetch sessions in 8 shards of this many ids and finds an id's shard by
+# division, so an id outside them (never handed out) fails the request with
+# UNKNOWN_SERVER_ERROR instead of being not found.
+SESSION_SHARD_IDS = (2**31 - 1) // 8
+SESSION_ERRORS = (ErrorCode.FETCH_SESSION_ID_NOT_FOUND, ErrorCode.INVALID_FETCH_SESSION_EPOCH)
+
+
 def fetch_error_response(req: FetchRequest, version: int, code: int) -> FetchResponse:
-    return FetchResponse(error_code=code, session_id=0)
+    if code in SESSION_ERRORS:
+        return FetchResponse(error_code=code, session_id=0)
+    # A failed request: v13+ only has the top-level error; before, every partition has it too.
+    response = FetchResponse(error_code=code, session_id=req.session_id)
+    if version < 13:
+        response.responses = [
+            FetchResponse.FetchableTopicResponse(
+                topic=t.topic,
+                topic_id=t.topic_id,
+                partitions=[_error_partition(p.partition, code, aborted=[]) for p in t.partitions],
+            )
+            for t in req.topics
+        ]
+    return response
 
 
 @handles(1, 4, 17, error_response=fetch_error_response)
@@ -47,17 +75,23 @@ async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
     by_id = version >= 13
 
     session = None
-    incremental = False
-    if req.session_id == 0:
+    incremental = req.session_epoch not in (INITIAL_EPOCH, FINAL_EPOCH)
+    if req.session_id != 0 and not -SESSION_SHARD_IDS < req.session_id < 8 * SESSION_SHARD_IDS:
+        raise KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, f"No session shard for {req.session_id}")
+    if incremental:
+        session = sessions.get(req.session_id, req.session_epoch)  # raises on a bad id/epoch
+    requested = _requested(broker, req, by_id)
+    if req.isolation_level not in (0, READ_COMMITTED) and any(not w.error for w in requested):
+        # Kafka parses the isolation level only to read a partition it knows.
+        raise KafkaError(
+            ErrorCode.UNKNOWN_SERVER_ERROR, f"Unknown isolation level {req.isolation_level}"
+        )
+    if not incremental:  # a full fetch closes the session it names
+        if req.session_id != 0:
+            sessions.remove(req.session_id)
         if req.session_epoch == INITIAL_EPOCH:
             session = sessions.new_session()
-    elif req.session_epoch == FINAL_EPOCH:
-        sessions.remove(req.session_id)
-    else:
-        session = sessions.get(req.session_id, req.session_epoch)  # raises on a bad id/epoch
-        incremental = True
 
-    requested = _requested(broker, req, by_id)
     if session is not None:
         if incremental:
             for key, _topic_id in _forgotten(broker, req, by_id):
@@ -82,10 +116,10 @@ async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
                 (w.topic, w.partition): w.cached for w in requested if not w.error
             }
             session.topic_ids = {w.topic: w.topic_id for w in requested}
-            wanted = requested
+            wanted = _known_first(requested)
         session.epoch = session.epoch + 1 if incremental else 1
     else:
-        wanted = requested
+        wanted = _known_first(requested)
 
     read_committed = req.isolation_level == READ_COMMITTED
     max_wait = max(req.max_wait_ms, 0) / 1000
@@ -99,7 +133,7 @@ async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
         await broker.wait_for_append(tps, remaining)
 
     response = FetchResponse(session_id=session.id if session else 0)
-    topics: dict[str, Any] = {}
+    entry: Any = None
     for w, data in zip(wanted, parts, strict=True):
         if incremental and not _changed(w, data):
             continue
@@ -107,17 +141,18 @@ async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
             w.cached.high_watermark = data.high_watermark
             w.cached.last_stable_offset = data.last_stable_offset
             w.cached.log_start_offset = data.log_start_offset
-        entry = topics.get(w.topic)
-        if entry is None:
+        if entry is None or (entry.topic, entry.topic_id) != (w.topic, w.topic_id):
+            # As Kafka: one entry per run of a topic's partitions.
             entry = FetchResponse.FetchableTopicResponse(topic=w.topic, topic_id=w.topic_id)
-            topics[w.topic] = entry
             response.responses.append(entry)
         entry.partitions.append(data)
     return response
 
 
 def _requested(broker, req: FetchRequest, by_id: bool) -> list[Wanted]:
-    out = []
+    """The partitions asked, each once (the last time asked, at the first place), as Kafka
+    keys them."""
+    out: dict[tuple[Any, int], Wanted] = {}
     for t in req.topics:
         if by_id:
             topic = broker.metadata.by_id(t.topic_id)
@@ -134,8 +169,15 @@ def _requested(broker, req: FetchRequest, by_id: bool) -> list[Wanted]:
             error = missing
             if not error and not 0 <= p.partition < topic.partitions:
                 error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-            out.append(Wanted(name or str(topic_id), topic_id, p.partition, cached, error))
-    return out
+            key = (topic_id if by_id else name, p.partition)
+            label = name or str(topic_id) if by_id else name  # an unknown id has no name
+            out[key] = Wanted(label, topic_id, p.partition, cached, error)
+    return list(out.values())
+
+
+def _known_first(requested: list[Wanted]) -> list[Wanted]:
+    """As Kafka answers: the partitions it reads, then those refused before reading."""
+    return [w for w in requested if not w.error] + [w for w in requested if w.error]
 
 
 def _forgotten(broker, req: FetchRequest, by_id: bool):
@@ -156,13 +198,13 @@ def _read(broker, wanted: list[Wanted], max_bytes: int, read_committed: bool):
     failed = False
     for w in wanted:
         if w.error:
-            parts.append(_error_partition(w.partition, w.error))
+            parts.append(_error_partition(w.partition, w.error, aborted=[]))
             failed = True
             continue
         try:
             data = _read_partition(broker, w, max(max_bytes - total, 0), total == 0, read_committed)
         except KafkaError as exc:
-            data = _error_partition(w.partition, exc.code, broker, w)
+            data = _error_partition(w.partition, exc.code)
             failed = True
         total += len(data.records) if data.records is not None else 0
         parts.append(data)
@@ -210,16 +252,17 @@ def _read_partition(
     )
 
 
-def _error_partition(
-    partition: int, code: int, broker=None, w: Wanted | None = None
-) -> PartitionData:
-    data = PartitionData(partition_index=partition, error_code=code, high_watermark=-1, records=b"")
-    if broker is not None and w is not None and code == ErrorCode.OFFSET_OUT_OF_RANGE:
-        log = broker.partition_log(w.topic, w.partition)
-        data.high_watermark = log.high_watermark
-        data.last_stable_offset = log.last_stable_offset
-        data.log_start_offset = log.log_start_offset
-    return data
+def _error_partition(partition: int, code: int, aborted: list | None = None) -> PartitionData:
+    """A refused partition: no offsets (-1), no records."""
+    return PartitionData(
+        partition_index=partition,
+        error_code=code,
+        high_watermark=-1,
+        last_stable_offset=-1,
+        log_start_offset=-1,
+        aborted_transactions=aborted,
+        records=b"",
+    )
 
 
 def _changed(w: Wanted, data: PartitionData) -> bool:

@@ -1,4 +1,4 @@
-"""ListOffsets and DeleteRecords answered as Apache Kafka 4.4 answers them, where the
+"""ListOffsets, DeleteRecords and Fetch answered as Apache Kafka 4.4 answers them, where the
 differential harness found kpy answering otherwise; each test runs against kpy and the
 reference Kafka (``kafka_reference``)."""
 
@@ -9,10 +9,14 @@ import pytest
 from conformance.raw import batch, create_topic, produce
 from conformance.wire import WireClient
 from kpy.protocol.messages.delete_records import DeleteRecordsRequest
+from kpy.protocol.messages.fetch import FetchRequest
 from kpy.protocol.messages.list_offsets import ListOffsetsRequest
 
 UNKNOWN_SERVER_ERROR = -1
+OFFSET_OUT_OF_RANGE = 1
+UNKNOWN_TOPIC_OR_PARTITION = 3
 UNSUPPORTED_VERSION = 35
+FETCH_SESSION_ID_NOT_FOUND = 70
 INVALID_REQUEST = 42
 LO = ListOffsetsRequest
 DR = DeleteRecordsRequest
@@ -117,3 +121,118 @@ def test_list_offsets_topic_named_twice_answered_once(bootstrap, topic_name):
         assert [(t.name, codes(t)) for t in topics] == [
             (topic_name, [(0, INVALID_REQUEST, -1), (1, 0, 0)])
         ]
+
+
+def fetch(wire, topics, version=12, isolation_level=0, session_id=0, session_epoch=-1):
+    req = FetchRequest(
+        replica_id=-1,
+        max_wait_ms=0,
+        min_bytes=0,
+        max_bytes=1 << 20,
+        isolation_level=isolation_level,
+        session_id=session_id,
+        session_epoch=session_epoch,
+        topics=[
+            FetchRequest.FetchTopic(
+                topic=name,
+                partitions=[
+                    FetchRequest.FetchPartition(
+                        partition=p, fetch_offset=offset, partition_max_bytes=1 << 20
+                    )
+                    for p, offset in parts
+                ],
+            )
+            for name, parts in topics
+        ],
+    )
+    return wire.send(req, version)
+
+
+def outline(resp):
+    """(top-level error, whether a session id is given, [(topic, [(partition, error, high
+    watermark, last stable offset, log start offset, aborted transactions)])])."""
+    return (
+        resp.error_code,
+        resp.session_id != 0,
+        [
+            (
+                t.topic,
+                [
+                    (
+                        p.partition_index,
+                        p.error_code,
+                        p.high_watermark,
+                        p.last_stable_offset,
+                        p.log_start_offset,
+                        p.aborted_transactions,
+                    )
+                    for p in t.partitions
+                ],
+            )
+            for t in resp.responses
+        ],
+    )
+
+
+def test_fetch_sessions_as_kafka(bootstrap, topic_name):
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, topic_name, 1)
+        asked = [(topic_name, [(0, 0)])]
+        # Session 0 with an epoch other than 0/-1 continues a session nobody has.
+        assert outline(fetch(wire, asked, session_epoch=1)) == (
+            FETCH_SESSION_ID_NOT_FOUND,
+            False,
+            [],
+        )
+        # A session id with epoch 0 is a full fetch that opens a new session.
+        resp = fetch(wire, asked, session_id=12345, session_epoch=0)
+        assert resp.error_code == 0 and resp.session_id not in (0, 12345)
+        assert fetch(wire, asked, session_id=resp.session_id, session_epoch=1).error_code == 0
+        # Kafka's session cache has no shard for this id: the request fails whole.
+        assert outline(fetch(wire, asked, session_id=2147483645, session_epoch=1)) == (
+            UNKNOWN_SERVER_ERROR,
+            True,
+            [(topic_name, [(0, UNKNOWN_SERVER_ERROR, -1, -1, -1, [])])],
+        )
+
+
+@pytest.mark.parametrize("version", [4, 12])
+def test_fetch_unknown_isolation_level_fails_the_request(bootstrap, topic_name, version):
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, topic_name, 1)
+        resp = fetch(wire, [(topic_name, [(0, 0)])], version, isolation_level=2, session_id=7)
+        expected = [(topic_name, [(0, UNKNOWN_SERVER_ERROR, -1, -1, -1, [])])]
+        assert outline(resp)[2] == expected
+        if version >= 7:
+            assert outline(resp)[:2] == (UNKNOWN_SERVER_ERROR, True)
+        # Nothing to read, nothing fails: the isolation level is not looked at.
+        resp = fetch(wire, [(topic_name, [(5, 0)])], version, isolation_level=2)
+        unknown = [(topic_name, [(5, UNKNOWN_TOPIC_OR_PARTITION, -1, -1, -1, [])])]
+        assert outline(resp)[2] == unknown
+
+
+def test_fetch_refused_partitions(bootstrap, topic_name):
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, topic_name, 2)
+        assert produce(wire, topic_name, batch(2)).error_code == 0
+        asked = [
+            (topic_name, [(5, 0), (0, 100), (1, 3), (1, 0)]),
+            (f"{topic_name}-none", [(0, 0)]),
+        ]
+        assert outline(fetch(wire, asked, isolation_level=1)) == (
+            0,
+            False,
+            [
+                # Read first (a refused read: offsets -1, no list of aborted transactions),
+                # then refused before reading (offsets -1, an empty list); each asked once.
+                (
+                    topic_name,
+                    [
+                        (0, OFFSET_OUT_OF_RANGE, -1, -1, -1, None),
+                        (1, 0, 0, 0, 0, []),
+                        (5, UNKNOWN_TOPIC_OR_PARTITION, -1, -1, -1, []),
+                    ],
+                ),
+                (f"{topic_name}-none", [(0, UNKNOWN_TOPIC_OR_PARTITION, -1, -1, -1, [])]),
+            ],
+        )
