@@ -13,6 +13,7 @@ This module is synchronous bookkeeping; waiting and timers live in groups.py.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import trio
@@ -111,16 +112,32 @@ class Group:
         """A new member must share the group's protocol type and one protocol with everyone."""
         if not self.members:
             return bool(protocol_type) and bool(protocols)
-        names = {n for n, _ in protocols}
-        return protocol_type == self.protocol_type and bool(names & self.candidate_protocols())
+        counts, size = self._protocol_counts(), len(self.members)
+        return protocol_type == self.protocol_type and any(counts[n] == size for n, _ in protocols)
+
+    def _protocol_counts(self) -> Counter[str]:
+        return Counter(n for m in self.members.values() for n, _ in m.protocols)
 
     def candidate_protocols(self) -> set[str]:
-        sets = [{n for n, _ in m.protocols} for m in self.members.values()]
-        return set.intersection(*sets) if sets else set()
+        """The protocols every member supports. As in Kafka these are counted over the
+        members' lists, so a name a member lists twice counts twice and is no candidate when
+        the count no longer equals the number of members."""
+        size = len(self.members)
+        return {n for n, count in self._protocol_counts().items() if count == size}
+
+    def has_vote(self) -> bool:
+        """Every member lists a candidate protocol (Kafka's vote fails otherwise)."""
+        candidates = self.candidate_protocols()
+        return all(any(n in candidates for n, _ in m.protocols) for m in self.members.values())
 
     def select_protocol(self) -> str:
         """The protocol every member supports that gets the most first-preference votes."""
         candidates = self.candidate_protocols()
+        if not self.has_vote():
+            # Kafka's rebalance fails here (a member without a candidate, through names
+            # listed twice); kpy keeps to the names every member lists.
+            sets = [{n for n, _ in m.protocols} for m in self.members.values()]
+            candidates = set.intersection(*sets)
         votes: dict[str, int] = {}
         for m in self.members.values():
             for name, _ in m.protocols:

@@ -427,6 +427,13 @@ class GroupCoordinator:
             changed = True
         else:
             changed = member.protocols != protocols
+            if changed and self._join_would_fail(group, member, protocols):
+                # Kafka's vote fails inside this join and its coordinator undoes the join:
+                # an error answer, the group unchanged.
+                raise KafkaError(
+                    ErrorCode.UNKNOWN_SERVER_ERROR,
+                    "Member does not support any of the candidate protocols",
+                )
             member.protocols = protocols
             member.session_timeout_ms = req.session_timeout_ms
             member.rebalance_timeout_ms = rebalance_timeout
@@ -441,6 +448,26 @@ class GroupCoordinator:
         if group.state != PREPARING_REBALANCE:
             self._prepare_rebalance(group)
         return await self._await_join(group, member)
+
+    def _join_would_fail(
+        self, group: Group, member: Member, protocols: list[tuple[str, bytes]]
+    ) -> bool:
+        """True when this member's rejoin with ``protocols`` completes the join at once and
+        leaves a member no protocol to vote for (a name listed twice counts twice)."""
+        others = [m for m in group.members.values() if m is not member]
+        if group.state == PREPARING_REBALANCE:
+            completes = all(m.joined_this_round for m in others) and (
+                trio.current_time() >= group.initial_delay_deadline
+            )
+        else:
+            completes = not others
+        if not completes:
+            return False
+        old, member.protocols = member.protocols, protocols
+        try:
+            return not group.has_vote()
+        finally:
+            member.protocols = old
 
     async def _await_join(self, group: Group, member: Member) -> JoinResult:
         member.joined_this_round = True

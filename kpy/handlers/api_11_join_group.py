@@ -5,7 +5,7 @@ MEMBER_ID_REQUIRED with its id and joins again with it (KIP-394); static members
 from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
-from kpy.protocol.error_codes import KafkaError
+from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.join_group import JoinGroupRequest, JoinGroupResponse
 
 
@@ -18,8 +18,10 @@ async def join_group(ctx: RequestContext, req: JoinGroupRequest) -> JoinGroupRes
     except KafkaError as exc:
         # protocol_name is nullable from v7, and Kafka answers a refused join with null.
         protocol_name = None if ctx.api_version >= 7 else ""
+        # An error from outside the group's rules is Kafka's generic answer, without member.
+        member_id = "" if exc.code == ErrorCode.UNKNOWN_SERVER_ERROR else req.member_id
         return JoinGroupResponse(
-            error_code=exc.code, member_id=req.member_id, protocol_name=protocol_name
+            error_code=exc.code, member_id=member_id, protocol_name=protocol_name
         )
     return JoinGroupResponse(
         error_code=result.error,

@@ -16,10 +16,13 @@ from kpy.protocol.messages.add_partitions_to_txn import AddPartitionsToTxnReques
 from kpy.protocol.messages.describe_producers import DescribeProducersRequest
 from kpy.protocol.messages.describe_transactions import DescribeTransactionsRequest
 from kpy.protocol.messages.end_txn import EndTxnRequest
+from kpy.protocol.messages.join_group import JoinGroupRequest
 from kpy.protocol.messages.produce import ProduceRequest
 
 INVALID_PRODUCER_ID_MAPPING = 49
 CONCURRENT_TRANSACTIONS = 51
+MEMBER_ID_REQUIRED = 79
+UNKNOWN_SERVER_ERROR = -1
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -143,3 +146,55 @@ def test_add_partitions_batch_naming_an_id_twice(bootstrap):
             (tid, [(1, INVALID_PRODUCER_ID_MAPPING)]),
         ]
         assert in_transaction() == [0, 1, 2]
+
+
+def test_join_group_counts_a_protocol_listed_twice_twice(bootstrap):
+    """Kafka counts the members' protocol names: one member listing 'range' twice makes its
+    count 2 in a group of one, so 'range' is no candidate and 'roundrobin' is chosen."""
+    names = ["range", "roundrobin", "range"]
+    group = unique("dlo-g")
+
+    def join(wire, member_id):
+        req = JoinGroupRequest(
+            group_id=group,
+            session_timeout_ms=10000,
+            rebalance_timeout_ms=10000,
+            member_id=member_id,
+            protocol_type="consumer",
+            protocols=[JoinGroupRequest.JoinGroupRequestProtocol(name=n) for n in names],
+        )
+        return raw.ask_coordinator(wire, req, 5)
+
+    with WireClient(bootstrap) as wire:
+        first = join(wire, "")
+        assert first.error_code == MEMBER_ID_REQUIRED
+        joined = join(wire, first.member_id)
+        assert (joined.error_code, joined.protocol_name) == (0, "roundrobin")
+
+
+def test_join_group_rejoin_leaving_no_protocol_to_vote_for(bootstrap):
+    """A member of a group of one rejoining with 'range' listed twice leaves no candidate:
+    Kafka's vote fails inside the join, which it answers UNKNOWN_SERVER_ERROR (no member id)."""
+    group = unique("dlo-g")
+
+    def join(wire, member_id, names):
+        req = JoinGroupRequest(
+            group_id=group,
+            session_timeout_ms=10000,
+            rebalance_timeout_ms=10000,
+            member_id=member_id,
+            protocol_type="consumer",
+            protocols=[JoinGroupRequest.JoinGroupRequestProtocol(name=n) for n in names],
+        )
+        return raw.ask_coordinator(wire, req, 5)
+
+    with WireClient(bootstrap) as wire:
+        member = join(wire, "", ["range"]).member_id
+        joined = join(wire, member, ["range"])
+        assert (joined.error_code, joined.generation_id) == (0, 1)
+        refused = join(wire, member, ["range", "range"])
+        assert (refused.error_code, refused.member_id, refused.generation_id) == (
+            UNKNOWN_SERVER_ERROR,
+            "",
+            -1,
+        )
