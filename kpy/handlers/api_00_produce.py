@@ -80,12 +80,31 @@ def answered(acks: int) -> bool:
 @handles(0, 3, 11, advertised_min=0, error_response=error_response)
 async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse | None:
     if req.acks not in (0, 1, -1):
-        return error_response(req, ctx.api_version, ErrorCode.INVALID_REQUIRED_ACKS)
+        return _refused_acks(ctx.broker, req)
     topics = [(t.name, [(p.index, p.records) for p in t.partition_data]) for t in req.topic_data]
     results, due = append_all(ctx.broker, topics, req.transactional_id, ctx.api_version)
     if due:
         await ctx.broker.flush_logs(due)
     return response_of(results) if answered(req.acks) else None
+
+
+def _refused_acks(broker, req: ProduceRequest) -> ProduceResponse:
+    """As Kafka: an unknown partition is UNKNOWN_TOPIC_OR_PARTITION before the acks are
+    looked at; the others INVALID_REQUIRED_ACKS; a topic without partitions is left out."""
+
+    def code(name: str, index: int) -> int:
+        topic = broker.metadata.get(name)
+        if topic is None or not 0 <= index < topic.partitions:
+            return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        return ErrorCode.INVALID_REQUIRED_ACKS
+
+    return response_of(
+        [
+            (t.name, [(p.index, code(t.name, p.index), -1, -1, -1, None) for p in t.partition_data])
+            for t in req.topic_data
+            if t.partition_data
+        ]
+    )
 
 
 def append_all(
@@ -107,6 +126,7 @@ def append_all(
             ],
         )
         for name, parts in topics
+        if parts  # as Kafka, whose answer is built per partition: no partition, no topic
     ]
     return results, [lg for lg in appended if lg.flush_due(now_ms)]
 
@@ -133,7 +153,9 @@ def append_partition(
             broker.txns.check_produce(transactional_id, topic, index, batch.header, version)
         result = log.append_batch(batch, meta.leader_epochs[index])
     except KafkaError as exc:
-        return (index, exc.code, -1, -1, -1, exc.message)
+        # As Kafka: a batch refused for a record's timestamp carries the log start offset.
+        start = log.log_start_offset if exc.code == ErrorCode.INVALID_TIMESTAMP else -1
+        return (index, exc.code, -1, -1, start, exc.message)
     except OSError as exc:
         broker.report_storage_error(topic, index, exc)
         return (index, ErrorCode.KAFKA_STORAGE_ERROR, -1, -1, -1, str(exc))

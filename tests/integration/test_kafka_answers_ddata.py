@@ -1,4 +1,4 @@
-"""ListOffsets, DeleteRecords and Fetch answered as Apache Kafka 4.4 answers them, where the
+"""ListOffsets, DeleteRecords, Fetch and Produce answered as Apache Kafka 4.4 answers them, where the
 differential harness found kpy answering otherwise; each test runs against kpy and the
 reference Kafka (``kafka_reference``)."""
 
@@ -11,10 +11,13 @@ from conformance.wire import WireClient
 from kpy.protocol.messages.delete_records import DeleteRecordsRequest
 from kpy.protocol.messages.fetch import FetchRequest
 from kpy.protocol.messages.list_offsets import ListOffsetsRequest
+from kpy.protocol.messages.produce import ProduceRequest
 
 UNKNOWN_SERVER_ERROR = -1
 OFFSET_OUT_OF_RANGE = 1
 UNKNOWN_TOPIC_OR_PARTITION = 3
+INVALID_REQUIRED_ACKS = 21
+INVALID_TIMESTAMP = 32
 UNSUPPORTED_VERSION = 35
 FETCH_SESSION_ID_NOT_FOUND = 70
 INVALID_REQUEST = 42
@@ -236,3 +239,61 @@ def test_fetch_refused_partitions(bootstrap, topic_name):
                 (f"{topic_name}-none", [(0, UNKNOWN_TOPIC_OR_PARTITION, -1, -1, -1, [])]),
             ],
         )
+
+
+def produce_to(wire, topics, acks=-1):
+    req = ProduceRequest(
+        acks=acks,
+        timeout_ms=5000,
+        topic_data=[
+            ProduceRequest.TopicProduceData(
+                name=name,
+                partition_data=[
+                    ProduceRequest.PartitionProduceData(index=i, records=r) for i, r in parts
+                ],
+            )
+            for name, parts in topics
+        ],
+    )
+    resp = wire.send(req, 9)
+    return [
+        (
+            t.name,
+            [
+                (p.index, p.error_code, p.base_offset, p.log_start_offset)
+                for p in t.partition_responses
+            ],
+        )
+        for t in resp.responses
+    ]
+
+
+def test_produce_topic_without_partitions_left_out(bootstrap, topic_name):
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, topic_name, 1)
+        asked = [(f"{topic_name}-none", []), (topic_name, [(0, batch(1))])]
+        assert produce_to(wire, asked) == [(topic_name, [(0, 0, 0, 0)])]
+
+
+def test_produce_invalid_acks_after_unknown_partitions(bootstrap, topic_name):
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, topic_name, 1)
+        asked = [
+            (f"{topic_name}-none", []),
+            (topic_name, [(0, batch(1)), (7, batch(1))]),
+            (f"{topic_name}-nope", [(0, batch(1))]),
+        ]
+        assert produce_to(wire, asked, acks=2) == [
+            (
+                topic_name,
+                [(0, INVALID_REQUIRED_ACKS, -1, -1), (7, UNKNOWN_TOPIC_OR_PARTITION, -1, -1)],
+            ),
+            (f"{topic_name}-nope", [(0, UNKNOWN_TOPIC_OR_PARTITION, -1, -1)]),
+        ]
+
+
+def test_produce_refused_timestamp_has_log_start_offset(bootstrap, topic_name):
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, topic_name, 1)
+        asked = [(topic_name, [(0, batch(1, timestamp=10**13))])]
+        assert produce_to(wire, asked) == [(topic_name, [(0, INVALID_TIMESTAMP, -1, 0)])]
