@@ -15,6 +15,7 @@ from conformance.raw import (
     produce,
     retry,
     unique,
+    wait_for,
 )
 from kpy.protocol.messages.alter_configs import AlterConfigsRequest
 from kpy.protocol.messages.create_partitions import CreatePartitionsRequest
@@ -39,6 +40,21 @@ def describe(wire, name):
     )
     res = wire.send(req, 4).results[0]
     return res.error_code, {c.name: c for c in res.configs}
+
+
+def applied(wire, name, key, value):
+    """The topic's configs once `key` is `value` (None: no longer set on the topic), as a
+    client retries a describe; fails after the usual deadline."""
+
+    def done():
+        configs = describe(wire, name)[1]
+        entry = configs.get(key)
+        ok = entry is not None and (
+            entry.config_source != 1 if value is None else entry.value == value
+        )
+        return configs if ok else None
+
+    return wait_for(done, f"{key}={value} on {name}")
 
 
 @pytest.mark.kafka("CreateTopics")
@@ -213,7 +229,9 @@ def test_alter_configs(wire):
         validate_only=False,
     )
     assert wire.send(req, 2).responses[0].error_code == 0
-    configs = describe(wire, name)[1]
+    # Kafka's broker describes from its metadata image, which takes the change a moment after
+    # the controller answers: a client sees it after a retry.
+    configs = applied(wire, name, "segment.bytes", "1048576")
     assert configs["segment.bytes"].value == "1048576"
     assert configs["retention.ms"].config_source != 1  # the old override is gone
 
@@ -239,7 +257,7 @@ def test_incremental_alter_configs(wire):
     assert alter(C(name="segment.ms", config_operation=0, value="60000")) == 0
     assert alter(C(name="cleanup.policy", config_operation=2, value="compact")) == 0
     assert alter(C(name="retention.ms", config_operation=1, value=None)) == 0
-    configs = describe(wire, name)[1]
+    configs = applied(wire, name, "retention.ms", None)
     assert configs["segment.ms"].value == "60000"
     assert set(configs["cleanup.policy"].value.split(",")) == {"delete", "compact"}
     assert configs["retention.ms"].config_source != 1

@@ -49,3 +49,12 @@ def kafka_reference(tmp_path_factory):
 
     with ApacheKafkaProcess(tmp_path_factory.mktemp("kafka")) as kafka:
         yield kafka.bootstrap
+
+
+@pytest.fixture(params=["kpy", "kafka"])
+def bootstrap(request):
+    """kpy's module broker, then the Apache Kafka reference: a test taking it runs against
+    both and asserts the same answers from each."""
+    if request.param == "kpy":
+        return request.getfixturevalue("broker").bootstrap
+    return request.getfixturevalue("kafka_reference")

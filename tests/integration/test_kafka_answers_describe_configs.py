@@ -23,13 +23,6 @@ RES = DescribeConfigsRequest.DescribeConfigsResource
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture(params=["kpy", "kafka"])
-def bootstrap(request):
-    if request.param == "kpy":
-        return request.getfixturevalue("broker").bootstrap
-    return request.getfixturevalue("kafka_reference")
-
-
 def describe(wire, resources, *, version=4):
     req = DescribeConfigsRequest(
         resources=[

@@ -34,13 +34,6 @@ OCP = OC.OffsetCommitRequestPartition
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture(params=["kpy", "kafka"])
-def bootstrap(request):
-    if request.param == "kafka":
-        return request.getfixturevalue("kafka_reference")
-    return request.getfixturevalue("broker").bootstrap
-
-
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 

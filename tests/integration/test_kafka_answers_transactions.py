@@ -39,13 +39,6 @@ TRANSACTION_ABORTABLE = 120
 pytestmark = pytest.mark.timeout(90)
 
 
-@pytest.fixture(params=["kpy", "kafka"])
-def bootstrap(request):
-    if request.param == "kpy":
-        return request.getfixturevalue("broker").bootstrap
-    return request.getfixturevalue("kafka_reference")
-
-
 @pytest.fixture
 def wire(bootstrap):
     with WireClient(bootstrap) as w:

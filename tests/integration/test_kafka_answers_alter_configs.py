@@ -35,13 +35,6 @@ IC = IncrementalAlterConfigsRequest.AlterableConfig
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture(params=["kpy", "kafka"])
-def bootstrap(request):
-    if request.param == "kpy":
-        return request.getfixturevalue("broker").bootstrap
-    return request.getfixturevalue("kafka_reference")
-
-
 @pytest.fixture
 def name(topic_name):
     return f"{topic_name}-{uuid.uuid4().hex[:8]}"

@@ -28,13 +28,6 @@ GROUP_OPERATIONS = 3400  # READ, DELETE, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFI
 pytestmark = pytest.mark.timeout(90)
 
 
-@pytest.fixture(params=["kpy", "kafka"])
-def bootstrap(request):
-    if request.param == "kpy":
-        return request.getfixturevalue("broker").bootstrap
-    return request.getfixturevalue("kafka_reference")
-
-
 @pytest.fixture
 def name():
     return f"kip848-{uuid.uuid4().hex[:10]}"

@@ -27,13 +27,6 @@ UNKNOWN_SERVER_ERROR = -1
 pytestmark = pytest.mark.timeout(90)
 
 
-@pytest.fixture(params=["kpy", "kafka"])
-def bootstrap(request):
-    if request.param == "kpy":
-        return request.getfixturevalue("broker").bootstrap
-    return request.getfixturevalue("kafka_reference")
-
-
 def producers(wire, topic):
     req = DescribeProducersRequest(
         topics=[DescribeProducersRequest.TopicRequest(name=topic, partition_indexes=[0])]
