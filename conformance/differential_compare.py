@@ -72,6 +72,9 @@ UNORDERED = {
     ("DeleteRecords", "topics"),
     ("DeleteRecords", "topics[].partitions"),
     ("ListOffsets", "topics[].partitions"),
+    # a transaction's partitions: a set, listed in Kafka's hash-set order
+    ("DescribeTransactions", "transaction_states[].topics"),
+    ("DescribeTransactions", "transaction_states[].topics[].partitions"),
 }
 # OffsetFetch lists what was committed to a group: the group '' is every sequence's.
 LISTINGS = UNORDERED | {

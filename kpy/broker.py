@@ -179,17 +179,19 @@ class Broker:
     ) -> tuple[int, dict[str, Any]]:
         """Validate a topic creation; returns (partition count, config overrides)."""
         self.metadata.check_new_topic(name)
-        if partitions == -1:
-            partitions = self.config.get("num.partitions")
-        if partitions <= 0:
-            raise KafkaError(
-                ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0."
-            )
+        # Kafka's order: the replication factor's sign, the partition count's, then whether the
+        # replication factor can be met.
         if replication == -1:
             replication = self.config.get("default.replication.factor")
         if replication <= 0:
             raise KafkaError(
                 ErrorCode.INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0."
+            )
+        if partitions == -1:
+            partitions = self.config.get("num.partitions")
+        if partitions <= 0:
+            raise KafkaError(
+                ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0."
             )
         if replication > 1:
             raise KafkaError(

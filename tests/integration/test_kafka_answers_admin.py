@@ -28,6 +28,8 @@ REQUEST_TIMED_OUT = 7
 INVALID_TOPIC_EXCEPTION = 17
 UNKNOWN_TOPIC_OR_PARTITION = 3
 TOPIC_ALREADY_EXISTS = 36
+INVALID_PARTITIONS = 37
+INVALID_REPLICATION_FACTOR = 38
 INVALID_REQUEST = 42
 UNKNOWN_TOPIC_ID = 100
 ZERO = uuid.UUID(int=0)
@@ -73,6 +75,28 @@ def test_create_topics_without_time_creates_nothing(bootstrap, name, timeout_ms)
                 (t.name, REQUEST_TIMED_OUT, None, []) for t in topics
             ]
         assert partitions_of(wire, name) is None
+
+
+@pytest.mark.parametrize(
+    ("partitions", "replication", "code"),
+    [
+        ((-2, -2, INVALID_REPLICATION_FACTOR)),
+        ((0, 0, INVALID_REPLICATION_FACTOR)),
+        ((-2, 2, INVALID_PARTITIONS)),
+        ((0, -1, INVALID_PARTITIONS)),
+        ((3, 5, INVALID_REPLICATION_FACTOR)),
+    ],
+)
+def test_create_topics_replication_factor_checked_first(
+    bootstrap, name, partitions, replication, code
+):
+    """An invalid replication factor is refused before an invalid partition count; one that
+    cannot be met (more replicas than brokers) only after it."""
+    topic = CT(name=name, num_partitions=partitions, replication_factor=replication)
+    with WireClient(bootstrap) as wire:
+        for validate_only in (True, False):
+            req = CreateTopicsRequest(topics=[topic], timeout_ms=10000, validate_only=validate_only)
+            assert wire.send(req, 7).topics[0].error_code == code
 
 
 def test_create_topics_existing_before_assignment(bootstrap, name):
