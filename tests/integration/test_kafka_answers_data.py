@@ -27,13 +27,6 @@ DR = DeleteRecordsRequest
 pytestmark = pytest.mark.timeout(90)
 
 
-@pytest.fixture(params=["kpy", "kafka"])
-def bootstrap(request, broker):
-    if request.param == "kpy":
-        return broker.bootstrap
-    return request.getfixturevalue("kafka_reference")
-
-
 def list_offsets(wire, topics, version, isolation_level=0):
     req = LO(
         replica_id=-1,
