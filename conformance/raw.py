@@ -73,6 +73,21 @@ def ask_coordinator(wire: WireClient, request, version: int, codes=None):
     return retry(lambda: wire.send(request, version), errors=COORDINATOR_NOT_READY, codes=codes)
 
 
+def coordinators_ready(wire: WireClient) -> None:
+    """FindCoordinator for a group and for a transactional id until both answer, so that
+    __consumer_offsets and __transaction_state exist and are loaded, as on a cluster that has
+    served clients before: a request sent straight to a coordinator then finds one."""
+    from kpy.protocol.messages.find_coordinator import FindCoordinatorRequest
+
+    for key_type in (0, 1):
+        req = FindCoordinatorRequest(key_type=key_type, coordinator_keys=["kpy-ready"])
+        retry(
+            lambda req=req: wire.send(req, 4),
+            errors=COORDINATOR_NOT_READY,
+            codes=lambda answer: [c.error_code for c in answer.coordinators],
+        )
+
+
 def init_producer_id(
     wire: WireClient,
     transactional_id: str | None = None,

@@ -1,4 +1,4 @@
-"""Shared piece of OffsetCommit and OffsetDelete: how Kafka puts their answers together.
+"""Shared piece of OffsetCommit, TxnOffsetCommit and OffsetDelete: how Kafka puts their answers together.
 
 Kafka answers unknown topics and partitions itself (UNKNOWN_TOPIC_OR_PARTITION), one entry a
 topic name, before handing the rest to the group coordinator; the coordinator's answer (an

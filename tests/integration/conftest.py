@@ -41,14 +41,26 @@ def kafka_reference(tmp_path_factory):
     except in CI, where it fails."""
     shared = os.environ.get("KPY_REFERENCE_BOOTSTRAP")
     if shared:
-        yield shared
+        yield _coordinators_ready(shared)
         return
     if shutil.which("java") is None and not os.environ.get("CI"):
         pytest.skip("Apache Kafka needs Java (and Maven for its jars)")
     from conformance.reference import ApacheKafkaProcess
 
     with ApacheKafkaProcess(tmp_path_factory.mktemp("kafka")) as kafka:
-        yield kafka.bootstrap
+        yield _coordinators_ready(kafka.bootstrap)
+
+
+def _coordinators_ready(bootstrap: str) -> str:
+    """The reference with its group and transaction coordinators loaded: tests that send a
+    group or transaction request straight to the broker then meet what a running cluster
+    answers, not a fresh one's COORDINATOR_NOT_AVAILABLE."""
+    from conformance.raw import coordinators_ready
+    from conformance.wire import WireClient
+
+    with WireClient(bootstrap) as wire:
+        coordinators_ready(wire)
+    return bootstrap
 
 
 @pytest.fixture(params=["kpy", "kafka"])

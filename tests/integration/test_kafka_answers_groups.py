@@ -45,7 +45,9 @@ def commit(wire, group, generation, topics, version, member_id=""):
         member_id=member_id,
         topics=topics,
     )
-    answer = wire.send(req, version)
+    answer = ask_coordinator(
+        wire, req, version, codes=lambda a: [p.error_code for t in a.topics for p in t.partitions]
+    )
     return [
         (t.name, [(p.partition_index, p.error_code) for p in t.partitions]) for t in answer.topics
     ]
