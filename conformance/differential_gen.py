@@ -330,7 +330,15 @@ def _tame(request: Any) -> Any:
     changes are only validated) or from costing a whole timeout (Kafka 4.4 never answers an
     AlterConfigs that names a resource twice, every unknown type counting as one, see
     differential_allow.toml; top level lists are never empty, so neither is a batched
-    AddPartitionsToTxn, another)."""
+    AddPartitionsToTxn, another), or from showing Kafka's own half-applied failure: a JoinGroup
+    naming a protocol twice can leave no protocol to vote for, which both brokers answer
+    UNKNOWN_SERVER_ERROR, but Kafka's group keeps the refused member's protocols, so its later
+    joins differ (tests/integration/test_kafka_answers_epochs_and_votes.py covers the vote)."""
+    if type(request).__name__ == "JoinGroupRequest":
+        names: dict[str, Any] = {}
+        for protocol in request.protocols:
+            names.setdefault(protocol.name, protocol)
+        request.protocols[:] = list(names.values())
     resources = getattr(request, "resources", None) or []
     if type(request).__name__ == "AlterConfigsRequest":
         seen: dict[tuple[int, str], Any] = {}

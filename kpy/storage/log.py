@@ -242,7 +242,11 @@ class Log:
             duplicate = producers.check(h)
             if duplicate is not None:
                 return AppendResult(
-                    duplicate.first_offset, duplicate.last_offset, -1, self.log_start_offset, True
+                    duplicate.first_offset,
+                    duplicate.last_offset,
+                    duplicate.timestamp,  # as Kafka: the original batch's max timestamp
+                    self.log_start_offset,
+                    True,
                 )
             if assign_offsets:
                 records.set_offset_and_epoch(buf, pos, next_offset, leader_epoch)
@@ -281,7 +285,11 @@ class Log:
             duplicate = producers.check(h)
             if duplicate is not None:
                 return AppendResult(
-                    duplicate.first_offset, duplicate.last_offset, -1, self.log_start_offset, True
+                    duplicate.first_offset,
+                    duplicate.last_offset,
+                    duplicate.timestamp,  # as Kafka: the original batch's max timestamp
+                    self.log_start_offset,
+                    True,
                 )
         first_offset = self.active.next_offset
         records.set_offset_and_epoch(buf, 0, first_offset, leader_epoch)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.raw import batch, create_topic, produce
+from conformance.raw import batch, create_topic, init_producer_id, produce
 from conformance.wire import WireClient
 from kpy.protocol.messages.delete_records import DeleteRecordsRequest
 from kpy.protocol.messages.fetch import FetchRequest
@@ -290,3 +290,27 @@ def test_produce_refused_timestamp_has_log_start_offset(bootstrap, topic_name):
         create_topic(wire, topic_name, 1)
         asked = [(topic_name, [(0, batch(1, timestamp=10**13))])]
         assert produce_to(wire, asked) == [(topic_name, [(0, INVALID_TIMESTAMP, -1, 0)])]
+
+
+def test_produce_duplicate_answers_the_original_batch(bootstrap, topic_name):
+    """A retried idempotent batch is answered with the first one's offset, the log start
+    offset and, as log_append_time_ms, the first batch's max timestamp (Kafka's duplicate
+    batch metadata), even on a CreateTime topic."""
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, topic_name, 1)
+        pid = init_producer_id(wire)
+        data = bytes(
+            batch(
+                3,
+                timestamp=1_700_000_000_000,
+                producer_id=pid.producer_id,
+                producer_epoch=pid.producer_epoch,
+                base_sequence=0,
+            )
+        )
+        first = produce(wire, topic_name, data)
+        again = produce(wire, topic_name, data)
+        answer = (again.error_code, again.base_offset, again.log_append_time_ms)
+        assert (first.error_code, first.base_offset, first.log_append_time_ms) == (0, 0, -1)
+        assert answer == (0, 0, 1_700_000_000_000)
+        assert again.log_start_offset == 0
