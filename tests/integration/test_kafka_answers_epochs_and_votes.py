@@ -141,27 +141,29 @@ def test_add_partitions_batch_naming_an_id_twice(bootstrap):
         assert in_transaction() == [0, 1, 2]
 
 
+def join(wire, group, member_id, names):
+    """A v5 JoinGroup of `group` listing the protocol `names`, asked again while the
+    coordinator loads."""
+    req = JoinGroupRequest(
+        group_id=group,
+        session_timeout_ms=10000,
+        rebalance_timeout_ms=10000,
+        member_id=member_id,
+        protocol_type="consumer",
+        protocols=[JoinGroupRequest.JoinGroupRequestProtocol(name=n) for n in names],
+    )
+    return raw.ask_coordinator(wire, req, 5)
+
+
 def test_join_group_counts_a_protocol_listed_twice_twice(bootstrap):
     """Kafka counts the members' protocol names: one member listing 'range' twice makes its
     count 2 in a group of one, so 'range' is no candidate and 'roundrobin' is chosen."""
     names = ["range", "roundrobin", "range"]
     group = unique("dlo-g")
-
-    def join(wire, member_id):
-        req = JoinGroupRequest(
-            group_id=group,
-            session_timeout_ms=10000,
-            rebalance_timeout_ms=10000,
-            member_id=member_id,
-            protocol_type="consumer",
-            protocols=[JoinGroupRequest.JoinGroupRequestProtocol(name=n) for n in names],
-        )
-        return raw.ask_coordinator(wire, req, 5)
-
     with WireClient(bootstrap) as wire:
-        first = join(wire, "")
+        first = join(wire, group, "", names)
         assert first.error_code == MEMBER_ID_REQUIRED
-        joined = join(wire, first.member_id)
+        joined = join(wire, group, first.member_id, names)
         assert (joined.error_code, joined.protocol_name) == (0, "roundrobin")
 
 
@@ -169,23 +171,11 @@ def test_join_group_rejoin_leaving_no_protocol_to_vote_for(bootstrap):
     """A member of a group of one rejoining with 'range' listed twice leaves no candidate:
     Kafka's vote fails inside the join, which it answers UNKNOWN_SERVER_ERROR (no member id)."""
     group = unique("dlo-g")
-
-    def join(wire, member_id, names):
-        req = JoinGroupRequest(
-            group_id=group,
-            session_timeout_ms=10000,
-            rebalance_timeout_ms=10000,
-            member_id=member_id,
-            protocol_type="consumer",
-            protocols=[JoinGroupRequest.JoinGroupRequestProtocol(name=n) for n in names],
-        )
-        return raw.ask_coordinator(wire, req, 5)
-
     with WireClient(bootstrap) as wire:
-        member = join(wire, "", ["range"]).member_id
-        joined = join(wire, member, ["range"])
+        member = join(wire, group, "", ["range"]).member_id
+        joined = join(wire, group, member, ["range"])
         assert (joined.error_code, joined.generation_id) == (0, 1)
-        refused = join(wire, member, ["range", "range"])
+        refused = join(wire, group, member, ["range", "range"])
         assert (refused.error_code, refused.member_id, refused.generation_id) == (
             UNKNOWN_SERVER_ERROR,
             "",
