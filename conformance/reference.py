@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -264,14 +265,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="kafka-reference-"))
     kafka = ApacheKafkaProcess(work, host=args.host, port=args.port)
+    # A SIGTERM (kill, a supervisor) stops the JVM too, as Ctrl-C does, instead of orphaning it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     started = time.monotonic()
-    kafka.start()
-    print(
-        f"Apache Kafka {KAFKA_VERSION} ready: bootstrap={kafka.bootstrap} dir={work} "
-        f"({(time.monotonic() - started) * 1000:.0f} ms); Ctrl-C stops it",
-        flush=True,
-    )
     try:
+        kafka.start()
+        print(
+            f"Apache Kafka {KAFKA_VERSION} ready: bootstrap={kafka.bootstrap} dir={work} "
+            f"({(time.monotonic() - started) * 1000:.0f} ms); Ctrl-C stops it",
+            flush=True,
+        )
         assert kafka.proc is not None
         kafka.proc.wait()
     except KeyboardInterrupt:
