@@ -1,6 +1,6 @@
 """`python -m bench`: run the same librdkafka workloads against kpy and the peer brokers.
 
-For every workload, runs are interleaved across brokers (kpy, kafka, kfake, tansu, noida, kpy, ...),
+For every workload, runs are interleaved across brokers (kpy, kafka, kfake, tansu, kpy, ...),
 each run on a freshly started broker with an empty data directory, each client workload in its
 own process with a hard timeout. A broker that fails a run is reported with the reason; a broker
 that cannot run at all is shown as n/a with the reason.
