@@ -184,9 +184,16 @@ def batch(
 
 
 def produce(
-    wire: WireClient, topic: str, data, partition: int = 0, acks: int = -1, version: int = 9
+    wire: WireClient,
+    topic: str,
+    data,
+    partition: int = 0,
+    acks: int = -1,
+    version: int = 9,
+    transactional_id: str | None = None,
 ):
     req = ProduceRequest(
+        transactional_id=transactional_id,
         acks=acks,
         timeout_ms=10000,
         topic_data=[

@@ -12,6 +12,7 @@ from conformance.raw import (
     fetch,
     first_partition,
     init_producer_id,
+    produce,
     unique,
     wait_for,
 )
@@ -191,20 +192,7 @@ def test_produce_outside_transaction_partitions(wire, version, code):
 
 
 def produce_txn(wire, topic, tid, data, version=9):
-    from kpy.protocol.messages.produce import ProduceRequest
-
-    req = ProduceRequest(
-        transactional_id=tid,
-        acks=-1,
-        timeout_ms=10000,
-        topic_data=[
-            ProduceRequest.TopicProduceData(
-                name=topic,
-                partition_data=[ProduceRequest.PartitionProduceData(index=0, records=data)],
-            )
-        ],
-    )
-    return wire.send(req, version).responses[0].partition_responses[0]
+    return produce(wire, topic, data, version=version, transactional_id=tid)
 
 
 @pytest.mark.kafka("KIP-98 EndTxn")

@@ -17,7 +17,6 @@ from kpy.protocol.messages.describe_producers import DescribeProducersRequest
 from kpy.protocol.messages.describe_transactions import DescribeTransactionsRequest
 from kpy.protocol.messages.end_txn import EndTxnRequest
 from kpy.protocol.messages.join_group import JoinGroupRequest
-from kpy.protocol.messages.produce import ProduceRequest
 
 INVALID_PRODUCER_ID_MAPPING = 49
 CONCURRENT_TRANSACTIONS = 51
@@ -60,18 +59,7 @@ def committed_transaction(wire):
 
     assert codes(raw.ask_coordinator(wire, add, 3, codes=codes)) == [0]
     data = batch(2, producer_id=pid, producer_epoch=epoch, base_sequence=0, is_transactional=True)
-    produce = ProduceRequest(
-        transactional_id=tid,
-        acks=-1,
-        timeout_ms=10000,
-        topic_data=[
-            ProduceRequest.TopicProduceData(
-                name=topic,
-                partition_data=[ProduceRequest.PartitionProduceData(index=0, records=data)],
-            )
-        ],
-    )
-    assert wire.send(produce, 9).responses[0].partition_responses[0].error_code == 0
+    assert raw.produce(wire, topic, data, transactional_id=tid).error_code == 0
     assert producers(wire, topic) == {pid: (-1, 0)}
     end = EndTxnRequest(transactional_id=tid, producer_id=pid, producer_epoch=epoch, committed=True)
     assert raw.retry(lambda: wire.send(end, 3), errors={CONCURRENT_TRANSACTIONS}).error_code == 0
