@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from kpy.protocol._codegen.errors import ErrorRenderer
 from kpy.protocol._codegen.render import Renderer, StructCache
 from kpy.protocol._codegen.schema import Message, load_message, snake
 from kpy.protocol._codegen.tables import api_module_name, render_api_keys
@@ -78,6 +79,9 @@ def module_text(messages: list[Message], sources: list[str], doc: str) -> str:
     body: list[str] = []
     for m in messages:
         body.extend(Renderer(m, cache).render())
+    kinds = {m.kind: m for m in messages}
+    if "request" in kinds and "response" in kinds:
+        body.extend(ErrorRenderer(kinds["request"], kinds["response"]).render())
     head = BANNER.format(s="s" if len(sources) > 1 else "", sources=", ".join(sources))
     parts = [head + f'"""{doc}"""\n', IMPORTS, "\n".join(cache.preamble()), "\n\n", "\n".join(body)]
     return "".join(parts).rstrip() + "\n"

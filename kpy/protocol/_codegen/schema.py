@@ -89,6 +89,7 @@ class Field:
     default: object
     flexible_override: Versions | None
     struct: Struct | None = None
+    schema_default: object = None  # the schema's "default" as written (None when it has none)
 
     @property
     def is_array(self) -> bool:
@@ -255,6 +256,7 @@ def load_message(path: Path) -> Message:
         present = versions
         always_nullable = not present.empty and nullable.intersect(present) == present
         f.default = parse_default(ftype, fj.get("default"), always_nullable)
+        f.schema_default = fj.get("default")
         return f
 
     # Common structs first so that fields referring to them find them.

@@ -186,3 +186,14 @@ def _w_AddOffsetsToTxnResponse(o, b, c, version):
 
 AddOffsetsToTxnResponse._read = staticmethod(_r_AddOffsetsToTxnResponse)  # type: ignore
 AddOffsetsToTxnResponse._write = _w_AddOffsetsToTxnResponse  # type: ignore
+
+
+def _e_AddOffsetsToTxnResponse(src, version, code):
+    o = AddOffsetsToTxnResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+AddOffsetsToTxnRequest.error_response = _e_AddOffsetsToTxnResponse  # type: ignore

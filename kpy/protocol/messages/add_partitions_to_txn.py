@@ -796,3 +796,31 @@ AddPartitionsToTxnResponse._write = _w_AddPartitionsToTxnResponse  # type: ignor
 AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult = AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult
 AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult = AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult
 AddPartitionsToTxnResponse.AddPartitionsToTxnResult = AddPartitionsToTxnResponse_AddPartitionsToTxnResult
+
+
+def _e_AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult__int32(src, version, code):
+    o = AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult()
+    o.partition_index = src
+    o.partition_error_code = code
+    return o
+
+
+def _e_AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult__AddPartitionsToTxnTopic(src, version, code):
+    o = AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult()
+    o.name = src.name
+    o.results_by_partition = [_e_AddPartitionsToTxnResponse_AddPartitionsToTxnPartitionResult__int32(s, version, code) for s in src.partitions]
+    return o
+
+
+def _e_AddPartitionsToTxnResponse(src, version, code):
+    o = AddPartitionsToTxnResponse()
+    if version >= 4:
+        o.error_code = code
+    if version <= 3:
+        o.results_by_topic_v3_and_below = [_e_AddPartitionsToTxnResponse_AddPartitionsToTxnTopicResult__AddPartitionsToTxnTopic(s, version, code) for s in src.v3_and_below_topics]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+AddPartitionsToTxnRequest.error_response = _e_AddPartitionsToTxnResponse  # type: ignore

@@ -260,3 +260,15 @@ def _w_AddRaftVoterResponse(o, b, c, version):
 
 AddRaftVoterResponse._read = staticmethod(_r_AddRaftVoterResponse)  # type: ignore
 AddRaftVoterResponse._write = _w_AddRaftVoterResponse  # type: ignore
+
+
+def _e_AddRaftVoterResponse(src, version, code):
+    o = AddRaftVoterResponse()
+    o.error_code = code
+    o.error_message = ''
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+AddRaftVoterRequest.error_response = _e_AddRaftVoterResponse  # type: ignore

@@ -166,3 +166,14 @@ def _w_AllocateProducerIdsResponse(o, b, c, version):
 
 AllocateProducerIdsResponse._read = staticmethod(_r_AllocateProducerIdsResponse)  # type: ignore
 AllocateProducerIdsResponse._write = _w_AllocateProducerIdsResponse  # type: ignore
+
+
+def _e_AllocateProducerIdsResponse(src, version, code):
+    o = AllocateProducerIdsResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+AllocateProducerIdsRequest.error_response = _e_AllocateProducerIdsResponse  # type: ignore

@@ -677,3 +677,13 @@ AlterClientQuotasResponse._read = staticmethod(_r_AlterClientQuotasResponse)  # 
 AlterClientQuotasResponse._write = _w_AlterClientQuotasResponse  # type: ignore
 AlterClientQuotasResponse.EntityData = AlterClientQuotasResponse_EntityData
 AlterClientQuotasResponse.EntryData = AlterClientQuotasResponse_EntryData
+
+
+def _e_AlterClientQuotasResponse(src, version, code):
+    o = AlterClientQuotasResponse()
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+AlterClientQuotasRequest.error_response = _e_AlterClientQuotasResponse  # type: ignore

@@ -495,3 +495,23 @@ AlterConfigsResponse_AlterConfigsResourceResponse._write = _w_AlterConfigsRespon
 AlterConfigsResponse._read = staticmethod(_r_AlterConfigsResponse)  # type: ignore
 AlterConfigsResponse._write = _w_AlterConfigsResponse  # type: ignore
 AlterConfigsResponse.AlterConfigsResourceResponse = AlterConfigsResponse_AlterConfigsResourceResponse
+
+
+def _e_AlterConfigsResponse_AlterConfigsResourceResponse__AlterConfigsResource(src, version, code):
+    o = AlterConfigsResponse_AlterConfigsResourceResponse()
+    o.error_code = code
+    o.error_message = None
+    o.resource_type = src.resource_type
+    o.resource_name = src.resource_name
+    return o
+
+
+def _e_AlterConfigsResponse(src, version, code):
+    o = AlterConfigsResponse()
+    o.responses = [_e_AlterConfigsResponse_AlterConfigsResourceResponse__AlterConfigsResource(s, version, code) for s in src.resources]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+AlterConfigsRequest.error_response = _e_AlterConfigsResponse  # type: ignore

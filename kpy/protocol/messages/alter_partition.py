@@ -677,3 +677,14 @@ AlterPartitionResponse._read = staticmethod(_r_AlterPartitionResponse)  # type: 
 AlterPartitionResponse._write = _w_AlterPartitionResponse  # type: ignore
 AlterPartitionResponse.PartitionData = AlterPartitionResponse_PartitionData
 AlterPartitionResponse.TopicData = AlterPartitionResponse_TopicData
+
+
+def _e_AlterPartitionResponse(src, version, code):
+    o = AlterPartitionResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+AlterPartitionRequest.error_response = _e_AlterPartitionResponse  # type: ignore

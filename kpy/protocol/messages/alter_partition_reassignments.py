@@ -483,3 +483,15 @@ AlterPartitionReassignmentsResponse._read = staticmethod(_r_AlterPartitionReassi
 AlterPartitionReassignmentsResponse._write = _w_AlterPartitionReassignmentsResponse  # type: ignore
 AlterPartitionReassignmentsResponse.ReassignablePartitionResponse = AlterPartitionReassignmentsResponse_ReassignablePartitionResponse
 AlterPartitionReassignmentsResponse.ReassignableTopicResponse = AlterPartitionReassignmentsResponse_ReassignableTopicResponse
+
+
+def _e_AlterPartitionReassignmentsResponse(src, version, code):
+    o = AlterPartitionReassignmentsResponse()
+    o.error_code = code
+    o.error_message = ''
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+AlterPartitionReassignmentsRequest.error_response = _e_AlterPartitionReassignmentsResponse  # type: ignore

@@ -573,3 +573,13 @@ AlterReplicaLogDirsResponse._read = staticmethod(_r_AlterReplicaLogDirsResponse)
 AlterReplicaLogDirsResponse._write = _w_AlterReplicaLogDirsResponse  # type: ignore
 AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult = AlterReplicaLogDirsResponse_AlterReplicaLogDirPartitionResult
 AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult = AlterReplicaLogDirsResponse_AlterReplicaLogDirTopicResult
+
+
+def _e_AlterReplicaLogDirsResponse(src, version, code):
+    o = AlterReplicaLogDirsResponse()
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+AlterReplicaLogDirsRequest.error_response = _e_AlterReplicaLogDirsResponse  # type: ignore

@@ -403,3 +403,13 @@ AlterUserScramCredentialsResponse_AlterUserScramCredentialsResult._write = _w_Al
 AlterUserScramCredentialsResponse._read = staticmethod(_r_AlterUserScramCredentialsResponse)  # type: ignore
 AlterUserScramCredentialsResponse._write = _w_AlterUserScramCredentialsResponse  # type: ignore
 AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult = AlterUserScramCredentialsResponse_AlterUserScramCredentialsResult
+
+
+def _e_AlterUserScramCredentialsResponse(src, version, code):
+    o = AlterUserScramCredentialsResponse()
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+AlterUserScramCredentialsRequest.error_response = _e_AlterUserScramCredentialsResponse  # type: ignore

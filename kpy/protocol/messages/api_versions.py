@@ -530,3 +530,14 @@ ApiVersionsResponse._write = _w_ApiVersionsResponse  # type: ignore
 ApiVersionsResponse.ApiVersion = ApiVersionsResponse_ApiVersion
 ApiVersionsResponse.SupportedFeatureKey = ApiVersionsResponse_SupportedFeatureKey
 ApiVersionsResponse.FinalizedFeatureKey = ApiVersionsResponse_FinalizedFeatureKey
+
+
+def _e_ApiVersionsResponse(src, version, code):
+    o = ApiVersionsResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ApiVersionsRequest.error_response = _e_ApiVersionsResponse  # type: ignore

@@ -604,3 +604,14 @@ AssignReplicasToDirsResponse._write = _w_AssignReplicasToDirsResponse  # type: i
 AssignReplicasToDirsResponse.PartitionData = AssignReplicasToDirsResponse_PartitionData
 AssignReplicasToDirsResponse.TopicData = AssignReplicasToDirsResponse_TopicData
 AssignReplicasToDirsResponse.DirectoryData = AssignReplicasToDirsResponse_DirectoryData
+
+
+def _e_AssignReplicasToDirsResponse(src, version, code):
+    o = AssignReplicasToDirsResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+AssignReplicasToDirsRequest.error_response = _e_AssignReplicasToDirsResponse  # type: ignore

@@ -813,3 +813,14 @@ BeginQuorumEpochResponse._write = _w_BeginQuorumEpochResponse  # type: ignore
 BeginQuorumEpochResponse.PartitionData = BeginQuorumEpochResponse_PartitionData
 BeginQuorumEpochResponse.TopicData = BeginQuorumEpochResponse_TopicData
 BeginQuorumEpochResponse.NodeEndpoint = BeginQuorumEpochResponse_NodeEndpoint
+
+
+def _e_BeginQuorumEpochResponse(src, version, code):
+    o = BeginQuorumEpochResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+BeginQuorumEpochRequest.error_response = _e_BeginQuorumEpochResponse  # type: ignore

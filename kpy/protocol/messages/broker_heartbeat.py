@@ -217,3 +217,14 @@ def _w_BrokerHeartbeatResponse(o, b, c, version):
 
 BrokerHeartbeatResponse._read = staticmethod(_r_BrokerHeartbeatResponse)  # type: ignore
 BrokerHeartbeatResponse._write = _w_BrokerHeartbeatResponse  # type: ignore
+
+
+def _e_BrokerHeartbeatResponse(src, version, code):
+    o = BrokerHeartbeatResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+BrokerHeartbeatRequest.error_response = _e_BrokerHeartbeatResponse  # type: ignore

@@ -405,3 +405,14 @@ def _w_BrokerRegistrationResponse(o, b, c, version):
 
 BrokerRegistrationResponse._read = staticmethod(_r_BrokerRegistrationResponse)  # type: ignore
 BrokerRegistrationResponse._write = _w_BrokerRegistrationResponse  # type: ignore
+
+
+def _e_BrokerRegistrationResponse(src, version, code):
+    o = BrokerRegistrationResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+BrokerRegistrationRequest.error_response = _e_BrokerRegistrationResponse  # type: ignore

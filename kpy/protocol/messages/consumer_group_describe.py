@@ -569,3 +569,21 @@ ConsumerGroupDescribeResponse.TopicPartitions = ConsumerGroupDescribeResponse_To
 ConsumerGroupDescribeResponse.Assignment = ConsumerGroupDescribeResponse_Assignment
 ConsumerGroupDescribeResponse.Member = ConsumerGroupDescribeResponse_Member
 ConsumerGroupDescribeResponse.DescribedGroup = ConsumerGroupDescribeResponse_DescribedGroup
+
+
+def _e_ConsumerGroupDescribeResponse_DescribedGroup__string(src, version, code):
+    o = ConsumerGroupDescribeResponse_DescribedGroup()
+    o.error_code = code
+    o.group_id = src
+    return o
+
+
+def _e_ConsumerGroupDescribeResponse(src, version, code):
+    o = ConsumerGroupDescribeResponse()
+    o.groups = [_e_ConsumerGroupDescribeResponse_DescribedGroup__string(s, version, code) for s in src.group_ids]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ConsumerGroupDescribeRequest.error_response = _e_ConsumerGroupDescribeResponse  # type: ignore

@@ -500,3 +500,14 @@ ConsumerGroupHeartbeatResponse._read = staticmethod(_r_ConsumerGroupHeartbeatRes
 ConsumerGroupHeartbeatResponse._write = _w_ConsumerGroupHeartbeatResponse  # type: ignore
 ConsumerGroupHeartbeatResponse.TopicPartitions = ConsumerGroupHeartbeatResponse_TopicPartitions
 ConsumerGroupHeartbeatResponse.Assignment = ConsumerGroupHeartbeatResponse_Assignment
+
+
+def _e_ConsumerGroupHeartbeatResponse(src, version, code):
+    o = ConsumerGroupHeartbeatResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ConsumerGroupHeartbeatRequest.error_response = _e_ConsumerGroupHeartbeatResponse  # type: ignore

@@ -272,3 +272,14 @@ ControlledShutdownResponse_RemainingPartition._write = _w_ControlledShutdownResp
 ControlledShutdownResponse._read = staticmethod(_r_ControlledShutdownResponse)  # type: ignore
 ControlledShutdownResponse._write = _w_ControlledShutdownResponse  # type: ignore
 ControlledShutdownResponse.RemainingPartition = ControlledShutdownResponse_RemainingPartition
+
+
+def _e_ControlledShutdownResponse(src, version, code):
+    o = ControlledShutdownResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ControlledShutdownRequest.error_response = _e_ControlledShutdownResponse  # type: ignore

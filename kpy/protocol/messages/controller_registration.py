@@ -342,3 +342,15 @@ def _w_ControllerRegistrationResponse(o, b, c, version):
 
 ControllerRegistrationResponse._read = staticmethod(_r_ControllerRegistrationResponse)  # type: ignore
 ControllerRegistrationResponse._write = _w_ControllerRegistrationResponse  # type: ignore
+
+
+def _e_ControllerRegistrationResponse(src, version, code):
+    o = ControllerRegistrationResponse()
+    o.error_code = code
+    o.error_message = ''
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ControllerRegistrationRequest.error_response = _e_ControllerRegistrationResponse  # type: ignore

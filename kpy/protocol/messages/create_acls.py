@@ -407,3 +407,13 @@ CreateAclsResponse_AclCreationResult._write = _w_CreateAclsResponse_AclCreationR
 CreateAclsResponse._read = staticmethod(_r_CreateAclsResponse)  # type: ignore
 CreateAclsResponse._write = _w_CreateAclsResponse  # type: ignore
 CreateAclsResponse.AclCreationResult = CreateAclsResponse_AclCreationResult
+
+
+def _e_CreateAclsResponse(src, version, code):
+    o = CreateAclsResponse()
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+CreateAclsRequest.error_response = _e_CreateAclsResponse  # type: ignore

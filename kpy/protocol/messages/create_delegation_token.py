@@ -374,3 +374,14 @@ def _w_CreateDelegationTokenResponse(o, b, c, version):
 
 CreateDelegationTokenResponse._read = staticmethod(_r_CreateDelegationTokenResponse)  # type: ignore
 CreateDelegationTokenResponse._write = _w_CreateDelegationTokenResponse  # type: ignore
+
+
+def _e_CreateDelegationTokenResponse(src, version, code):
+    o = CreateDelegationTokenResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+CreateDelegationTokenRequest.error_response = _e_CreateDelegationTokenResponse  # type: ignore

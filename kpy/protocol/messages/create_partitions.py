@@ -513,3 +513,21 @@ CreatePartitionsResponse_CreatePartitionsTopicResult._write = _w_CreatePartition
 CreatePartitionsResponse._read = staticmethod(_r_CreatePartitionsResponse)  # type: ignore
 CreatePartitionsResponse._write = _w_CreatePartitionsResponse  # type: ignore
 CreatePartitionsResponse.CreatePartitionsTopicResult = CreatePartitionsResponse_CreatePartitionsTopicResult
+
+
+def _e_CreatePartitionsResponse_CreatePartitionsTopicResult__CreatePartitionsTopic(src, version, code):
+    o = CreatePartitionsResponse_CreatePartitionsTopicResult()
+    o.name = src.name
+    o.error_code = code
+    return o
+
+
+def _e_CreatePartitionsResponse(src, version, code):
+    o = CreatePartitionsResponse()
+    o.results = [_e_CreatePartitionsResponse_CreatePartitionsTopicResult__CreatePartitionsTopic(s, version, code) for s in src.topics]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+CreatePartitionsRequest.error_response = _e_CreatePartitionsResponse  # type: ignore

@@ -804,3 +804,25 @@ CreateTopicsResponse._read = staticmethod(_r_CreateTopicsResponse)  # type: igno
 CreateTopicsResponse._write = _w_CreateTopicsResponse  # type: ignore
 CreateTopicsResponse.CreatableTopicConfigs = CreateTopicsResponse_CreatableTopicConfigs
 CreateTopicsResponse.CreatableTopicResult = CreateTopicsResponse_CreatableTopicResult
+
+
+def _e_CreateTopicsResponse_CreatableTopicResult__CreatableTopic(src, version, code):
+    o = CreateTopicsResponse_CreatableTopicResult()
+    o.name = src.name
+    o.error_code = code
+    if version >= 1:
+        o.error_message = None
+    if version >= 5:
+        o.configs = []
+    return o
+
+
+def _e_CreateTopicsResponse(src, version, code):
+    o = CreateTopicsResponse()
+    o.topics = [_e_CreateTopicsResponse_CreatableTopicResult__CreatableTopic(s, version, code) for s in src.topics]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+CreateTopicsRequest.error_response = _e_CreateTopicsResponse  # type: ignore

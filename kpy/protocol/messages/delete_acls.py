@@ -569,3 +569,13 @@ DeleteAclsResponse._read = staticmethod(_r_DeleteAclsResponse)  # type: ignore
 DeleteAclsResponse._write = _w_DeleteAclsResponse  # type: ignore
 DeleteAclsResponse.DeleteAclsMatchingAcl = DeleteAclsResponse_DeleteAclsMatchingAcl
 DeleteAclsResponse.DeleteAclsFilterResult = DeleteAclsResponse_DeleteAclsFilterResult
+
+
+def _e_DeleteAclsResponse(src, version, code):
+    o = DeleteAclsResponse()
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+DeleteAclsRequest.error_response = _e_DeleteAclsResponse  # type: ignore

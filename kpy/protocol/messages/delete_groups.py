@@ -293,3 +293,21 @@ DeleteGroupsResponse_DeletableGroupResult._write = _w_DeleteGroupsResponse_Delet
 DeleteGroupsResponse._read = staticmethod(_r_DeleteGroupsResponse)  # type: ignore
 DeleteGroupsResponse._write = _w_DeleteGroupsResponse  # type: ignore
 DeleteGroupsResponse.DeletableGroupResult = DeleteGroupsResponse_DeletableGroupResult
+
+
+def _e_DeleteGroupsResponse_DeletableGroupResult__string(src, version, code):
+    o = DeleteGroupsResponse_DeletableGroupResult()
+    o.group_id = src
+    o.error_code = code
+    return o
+
+
+def _e_DeleteGroupsResponse(src, version, code):
+    o = DeleteGroupsResponse()
+    o.results = [_e_DeleteGroupsResponse_DeletableGroupResult__string(s, version, code) for s in src.groups_names]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+DeleteGroupsRequest.error_response = _e_DeleteGroupsResponse  # type: ignore

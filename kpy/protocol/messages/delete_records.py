@@ -549,3 +549,29 @@ DeleteRecordsResponse._read = staticmethod(_r_DeleteRecordsResponse)  # type: ig
 DeleteRecordsResponse._write = _w_DeleteRecordsResponse  # type: ignore
 DeleteRecordsResponse.DeleteRecordsPartitionResult = DeleteRecordsResponse_DeleteRecordsPartitionResult
 DeleteRecordsResponse.DeleteRecordsTopicResult = DeleteRecordsResponse_DeleteRecordsTopicResult
+
+
+def _e_DeleteRecordsResponse_DeleteRecordsPartitionResult__DeleteRecordsPartition(src, version, code):
+    o = DeleteRecordsResponse_DeleteRecordsPartitionResult()
+    o.partition_index = src.partition_index
+    o.low_watermark = -1
+    o.error_code = code
+    return o
+
+
+def _e_DeleteRecordsResponse_DeleteRecordsTopicResult__DeleteRecordsTopic(src, version, code):
+    o = DeleteRecordsResponse_DeleteRecordsTopicResult()
+    o.name = src.name
+    o.partitions = [_e_DeleteRecordsResponse_DeleteRecordsPartitionResult__DeleteRecordsPartition(s, version, code) for s in src.partitions]
+    return o
+
+
+def _e_DeleteRecordsResponse(src, version, code):
+    o = DeleteRecordsResponse()
+    o.topics = [_e_DeleteRecordsResponse_DeleteRecordsTopicResult__DeleteRecordsTopic(s, version, code) for s in src.topics]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+DeleteRecordsRequest.error_response = _e_DeleteRecordsResponse  # type: ignore

@@ -447,3 +447,28 @@ DeleteShareGroupStateResponse._read = staticmethod(_r_DeleteShareGroupStateRespo
 DeleteShareGroupStateResponse._write = _w_DeleteShareGroupStateResponse  # type: ignore
 DeleteShareGroupStateResponse.PartitionResult = DeleteShareGroupStateResponse_PartitionResult
 DeleteShareGroupStateResponse.DeleteStateResult = DeleteShareGroupStateResponse_DeleteStateResult
+
+
+def _e_DeleteShareGroupStateResponse_PartitionResult__PartitionData(src, version, code):
+    o = DeleteShareGroupStateResponse_PartitionResult()
+    o.partition = src.partition
+    o.error_code = code
+    return o
+
+
+def _e_DeleteShareGroupStateResponse_DeleteStateResult__DeleteStateData(src, version, code):
+    o = DeleteShareGroupStateResponse_DeleteStateResult()
+    o.topic_id = src.topic_id
+    o.partitions = [_e_DeleteShareGroupStateResponse_PartitionResult__PartitionData(s, version, code) for s in src.partitions]
+    return o
+
+
+def _e_DeleteShareGroupStateResponse(src, version, code):
+    o = DeleteShareGroupStateResponse()
+    o.results = [_e_DeleteShareGroupStateResponse_DeleteStateResult__DeleteStateData(s, version, code) for s in src.topics]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+DeleteShareGroupStateRequest.error_response = _e_DeleteShareGroupStateResponse  # type: ignore

@@ -434,3 +434,33 @@ DeleteTopicsResponse_DeletableTopicResult._write = _w_DeleteTopicsResponse_Delet
 DeleteTopicsResponse._read = staticmethod(_r_DeleteTopicsResponse)  # type: ignore
 DeleteTopicsResponse._write = _w_DeleteTopicsResponse  # type: ignore
 DeleteTopicsResponse.DeletableTopicResult = DeleteTopicsResponse_DeletableTopicResult
+
+
+def _e_DeleteTopicsResponse_DeletableTopicResult__DeleteTopicState(src, version, code):
+    o = DeleteTopicsResponse_DeletableTopicResult()
+    o.name = src.name if src.name is not None else ''
+    if version >= 6:
+        o.topic_id = src.topic_id
+    o.error_code = code
+    return o
+
+
+def _e_DeleteTopicsResponse_DeletableTopicResult__string(src, version, code):
+    o = DeleteTopicsResponse_DeletableTopicResult()
+    o.name = src
+    o.error_code = code
+    return o
+
+
+def _e_DeleteTopicsResponse(src, version, code):
+    o = DeleteTopicsResponse()
+    if version >= 6:
+        o.responses = [_e_DeleteTopicsResponse_DeletableTopicResult__DeleteTopicState(s, version, code) for s in src.topics]
+    if version <= 5:
+        o.responses = [_e_DeleteTopicsResponse_DeletableTopicResult__string(s, version, code) for s in src.topic_names]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+DeleteTopicsRequest.error_response = _e_DeleteTopicsResponse  # type: ignore

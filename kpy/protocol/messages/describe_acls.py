@@ -462,3 +462,15 @@ DescribeAclsResponse._read = staticmethod(_r_DescribeAclsResponse)  # type: igno
 DescribeAclsResponse._write = _w_DescribeAclsResponse  # type: ignore
 DescribeAclsResponse.AclDescription = DescribeAclsResponse_AclDescription
 DescribeAclsResponse.DescribeAclsResource = DescribeAclsResponse_DescribeAclsResource
+
+
+def _e_DescribeAclsResponse(src, version, code):
+    o = DescribeAclsResponse()
+    o.error_code = code
+    o.error_message = ''
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+DescribeAclsRequest.error_response = _e_DescribeAclsResponse  # type: ignore

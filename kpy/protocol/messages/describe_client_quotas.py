@@ -605,3 +605,16 @@ DescribeClientQuotasResponse._write = _w_DescribeClientQuotasResponse  # type: i
 DescribeClientQuotasResponse.EntityData = DescribeClientQuotasResponse_EntityData
 DescribeClientQuotasResponse.ValueData = DescribeClientQuotasResponse_ValueData
 DescribeClientQuotasResponse.EntryData = DescribeClientQuotasResponse_EntryData
+
+
+def _e_DescribeClientQuotasResponse(src, version, code):
+    o = DescribeClientQuotasResponse()
+    o.error_code = code
+    o.error_message = ''
+    o.entries = []
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+DescribeClientQuotasRequest.error_response = _e_DescribeClientQuotasResponse  # type: ignore

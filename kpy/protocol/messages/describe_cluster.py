@@ -294,3 +294,14 @@ DescribeClusterResponse_DescribeClusterBroker._write = _w_DescribeClusterRespons
 DescribeClusterResponse._read = staticmethod(_r_DescribeClusterResponse)  # type: ignore
 DescribeClusterResponse._write = _w_DescribeClusterResponse  # type: ignore
 DescribeClusterResponse.DescribeClusterBroker = DescribeClusterResponse_DescribeClusterBroker
+
+
+def _e_DescribeClusterResponse(src, version, code):
+    o = DescribeClusterResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+DescribeClusterRequest.error_response = _e_DescribeClusterResponse  # type: ignore

@@ -755,3 +755,23 @@ DescribeConfigsResponse._write = _w_DescribeConfigsResponse  # type: ignore
 DescribeConfigsResponse.DescribeConfigsSynonym = DescribeConfigsResponse_DescribeConfigsSynonym
 DescribeConfigsResponse.DescribeConfigsResourceResult = DescribeConfigsResponse_DescribeConfigsResourceResult
 DescribeConfigsResponse.DescribeConfigsResult = DescribeConfigsResponse_DescribeConfigsResult
+
+
+def _e_DescribeConfigsResponse_DescribeConfigsResult__DescribeConfigsResource(src, version, code):
+    o = DescribeConfigsResponse_DescribeConfigsResult()
+    o.error_code = code
+    o.error_message = ''
+    o.resource_type = src.resource_type
+    o.resource_name = src.resource_name
+    return o
+
+
+def _e_DescribeConfigsResponse(src, version, code):
+    o = DescribeConfigsResponse()
+    o.results = [_e_DescribeConfigsResponse_DescribeConfigsResult__DescribeConfigsResource(s, version, code) for s in src.resources]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+DescribeConfigsRequest.error_response = _e_DescribeConfigsResponse  # type: ignore

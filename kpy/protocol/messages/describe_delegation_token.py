@@ -549,3 +549,14 @@ DescribeDelegationTokenResponse._read = staticmethod(_r_DescribeDelegationTokenR
 DescribeDelegationTokenResponse._write = _w_DescribeDelegationTokenResponse  # type: ignore
 DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer = DescribeDelegationTokenResponse_DescribedDelegationTokenRenewer
 DescribeDelegationTokenResponse.DescribedDelegationToken = DescribeDelegationTokenResponse_DescribedDelegationToken
+
+
+def _e_DescribeDelegationTokenResponse(src, version, code):
+    o = DescribeDelegationTokenResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+DescribeDelegationTokenRequest.error_response = _e_DescribeDelegationTokenResponse  # type: ignore

@@ -513,3 +513,21 @@ DescribeGroupsResponse._read = staticmethod(_r_DescribeGroupsResponse)  # type: 
 DescribeGroupsResponse._write = _w_DescribeGroupsResponse  # type: ignore
 DescribeGroupsResponse.DescribedGroupMember = DescribeGroupsResponse_DescribedGroupMember
 DescribeGroupsResponse.DescribedGroup = DescribeGroupsResponse_DescribedGroup
+
+
+def _e_DescribeGroupsResponse_DescribedGroup__string(src, version, code):
+    o = DescribeGroupsResponse_DescribedGroup()
+    o.error_code = code
+    o.group_id = src
+    return o
+
+
+def _e_DescribeGroupsResponse(src, version, code):
+    o = DescribeGroupsResponse()
+    o.groups = [_e_DescribeGroupsResponse_DescribedGroup__string(s, version, code) for s in src.groups]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+DescribeGroupsRequest.error_response = _e_DescribeGroupsResponse  # type: ignore

@@ -627,3 +627,15 @@ DescribeLogDirsResponse._write = _w_DescribeLogDirsResponse  # type: ignore
 DescribeLogDirsResponse.DescribeLogDirsPartition = DescribeLogDirsResponse_DescribeLogDirsPartition
 DescribeLogDirsResponse.DescribeLogDirsTopic = DescribeLogDirsResponse_DescribeLogDirsTopic
 DescribeLogDirsResponse.DescribeLogDirsResult = DescribeLogDirsResponse_DescribeLogDirsResult
+
+
+def _e_DescribeLogDirsResponse(src, version, code):
+    o = DescribeLogDirsResponse()
+    if version >= 3:
+        o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+DescribeLogDirsRequest.error_response = _e_DescribeLogDirsResponse  # type: ignore

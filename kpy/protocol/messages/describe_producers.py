@@ -481,3 +481,28 @@ DescribeProducersResponse._write = _w_DescribeProducersResponse  # type: ignore
 DescribeProducersResponse.ProducerState = DescribeProducersResponse_ProducerState
 DescribeProducersResponse.PartitionResponse = DescribeProducersResponse_PartitionResponse
 DescribeProducersResponse.TopicResponse = DescribeProducersResponse_TopicResponse
+
+
+def _e_DescribeProducersResponse_PartitionResponse__int32(src, version, code):
+    o = DescribeProducersResponse_PartitionResponse()
+    o.partition_index = src
+    o.error_code = code
+    return o
+
+
+def _e_DescribeProducersResponse_TopicResponse__TopicRequest(src, version, code):
+    o = DescribeProducersResponse_TopicResponse()
+    o.name = src.name
+    o.partitions = [_e_DescribeProducersResponse_PartitionResponse__int32(s, version, code) for s in src.partition_indexes]
+    return o
+
+
+def _e_DescribeProducersResponse(src, version, code):
+    o = DescribeProducersResponse()
+    o.topics = [_e_DescribeProducersResponse_TopicResponse__TopicRequest(s, version, code) for s in src.topics]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+DescribeProducersRequest.error_response = _e_DescribeProducersResponse  # type: ignore

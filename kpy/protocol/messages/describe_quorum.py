@@ -793,3 +793,16 @@ DescribeQuorumResponse.PartitionData = DescribeQuorumResponse_PartitionData
 DescribeQuorumResponse.TopicData = DescribeQuorumResponse_TopicData
 DescribeQuorumResponse.Listener = DescribeQuorumResponse_Listener
 DescribeQuorumResponse.Node = DescribeQuorumResponse_Node
+
+
+def _e_DescribeQuorumResponse(src, version, code):
+    o = DescribeQuorumResponse()
+    o.error_code = code
+    if version >= 2:
+        o.error_message = ''
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+DescribeQuorumRequest.error_response = _e_DescribeQuorumResponse  # type: ignore

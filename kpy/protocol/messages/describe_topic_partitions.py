@@ -653,3 +653,21 @@ DescribeTopicPartitionsResponse._write = _w_DescribeTopicPartitionsResponse  # t
 DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition = DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponsePartition
 DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic = DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic
 DescribeTopicPartitionsResponse.Cursor = DescribeTopicPartitionsResponse_Cursor
+
+
+def _e_DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic__TopicRequest(src, version, code):
+    o = DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic()
+    o.error_code = code
+    o.name = src.name
+    return o
+
+
+def _e_DescribeTopicPartitionsResponse(src, version, code):
+    o = DescribeTopicPartitionsResponse()
+    o.topics = [_e_DescribeTopicPartitionsResponse_DescribeTopicPartitionsResponseTopic__TopicRequest(s, version, code) for s in src.topics]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+DescribeTopicPartitionsRequest.error_response = _e_DescribeTopicPartitionsResponse  # type: ignore

@@ -361,3 +361,21 @@ DescribeTransactionsResponse._read = staticmethod(_r_DescribeTransactionsRespons
 DescribeTransactionsResponse._write = _w_DescribeTransactionsResponse  # type: ignore
 DescribeTransactionsResponse.TopicData = DescribeTransactionsResponse_TopicData
 DescribeTransactionsResponse.TransactionState = DescribeTransactionsResponse_TransactionState
+
+
+def _e_DescribeTransactionsResponse_TransactionState__string(src, version, code):
+    o = DescribeTransactionsResponse_TransactionState()
+    o.error_code = code
+    o.transactional_id = src
+    return o
+
+
+def _e_DescribeTransactionsResponse(src, version, code):
+    o = DescribeTransactionsResponse()
+    o.transaction_states = [_e_DescribeTransactionsResponse_TransactionState__string(s, version, code) for s in src.transactional_ids]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+DescribeTransactionsRequest.error_response = _e_DescribeTransactionsResponse  # type: ignore

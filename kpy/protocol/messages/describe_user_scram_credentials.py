@@ -396,3 +396,15 @@ DescribeUserScramCredentialsResponse._read = staticmethod(_r_DescribeUserScramCr
 DescribeUserScramCredentialsResponse._write = _w_DescribeUserScramCredentialsResponse  # type: ignore
 DescribeUserScramCredentialsResponse.CredentialInfo = DescribeUserScramCredentialsResponse_CredentialInfo
 DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult = DescribeUserScramCredentialsResponse_DescribeUserScramCredentialsResult
+
+
+def _e_DescribeUserScramCredentialsResponse(src, version, code):
+    o = DescribeUserScramCredentialsResponse()
+    o.error_code = code
+    o.error_message = ''
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+DescribeUserScramCredentialsRequest.error_response = _e_DescribeUserScramCredentialsResponse  # type: ignore

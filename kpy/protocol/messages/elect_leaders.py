@@ -533,3 +533,31 @@ ElectLeadersResponse._read = staticmethod(_r_ElectLeadersResponse)  # type: igno
 ElectLeadersResponse._write = _w_ElectLeadersResponse  # type: ignore
 ElectLeadersResponse.PartitionResult = ElectLeadersResponse_PartitionResult
 ElectLeadersResponse.ReplicaElectionResult = ElectLeadersResponse_ReplicaElectionResult
+
+
+def _e_ElectLeadersResponse_PartitionResult__int32(src, version, code):
+    o = ElectLeadersResponse_PartitionResult()
+    o.partition_id = src
+    o.error_code = code
+    o.error_message = None
+    return o
+
+
+def _e_ElectLeadersResponse_ReplicaElectionResult__TopicPartitions(src, version, code):
+    o = ElectLeadersResponse_ReplicaElectionResult()
+    o.topic = src.topic
+    o.partition_result = [_e_ElectLeadersResponse_PartitionResult__int32(s, version, code) for s in src.partitions]
+    return o
+
+
+def _e_ElectLeadersResponse(src, version, code):
+    o = ElectLeadersResponse()
+    if version >= 1:
+        o.error_code = code
+    o.replica_election_results = [_e_ElectLeadersResponse_ReplicaElectionResult__TopicPartitions(s, version, code) for s in (src.topic_partitions or ())]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ElectLeadersRequest.error_response = _e_ElectLeadersResponse  # type: ignore

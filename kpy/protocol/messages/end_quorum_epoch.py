@@ -900,3 +900,14 @@ EndQuorumEpochResponse._write = _w_EndQuorumEpochResponse  # type: ignore
 EndQuorumEpochResponse.PartitionData = EndQuorumEpochResponse_PartitionData
 EndQuorumEpochResponse.TopicData = EndQuorumEpochResponse_TopicData
 EndQuorumEpochResponse.NodeEndpoint = EndQuorumEpochResponse_NodeEndpoint
+
+
+def _e_EndQuorumEpochResponse(src, version, code):
+    o = EndQuorumEpochResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+EndQuorumEpochRequest.error_response = _e_EndQuorumEpochResponse  # type: ignore

@@ -195,3 +195,14 @@ def _w_EndTxnResponse(o, b, c, version):
 
 EndTxnResponse._read = staticmethod(_r_EndTxnResponse)  # type: ignore
 EndTxnResponse._write = _w_EndTxnResponse  # type: ignore
+
+
+def _e_EndTxnResponse(src, version, code):
+    o = EndTxnResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+EndTxnRequest.error_response = _e_EndTxnResponse  # type: ignore

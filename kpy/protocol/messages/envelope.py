@@ -165,3 +165,14 @@ def _w_EnvelopeResponse(o, b, c, version):
 
 EnvelopeResponse._read = staticmethod(_r_EnvelopeResponse)  # type: ignore
 EnvelopeResponse._write = _w_EnvelopeResponse  # type: ignore
+
+
+def _e_EnvelopeResponse(src, version, code):
+    o = EnvelopeResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+EnvelopeRequest.error_response = _e_EnvelopeResponse  # type: ignore

@@ -175,3 +175,14 @@ def _w_ExpireDelegationTokenResponse(o, b, c, version):
 
 ExpireDelegationTokenResponse._read = staticmethod(_r_ExpireDelegationTokenResponse)  # type: ignore
 ExpireDelegationTokenResponse._write = _w_ExpireDelegationTokenResponse  # type: ignore
+
+
+def _e_ExpireDelegationTokenResponse(src, version, code):
+    o = ExpireDelegationTokenResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ExpireDelegationTokenRequest.error_response = _e_ExpireDelegationTokenResponse  # type: ignore

@@ -1514,3 +1514,40 @@ FetchResponse.AbortedTransaction = FetchResponse_AbortedTransaction
 FetchResponse.PartitionData = FetchResponse_PartitionData
 FetchResponse.FetchableTopicResponse = FetchResponse_FetchableTopicResponse
 FetchResponse.NodeEndpoint = FetchResponse_NodeEndpoint
+
+
+def _e_FetchResponse_PartitionData__FetchPartition(src, version, code):
+    o = FetchResponse_PartitionData()
+    o.partition_index = src.partition
+    o.error_code = code
+    o.high_watermark = -1
+    if version >= 4:
+        o.aborted_transactions = []
+    o.records = b''
+    return o
+
+
+def _e_FetchResponse_FetchableTopicResponse__FetchTopic(src, version, code):
+    o = FetchResponse_FetchableTopicResponse()
+    if version <= 12:
+        o.topic = src.topic
+    if version >= 13:
+        o.topic_id = src.topic_id
+    o.partitions = [_e_FetchResponse_PartitionData__FetchPartition(s, version, code) for s in src.partitions]
+    return o
+
+
+def _e_FetchResponse(src, version, code):
+    o = FetchResponse()
+    if version >= 7:
+        o.error_code = code
+    if version >= 7:
+        o.session_id = src.session_id
+    if version <= 12:
+        o.responses = [_e_FetchResponse_FetchableTopicResponse__FetchTopic(s, version, code) for s in src.topics]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+FetchRequest.error_response = _e_FetchResponse  # type: ignore

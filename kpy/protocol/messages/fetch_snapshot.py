@@ -828,3 +828,14 @@ FetchSnapshotResponse.LeaderIdAndEpoch = FetchSnapshotResponse_LeaderIdAndEpoch
 FetchSnapshotResponse.PartitionSnapshot = FetchSnapshotResponse_PartitionSnapshot
 FetchSnapshotResponse.TopicSnapshot = FetchSnapshotResponse_TopicSnapshot
 FetchSnapshotResponse.NodeEndpoint = FetchSnapshotResponse_NodeEndpoint
+
+
+def _e_FetchSnapshotResponse(src, version, code):
+    o = FetchSnapshotResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+FetchSnapshotRequest.error_response = _e_FetchSnapshotResponse  # type: ignore

@@ -404,3 +404,38 @@ FindCoordinatorResponse_Coordinator._write = _w_FindCoordinatorResponse_Coordina
 FindCoordinatorResponse._read = staticmethod(_r_FindCoordinatorResponse)  # type: ignore
 FindCoordinatorResponse._write = _w_FindCoordinatorResponse  # type: ignore
 FindCoordinatorResponse.Coordinator = FindCoordinatorResponse_Coordinator
+
+
+def _e_FindCoordinatorResponse_Coordinator__string(src, version, code):
+    o = FindCoordinatorResponse_Coordinator()
+    if version >= 4:
+        o.key = src
+    if version >= 4:
+        o.node_id = -1
+    if version >= 4:
+        o.port = -1
+    if version >= 4:
+        o.error_code = code
+    if version >= 4:
+        o.error_message = ''
+    return o
+
+
+def _e_FindCoordinatorResponse(src, version, code):
+    o = FindCoordinatorResponse()
+    if version <= 3:
+        o.error_code = code
+    if 1 <= version <= 3:
+        o.error_message = ''
+    if version <= 3:
+        o.node_id = -1
+    if version <= 3:
+        o.port = -1
+    if version >= 4:
+        o.coordinators = [_e_FindCoordinatorResponse_Coordinator__string(s, version, code) for s in src.coordinator_keys]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+FindCoordinatorRequest.error_response = _e_FindCoordinatorResponse  # type: ignore

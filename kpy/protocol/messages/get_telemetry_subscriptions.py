@@ -222,3 +222,14 @@ def _w_GetTelemetrySubscriptionsResponse(o, b, c, version):
 
 GetTelemetrySubscriptionsResponse._read = staticmethod(_r_GetTelemetrySubscriptionsResponse)  # type: ignore
 GetTelemetrySubscriptionsResponse._write = _w_GetTelemetrySubscriptionsResponse  # type: ignore
+
+
+def _e_GetTelemetrySubscriptionsResponse(src, version, code):
+    o = GetTelemetrySubscriptionsResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+GetTelemetrySubscriptionsRequest.error_response = _e_GetTelemetrySubscriptionsResponse  # type: ignore

@@ -205,3 +205,14 @@ def _w_HeartbeatResponse(o, b, c, version):
 
 HeartbeatResponse._read = staticmethod(_r_HeartbeatResponse)  # type: ignore
 HeartbeatResponse._write = _w_HeartbeatResponse  # type: ignore
+
+
+def _e_HeartbeatResponse(src, version, code):
+    o = HeartbeatResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+HeartbeatRequest.error_response = _e_HeartbeatResponse  # type: ignore

@@ -501,3 +501,23 @@ IncrementalAlterConfigsResponse_AlterConfigsResourceResponse._write = _w_Increme
 IncrementalAlterConfigsResponse._read = staticmethod(_r_IncrementalAlterConfigsResponse)  # type: ignore
 IncrementalAlterConfigsResponse._write = _w_IncrementalAlterConfigsResponse  # type: ignore
 IncrementalAlterConfigsResponse.AlterConfigsResourceResponse = IncrementalAlterConfigsResponse_AlterConfigsResourceResponse
+
+
+def _e_IncrementalAlterConfigsResponse_AlterConfigsResourceResponse__AlterConfigsResource(src, version, code):
+    o = IncrementalAlterConfigsResponse_AlterConfigsResourceResponse()
+    o.error_code = code
+    o.error_message = None
+    o.resource_type = src.resource_type
+    o.resource_name = src.resource_name
+    return o
+
+
+def _e_IncrementalAlterConfigsResponse(src, version, code):
+    o = IncrementalAlterConfigsResponse()
+    o.responses = [_e_IncrementalAlterConfigsResponse_AlterConfigsResourceResponse__AlterConfigsResource(s, version, code) for s in src.resources]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+IncrementalAlterConfigsRequest.error_response = _e_IncrementalAlterConfigsResponse  # type: ignore

@@ -197,3 +197,16 @@ def _w_InitProducerIdResponse(o, b, c, version):
 
 InitProducerIdResponse._read = staticmethod(_r_InitProducerIdResponse)  # type: ignore
 InitProducerIdResponse._write = _w_InitProducerIdResponse  # type: ignore
+
+
+def _e_InitProducerIdResponse(src, version, code):
+    o = InitProducerIdResponse()
+    o.error_code = code
+    o.producer_id = -1
+    o.producer_epoch = -1
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+InitProducerIdRequest.error_response = _e_InitProducerIdResponse  # type: ignore

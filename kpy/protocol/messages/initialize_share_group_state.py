@@ -456,3 +456,28 @@ InitializeShareGroupStateResponse._read = staticmethod(_r_InitializeShareGroupSt
 InitializeShareGroupStateResponse._write = _w_InitializeShareGroupStateResponse  # type: ignore
 InitializeShareGroupStateResponse.PartitionResult = InitializeShareGroupStateResponse_PartitionResult
 InitializeShareGroupStateResponse.InitializeStateResult = InitializeShareGroupStateResponse_InitializeStateResult
+
+
+def _e_InitializeShareGroupStateResponse_PartitionResult__PartitionData(src, version, code):
+    o = InitializeShareGroupStateResponse_PartitionResult()
+    o.partition = src.partition
+    o.error_code = code
+    return o
+
+
+def _e_InitializeShareGroupStateResponse_InitializeStateResult__InitializeStateData(src, version, code):
+    o = InitializeShareGroupStateResponse_InitializeStateResult()
+    o.topic_id = src.topic_id
+    o.partitions = [_e_InitializeShareGroupStateResponse_PartitionResult__PartitionData(s, version, code) for s in src.partitions]
+    return o
+
+
+def _e_InitializeShareGroupStateResponse(src, version, code):
+    o = InitializeShareGroupStateResponse()
+    o.results = [_e_InitializeShareGroupStateResponse_InitializeStateResult__InitializeStateData(s, version, code) for s in src.topics]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+InitializeShareGroupStateRequest.error_response = _e_InitializeShareGroupStateResponse  # type: ignore

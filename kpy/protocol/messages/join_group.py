@@ -530,3 +530,15 @@ JoinGroupResponse_JoinGroupResponseMember._write = _w_JoinGroupResponse_JoinGrou
 JoinGroupResponse._read = staticmethod(_r_JoinGroupResponse)  # type: ignore
 JoinGroupResponse._write = _w_JoinGroupResponse  # type: ignore
 JoinGroupResponse.JoinGroupResponseMember = JoinGroupResponse_JoinGroupResponseMember
+
+
+def _e_JoinGroupResponse(src, version, code):
+    o = JoinGroupResponse()
+    o.error_code = code
+    o.protocol_name = None if version >= 7 else ''
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+JoinGroupRequest.error_response = _e_JoinGroupResponse  # type: ignore

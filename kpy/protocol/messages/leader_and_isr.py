@@ -988,3 +988,14 @@ LeaderAndIsrResponse._read = staticmethod(_r_LeaderAndIsrResponse)  # type: igno
 LeaderAndIsrResponse._write = _w_LeaderAndIsrResponse  # type: ignore
 LeaderAndIsrResponse.LeaderAndIsrPartitionError = LeaderAndIsrResponse_LeaderAndIsrPartitionError
 LeaderAndIsrResponse.LeaderAndIsrTopicError = LeaderAndIsrResponse_LeaderAndIsrTopicError
+
+
+def _e_LeaderAndIsrResponse(src, version, code):
+    o = LeaderAndIsrResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+LeaderAndIsrRequest.error_response = _e_LeaderAndIsrResponse  # type: ignore

@@ -452,3 +452,14 @@ LeaveGroupResponse_MemberResponse._write = _w_LeaveGroupResponse_MemberResponse 
 LeaveGroupResponse._read = staticmethod(_r_LeaveGroupResponse)  # type: ignore
 LeaveGroupResponse._write = _w_LeaveGroupResponse  # type: ignore
 LeaveGroupResponse.MemberResponse = LeaveGroupResponse_MemberResponse
+
+
+def _e_LeaveGroupResponse(src, version, code):
+    o = LeaveGroupResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+LeaveGroupRequest.error_response = _e_LeaveGroupResponse  # type: ignore

@@ -220,3 +220,14 @@ ListClientMetricsResourcesResponse_ClientMetricsResource._write = _w_ListClientM
 ListClientMetricsResourcesResponse._read = staticmethod(_r_ListClientMetricsResourcesResponse)  # type: ignore
 ListClientMetricsResourcesResponse._write = _w_ListClientMetricsResourcesResponse  # type: ignore
 ListClientMetricsResourcesResponse.ClientMetricsResource = ListClientMetricsResourcesResponse_ClientMetricsResource
+
+
+def _e_ListClientMetricsResourcesResponse(src, version, code):
+    o = ListClientMetricsResourcesResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ListClientMetricsResourcesRequest.error_response = _e_ListClientMetricsResourcesResponse  # type: ignore

@@ -346,3 +346,14 @@ ListGroupsResponse_ListedGroup._write = _w_ListGroupsResponse_ListedGroup  # typ
 ListGroupsResponse._read = staticmethod(_r_ListGroupsResponse)  # type: ignore
 ListGroupsResponse._write = _w_ListGroupsResponse  # type: ignore
 ListGroupsResponse.ListedGroup = ListGroupsResponse_ListedGroup
+
+
+def _e_ListGroupsResponse(src, version, code):
+    o = ListGroupsResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ListGroupsRequest.error_response = _e_ListGroupsResponse  # type: ignore

@@ -646,3 +646,28 @@ ListOffsetsResponse._read = staticmethod(_r_ListOffsetsResponse)  # type: ignore
 ListOffsetsResponse._write = _w_ListOffsetsResponse  # type: ignore
 ListOffsetsResponse.ListOffsetsPartitionResponse = ListOffsetsResponse_ListOffsetsPartitionResponse
 ListOffsetsResponse.ListOffsetsTopicResponse = ListOffsetsResponse_ListOffsetsTopicResponse
+
+
+def _e_ListOffsetsResponse_ListOffsetsPartitionResponse__ListOffsetsPartition(src, version, code):
+    o = ListOffsetsResponse_ListOffsetsPartitionResponse()
+    o.partition_index = src.partition_index
+    o.error_code = code
+    return o
+
+
+def _e_ListOffsetsResponse_ListOffsetsTopicResponse__ListOffsetsTopic(src, version, code):
+    o = ListOffsetsResponse_ListOffsetsTopicResponse()
+    o.name = src.name
+    o.partitions = [_e_ListOffsetsResponse_ListOffsetsPartitionResponse__ListOffsetsPartition(s, version, code) for s in src.partitions]
+    return o
+
+
+def _e_ListOffsetsResponse(src, version, code):
+    o = ListOffsetsResponse()
+    o.topics = [_e_ListOffsetsResponse_ListOffsetsTopicResponse__ListOffsetsTopic(s, version, code) for s in src.topics]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ListOffsetsRequest.error_response = _e_ListOffsetsResponse  # type: ignore

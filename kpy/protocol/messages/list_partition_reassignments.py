@@ -462,3 +462,15 @@ ListPartitionReassignmentsResponse._read = staticmethod(_r_ListPartitionReassign
 ListPartitionReassignmentsResponse._write = _w_ListPartitionReassignmentsResponse  # type: ignore
 ListPartitionReassignmentsResponse.OngoingPartitionReassignment = ListPartitionReassignmentsResponse_OngoingPartitionReassignment
 ListPartitionReassignmentsResponse.OngoingTopicReassignment = ListPartitionReassignmentsResponse_OngoingTopicReassignment
+
+
+def _e_ListPartitionReassignmentsResponse(src, version, code):
+    o = ListPartitionReassignmentsResponse()
+    o.error_code = code
+    o.error_message = ''
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ListPartitionReassignmentsRequest.error_response = _e_ListPartitionReassignmentsResponse  # type: ignore

@@ -313,3 +313,14 @@ ListTransactionsResponse_TransactionState._write = _w_ListTransactionsResponse_T
 ListTransactionsResponse._read = staticmethod(_r_ListTransactionsResponse)  # type: ignore
 ListTransactionsResponse._write = _w_ListTransactionsResponse  # type: ignore
 ListTransactionsResponse.TransactionState = ListTransactionsResponse_TransactionState
+
+
+def _e_ListTransactionsResponse(src, version, code):
+    o = ListTransactionsResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ListTransactionsRequest.error_response = _e_ListTransactionsResponse  # type: ignore

@@ -854,3 +854,23 @@ MetadataResponse._write = _w_MetadataResponse  # type: ignore
 MetadataResponse.MetadataResponseBroker = MetadataResponse_MetadataResponseBroker
 MetadataResponse.MetadataResponsePartition = MetadataResponse_MetadataResponsePartition
 MetadataResponse.MetadataResponseTopic = MetadataResponse_MetadataResponseTopic
+
+
+def _e_MetadataResponse_MetadataResponseTopic__MetadataRequestTopic(src, version, code):
+    o = MetadataResponse_MetadataResponseTopic()
+    o.error_code = code
+    o.name = src.name if src.name is not None else ''
+    if version >= 10:
+        o.topic_id = src.topic_id
+    return o
+
+
+def _e_MetadataResponse(src, version, code):
+    o = MetadataResponse()
+    o.topics = [_e_MetadataResponse_MetadataResponseTopic__MetadataRequestTopic(s, version, code) for s in (src.topics or ())]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+MetadataRequest.error_response = _e_MetadataResponse  # type: ignore

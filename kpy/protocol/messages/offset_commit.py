@@ -645,3 +645,28 @@ OffsetCommitResponse._read = staticmethod(_r_OffsetCommitResponse)  # type: igno
 OffsetCommitResponse._write = _w_OffsetCommitResponse  # type: ignore
 OffsetCommitResponse.OffsetCommitResponsePartition = OffsetCommitResponse_OffsetCommitResponsePartition
 OffsetCommitResponse.OffsetCommitResponseTopic = OffsetCommitResponse_OffsetCommitResponseTopic
+
+
+def _e_OffsetCommitResponse_OffsetCommitResponsePartition__OffsetCommitRequestPartition(src, version, code):
+    o = OffsetCommitResponse_OffsetCommitResponsePartition()
+    o.partition_index = src.partition_index
+    o.error_code = code
+    return o
+
+
+def _e_OffsetCommitResponse_OffsetCommitResponseTopic__OffsetCommitRequestTopic(src, version, code):
+    o = OffsetCommitResponse_OffsetCommitResponseTopic()
+    o.name = src.name
+    o.partitions = [_e_OffsetCommitResponse_OffsetCommitResponsePartition__OffsetCommitRequestPartition(s, version, code) for s in src.partitions]
+    return o
+
+
+def _e_OffsetCommitResponse(src, version, code):
+    o = OffsetCommitResponse()
+    o.topics = [_e_OffsetCommitResponse_OffsetCommitResponseTopic__OffsetCommitRequestTopic(s, version, code) for s in src.topics]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+OffsetCommitRequest.error_response = _e_OffsetCommitResponse  # type: ignore

@@ -343,3 +343,14 @@ OffsetDeleteResponse._read = staticmethod(_r_OffsetDeleteResponse)  # type: igno
 OffsetDeleteResponse._write = _w_OffsetDeleteResponse  # type: ignore
 OffsetDeleteResponse.OffsetDeleteResponsePartition = OffsetDeleteResponse_OffsetDeleteResponsePartition
 OffsetDeleteResponse.OffsetDeleteResponseTopic = OffsetDeleteResponse_OffsetDeleteResponseTopic
+
+
+def _e_OffsetDeleteResponse(src, version, code):
+    o = OffsetDeleteResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+OffsetDeleteRequest.error_response = _e_OffsetDeleteResponse  # type: ignore

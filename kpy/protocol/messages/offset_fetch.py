@@ -1142,3 +1142,50 @@ OffsetFetchResponse.OffsetFetchResponseTopic = OffsetFetchResponse_OffsetFetchRe
 OffsetFetchResponse.OffsetFetchResponsePartitions = OffsetFetchResponse_OffsetFetchResponsePartitions
 OffsetFetchResponse.OffsetFetchResponseTopics = OffsetFetchResponse_OffsetFetchResponseTopics
 OffsetFetchResponse.OffsetFetchResponseGroup = OffsetFetchResponse_OffsetFetchResponseGroup
+
+
+def _e_OffsetFetchResponse_OffsetFetchResponsePartition__int32(src, version, code):
+    o = OffsetFetchResponse_OffsetFetchResponsePartition()
+    if version <= 7:
+        o.partition_index = src
+    if version <= 7:
+        o.committed_offset = -1
+    if version <= 7:
+        o.metadata = ''
+    if version <= 7:
+        o.error_code = code
+    return o
+
+
+def _e_OffsetFetchResponse_OffsetFetchResponseTopic__OffsetFetchRequestTopic(src, version, code):
+    o = OffsetFetchResponse_OffsetFetchResponseTopic()
+    if version <= 7:
+        o.name = src.name
+    if version <= 7:
+        o.partitions = [_e_OffsetFetchResponse_OffsetFetchResponsePartition__int32(s, version, code) for s in src.partition_indexes]
+    return o
+
+
+def _e_OffsetFetchResponse_OffsetFetchResponseGroup__OffsetFetchRequestGroup(src, version, code):
+    o = OffsetFetchResponse_OffsetFetchResponseGroup()
+    if version >= 8:
+        o.group_id = src.group_id
+    if version >= 8:
+        o.error_code = code
+    return o
+
+
+def _e_OffsetFetchResponse(src, version, code):
+    o = OffsetFetchResponse()
+    if version <= 1:
+        o.topics = [_e_OffsetFetchResponse_OffsetFetchResponseTopic__OffsetFetchRequestTopic(s, version, code) for s in (src.topics or ())]
+    if 2 <= version <= 7:
+        o.error_code = code
+    if version >= 8:
+        o.groups = [_e_OffsetFetchResponse_OffsetFetchResponseGroup__OffsetFetchRequestGroup(s, version, code) for s in src.groups]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+OffsetFetchRequest.error_response = _e_OffsetFetchResponse  # type: ignore

@@ -583,3 +583,28 @@ OffsetForLeaderEpochResponse._read = staticmethod(_r_OffsetForLeaderEpochRespons
 OffsetForLeaderEpochResponse._write = _w_OffsetForLeaderEpochResponse  # type: ignore
 OffsetForLeaderEpochResponse.EpochEndOffset = OffsetForLeaderEpochResponse_EpochEndOffset
 OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult = OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult
+
+
+def _e_OffsetForLeaderEpochResponse_EpochEndOffset__OffsetForLeaderPartition(src, version, code):
+    o = OffsetForLeaderEpochResponse_EpochEndOffset()
+    o.error_code = code
+    o.partition = src.partition
+    return o
+
+
+def _e_OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult__OffsetForLeaderTopic(src, version, code):
+    o = OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult()
+    o.topic = src.topic
+    o.partitions = [_e_OffsetForLeaderEpochResponse_EpochEndOffset__OffsetForLeaderPartition(s, version, code) for s in src.partitions]
+    return o
+
+
+def _e_OffsetForLeaderEpochResponse(src, version, code):
+    o = OffsetForLeaderEpochResponse()
+    o.topics = [_e_OffsetForLeaderEpochResponse_OffsetForLeaderTopicResult__OffsetForLeaderTopic(s, version, code) for s in src.topics]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+OffsetForLeaderEpochRequest.error_response = _e_OffsetForLeaderEpochResponse  # type: ignore

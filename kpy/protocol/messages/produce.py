@@ -941,3 +941,29 @@ ProduceResponse.LeaderIdAndEpoch = ProduceResponse_LeaderIdAndEpoch
 ProduceResponse.PartitionProduceResponse = ProduceResponse_PartitionProduceResponse
 ProduceResponse.TopicProduceResponse = ProduceResponse_TopicProduceResponse
 ProduceResponse.NodeEndpoint = ProduceResponse_NodeEndpoint
+
+
+def _e_ProduceResponse_PartitionProduceResponse__PartitionProduceData(src, version, code):
+    o = ProduceResponse_PartitionProduceResponse()
+    o.index = src.index
+    o.error_code = code
+    o.base_offset = -1
+    return o
+
+
+def _e_ProduceResponse_TopicProduceResponse__TopicProduceData(src, version, code):
+    o = ProduceResponse_TopicProduceResponse()
+    o.name = src.name
+    o.partition_responses = [_e_ProduceResponse_PartitionProduceResponse__PartitionProduceData(s, version, code) for s in src.partition_data]
+    return o
+
+
+def _e_ProduceResponse(src, version, code):
+    o = ProduceResponse()
+    o.responses = [_e_ProduceResponse_TopicProduceResponse__TopicProduceData(s, version, code) for s in src.topic_data]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ProduceRequest.error_response = _e_ProduceResponse  # type: ignore

@@ -172,3 +172,14 @@ def _w_PushTelemetryResponse(o, b, c, version):
 
 PushTelemetryResponse._read = staticmethod(_r_PushTelemetryResponse)  # type: ignore
 PushTelemetryResponse._write = _w_PushTelemetryResponse  # type: ignore
+
+
+def _e_PushTelemetryResponse(src, version, code):
+    o = PushTelemetryResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+PushTelemetryRequest.error_response = _e_PushTelemetryResponse  # type: ignore

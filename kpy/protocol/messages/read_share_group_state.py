@@ -550,3 +550,28 @@ ReadShareGroupStateResponse._write = _w_ReadShareGroupStateResponse  # type: ign
 ReadShareGroupStateResponse.StateBatch = ReadShareGroupStateResponse_StateBatch
 ReadShareGroupStateResponse.PartitionResult = ReadShareGroupStateResponse_PartitionResult
 ReadShareGroupStateResponse.ReadStateResult = ReadShareGroupStateResponse_ReadStateResult
+
+
+def _e_ReadShareGroupStateResponse_PartitionResult__PartitionData(src, version, code):
+    o = ReadShareGroupStateResponse_PartitionResult()
+    o.partition = src.partition
+    o.error_code = code
+    return o
+
+
+def _e_ReadShareGroupStateResponse_ReadStateResult__ReadStateData(src, version, code):
+    o = ReadShareGroupStateResponse_ReadStateResult()
+    o.topic_id = src.topic_id
+    o.partitions = [_e_ReadShareGroupStateResponse_PartitionResult__PartitionData(s, version, code) for s in src.partitions]
+    return o
+
+
+def _e_ReadShareGroupStateResponse(src, version, code):
+    o = ReadShareGroupStateResponse()
+    o.results = [_e_ReadShareGroupStateResponse_ReadStateResult__ReadStateData(s, version, code) for s in src.topics]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ReadShareGroupStateRequest.error_response = _e_ReadShareGroupStateResponse  # type: ignore

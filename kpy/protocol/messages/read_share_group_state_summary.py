@@ -465,3 +465,28 @@ ReadShareGroupStateSummaryResponse._read = staticmethod(_r_ReadShareGroupStateSu
 ReadShareGroupStateSummaryResponse._write = _w_ReadShareGroupStateSummaryResponse  # type: ignore
 ReadShareGroupStateSummaryResponse.PartitionResult = ReadShareGroupStateSummaryResponse_PartitionResult
 ReadShareGroupStateSummaryResponse.ReadStateSummaryResult = ReadShareGroupStateSummaryResponse_ReadStateSummaryResult
+
+
+def _e_ReadShareGroupStateSummaryResponse_PartitionResult__PartitionData(src, version, code):
+    o = ReadShareGroupStateSummaryResponse_PartitionResult()
+    o.partition = src.partition
+    o.error_code = code
+    return o
+
+
+def _e_ReadShareGroupStateSummaryResponse_ReadStateSummaryResult__ReadStateSummaryData(src, version, code):
+    o = ReadShareGroupStateSummaryResponse_ReadStateSummaryResult()
+    o.topic_id = src.topic_id
+    o.partitions = [_e_ReadShareGroupStateSummaryResponse_PartitionResult__PartitionData(s, version, code) for s in src.partitions]
+    return o
+
+
+def _e_ReadShareGroupStateSummaryResponse(src, version, code):
+    o = ReadShareGroupStateSummaryResponse()
+    o.results = [_e_ReadShareGroupStateSummaryResponse_ReadStateSummaryResult__ReadStateSummaryData(s, version, code) for s in src.topics]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ReadShareGroupStateSummaryRequest.error_response = _e_ReadShareGroupStateSummaryResponse  # type: ignore

@@ -171,3 +171,15 @@ def _w_RemoveRaftVoterResponse(o, b, c, version):
 
 RemoveRaftVoterResponse._read = staticmethod(_r_RemoveRaftVoterResponse)  # type: ignore
 RemoveRaftVoterResponse._write = _w_RemoveRaftVoterResponse  # type: ignore
+
+
+def _e_RemoveRaftVoterResponse(src, version, code):
+    o = RemoveRaftVoterResponse()
+    o.error_code = code
+    o.error_message = ''
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+RemoveRaftVoterRequest.error_response = _e_RemoveRaftVoterResponse  # type: ignore

@@ -175,3 +175,14 @@ def _w_RenewDelegationTokenResponse(o, b, c, version):
 
 RenewDelegationTokenResponse._read = staticmethod(_r_RenewDelegationTokenResponse)  # type: ignore
 RenewDelegationTokenResponse._write = _w_RenewDelegationTokenResponse  # type: ignore
+
+
+def _e_RenewDelegationTokenResponse(src, version, code):
+    o = RenewDelegationTokenResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+RenewDelegationTokenRequest.error_response = _e_RenewDelegationTokenResponse  # type: ignore

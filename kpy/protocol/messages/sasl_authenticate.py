@@ -195,3 +195,15 @@ def _w_SaslAuthenticateResponse(o, b, c, version):
 
 SaslAuthenticateResponse._read = staticmethod(_r_SaslAuthenticateResponse)  # type: ignore
 SaslAuthenticateResponse._write = _w_SaslAuthenticateResponse  # type: ignore
+
+
+def _e_SaslAuthenticateResponse(src, version, code):
+    o = SaslAuthenticateResponse()
+    o.error_code = code
+    o.error_message = ''
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+SaslAuthenticateRequest.error_response = _e_SaslAuthenticateResponse  # type: ignore

@@ -140,3 +140,14 @@ def _w_SaslHandshakeResponse(o, b, c, version):
 
 SaslHandshakeResponse._read = staticmethod(_r_SaslHandshakeResponse)  # type: ignore
 SaslHandshakeResponse._write = _w_SaslHandshakeResponse  # type: ignore
+
+
+def _e_SaslHandshakeResponse(src, version, code):
+    o = SaslHandshakeResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+SaslHandshakeRequest.error_response = _e_SaslHandshakeResponse  # type: ignore

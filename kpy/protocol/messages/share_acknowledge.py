@@ -721,3 +721,14 @@ ShareAcknowledgeResponse.LeaderIdAndEpoch = ShareAcknowledgeResponse_LeaderIdAnd
 ShareAcknowledgeResponse.PartitionData = ShareAcknowledgeResponse_PartitionData
 ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse = ShareAcknowledgeResponse_ShareAcknowledgeTopicResponse
 ShareAcknowledgeResponse.NodeEndpoint = ShareAcknowledgeResponse_NodeEndpoint
+
+
+def _e_ShareAcknowledgeResponse(src, version, code):
+    o = ShareAcknowledgeResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ShareAcknowledgeRequest.error_response = _e_ShareAcknowledgeResponse  # type: ignore

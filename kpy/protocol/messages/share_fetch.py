@@ -930,3 +930,14 @@ ShareFetchResponse.AcquiredRecords = ShareFetchResponse_AcquiredRecords
 ShareFetchResponse.PartitionData = ShareFetchResponse_PartitionData
 ShareFetchResponse.ShareFetchableTopicResponse = ShareFetchResponse_ShareFetchableTopicResponse
 ShareFetchResponse.NodeEndpoint = ShareFetchResponse_NodeEndpoint
+
+
+def _e_ShareFetchResponse(src, version, code):
+    o = ShareFetchResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ShareFetchRequest.error_response = _e_ShareFetchResponse  # type: ignore

@@ -554,3 +554,21 @@ ShareGroupDescribeResponse.TopicPartitions = ShareGroupDescribeResponse_TopicPar
 ShareGroupDescribeResponse.Assignment = ShareGroupDescribeResponse_Assignment
 ShareGroupDescribeResponse.Member = ShareGroupDescribeResponse_Member
 ShareGroupDescribeResponse.DescribedGroup = ShareGroupDescribeResponse_DescribedGroup
+
+
+def _e_ShareGroupDescribeResponse_DescribedGroup__string(src, version, code):
+    o = ShareGroupDescribeResponse_DescribedGroup()
+    o.error_code = code
+    o.group_id = src
+    return o
+
+
+def _e_ShareGroupDescribeResponse(src, version, code):
+    o = ShareGroupDescribeResponse()
+    o.groups = [_e_ShareGroupDescribeResponse_DescribedGroup__string(s, version, code) for s in src.group_ids]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ShareGroupDescribeRequest.error_response = _e_ShareGroupDescribeResponse  # type: ignore

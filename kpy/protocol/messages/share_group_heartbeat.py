@@ -373,3 +373,14 @@ ShareGroupHeartbeatResponse._read = staticmethod(_r_ShareGroupHeartbeatResponse)
 ShareGroupHeartbeatResponse._write = _w_ShareGroupHeartbeatResponse  # type: ignore
 ShareGroupHeartbeatResponse.TopicPartitions = ShareGroupHeartbeatResponse_TopicPartitions
 ShareGroupHeartbeatResponse.Assignment = ShareGroupHeartbeatResponse_Assignment
+
+
+def _e_ShareGroupHeartbeatResponse(src, version, code):
+    o = ShareGroupHeartbeatResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+ShareGroupHeartbeatRequest.error_response = _e_ShareGroupHeartbeatResponse  # type: ignore

@@ -752,3 +752,14 @@ StopReplicaResponse_StopReplicaPartitionError._write = _w_StopReplicaResponse_St
 StopReplicaResponse._read = staticmethod(_r_StopReplicaResponse)  # type: ignore
 StopReplicaResponse._write = _w_StopReplicaResponse  # type: ignore
 StopReplicaResponse.StopReplicaPartitionError = StopReplicaResponse_StopReplicaPartitionError
+
+
+def _e_StopReplicaResponse(src, version, code):
+    o = StopReplicaResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+StopReplicaRequest.error_response = _e_StopReplicaResponse  # type: ignore

@@ -361,3 +361,14 @@ def _w_SyncGroupResponse(o, b, c, version):
 
 SyncGroupResponse._read = staticmethod(_r_SyncGroupResponse)  # type: ignore
 SyncGroupResponse._write = _w_SyncGroupResponse  # type: ignore
+
+
+def _e_SyncGroupResponse(src, version, code):
+    o = SyncGroupResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+SyncGroupRequest.error_response = _e_SyncGroupResponse  # type: ignore

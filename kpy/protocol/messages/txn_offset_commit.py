@@ -632,3 +632,28 @@ TxnOffsetCommitResponse._read = staticmethod(_r_TxnOffsetCommitResponse)  # type
 TxnOffsetCommitResponse._write = _w_TxnOffsetCommitResponse  # type: ignore
 TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition = TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition
 TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic = TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic
+
+
+def _e_TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition__TxnOffsetCommitRequestPartition(src, version, code):
+    o = TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition()
+    o.partition_index = src.partition_index
+    o.error_code = code
+    return o
+
+
+def _e_TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic__TxnOffsetCommitRequestTopic(src, version, code):
+    o = TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic()
+    o.name = src.name
+    o.partitions = [_e_TxnOffsetCommitResponse_TxnOffsetCommitResponsePartition__TxnOffsetCommitRequestPartition(s, version, code) for s in src.partitions]
+    return o
+
+
+def _e_TxnOffsetCommitResponse(src, version, code):
+    o = TxnOffsetCommitResponse()
+    o.topics = [_e_TxnOffsetCommitResponse_TxnOffsetCommitResponseTopic__TxnOffsetCommitRequestTopic(s, version, code) for s in src.topics]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+TxnOffsetCommitRequest.error_response = _e_TxnOffsetCommitResponse  # type: ignore

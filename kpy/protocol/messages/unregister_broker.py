@@ -159,3 +159,15 @@ def _w_UnregisterBrokerResponse(o, b, c, version):
 
 UnregisterBrokerResponse._read = staticmethod(_r_UnregisterBrokerResponse)  # type: ignore
 UnregisterBrokerResponse._write = _w_UnregisterBrokerResponse  # type: ignore
+
+
+def _e_UnregisterBrokerResponse(src, version, code):
+    o = UnregisterBrokerResponse()
+    o.error_code = code
+    o.error_message = ''
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+UnregisterBrokerRequest.error_response = _e_UnregisterBrokerResponse  # type: ignore

@@ -372,3 +372,15 @@ UpdateFeaturesResponse_UpdatableFeatureResult._write = _w_UpdateFeaturesResponse
 UpdateFeaturesResponse._read = staticmethod(_r_UpdateFeaturesResponse)  # type: ignore
 UpdateFeaturesResponse._write = _w_UpdateFeaturesResponse  # type: ignore
 UpdateFeaturesResponse.UpdatableFeatureResult = UpdateFeaturesResponse_UpdatableFeatureResult
+
+
+def _e_UpdateFeaturesResponse(src, version, code):
+    o = UpdateFeaturesResponse()
+    o.error_code = code
+    o.error_message = ''
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+UpdateFeaturesRequest.error_response = _e_UpdateFeaturesResponse  # type: ignore

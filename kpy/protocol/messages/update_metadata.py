@@ -877,3 +877,14 @@ def _w_UpdateMetadataResponse(o, b, c, version):
 
 UpdateMetadataResponse._read = staticmethod(_r_UpdateMetadataResponse)  # type: ignore
 UpdateMetadataResponse._write = _w_UpdateMetadataResponse  # type: ignore
+
+
+def _e_UpdateMetadataResponse(src, version, code):
+    o = UpdateMetadataResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+UpdateMetadataRequest.error_response = _e_UpdateMetadataResponse  # type: ignore

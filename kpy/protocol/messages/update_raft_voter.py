@@ -401,3 +401,14 @@ UpdateRaftVoterResponse_CurrentLeader._write = _w_UpdateRaftVoterResponse_Curren
 UpdateRaftVoterResponse._read = staticmethod(_r_UpdateRaftVoterResponse)  # type: ignore
 UpdateRaftVoterResponse._write = _w_UpdateRaftVoterResponse  # type: ignore
 UpdateRaftVoterResponse.CurrentLeader = UpdateRaftVoterResponse_CurrentLeader
+
+
+def _e_UpdateRaftVoterResponse(src, version, code):
+    o = UpdateRaftVoterResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+UpdateRaftVoterRequest.error_response = _e_UpdateRaftVoterResponse  # type: ignore

@@ -619,3 +619,14 @@ VoteResponse._write = _w_VoteResponse  # type: ignore
 VoteResponse.PartitionData = VoteResponse_PartitionData
 VoteResponse.TopicData = VoteResponse_TopicData
 VoteResponse.NodeEndpoint = VoteResponse_NodeEndpoint
+
+
+def _e_VoteResponse(src, version, code):
+    o = VoteResponse()
+    o.error_code = code
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+VoteRequest.error_response = _e_VoteResponse  # type: ignore

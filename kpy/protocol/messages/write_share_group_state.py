@@ -544,3 +544,28 @@ WriteShareGroupStateResponse._read = staticmethod(_r_WriteShareGroupStateRespons
 WriteShareGroupStateResponse._write = _w_WriteShareGroupStateResponse  # type: ignore
 WriteShareGroupStateResponse.PartitionResult = WriteShareGroupStateResponse_PartitionResult
 WriteShareGroupStateResponse.WriteStateResult = WriteShareGroupStateResponse_WriteStateResult
+
+
+def _e_WriteShareGroupStateResponse_PartitionResult__PartitionData(src, version, code):
+    o = WriteShareGroupStateResponse_PartitionResult()
+    o.partition = src.partition
+    o.error_code = code
+    return o
+
+
+def _e_WriteShareGroupStateResponse_WriteStateResult__WriteStateData(src, version, code):
+    o = WriteShareGroupStateResponse_WriteStateResult()
+    o.topic_id = src.topic_id
+    o.partitions = [_e_WriteShareGroupStateResponse_PartitionResult__PartitionData(s, version, code) for s in src.partitions]
+    return o
+
+
+def _e_WriteShareGroupStateResponse(src, version, code):
+    o = WriteShareGroupStateResponse()
+    o.results = [_e_WriteShareGroupStateResponse_WriteStateResult__WriteStateData(s, version, code) for s in src.topics]
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+WriteShareGroupStateRequest.error_response = _e_WriteShareGroupStateResponse  # type: ignore

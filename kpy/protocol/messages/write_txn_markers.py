@@ -673,3 +673,13 @@ WriteTxnMarkersResponse._write = _w_WriteTxnMarkersResponse  # type: ignore
 WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult = WriteTxnMarkersResponse_WritableTxnMarkerPartitionResult
 WriteTxnMarkersResponse.WritableTxnMarkerTopicResult = WriteTxnMarkersResponse_WritableTxnMarkerTopicResult
 WriteTxnMarkersResponse.WritableTxnMarkerResult = WriteTxnMarkersResponse_WritableTxnMarkerResult
+
+
+def _e_WriteTxnMarkersResponse(src, version, code):
+    o = WriteTxnMarkersResponse()
+    return o
+
+
+# The answer to every part of a request with one error code, as Kafka's
+# getErrorResponse gives it: request.error_response(version, code).
+WriteTxnMarkersRequest.error_response = _e_WriteTxnMarkersResponse  # type: ignore
