@@ -5,9 +5,14 @@ Modules are imported on the first request of their API; the ApiVersions answer c
 ``kpy.handlers.HANDLERS``, a table of the ranges these registrations advertise (and, where
 Kafka does, a floor below the one accepted), which a test keeps equal to them, so kpy only
 advertises what it implements. ``dispatch`` decodes a request frame, checks its version,
-runs the handler and translates a raised KafkaError into that API's error response; anything
-a client could send that cannot be answered raises ``CloseConnection`` (the connection logs
-why and closes).
+runs the handler and is the one place where an exception becomes a response: a KafkaError is
+answered with its code, any other exception (logged, rate-limited) with UNKNOWN_SERVER_ERROR,
+in that API's error response (the request's generated ``error_response``, as Kafka's
+getErrorResponse, unless the handler registers its own), and the connection stays open.
+Handlers raise; only a failure of one item of a request (a partition, a topic) is answered by
+the handler, through kpy.handlers.errors. What gets no answer at all (an unreadable header, an
+unknown API or version, a malformed body; an acks=0 produce that fails) raises
+``CloseConnection`` (the connection logs why and closes).
 
 With DEBUG enabled on the ``kpy.request`` logger, every request leaves a line: connection,
 client, API and version, correlation id, the top-level error code and the time taken. The
@@ -17,6 +22,7 @@ check costs one ``isEnabledFor`` per request when it is off.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -92,7 +98,8 @@ def handles(
 
     ``min_version``-``max_version`` are the versions answered; others close the connection.
     ``error_response(request, version, code)`` builds the response that carries ``code`` for
-    every part of the request; without it a top-level ``error_code`` field is set.
+    every part of the request, for an API whose answer differs from the generated
+    ``request.error_response(version, code)`` used otherwise; None means no answer.
     ``unstable_ok`` lets a handler advertise a version the schemas still mark unstable.
     ``advertised_min`` is a lower floor for ApiVersions only, for an API whose clients decide
     on features by the floor they see (Produce: Kafka 4 lists v0, KAFKA-18659).
@@ -146,14 +153,6 @@ def _registration(key: int) -> Registration | None:
     return reg
 
 
-def _generic_error_response(api_key: int, version: int, code: int) -> Any:
-    response = api_keys.API_KEYS[api_key].response_class()
-    if hasattr(response, "error_code"):
-        response.error_code = code
-        return response
-    return None
-
-
 async def dispatch(
     frame: memoryview, make_ctx: Callable[[int, int, int, str | None], RequestContext]
 ) -> list[Any] | None:
@@ -193,31 +192,27 @@ async def dispatch(
         response = await reg.handler(ctx, request)
     except KafkaError as exc:
         error = exc.code
-        response = _error_response(reg, request, version, exc.code)
-        if response is None:
-            raise CloseConnection(f"{info.name} failed with {exc!r}") from exc
+        response = _error_response(reg, request, version, exc)
     except CloseConnection:
         raise
     except Exception as exc:
-        _failures.log(
-            logging.ERROR,
-            (key, version, type(exc).__name__),
-            "%s v%d handler failed",
-            info.name,
-            version,
-            exc_info=True,
-        )
         error = ErrorCode.UNKNOWN_SERVER_ERROR
-        response = _error_response(reg, request, version, error)
-        if response is None:
-            raise CloseConnection(f"{info.name} handler failed: {exc!r}") from exc
+        _log_failure(info.name, version, "handler failed")
+        response = _error_response(reg, request, version, exc)
     if started:
         if error is None:
             error = getattr(response, "error_code", None)
         log_request(ctx, error, started, answered=response is not None)
     if response is None:
         return None
-    return framing.encode_response(corr, key, version, response)
+    try:
+        return framing.encode_response(corr, key, version, response)
+    except Exception as exc:
+        if error is not None:
+            raise  # the error response itself: nothing better to answer
+        _log_failure(info.name, version, "response could not be encoded")
+        response = _error_response(reg, request, version, exc)
+        return framing.encode_response(corr, key, version, response)
 
 
 def log_request(ctx: RequestContext, error: int | None, started: float, answered=True) -> None:
@@ -245,10 +240,30 @@ def log_request(ctx: RequestContext, error: int | None, started: float, answered
     )
 
 
-def _error_response(reg: Registration, request: Any, version: int, code: int) -> Any:
-    if reg.error_response is not None:
-        return reg.error_response(request, version, code)
-    return _generic_error_response(reg.api_key, version, code)
+def _log_failure(name: str, version: int, what: str) -> None:
+    """ERROR with the traceback of the exception being handled, once per interval for the
+    same API, version and exception type."""
+    exc_type = sys.exc_info()[0]
+    key = (name, version, exc_type.__name__ if exc_type else "")
+    _failures.log(logging.ERROR, key, "%s v%d %s", name, version, what, exc_info=True)
+
+
+def _error_response(reg: Registration, request: Any, version: int, exc: Exception) -> Any:
+    """The API's answer to ``exc`` raised for ``request``: the code of a KafkaError, else
+    UNKNOWN_SERVER_ERROR, for every part of the request. Raises CloseConnection when no answer
+    is due (an acks=0 produce, whose connection Kafka closes instead)."""
+    code = exc.code if isinstance(exc, KafkaError) else ErrorCode.UNKNOWN_SERVER_ERROR
+    info = api_keys.API_KEYS[reg.api_key]
+    try:
+        if reg.error_response is not None:
+            response = reg.error_response(request, version, code)
+        else:
+            response = request.error_response(version, code)
+    except Exception as failed:
+        raise CloseConnection(f"{info.name} error response failed: {failed!r}") from exc
+    if response is None:
+        raise CloseConnection(f"{info.name} failed with {exc!r} and has no answer") from exc
+    return response
 
 
 def _unsupported_api_versions() -> Any:

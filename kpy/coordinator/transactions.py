@@ -219,17 +219,18 @@ class TransactionCoordinator:
 
     # -- InitProducerId -----------------------------------------------------------------------------
 
-    async def init_producer_id(self, ctx: Any, req: Any) -> Any:
-        from kpy.protocol.messages.init_producer_id import InitProducerIdResponse
-
-        def error(code: int) -> Any:
-            return InitProducerIdResponse(error_code=code, producer_id=-1, producer_epoch=-1)
-
+    async def init_producer_id(self, ctx: Any, req: Any) -> tuple[int, int]:
+        """The producer id and epoch for ``req`` (with a transactional id); raises the
+        KafkaError Kafka answers with."""
         tid = req.transactional_id
         if not tid:
-            return error(ErrorCode.INVALID_REQUEST)
+            raise KafkaError(ErrorCode.INVALID_REQUEST, "the transactional id is empty")
         if not 0 < req.transaction_timeout_ms <= self.max_timeout_ms:
-            return error(ErrorCode.INVALID_TRANSACTION_TIMEOUT)
+            raise KafkaError(
+                ErrorCode.INVALID_TRANSACTION_TIMEOUT,
+                f"transaction timeout {req.transaction_timeout_ms} ms is outside "
+                f"1-{self.max_timeout_ms} ms",
+            )
         await self.ensure_topic()
         txn = self.txns.get(tid)
         expected_pid = getattr(req, "producer_id", -1)
@@ -238,11 +239,15 @@ class TransactionCoordinator:
             txn = TxnMetadata(tid, self.broker.producer_ids.next_id(), 0, 0)
         else:
             if txn.state in (PREPARE_COMMIT, PREPARE_ABORT, PREPARE_EPOCH_FENCE):
-                return error(ErrorCode.CONCURRENT_TRANSACTIONS)
+                raise KafkaError(ErrorCode.CONCURRENT_TRANSACTIONS, f"{tid!r} is completing")
             if expected_pid >= 0 and (
                 expected_pid != txn.producer_id or expected_epoch != txn.producer_epoch
             ):
-                return error(fenced(ctx.api_version, 4))
+                raise KafkaError(
+                    fenced(ctx.api_version, 4),
+                    f"producer {expected_pid} epoch {expected_epoch} is not the current one "
+                    f"of {tid!r}",
+                )
             if txn.state == ONGOING:
                 self._fence_and_abort(txn)
             self._bump_epoch(txn)
@@ -253,9 +258,7 @@ class TransactionCoordinator:
         txn.start_ms = -1
         self._write(txn)
         self.txns[tid] = txn
-        return InitProducerIdResponse(
-            producer_id=txn.producer_id, producer_epoch=txn.producer_epoch
-        )
+        return txn.producer_id, txn.producer_epoch
 
     def _bump_epoch(self, txn: TxnMetadata) -> None:
         if txn.producer_epoch >= MAX_EPOCH - 1:
@@ -344,10 +347,11 @@ class TransactionCoordinator:
         partitions: list[TopicPartition],
         version: int,
         verify_only: bool = False,
-    ) -> int | dict[TopicPartition, int]:
-        """The error code of every partition as asked, or a code per distinct partition when
+    ) -> dict[TopicPartition, int] | None:
+        """None once the partitions are in the transaction; a code per distinct partition when
         some partition does not exist (UNKNOWN_TOPIC_OR_PARTITION, the others
-        OPERATION_NOT_ATTEMPTED; before the producer is checked) or when ``verify_only``."""
+        OPERATION_NOT_ATTEMPTED; before the producer is checked) or when ``verify_only``.
+        Raises the KafkaError of a producer or transaction that refuses them."""
         unknown = {
             (t, p)
             for t, p in partitions
@@ -360,10 +364,7 @@ class TransactionCoordinator:
                 else ErrorCode.OPERATION_NOT_ATTEMPTED
                 for tp in partitions
             }
-        try:
-            txn = self._check(tid, producer_id, epoch, version, 2)
-        except KafkaError as exc:
-            return dict.fromkeys(partitions, exc.code) if verify_only else exc.code
+        txn = self._check(tid, producer_id, epoch, version, 2)
         if verify_only:
             # A partition outside the transaction means the producer must abort it.
             ok = txn.state == ONGOING
@@ -373,11 +374,8 @@ class TransactionCoordinator:
                 else ErrorCode.TRANSACTION_ABORTABLE
                 for tp in partitions
             }
-        try:
-            self._add(txn, set(partitions))
-        except KafkaError as exc:
-            return exc.code
-        return ErrorCode.NONE
+        self._add(txn, set(partitions))
+        return None
 
     def _offsets_partition(self, group: str) -> TopicPartition:
         offsets_topic = self.broker.metadata.get(OFFSETS_TOPIC)

@@ -23,6 +23,7 @@ import struct
 from typing import Any
 
 from kpy.dispatch import REGISTRY, RequestContext, handles
+from kpy.handlers.errors import ItemError
 from kpy.protocol import framing
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.produce import ProduceRequest, ProduceResponse
@@ -67,9 +68,9 @@ def failed(topics: list[tuple[str, list[int]]], code: int) -> Results:
     return [(name, [(i, code, -1, -1, -1, None) for i in indexes]) for name, indexes in topics]
 
 
-def error_response(req: ProduceRequest, version: int, code: int) -> ProduceResponse:
-    topics = [(t.name, [p.index for p in t.partition_data]) for t in req.topic_data]
-    return response_of(failed(topics, code))
+def error_response(req: ProduceRequest, version: int, code: int) -> ProduceResponse | None:
+    """Kafka's answer to a failed produce; none for acks=0, whose connection Kafka closes."""
+    return req.error_response(version, code) if answered(req.acks) else None
 
 
 def answered(acks: int) -> bool:
@@ -141,24 +142,28 @@ def append_partition(
     version: int,
     appended: list,
 ) -> Outcome:
-    try:
-        log = broker.partition_log(topic, index)
-        meta = broker.metadata.get(topic)
-        if meta.internal:
-            raise KafkaError(
-                ErrorCode.INVALID_TOPIC_EXCEPTION, f"Cannot append to internal topic {topic}"
-            )
-        batch = validate_produce_records(data, broker.topic_effective_config(topic), now_ms)
-        if transactional_id is not None:
-            broker.txns.check_produce(transactional_id, topic, index, batch.header, version)
-        result = log.append_batch(batch, meta.leader_epochs[index])
-    except KafkaError as exc:
+    log = None
+    with ItemError() as refused:
+        try:
+            log = broker.partition_log(topic, index)
+            meta = broker.metadata.get(topic)
+            if meta.internal:
+                raise KafkaError(
+                    ErrorCode.INVALID_TOPIC_EXCEPTION, f"Cannot append to internal topic {topic}"
+                )
+            batch = validate_produce_records(data, broker.topic_effective_config(topic), now_ms)
+            if transactional_id is not None:
+                broker.txns.check_produce(transactional_id, topic, index, batch.header, version)
+            result = log.append_batch(batch, meta.leader_epochs[index])
+        except OSError as exc:
+            broker.report_storage_error(topic, index, exc)
+            return (index, ErrorCode.KAFKA_STORAGE_ERROR, -1, -1, -1, str(exc))
+    if refused:
         # As Kafka: a batch refused for a record's timestamp carries the log start offset.
-        start = log.log_start_offset if exc.code == ErrorCode.INVALID_TIMESTAMP else -1
-        return (index, exc.code, -1, -1, start, exc.message)
-    except OSError as exc:
-        broker.report_storage_error(topic, index, exc)
-        return (index, ErrorCode.KAFKA_STORAGE_ERROR, -1, -1, -1, str(exc))
+        start = -1
+        if refused.code == ErrorCode.INVALID_TIMESTAMP and log is not None:
+            start = log.log_start_offset
+        return (index, refused.code, -1, -1, start, refused.message)
     broker.notify_append((topic, index))
     appended.append(log)
     return (

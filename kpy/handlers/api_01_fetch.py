@@ -26,6 +26,7 @@ import trio
 
 from kpy.dispatch import RequestContext, handles
 from kpy.fetch_session import FINAL_EPOCH, INITIAL_EPOCH, CachedPartition
+from kpy.handlers.errors import ItemError
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.fetch import FetchRequest, FetchResponse
 
@@ -51,20 +52,11 @@ SESSION_ERRORS = (ErrorCode.FETCH_SESSION_ID_NOT_FOUND, ErrorCode.INVALID_FETCH_
 
 
 def fetch_error_response(req: FetchRequest, version: int, code: int) -> FetchResponse:
+    """Kafka's answer to a failed fetch (the generated one), but a session error, which
+    Kafka answers before it looks at the partitions: the code alone, session id 0."""
     if code in SESSION_ERRORS:
         return FetchResponse(error_code=code, session_id=0)
-    # A failed request: v13+ only has the top-level error; before, every partition has it too.
-    response = FetchResponse(error_code=code, session_id=req.session_id)
-    if version < 13:
-        response.responses = [
-            FetchResponse.FetchableTopicResponse(
-                topic=t.topic,
-                topic_id=t.topic_id,
-                partitions=[_error_partition(p.partition, code, aborted=[]) for p in t.partitions],
-            )
-            for t in req.topics
-        ]
-    return response
+    return req.error_response(version, code)
 
 
 @handles(1, 4, 17, error_response=fetch_error_response)
@@ -201,10 +193,10 @@ def _read(broker, wanted: list[Wanted], max_bytes: int, read_committed: bool):
             parts.append(_error_partition(w.partition, w.error, aborted=[]))
             failed = True
             continue
-        try:
+        with ItemError() as refused:
             data = _read_partition(broker, w, max(max_bytes - total, 0), total == 0, read_committed)
-        except KafkaError as exc:
-            data = _error_partition(w.partition, exc.code)
+        if refused:
+            data = _error_partition(w.partition, refused.code)
             failed = True
         total += len(data.records) if data.records is not None else 0
         parts.append(data)

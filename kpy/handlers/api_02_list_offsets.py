@@ -15,6 +15,7 @@ asked twice once, INVALID_REQUEST.
 from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
+from kpy.handlers.errors import ItemError
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.list_offsets import ListOffsetsRequest, ListOffsetsResponse
 
@@ -24,22 +25,7 @@ LOWEST_SPECIAL = {7: MAX_TIMESTAMP, 8: EARLIEST_LOCAL}
 PartitionResponse = ListOffsetsResponse.ListOffsetsPartitionResponse
 
 
-def error_response(req: ListOffsetsRequest, version: int, code: int) -> ListOffsetsResponse:
-    return ListOffsetsResponse(
-        topics=[
-            ListOffsetsResponse.ListOffsetsTopicResponse(
-                name=t.name,
-                partitions=[
-                    PartitionResponse(partition_index=p.partition_index, error_code=code)
-                    for p in t.partitions
-                ],
-            )
-            for t in req.topics
-        ]
-    )
-
-
-@handles(2, 1, 10, error_response=error_response)
+@handles(2, 1, 10)
 async def list_offsets(ctx: RequestContext, req: ListOffsetsRequest) -> ListOffsetsResponse:
     if req.isolation_level not in (0, 1):
         raise KafkaError(
@@ -67,16 +53,16 @@ async def list_offsets(ctx: RequestContext, req: ListOffsetsRequest) -> ListOffs
                     PartitionResponse(partition_index=index, error_code=ErrorCode.INVALID_REQUEST)
                 )
                 continue
-            try:
+            with ItemError() as refused:
                 if p.timestamp < lowest:
                     raise KafkaError(
                         ErrorCode.UNSUPPORTED_VERSION,
                         f"Timestamp {p.timestamp} is not supported by ListOffsets v{version}",
                     )
                 entry.partitions.append(_lookup(ctx, name, p, req.isolation_level))
-            except KafkaError as exc:
+            if refused:
                 entry.partitions.append(
-                    PartitionResponse(partition_index=index, error_code=exc.code)
+                    PartitionResponse(partition_index=index, error_code=refused.code)
                 )
         if entry.partitions:  # as Kafka, whose answer is built per partition
             response.topics.append(entry)

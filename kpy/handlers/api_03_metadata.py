@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 
 from kpy.dispatch import RequestContext, handles
+from kpy.handlers.errors import ItemError, code_of
 from kpy.metadata import INTERNAL_TOPICS, validate_topic_name
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.metadata import MetadataRequest, MetadataResponse
@@ -37,20 +38,7 @@ CLUSTER_OPERATIONS = _operations(5, 7, 8, 9, 10, 11, 12)  # 8096, as Kafka 4.4 a
 GROUP_OPERATIONS = _operations(3, 6, 8, 10, 11)  # 3400, as Kafka 4.4 answers
 
 
-def error_response(req: MetadataRequest, version: int, code: int) -> MetadataResponse:
-    """Kafka's answer to a Metadata request it refuses: every requested topic with the
-    error (a null name as ""), no brokers, no cluster id, no controller."""
-    return MetadataResponse(
-        topics=[
-            MetadataResponse.MetadataResponseTopic(
-                error_code=code, name=t.name or "", topic_id=t.topic_id
-            )
-            for t in req.topics or []
-        ]
-    )
-
-
-@handles(3, 0, 12, error_response=error_response)
+@handles(3, 0, 12)
 async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataResponse:
     broker = ctx.broker
     version = ctx.api_version
@@ -111,21 +99,18 @@ async def _requested_topics(
     )
     for name in dict.fromkeys(t.name for t in req.topics):
         if broker.metadata.get(name) is None:
-            try:
-                validate_topic_name(name)
-            except KafkaError:
+            if code_of(validate_topic_name, name):
                 response.topics.append(error_topic(name, ErrorCode.INVALID_TOPIC_EXCEPTION))
                 continue
             if not allow_create or name in INTERNAL_TOPICS:
                 response.topics.append(error_topic(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
                 continue
-            try:
+            with ItemError() as refused:
                 await broker.create_topic(name, -1, -1, {})
-            except KafkaError as exc:
-                if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
-                    response.topics.append(error_topic(name, exc.code))
-                    continue
-            else:
+            if refused and refused.code != ErrorCode.TOPIC_ALREADY_EXISTS:
+                response.topics.append(error_topic(name, refused.code))
+                continue
+            if not refused:
                 # Kafka hands the creation to its controller and answers this request before
                 # the topic exists; clients ask again. kpy has made it already, but answers alike.
                 response.topics.append(error_topic(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))

@@ -14,48 +14,28 @@ from __future__ import annotations
 
 from kpy.coordinator.offsets import CommittedOffset
 from kpy.dispatch import RequestContext, handles
+from kpy.handlers.errors import code_of
 from kpy.handlers.offset_answers import merge_answers
-from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.offset_commit import OffsetCommitRequest, OffsetCommitResponse
 
 R = OffsetCommitResponse
 _PARTITION = R.OffsetCommitResponsePartition
 
 
-def error_response(req: OffsetCommitRequest, version: int, code: int) -> OffsetCommitResponse:
-    return R(
-        topics=[
-            R.OffsetCommitResponseTopic(
-                name=t.name,
-                partitions=[
-                    R.OffsetCommitResponsePartition(
-                        partition_index=p.partition_index, error_code=code
-                    )
-                    for p in t.partitions
-                ],
-            )
-            for t in req.topics
-        ]
-    )
-
-
-@handles(8, 2, 9, error_response=error_response)
+@handles(8, 2, 9)
 async def offset_commit(ctx: RequestContext, req: OffsetCommitRequest) -> OffsetCommitResponse:
     groups = ctx.broker.groups
     refused, known = groups.known_partitions(req.topics)
     if not known:
         return R(topics=merge_answers(refused, [], R.OffsetCommitResponseTopic, _PARTITION))
-    group_error = ErrorCode.NONE
-    try:
-        groups.check_commit(
-            req.group_id,
-            req.generation_id_or_member_epoch,
-            req.member_id,
-            req.group_instance_id,
-            version=ctx.api_version,
-        )
-    except KafkaError as exc:
-        group_error = exc.code
+    group_error = code_of(
+        groups.check_commit,
+        req.group_id,
+        req.generation_id_or_member_epoch,
+        req.member_id,
+        req.group_instance_id,
+        version=ctx.api_version,
+    )
     now_ms = int(ctx.broker.clock() * 1000)
     accepted: dict[tuple[str, int], CommittedOffset] = {}
     answered = []
@@ -63,15 +43,11 @@ async def offset_commit(ctx: RequestContext, req: OffsetCommitRequest) -> Offset
         entry = R.OffsetCommitResponseTopic(name=name)
         answered.append(entry)
         for p in partitions:
-            error = group_error
+            error = group_error or code_of(groups.check_metadata, p.committed_metadata)
             if not error:
-                try:
-                    groups.check_metadata(p.committed_metadata)
-                    accepted[(name, p.partition_index)] = CommittedOffset(
-                        p.committed_offset, p.committed_leader_epoch, p.committed_metadata, now_ms
-                    )
-                except KafkaError as exc:
-                    error = exc.code
+                accepted[(name, p.partition_index)] = CommittedOffset(
+                    p.committed_offset, p.committed_leader_epoch, p.committed_metadata, now_ms
+                )
             entry.partitions.append(_PARTITION(partition_index=p.partition_index, error_code=error))
     groups.commit(req.group_id, accepted)
     return R(topics=merge_answers(refused, answered, R.OffsetCommitResponseTopic, _PARTITION))

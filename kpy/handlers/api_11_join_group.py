@@ -5,24 +5,25 @@ MEMBER_ID_REQUIRED with its id and joins again with it (KIP-394); static members
 from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
-from kpy.protocol.error_codes import ErrorCode, KafkaError
+from kpy.protocol.error_codes import ErrorCode
 from kpy.protocol.messages.join_group import JoinGroupRequest, JoinGroupResponse
 
 
-@handles(11, 0, 9)
+def error_response(req: JoinGroupRequest, version: int, code: int) -> JoinGroupResponse:
+    """Kafka's answer to a refused join (no generation, a null protocol name from v7), with
+    the member id asked, as Kafka's coordinator answers a refusal by the group's rules; an
+    unexpected error is the generic answer, without it."""
+    response = req.error_response(version, code)
+    if code != ErrorCode.UNKNOWN_SERVER_ERROR:
+        response.member_id = req.member_id
+    return response
+
+
+@handles(11, 0, 9, error_response=error_response)
 async def join_group(ctx: RequestContext, req: JoinGroupRequest) -> JoinGroupResponse:
-    try:
-        result = await ctx.broker.groups.join(
-            req, ctx.api_version, ctx.client_id or "", ctx.client_host
-        )
-    except KafkaError as exc:
-        # protocol_name is nullable from v7, and Kafka answers a refused join with null.
-        protocol_name = None if ctx.api_version >= 7 else ""
-        # An error from outside the group's rules is Kafka's generic answer, without member.
-        member_id = "" if exc.code == ErrorCode.UNKNOWN_SERVER_ERROR else req.member_id
-        return JoinGroupResponse(
-            error_code=exc.code, member_id=member_id, protocol_name=protocol_name
-        )
+    result = await ctx.broker.groups.join(
+        req, ctx.api_version, ctx.client_id or "", ctx.client_host
+    )
     return JoinGroupResponse(
         error_code=result.error,
         generation_id=result.generation_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from kpy.coordinator.groups import require_group_id
 from kpy.dispatch import RequestContext, handles
-from kpy.protocol.error_codes import ErrorCode, KafkaError
+from kpy.handlers.errors import code_of
 from kpy.protocol.messages.leave_group import LeaveGroupRequest, LeaveGroupResponse
 
 
@@ -19,11 +19,7 @@ async def leave_group(ctx: RequestContext, req: LeaveGroupRequest) -> LeaveGroup
     # A group that does not exist knows none of the members: each is UNKNOWN_MEMBER_ID.
     response = LeaveGroupResponse()
     for m in req.members:
-        error = ErrorCode.NONE
-        try:
-            groups.leave(req.group_id, m.member_id, m.group_instance_id)
-        except KafkaError as exc:
-            error = exc.code
+        error = code_of(groups.leave, req.group_id, m.member_id, m.group_instance_id)
         response.members.append(
             LeaveGroupResponse.MemberResponse(
                 member_id=m.member_id, group_instance_id=m.group_instance_id, error_code=error

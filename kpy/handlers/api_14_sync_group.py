@@ -12,11 +12,10 @@ from kpy.protocol.messages.sync_group import SyncGroupRequest, SyncGroupResponse
 async def sync_group(ctx: RequestContext, req: SyncGroupRequest) -> SyncGroupResponse:
     if ctx.api_version >= 5 and (req.protocol_type is None or req.protocol_name is None):
         # Kafka refuses this before it looks at the group.
-        return SyncGroupResponse(error_code=ErrorCode.INCONSISTENT_GROUP_PROTOCOL, assignment=b"")
-    try:
-        error, assignment, group = await ctx.broker.groups.sync(req, ctx.api_version)
-    except KafkaError as exc:
-        return SyncGroupResponse(error_code=exc.code, assignment=b"")
+        raise KafkaError(
+            ErrorCode.INCONSISTENT_GROUP_PROTOCOL, "SyncGroup v5 needs a protocol type and name"
+        )
+    error, assignment, group = await ctx.broker.groups.sync(req, ctx.api_version)
     return SyncGroupResponse(
         error_code=error,
         assignment=assignment,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
 from kpy.handlers.controller import check_deadline
+from kpy.handlers.errors import ItemError
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.create_topics import CreateTopicsRequest, CreateTopicsResponse
 
@@ -28,13 +29,7 @@ MAX_PARTITIONS_PER_REQUEST = 10_000
 MAX_RECORDS_PER_REQUEST = 10_000
 
 
-def error_response(req: CreateTopicsRequest, version: int, code: int) -> CreateTopicsResponse:
-    return CreateTopicsResponse(
-        topics=[Result(name=t.name, error_code=code, configs=[]) for t in req.topics]
-    )
-
-
-@handles(19, 2, 7, error_response=error_response)
+@handles(19, 2, 7)
 async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> CreateTopicsResponse:
     broker = ctx.broker
     response = CreateTopicsResponse()
@@ -56,7 +51,7 @@ async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> Create
             continue  # a duplicate already answered
         result = Result(name=t.name)
         response.topics.append(result)
-        try:
+        with ItemError() as refused:
             if counts[t.name] > 1:
                 counts[t.name] = 0
                 raise KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
@@ -87,9 +82,9 @@ async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> Create
             else:
                 topic = await broker.create_topic(t.name, partitions, replication, configs)
                 overrides, partitions, topic_id = topic.configs, topic.partitions, topic.topic_id
-        except KafkaError as exc:
-            result.error_code = exc.code
-            result.error_message = exc.message
+        if refused:
+            result.error_code = refused.code
+            result.error_message = refused.message
             result.configs = []
             continue
         if topic_id is not None:

@@ -18,6 +18,7 @@ import uuid
 
 from kpy.dispatch import RequestContext, handles
 from kpy.handlers.controller import check_deadline
+from kpy.handlers.errors import ItemError
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.delete_topics import DeleteTopicsRequest, DeleteTopicsResponse
 
@@ -31,19 +32,13 @@ def _asked(req: DeleteTopicsRequest, version: int) -> list[tuple[str | None, uui
     return [(name, ZERO_UUID) for name in req.topic_names]
 
 
-def error_response(req: DeleteTopicsRequest, version: int, code: int) -> DeleteTopicsResponse:
-    return DeleteTopicsResponse(
-        responses=[Result(name=n, topic_id=i, error_code=code) for n, i in _asked(req, version)]
-    )
-
-
 def _refused(name: str | None, topic_id: uuid.UUID, message: str) -> Result:
     return Result(
         name=name, topic_id=topic_id, error_code=ErrorCode.INVALID_REQUEST, error_message=message
     )
 
 
-@handles(20, 1, 6, error_response=error_response)
+@handles(20, 1, 6)
 async def delete_topics(ctx: RequestContext, req: DeleteTopicsRequest) -> DeleteTopicsResponse:
     broker = ctx.broker
     if not broker.config.get("delete.topic.enable"):
@@ -110,14 +105,12 @@ async def delete_topics(ctx: RequestContext, req: DeleteTopicsRequest) -> Delete
     for topic_id, name in by_id.items():
         result = Result(name=name, topic_id=topic_id)
         answers.append(result)
-        try:
+        with ItemError() as failed:
             topic = broker.metadata.get(name)
             if topic is not None and topic.internal:
                 raise KafkaError(ErrorCode.INVALID_REQUEST, f"Cannot delete internal topic {name}")
             await broker.delete_topic(name)
-        except KafkaError as exc:
-            result.error_code = exc.code
-            result.error_message = exc.message
+        result.error_code, result.error_message = failed.code, failed.message
     # Kafka shuffles its answers; kpy gives them in the order asked.
     first: dict[object, int] = {}
     for i, (name, topic_id) in enumerate(asked):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import trio
 
 from kpy.dispatch import RequestContext, handles
+from kpy.handlers.errors import ItemError
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.delete_records import DeleteRecordsRequest, DeleteRecordsResponse
 
@@ -33,7 +34,7 @@ async def delete_records(ctx: RequestContext, req: DeleteRecordsRequest) -> Dele
         entry = DeleteRecordsResponse.DeleteRecordsTopicResult(name=name)
         response.topics.append(entry)
         for index, asked_offset in offsets.items():
-            try:
+            with ItemError() as refused:
                 log = broker.partition_log(name, index)
                 offset = log.high_watermark if asked_offset == -1 else asked_offset
                 if offset < 0 or offset > log.high_watermark:
@@ -45,8 +46,10 @@ async def delete_records(ctx: RequestContext, req: DeleteRecordsRequest) -> Dele
                 entry.partitions.append(
                     PartitionResult(partition_index=index, low_watermark=log.log_start_offset)
                 )
-            except KafkaError as exc:
+            if refused:
                 entry.partitions.append(
-                    PartitionResult(partition_index=index, low_watermark=-1, error_code=exc.code)
+                    PartitionResult(
+                        partition_index=index, low_watermark=-1, error_code=refused.code
+                    )
                 )
     return response

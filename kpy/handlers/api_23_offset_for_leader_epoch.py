@@ -9,6 +9,7 @@ the current epoch), from the partition's leader epoch cache.
 from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
+from kpy.handlers.errors import ItemError
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.offset_for_leader_epoch import (
     OffsetForLeaderEpochRequest,
@@ -26,10 +27,12 @@ async def offset_for_leader_epoch(
     for t in req.topics:
         entry = OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult(topic=t.topic)
         for p in t.partitions:
-            try:
+            with ItemError() as refused:
                 entry.partitions.append(_end_offset(ctx, t.topic, p))
-            except KafkaError as exc:
-                entry.partitions.append(EpochEndOffset(partition=p.partition, error_code=exc.code))
+            if refused:
+                entry.partitions.append(
+                    EpochEndOffset(partition=p.partition, error_code=refused.code)
+                )
         response.topics.append(entry)
     return response
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from kpy.coordinator.offsets import CommittedOffset
 from kpy.dispatch import RequestContext, handles
+from kpy.handlers.errors import ItemError, code_of
 from kpy.handlers.offset_answers import merge_answers
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.txn_offset_commit import (
@@ -32,21 +33,13 @@ def _topic(name: str, codes: list[tuple[int, int]]) -> _TOPIC:
     )
 
 
-def error_response(req: TxnOffsetCommitRequest, version: int, code: int) -> R:
-    return R(
-        topics=[
-            _topic(t.name, [(p.partition_index, code) for p in t.partitions]) for t in req.topics
-        ]
-    )
-
-
-@handles(28, 0, 4, error_response=error_response)
+@handles(28, 0, 4)
 async def txn_offset_commit(ctx: RequestContext, req: TxnOffsetCommitRequest) -> R:
     broker = ctx.broker
     refused, known = broker.groups.known_partitions(req.topics)
     answered: list[_TOPIC] = []
     if known:
-        try:
+        with ItemError() as failed:
             if not req.group_id:
                 raise KafkaError(ErrorCode.INVALID_GROUP_ID, "group id is empty")
             txn = broker.txns.check_offsets(
@@ -60,9 +53,9 @@ async def txn_offset_commit(ctx: RequestContext, req: TxnOffsetCommitRequest) ->
                 broker.groups.check_commit(
                     req.group_id, req.generation_id, req.member_id, req.group_instance_id
                 )
-        except KafkaError as exc:
+        if failed:
             answered = [
-                _topic(name, [(p.partition_index, exc.code) for p in ps]) for name, ps in known
+                _topic(name, [(p.partition_index, failed.code) for p in ps]) for name, ps in known
             ]
         else:
             now_ms = int(broker.clock() * 1000)
@@ -70,15 +63,17 @@ async def txn_offset_commit(ctx: RequestContext, req: TxnOffsetCommitRequest) ->
             for name, ps in known:
                 codes = []
                 for p in ps:
-                    try:
-                        broker.groups.check_partition(name, p.partition_index, p.committed_metadata)
-                    except KafkaError as exc:
-                        codes.append((p.partition_index, exc.code))
-                        continue
-                    codes.append((p.partition_index, ErrorCode.NONE))
-                    accepted[(name, p.partition_index)] = CommittedOffset(
-                        p.committed_offset, p.committed_leader_epoch, p.committed_metadata, now_ms
+                    code = code_of(
+                        broker.groups.check_partition, name, p.partition_index, p.committed_metadata
                     )
+                    codes.append((p.partition_index, code))
+                    if not code:
+                        accepted[(name, p.partition_index)] = CommittedOffset(
+                            p.committed_offset,
+                            p.committed_leader_epoch,
+                            p.committed_metadata,
+                            now_ms,
+                        )
                 answered.append(_topic(name, codes))
             broker.txns.txn_offset_commit(txn, req.group_id, accepted)
     return R(topics=merge_answers(refused, answered, _TOPIC, _PARTITION))

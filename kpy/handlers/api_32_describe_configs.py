@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
 from kpy.handlers.configs import BROKER, BROKER_LOGGER, TOPIC, check_broker_name, topic_of
+from kpy.handlers.errors import ItemError
 from kpy.metadata import validate_topic_name
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.describe_configs import DescribeConfigsRequest, DescribeConfigsResponse
@@ -51,7 +52,7 @@ async def describe_configs(
     for res in req.resources:
         result = Result(resource_type=res.resource_type, resource_name=res.resource_name)
         response.results.append(result)
-        try:
+        with ItemError() as refused:
             if res.resource_type == TOPIC:
                 validate_topic_name(res.resource_name)
                 entries = broker.config.describe_topic_config(
@@ -88,7 +89,5 @@ async def describe_configs(
                         config_type=e.type,
                     )
                 )
-        except KafkaError as exc:
-            result.error_code = exc.code
-            result.error_message = exc.message
+        result.error_code, result.error_message = refused.code, refused.message
     return response

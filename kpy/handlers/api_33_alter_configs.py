@@ -18,7 +18,7 @@ from kpy.handlers.configs import (
     duplicate_resources,
     topic_of,
 )
-from kpy.protocol.error_codes import KafkaError
+from kpy.handlers.errors import ItemError
 from kpy.protocol.messages.alter_configs import AlterConfigsRequest, AlterConfigsResponse
 
 
@@ -32,7 +32,7 @@ async def alter_configs(ctx: RequestContext, req: AlterConfigsRequest) -> AlterC
             resource_type=res.resource_type, resource_name=res.resource_name
         )
         response.responses.append(result)
-        try:
+        with ItemError() as failed:
             check_alter_resource(res, duplicates)
             values = {c.name: c.value for c in res.configs}
             if res.resource_type == TOPIC:
@@ -53,7 +53,5 @@ async def alter_configs(ctx: RequestContext, req: AlterConfigsRequest) -> AlterC
                 )
                 if not req.validate_only:
                     broker.metadata.save_broker_configs()
-        except KafkaError as exc:
-            result.error_code = exc.code
-            result.error_message = exc.message
+        result.error_code, result.error_message = failed.code, failed.message
     return response

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
 from kpy.handlers.controller import check_deadline
+from kpy.handlers.errors import ItemError
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.create_partitions import (
     CreatePartitionsRequest,
@@ -22,15 +23,7 @@ MAX_NEW_PARTITIONS_PER_REQUEST = 10_000  # Kafka's controller batch limit
 Result = CreatePartitionsResponse.CreatePartitionsTopicResult
 
 
-def error_response(
-    req: CreatePartitionsRequest, version: int, code: int
-) -> CreatePartitionsResponse:
-    return CreatePartitionsResponse(
-        results=[Result(name=t.name, error_code=code) for t in req.topics]
-    )
-
-
-@handles(37, 0, 3, error_response=error_response)
+@handles(37, 0, 3)
 async def create_partitions(
     ctx: RequestContext, req: CreatePartitionsRequest
 ) -> CreatePartitionsResponse:
@@ -61,7 +54,7 @@ async def create_partitions(
         answered.add(t.name)
         result = Result(name=t.name)
         response.results.append(result)
-        try:
+        with ItemError() as failed:
             if names.count(t.name) > 1:
                 raise KafkaError(ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
             topic = broker.metadata.get(t.name)
@@ -95,7 +88,5 @@ async def create_partitions(
                         )
             if not req.validate_only:
                 await broker.add_partitions(t.name, t.count)
-        except KafkaError as exc:
-            result.error_code = exc.code
-            result.error_message = exc.message
+        result.error_code, result.error_message = failed.code, failed.message
     return response

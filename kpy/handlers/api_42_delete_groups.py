@@ -4,7 +4,7 @@ their offsets get tombstones in __consumer_offsets. A group named twice is answe
 from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
-from kpy.protocol.error_codes import ErrorCode, KafkaError
+from kpy.handlers.errors import code_of
 from kpy.protocol.messages.delete_groups import DeleteGroupsRequest, DeleteGroupsResponse
 
 
@@ -12,11 +12,7 @@ from kpy.protocol.messages.delete_groups import DeleteGroupsRequest, DeleteGroup
 async def delete_groups(ctx: RequestContext, req: DeleteGroupsRequest) -> DeleteGroupsResponse:
     response = DeleteGroupsResponse()
     for group_id in dict.fromkeys(req.groups_names):
-        error = ErrorCode.NONE
-        try:
-            ctx.broker.groups.delete_group(group_id)
-        except KafkaError as exc:
-            error = exc.code
+        error = code_of(ctx.broker.groups.delete_group, group_id)
         response.results.append(
             DeleteGroupsResponse.DeletableGroupResult(group_id=group_id, error_code=error)
         )

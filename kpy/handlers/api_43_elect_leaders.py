@@ -20,37 +20,19 @@ R = ElectLeadersResponse
 ELECTION_TYPES = (0, 1)  # preferred, unclean
 
 
-def error_response(
-    req: ElectLeadersRequest, version: int, code: int, message: str | None = None
-) -> ElectLeadersResponse:
-    return R(
-        error_code=code,
-        replica_election_results=[
-            R.ReplicaElectionResult(
-                topic=tp.topic,
-                partition_result=[
-                    R.PartitionResult(partition_id=p, error_code=code, error_message=message)
-                    for p in tp.partitions
-                ],
-            )
-            for tp in req.topic_partitions or []
-        ],
-    )
-
-
-@handles(43, 0, 2, error_response=error_response)
+@handles(43, 0, 2)
 async def elect_leaders(ctx: RequestContext, req: ElectLeadersRequest) -> ElectLeadersResponse:
     broker = ctx.broker
     if req.topic_partitions == []:
         return R()  # nothing for Kafka's controller to do, nor to check
     check_deadline(req.timeout_ms)
     if req.election_type not in ELECTION_TYPES:
-        return error_response(
-            req,
-            ctx.api_version,
-            ErrorCode.INVALID_REQUEST,
-            f"Unknown election type {req.election_type}",
-        )
+        # Kafka's controller answers as its error response does, with a message each.
+        refusal = req.error_response(ctx.api_version, ErrorCode.INVALID_REQUEST)
+        for result in refusal.replica_election_results:
+            for p in result.partition_result:
+                p.error_message = f"Unknown election type {req.election_type}"
+        return refusal
     response = R()
     if req.topic_partitions is None:
         response.replica_election_results = [

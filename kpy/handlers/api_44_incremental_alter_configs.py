@@ -23,6 +23,7 @@ from kpy.handlers.configs import (
     duplicate_resources,
     topic_of,
 )
+from kpy.handlers.errors import ItemError, code_of
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.incremental_alter_configs import (
     IncrementalAlterConfigsRequest,
@@ -48,7 +49,7 @@ async def incremental_alter_configs(
             resource_type=res.resource_type, resource_name=res.resource_name
         )
         response.responses.append(result)
-        try:
+        with ItemError() as refused:
             check_alter_resource(res, duplicates, incremental=True)
             if res.resource_type == TOPIC:
                 if failed:
@@ -76,9 +77,7 @@ async def incremental_alter_configs(
                     raise KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR)
                 if not validate_only:
                     broker.metadata.save_broker_configs()
-        except KafkaError as exc:
-            result.error_code = exc.code
-            result.error_message = exc.message
+        result.error_code, result.error_message = refused.code, refused.message
     return response
 
 
@@ -104,11 +103,7 @@ def check_logger_ops(broker, res) -> None:
 def _unknown_topic_op(res, duplicates: set[tuple[int, str]]) -> bool:
     if res.resource_type != TOPIC or all(c.config_operation in OPS for c in res.configs):
         return False
-    try:
-        check_alter_resource(res, duplicates, incremental=True)
-    except KafkaError:
-        return False
-    return True
+    return not code_of(check_alter_resource, res, duplicates, incremental=True)
 
 
 def apply_ops(overrides: dict[str, str], current: dict, ops) -> dict[str, str]:

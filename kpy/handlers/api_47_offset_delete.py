@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
 from kpy.handlers.offset_answers import merge_answers
-from kpy.protocol.error_codes import KafkaError
 from kpy.protocol.messages.offset_delete import OffsetDeleteRequest, OffsetDeleteResponse
 
 R = OffsetDeleteResponse
@@ -22,10 +21,7 @@ async def offset_delete(ctx: RequestContext, req: OffsetDeleteRequest) -> Offset
     groups = ctx.broker.groups
     refused, known = groups.known_partitions(req.topics)
     wanted = [(name, p.partition_index) for name, partitions in known for p in partitions]
-    try:
-        errors = groups.delete_offsets(req.group_id, wanted)
-    except KafkaError as exc:
-        return R(error_code=exc.code)
+    errors = groups.delete_offsets(req.group_id, wanted)  # a group's refusal: dispatch's
     answered = [
         R.OffsetDeleteResponseTopic(
             name=name,

@@ -4,8 +4,8 @@ An illegal topic name is INVALID_TOPIC_EXCEPTION, as in Kafka."""
 from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
+from kpy.handlers.errors import ItemError
 from kpy.metadata import validate_topic_name
-from kpy.protocol.error_codes import KafkaError
 from kpy.protocol.messages.describe_producers import (
     DescribeProducersRequest,
     DescribeProducersResponse,
@@ -26,11 +26,11 @@ async def describe_producers(
         for p in t.partition_indexes:
             part = R.PartitionResponse(partition_index=p)
             entry.partitions.append(part)
-            try:
+            with ItemError() as failed:
                 validate_topic_name(t.name)
                 log = broker.partition_log(t.name, p)
-            except KafkaError as exc:
-                part.error_code, part.error_message = exc.code, exc.message
+            if failed:
+                part.error_code, part.error_message = failed.code, failed.message
                 continue
             for s in log.active_producers():
                 part.active_producers.append(

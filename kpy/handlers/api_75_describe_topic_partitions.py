@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from kpy.dispatch import RequestContext, handles
 from kpy.handlers.api_03_metadata import TOPIC_OPERATIONS
+from kpy.handlers.errors import code_of
 from kpy.metadata import INTERNAL_TOPICS, validate_topic_name
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.describe_topic_partitions import (
@@ -25,17 +26,7 @@ R = DescribeTopicPartitionsResponse
 MAX_PARTITIONS = 2000  # Kafka's max.request.partition.size.limit
 
 
-def error_response(
-    req: DescribeTopicPartitionsRequest, version: int, code: int
-) -> DescribeTopicPartitionsResponse:
-    return R(
-        topics=[
-            R.DescribeTopicPartitionsResponseTopic(name=t.name, error_code=code) for t in req.topics
-        ]
-    )
-
-
-@handles(75, 0, 0, error_response=error_response)
+@handles(75, 0, 0)
 async def describe_topic_partitions(
     ctx: RequestContext, req: DescribeTopicPartitionsRequest
 ) -> DescribeTopicPartitionsResponse:
@@ -62,11 +53,7 @@ async def describe_topic_partitions(
             break
         topic = broker.metadata.get(name)
         if topic is None:
-            try:
-                validate_topic_name(name)
-                code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-            except KafkaError as exc:
-                code = exc.code
+            code = code_of(validate_topic_name, name) or ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             response.topics.append(
                 R.DescribeTopicPartitionsResponseTopic(
                     error_code=code,
