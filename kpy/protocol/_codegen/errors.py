@@ -42,6 +42,8 @@ THROUGH_TOP_ERROR = {"FetchResponse", "ElectLeadersResponse"}
 VALUES: dict[str, dict[str, str]] = {
     "ProduceResponse_PartitionProduceResponse": {"base_offset": "-1"},
     "FetchResponse": {"session_id": "src.session_id"},
+    # A topic asked by id alone is answered with the name "", also where null could be sent.
+    "MetadataResponse_MetadataResponseTopic": {"name": "src.name if src.name is not None else ''"},
     "FetchResponse_PartitionData": {"high_watermark": "-1", "records": "b''"},
     "OffsetFetchResponse_OffsetFetchResponsePartition": {"committed_offset": "-1"},
     "FindCoordinatorResponse": {"node_id": "-1", "port": "-1"},
@@ -215,7 +217,7 @@ class ErrorRenderer:
             elif f is key:
                 body.append((wire, f"o.{f.attr} = src"))
             elif id(f) in copied:
-                body.append((wire, f"o.{f.attr} = {self.copy_expr(f, copied[id(f)])}"))
+                body += self.copy_lines(f, copied[id(f)], wire)
             elif f.is_array and f.struct is not None and isinstance(src, Struct):
                 mirrored = self.sources(st, f, src, top)
                 for g, vs in mirrored:
@@ -239,14 +241,21 @@ class ErrorRenderer:
         self.lines += out
         return name
 
-    def copy_expr(self, f: Field, g: Field) -> str:
+    def copy_lines(
+        self, f: Field, g: Field, wire: frozenset[int]
+    ) -> list[tuple[frozenset[int], str]]:
+        """Response field ``f`` copied from request field ``g``: a null where the answer cannot
+        carry one is answered as "" (Kafka's default), elsewhere as null."""
         value = f"src.{g.attr}"
-        null_in = not g.nullable.intersect(g.versions).empty
-        null_out = all(f.nullable.contains(v) for v in self.wire(f))
-        if null_in and not null_out:
-            # As Kafka: a null name the answer cannot carry is answered as "".
-            return f"{value} if {value} is not None else ''"
-        return value
+        if g.nullable.intersect(g.versions).empty:
+            return [(wire, f"o.{f.attr} = {value}")]
+        nullable = frozenset(v for v in wire if f.nullable.contains(v))
+        out = []
+        if wire - nullable:
+            out.append((wire - nullable, f"o.{f.attr} = {value} if {value} is not None else ''"))
+        if nullable:
+            out.append((nullable, f"o.{f.attr} = {value}"))
+        return out
 
     def render(self) -> list[str]:
         top = self.builder(self.resp.top, self.req.top, top=True)

@@ -438,7 +438,10 @@ DeleteTopicsResponse.DeletableTopicResult = DeleteTopicsResponse_DeletableTopicR
 
 def _e_DeleteTopicsResponse_DeletableTopicResult__DeleteTopicState(src, version, code):
     o = DeleteTopicsResponse_DeletableTopicResult()
-    o.name = src.name if src.name is not None else ''
+    if version <= 5:
+        o.name = src.name if src.name is not None else ''
+    if version >= 6:
+        o.name = src.name
     if version >= 6:
         o.topic_id = src.topic_id
     o.error_code = code
