@@ -200,9 +200,8 @@ async def dispatch(
         _log_failure(info.name, version, "handler failed")
         response = _error_response(reg, request, version, exc)
     if started:
-        if error is None:
-            error = getattr(response, "error_code", None)
-        log_request(ctx, error, started, answered=response is not None)
+        shown = getattr(response, "error_code", None) if error is None else error
+        log_request(ctx, shown, started, answered=response is not None)
     if response is None:
         return None
     try:

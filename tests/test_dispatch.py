@@ -157,12 +157,16 @@ def test_an_unexpected_error_is_unknown_server_error_for_every_part_logged_once(
     assert failures[0].exc_info is not None and failures[0].exc_info[0] is RuntimeError
 
 
-def test_a_response_that_cannot_be_encoded_is_answered_as_an_error(monkeypatch):
+@pytest.mark.parametrize("request_log", [logging.INFO, logging.DEBUG], ids=["quiet", "debug"])
+def test_a_response_that_cannot_be_encoded_is_answered_as_an_error(
+    monkeypatch, caplog, request_log
+):
     async def broken(ctx, req):
         return HeartbeatResponse(error_code=1 << 20)  # no int16
 
     _patch(monkeypatch, 12, broken)
-    _, response = _answer(HeartbeatRequest(group_id="g"), 4)
+    with caplog.at_level(request_log, logger="kpy.request"):
+        _, response = _answer(HeartbeatRequest(group_id="g"), 4)
     assert response == HeartbeatResponse(error_code=UNKNOWN)
 
 
