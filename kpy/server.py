@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import trio
@@ -40,6 +40,8 @@ class ServerInfo:
     listeners: list[tuple[str, str, int]]
     data_dirs: list[str]
     advertised: tuple[str, int]
+    # The running broker, for whoever embeds it (kpy.testing's in-process harness, statistics).
+    broker: Broker | None = field(default=None, repr=False, compare=False)
 
     @property
     def bootstrap(self) -> str:
@@ -131,7 +133,7 @@ async def _serve_bound(
             nursery.start_soon(broker.run_background)
             nursery.start_soon(flush_forever)  # held-back repeats of log lines
             advertised = broker.advertised(bound[0][0])
-            task_status.started(ServerInfo(bound, list(config.log_dirs()), advertised))
+            task_status.started(ServerInfo(bound, list(config.log_dirs()), advertised, broker))
             log.info(
                 "kpy %s serving on %s",
                 broker.node_id,

@@ -1,4 +1,6 @@
-"""A kpy broker in a child process, for test suites (kpy's own and its users').
+"""kpy brokers for test suites (kpy's own and its users'): in a child process or in process.
+
+A child process, for tests that crash, restart or signal the broker:
 
     with BrokerProcess(tmp_path) as broker:
         producer = Producer({"bootstrap.servers": broker.bootstrap})
@@ -7,18 +9,64 @@ The broker listens on an ephemeral port; ``bootstrap`` (where to connect) is kno
 ready line is read.
 ``kill()`` sends SIGKILL (a crash), ``stop()`` SIGTERM (a clean shutdown), ``restart()``
 starts it again on the same data directory and port.
+
+In process, for unit tests of the request path (``kpy.server.serve`` in the caller's trio
+run, on 127.0.0.1 port 0, cancelled at exit):
+
+    async with in_process_broker(tmp_path, num_partitions=3) as b:
+        async with b.connect() as client:
+            answer = await client.send(MetadataRequest(topics=None), 12)
+        b.broker.statistics()
+
+``RawClient`` sends generated request objects framed by ``kpy.protocol.framing``; ``wait_until``
+waits for a condition with a deadline in real time. ``BrokerThread`` runs the same broker in
+a thread of its own for synchronous tests and real clients.
+
+Time. The broker's timers (group sessions, rebalances, fetch waits, transaction timeouts)
+follow trio's clock; record timestamps follow the wall clock. Under
+``trio.testing.MockClock(rate=1)`` time passes as usual and ``clock.jump(s)`` moves it forward
+at once, so a test expires a 6 s session in no time; ``MockClock()`` (rate 0) freezes it
+between jumps, which also holds the broker's housekeeping loops still. Autojump
+(``autojump_threshold``) does not mix with real sockets: while a request is on the wire or in a
+worker thread every task is blocked, so the clock leaps to the next deadline and timers fire
+that no client caused. ``wait_until`` polls in real time, so it works under any of these.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import select
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import trio
+
+from kpy.protocol import api_keys, framing
+
+if TYPE_CHECKING:
+    from kpy.broker import Broker
+    from kpy.config import Config
+    from kpy.server import ServerInfo
+
+T = TypeVar("T")
+
+# What tests want from a broker besides Kafka's defaults: no wait before a first rebalance and
+# few internal-topic partitions (each is a log to create).
+TEST_SETTINGS: dict[str, object] = {
+    "group.initial.rebalance.delay.ms": 0,
+    "offsets.topic.num.partitions": 3,
+    "transaction.state.log.num.partitions": 3,
+}
 
 _READY = re.compile(r"kpy ready: bootstrap=(\S+)(?: listening=(\S+))?")
 
@@ -88,9 +136,7 @@ class BrokerProcess(ChildProcess):
         settings = {
             "listeners": f"PLAINTEXT://{self.host}:{self.port}",
             "log.dirs": str(self.data_dir),
-            "group.initial.rebalance.delay.ms": 0,
-            "offsets.topic.num.partitions": 3,
-            "transaction.state.log.num.partitions": 3,
+            **TEST_SETTINGS,
         }
         settings.update(self.overrides)
         cmd = [sys.executable, "-m", "kpy", "serve"]
@@ -166,3 +212,302 @@ class BrokerProcess(ChildProcess):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# -- in process --------------------------------------------------------------------------------
+
+
+def broker_config(
+    data_dir: str | os.PathLike[str],
+    overrides: dict[str, object] | None = None,
+    **settings: object,
+) -> Config:
+    """A Config for a test broker on 127.0.0.1 port 0 with its data in ``data_dir``:
+    TEST_SETTINGS, then ``settings`` (Kafka's dotted names written with underscores:
+    ``num_partitions=3``), then ``overrides`` (dotted names as they are)."""
+    from kpy.config import Config
+
+    values: dict[str, object] = {
+        "listeners": "PLAINTEXT://127.0.0.1:0",
+        "log.dirs": str(data_dir),
+        **TEST_SETTINGS,
+    }
+    values.update({name.replace("_", "."): value for name, value in settings.items()})
+    values.update(overrides or {})
+    return Config(values)
+
+
+@dataclass(slots=True)
+class InProcessBroker:
+    """A broker served in the current trio run: where it listens and the Broker itself."""
+
+    info: ServerInfo
+    broker: Broker
+
+    @property
+    def bootstrap(self) -> str:
+        return self.info.bootstrap
+
+    def connect(self, client_id: str = "kpy-test") -> _Connecting:
+        """``async with b.connect() as client``: a RawClient to this broker."""
+        return _Connecting(self.bootstrap, client_id)
+
+
+@asynccontextmanager
+async def in_process_broker(
+    data_dir: str | os.PathLike[str],
+    overrides: dict[str, object] | None = None,
+    **settings: object,
+) -> AsyncIterator[InProcessBroker]:
+    """Serve a broker (``kpy.server.serve``) in a nursery of the caller's trio run until the
+    block exits; it is ready (listening, data loaded) when the block starts. An error in the
+    broker's tasks cancels the block and is raised. Settings as ``broker_config``."""
+    from kpy.server import serve
+
+    config = broker_config(data_dir, overrides, **settings)
+    try:
+        async with trio.open_nursery() as nursery:
+            info: ServerInfo = await nursery.start(serve, config)
+            assert info.broker is not None
+            try:
+                yield InProcessBroker(info, info.broker)
+            finally:
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # One error (a failed start, or the test's own assertion): raised as itself, so that
+        # ``pytest.raises`` and tracebacks see it, not a group around it.
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
+
+
+async def wait_until(
+    predicate: Callable[[], T | Awaitable[T]],
+    *,
+    timeout: float = 10.0,
+    what: str = "the condition",
+    interval: float = 0.002,
+) -> T:
+    """Call ``predicate`` (plain or async) until it returns something truthy, and return that;
+    AssertionError naming ``what`` after ``timeout`` seconds of real time. Between calls
+    the task waits ``interval`` real seconds in a worker thread, so this works under a
+    MockClock too (its trio clock may be frozen)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value  # type: ignore[return-value]
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        await trio.to_thread.run_sync(time.sleep, interval)
+
+
+class ConnectionClosed(Exception):
+    """The broker closed the connection (how Kafka answers some bad requests)."""
+
+
+_KEY_OF: dict[type, int] = {}
+
+
+def api_key_of(request: Any) -> int:
+    """The API key of a generated request object."""
+    cls = type(request)
+    key = _KEY_OF.get(cls)
+    if key is None:
+        name = cls.__name__.removesuffix("Request")
+        for info in api_keys.API_KEYS.values():
+            if info.name == name:
+                key = _KEY_OF[cls] = info.key
+                break
+        else:
+            raise ValueError(f"not a request: {cls.__name__}")
+    return key
+
+
+def newest_version(api_key: int) -> int:
+    """The newest version kpy serves of ``api_key``."""
+    from kpy.handlers import HANDLERS
+
+    return HANDLERS[api_key][2]
+
+
+class RawClient:
+    """A raw Kafka client on a trio socket: generated requests in, generated responses out,
+    one request at a time (``send``), or raw bytes (``send_raw``, ``recv_frame``)."""
+
+    def __init__(self, stream: trio.SocketStream, client_id: str = "kpy-test") -> None:
+        self.stream = stream
+        self.client_id = client_id
+        self.correlation_id = 0
+        self._pending = bytearray()
+
+    @classmethod
+    async def connect(cls, bootstrap: str, client_id: str = "kpy-test") -> RawClient:
+        host, port = bootstrap.rsplit(":", 1)
+        stream = await trio.open_tcp_stream(host.strip("[]"), int(port))
+        return cls(stream, client_id)
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+
+    async def __aenter__(self) -> RawClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def send(
+        self, request: Any, version: int | None = None, *, expect_response: bool = True
+    ) -> Any:
+        """Send one request (at ``version``, else the newest kpy serves) and return the decoded
+        response (None if ``expect_response`` is false, as for acks=0 produce)."""
+        key = api_key_of(request)
+        if version is None:
+            version = newest_version(key)
+        self.correlation_id += 1
+        corr = self.correlation_id
+        await self.send_raw(framing.encode_request(key, version, corr, self.client_id, request))
+        if not expect_response:
+            return None
+        got, response = framing.decode_response(key, version, await self.recv_frame())
+        if got != corr:
+            raise AssertionError(f"correlation id {got} != {corr}")
+        return response
+
+    async def send_raw(self, data: bytes) -> None:
+        await self.stream.send_all(data)
+
+    async def recv_frame(self) -> bytes:
+        """The next response frame, without its size prefix; ConnectionClosed at end of stream."""
+        size = int.from_bytes(await self._receive_exactly(4), "big", signed=True)
+        return await self._receive_exactly(size)
+
+    async def _receive_exactly(self, n: int) -> bytes:
+        while len(self._pending) < n:
+            try:
+                data = await self.stream.receive_some(max(n - len(self._pending), 65536))
+            except trio.BrokenResourceError as exc:  # reset by the broker
+                raise ConnectionClosed("connection reset by the broker") from exc
+            if not data:
+                raise ConnectionClosed("connection closed by the broker")
+            self._pending += data
+        out = bytes(self._pending[:n])
+        del self._pending[:n]
+        return out
+
+    async def is_closed(self, timeout: float = 5.0) -> bool:
+        """True if the broker closes the connection within ``timeout`` seconds (trio's clock)."""
+        with trio.move_on_after(timeout):
+            try:
+                await self._receive_exactly(len(self._pending) + 1)
+            except ConnectionClosed:
+                return True
+        return False
+
+
+class _Connecting:
+    def __init__(self, bootstrap: str, client_id: str) -> None:
+        self.bootstrap = bootstrap
+        self.client_id = client_id
+        self.client: RawClient | None = None
+
+    async def __aenter__(self) -> RawClient:
+        self.client = await RawClient.connect(self.bootstrap, self.client_id)
+        return self.client
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.client is not None
+        await self.client.aclose()
+
+
+class BrokerThread:
+    """An in-process broker in a thread of its own, for synchronous tests and real clients:
+
+        with BrokerThread(tmp_path) as b:
+            producer = Producer({"bootstrap.servers": b.bootstrap})
+            b.call(lambda: b.broker.statistics())
+
+    ``call`` runs a function on the broker's trio thread (the Broker is not thread-safe)."""
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str],
+        overrides: dict[str, object] | None = None,
+        *,
+        start_timeout: float = 30.0,
+        **settings: object,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.overrides = overrides
+        self.settings = settings
+        self.start_timeout = start_timeout
+        self.bootstrap = ""
+        self._started = threading.Event()
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._scope: trio.CancelScope | None = None
+        self._thread: threading.Thread | None = None
+        self._handle: InProcessBroker | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def broker(self) -> Broker:
+        assert self._handle is not None, "not started"
+        return self._handle.broker
+
+    def start(self) -> BrokerThread:
+        self._thread = threading.Thread(target=self._run, name="kpy-broker", daemon=True)
+        self._thread.start()
+        if not self._started.wait(self.start_timeout):
+            raise RuntimeError(f"kpy did not start within {self.start_timeout:g}s")
+        if self._error is not None:
+            raise RuntimeError(f"kpy failed to start: {self._error!r}") from self._error
+        return self
+
+    def _run(self) -> None:
+        async def main() -> None:
+            with trio.CancelScope() as scope:
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                async with in_process_broker(
+                    self.data_dir, self.overrides, **self.settings
+                ) as handle:
+                    self._handle, self.bootstrap = handle, handle.bootstrap
+                    self._token, self._scope = trio.lowlevel.current_trio_token(), scope
+                    self._started.set()
+                    await trio.sleep_forever()
+
+        try:
+            trio.run(main)
+        except BaseException as exc:  # reported by start() or stop()
+            self._error = exc
+        finally:
+            self._started.set()
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """``fn()`` run on the broker's thread, its result returned here."""
+        assert self._token is not None, "not started"
+        return trio.from_thread.run_sync(fn, trio_token=self._token)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Cancel the broker (a clean shutdown) and wait for its thread; raises what it raised."""
+        if self._thread is None:
+            return
+        if self._scope is not None and self._thread.is_alive():
+            scope = self._scope
+            try:
+                trio.from_thread.run_sync(scope.cancel, trio_token=self._token)
+            except trio.RunFinishedError:
+                pass
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise RuntimeError(f"kpy did not stop within {timeout:g}s")
+        self._thread = None
+        if self._error is not None:
+            raise RuntimeError(f"kpy failed: {self._error!r}") from self._error
+
+    def __enter__(self) -> BrokerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,189 @@
+"""kpy.testing's in-process harness: a broker served in the test's own trio run (and in a
+thread), a raw client, condition waits, and what trio's MockClock does with real sockets."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import trio
+
+from conformance.wire import WireClient
+from kpy.protocol.messages.fetch import FetchRequest
+from kpy.protocol.messages.metadata import MetadataRequest
+from kpy.protocol.messages.produce import ProduceRequest
+from kpy.protocol.records import Record, build_batch
+from kpy.server import StartupError
+from kpy.testing import (
+    BrokerThread,
+    ConnectionClosed,
+    RawClient,
+    in_process_broker,
+    newest_version,
+    wait_until,
+)
+
+pytestmark = pytest.mark.timeout(30)
+
+
+async def test_serves_on_an_ephemeral_port_and_stops_at_exit(tmp_path):
+    async with in_process_broker(tmp_path, num_partitions=2) as b:
+        host, port = b.bootstrap.rsplit(":", 1)
+        assert host == "127.0.0.1" and int(port) > 0
+        assert b.broker.config.get("num.partitions") == 2
+        async with b.connect() as client:
+            answer = await client.send(MetadataRequest(topics=None), 12)
+        assert [(n.node_id, n.host, n.port) for n in answer.brokers] == [(1, host, int(port))]
+        assert answer.cluster_id == b.broker.metadata.cluster_id
+    with pytest.raises(OSError):
+        await trio.open_tcp_stream(host, int(port))
+    # The data dir was unlocked: a broker starts on it again, with the same cluster id.
+    async with in_process_broker(tmp_path) as again:
+        assert again.broker.metadata.cluster_id == answer.cluster_id
+
+
+async def test_a_locked_data_dir_fails_the_start(tmp_path):
+    async with in_process_broker(tmp_path):
+        with pytest.raises(StartupError, match=str(tmp_path)):
+            async with in_process_broker(tmp_path):
+                pass  # pragma: no cover
+
+
+async def test_raw_client_defaults_to_the_newest_version_and_sees_a_close(tmp_path):
+    async with in_process_broker(tmp_path) as b, b.connect() as client:
+        answer = await client.send(MetadataRequest(topics=None))
+        assert client.correlation_id == 1 and answer.cluster_id is not None
+        assert newest_version(3) == 12
+        await client.send_raw(b"\x00\x00\x00\x02\xff\xff")  # shorter than any header
+        assert await client.is_closed(timeout=5)
+        with pytest.raises(ConnectionClosed):
+            await client.send(MetadataRequest(topics=None), 12)
+
+
+async def test_wait_until_returns_the_value_or_names_what_it_waited_for():
+    calls = []
+
+    def third_time() -> int:
+        calls.append(1)
+        return len(calls) if len(calls) >= 3 else 0
+
+    assert await wait_until(third_time, timeout=5) == 3
+
+    async def never() -> bool:
+        return False
+
+    started = time.monotonic()
+    with pytest.raises(AssertionError, match="timed out after 0.05s waiting for nothing"):
+        await wait_until(never, timeout=0.05, what="nothing")
+    assert time.monotonic() - started < 5
+
+
+async def test_a_fetch_long_poll_ends_when_a_frozen_mock_clock_jumps(tmp_path, mock_clock):
+    """Under a frozen MockClock the broker's waits end only when the test moves time: a fetch
+    waiting 60 s for data is answered, empty, right after a 60 s jump (and not before)."""
+    async with in_process_broker(tmp_path) as b, b.connect() as client:
+        await b.broker.create_topic("t", 1, 1, {})
+        request = FetchRequest(
+            max_wait_ms=60_000,
+            min_bytes=1,
+            max_bytes=1 << 20,
+            topics=[
+                FetchRequest.FetchTopic(
+                    topic="t",
+                    partitions=[
+                        FetchRequest.FetchPartition(
+                            partition=0, fetch_offset=0, partition_max_bytes=1 << 20
+                        )
+                    ],
+                )
+            ],
+        )
+        answers = []
+
+        async def ask() -> None:
+            answers.append(await client.send(request, 12))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ask)
+            await wait_until(
+                lambda: b.broker.statistics()["fetch_waiters"] == 1, what="the fetch to wait"
+            )
+            assert answers == []
+            mock_clock.jump(59)
+            await trio.testing.wait_all_tasks_blocked()
+            assert answers == [] and b.broker.statistics()["fetch_waiters"] == 1
+            mock_clock.jump(1)
+        part = answers[0].responses[0].partitions[0]
+        assert (part.error_code, part.high_watermark, bytes(part.records)) == (0, 0, b"")
+
+
+async def test_a_fetch_long_poll_ends_at_an_append(tmp_path, mock_clock):
+    async with in_process_broker(tmp_path) as b, b.connect() as client, b.connect() as other:
+        await b.broker.create_topic("t", 1, 1, {})
+        fetch = FetchRequest(
+            max_wait_ms=60_000,
+            min_bytes=1,
+            max_bytes=1 << 20,
+            topics=[
+                FetchRequest.FetchTopic(
+                    topic="t",
+                    partitions=[
+                        FetchRequest.FetchPartition(
+                            partition=0, fetch_offset=0, partition_max_bytes=1 << 20
+                        )
+                    ],
+                )
+            ],
+        )
+        answers = []
+
+        async def ask() -> None:
+            answers.append(await client.send(fetch, 12))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ask)
+            await wait_until(lambda: b.broker.statistics()["fetch_waiters"] == 1)
+            batch = build_batch([Record(b"k", b"v", [], 0, 0)], base_timestamp=1)
+            produced = await other.send(
+                ProduceRequest(
+                    acks=-1,
+                    timeout_ms=1000,
+                    topic_data=[
+                        ProduceRequest.TopicProduceData(
+                            name="t",
+                            partition_data=[
+                                ProduceRequest.PartitionProduceData(index=0, records=batch)
+                            ],
+                        )
+                    ],
+                ),
+                9,
+            )
+            assert produced.responses[0].partition_responses[0].error_code == 0
+        part = answers[0].responses[0].partitions[0]
+        assert part.high_watermark == 1 and len(part.records) == len(batch)
+
+
+def test_broker_thread_serves_synchronous_clients(tmp_path):
+    with BrokerThread(tmp_path, num_partitions=4) as b:
+        with WireClient(b.bootstrap) as wire:
+            answer = wire.send(MetadataRequest(topics=None), 12)
+        assert answer.brokers[0].port == int(b.bootstrap.rsplit(":", 1)[1])
+        assert b.call(lambda: b.broker.config.get("num.partitions")) == 4
+        bootstrap = b.bootstrap
+    with pytest.raises(OSError):
+        WireClient(bootstrap, timeout=2)
+
+
+def test_broker_thread_reports_a_failed_start(tmp_path):
+    with BrokerThread(tmp_path), pytest.raises(RuntimeError, match="failed to start"):
+        BrokerThread(tmp_path).start()
+
+
+async def test_raw_client_connects_by_bootstrap(tmp_path):
+    async with in_process_broker(tmp_path) as b:
+        client = await RawClient.connect(b.bootstrap, client_id="me")
+        async with client:
+            await client.send(MetadataRequest(topics=None), 12)
+            assert b.broker.statistics()["connections"] == 1
+        await wait_until(lambda: b.broker.statistics()["connections"] == 0, what="the close")
