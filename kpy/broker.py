@@ -359,8 +359,23 @@ class Broker:
                         del self._waiters[tp]
 
     def statistics(self) -> dict[str, Any]:
+        """The broker's own counts and each component's ``statistics()``, for tests and the
+        metrics endpoint: plain numbers (and the cluster id), read on the event loop."""
+        cleaner = self.logs.cleaner
         return {
+            "uptime_s": time.monotonic() - self.started_at,
             "connections": self._connections,
             "fetch_waiters": sum(len(w) for w in self._waiters.values()),
-            "uptime_s": time.monotonic() - self.started_at,
+            "metadata": self.metadata.statistics(),
+            "logs": self.logs.statistics(),
+            "partitions": {
+                (lg.topic, lg.partition): lg.statistics() for lg in self.logs.all_logs()
+            },
+            "cleaner": cleaner.statistics() if cleaner else {"passes": 0, "bytes_reclaimed": 0},
+            "fetch_sessions": self.fetch_sessions.statistics(),
+            "groups": self.groups.statistics(),
+            "consumer_groups": self.groups.consumer.statistics(),
+            "group_timers": self.groups.timers.statistics(),
+            "transactions": self.txns.statistics(),
+            "producer_ids": self.producer_ids.statistics(),
         }

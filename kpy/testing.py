@@ -246,7 +246,9 @@ class InProcessBroker:
 
     @property
     def bootstrap(self) -> str:
-        return self.info.bootstrap
+        """Where to connect: the first listener's socket (which advertised.listeners may
+        name otherwise)."""
+        return self.info.listening
 
     def connect(self, client_id: str = "kpy-test") -> _Connecting:
         """``async with b.connect() as client``: a RawClient to this broker."""
