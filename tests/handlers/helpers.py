@@ -187,3 +187,146 @@ async def find_coordinator(client: RawClient, key: str, key_type: int = 0) -> An
     """FindCoordinator (v4, batched) of one key; its coordinator entry."""
     request = FindCoordinatorRequest(key_type=key_type, coordinator_keys=[key])
     return (await client.send(request, 4)).coordinators[0]
+
+
+# -- classic groups -----------------------------------------------------------------------------
+
+
+def subscription(*topics: str) -> bytes:
+    """ConsumerProtocolSubscription v1 bytes (version prefix included) naming ``topics``."""
+    from kpy.protocol.messages.consumer_protocol_subscription import (
+        ConsumerProtocolSubscription,
+    )
+
+    return b"\x00\x01" + ConsumerProtocolSubscription(topics=list(topics)).encode(1)
+
+
+async def join(
+    client: RawClient,
+    group: str,
+    member_id: str = "",
+    *,
+    topics: tuple[str, ...] = ("t",),
+    protocol_type: str = "consumer",
+    protocols: tuple[str, ...] = ("range",),
+    session_timeout_ms: int = 10_000,
+    rebalance_timeout_ms: int = 10_000,
+    instance_id: str | None = None,
+    version: int = 9,
+) -> Any:
+    """One JoinGroup; its answer."""
+    from kpy.protocol.messages.join_group import JoinGroupRequest
+
+    request = JoinGroupRequest(
+        group_id=group,
+        session_timeout_ms=session_timeout_ms,
+        rebalance_timeout_ms=rebalance_timeout_ms,
+        member_id=member_id,
+        group_instance_id=instance_id,
+        protocol_type=protocol_type,
+        protocols=[
+            JoinGroupRequest.JoinGroupRequestProtocol(name=p, metadata=subscription(*topics))
+            for p in protocols
+        ],
+    )
+    return await client.send(request, version)
+
+
+async def join_as_new_member(client: RawClient, group: str, **kw: Any) -> Any:
+    """JoinGroup as a new member does from v4: asked for a member id, then joined with it."""
+    first = await join(client, group, **kw)
+    if first.error_code != 79:  # MEMBER_ID_REQUIRED
+        return first
+    return await join(client, group, first.member_id, **kw)
+
+
+async def sync(
+    client: RawClient,
+    group: str,
+    generation: int,
+    member_id: str,
+    assignments: dict[str, bytes] | None = None,
+    *,
+    version: int = 5,
+    protocol_type: str | None = "consumer",
+    protocol_name: str | None = "range",
+) -> Any:
+    from kpy.protocol.messages.sync_group import SyncGroupRequest
+
+    request = SyncGroupRequest(
+        group_id=group,
+        generation_id=generation,
+        member_id=member_id,
+        protocol_type=protocol_type,
+        protocol_name=protocol_name,
+        assignments=[
+            SyncGroupRequest.SyncGroupRequestAssignment(member_id=m, assignment=a)
+            for m, a in (assignments or {}).items()
+        ],
+    )
+    return await client.send(request, version)
+
+
+async def commit(
+    client: RawClient,
+    group: str,
+    offsets: dict[tuple[str, int], int],
+    *,
+    generation: int = -1,
+    member_id: str = "",
+    metadata: str | None = None,
+    version: int = 9,
+) -> dict[tuple[str, int], int]:
+    """OffsetCommit; the error code of each partition."""
+    from kpy.protocol.messages.offset_commit import OffsetCommitRequest
+
+    by_topic: dict[str, list[Any]] = {}
+    for (topic, partition), offset in offsets.items():
+        by_topic.setdefault(topic, []).append(
+            OffsetCommitRequest.OffsetCommitRequestPartition(
+                partition_index=partition,
+                committed_offset=offset,
+                committed_leader_epoch=0,
+                committed_metadata=metadata,
+            )
+        )
+    request = OffsetCommitRequest(
+        group_id=group,
+        generation_id_or_member_epoch=generation,
+        member_id=member_id,
+        topics=[
+            OffsetCommitRequest.OffsetCommitRequestTopic(name=t, partitions=ps)
+            for t, ps in by_topic.items()
+        ],
+    )
+    answer = await client.send(request, version)
+    return {(t.name, p.partition_index): p.error_code for t in answer.topics for p in t.partitions}
+
+
+async def committed(
+    client: RawClient, group: str, topics: dict[str, list[int]] | None = None
+) -> dict[tuple[str, int], tuple[int, str | None]]:
+    """OffsetFetch (v8, one group; ``None``: every topic); (offset, metadata) of each
+    partition."""
+    from kpy.protocol.messages.offset_fetch import OffsetFetchRequest
+
+    request = OffsetFetchRequest(
+        groups=[
+            OffsetFetchRequest.OffsetFetchRequestGroup(
+                group_id=group,
+                topics=None
+                if topics is None
+                else [
+                    OffsetFetchRequest.OffsetFetchRequestTopics(name=t, partition_indexes=ps)
+                    for t, ps in topics.items()
+                ],
+            )
+        ]
+    )
+    answer = (await client.send(request, 8)).groups[0]
+    assert answer.error_code == 0
+    return {
+        (t.name, p.partition_index): (p.committed_offset, p.metadata)
+        for t in answer.topics
+        for p in t.partitions
+    }
