@@ -105,15 +105,6 @@ class Connection:
         self.client_id: str | None = None  # of the latest request that went through dispatch
         self._refused: bytes | None = None  # the first bytes of a refused request
 
-    def statistics(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "peer": self.peer,
-            "requests": self.requests,
-            "bytes_in": self.bytes_in,
-            "bytes_out": self.bytes_out,
-        }
-
     def close_if_idle(self, now: float, idle_s: float) -> None:
         """Close the connection if it has waited for a request longer than ``idle_s``."""
         since = self.idle_since
