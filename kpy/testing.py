@@ -22,8 +22,10 @@ run, on 127.0.0.1 port 0, cancelled at exit):
 waits for a condition with a deadline in real time. ``BrokerThread`` runs the same broker in
 a thread of its own for synchronous tests and real clients.
 
-Time. The broker's timers (group sessions, rebalances, fetch waits, transaction timeouts)
-follow trio's clock; record timestamps follow the wall clock. Under
+Time. The broker's deadlines (group sessions, rebalances, consumer-group revocations, fetch
+waits) follow trio's clock; record timestamps, and what the periodic checks of transaction
+timeouts, transactional-id expiry and offset retention compare, follow the wall clock
+(``Broker.clock``), which a MockClock does not move. Under
 ``trio.testing.MockClock(rate=1)`` time passes as usual and ``clock.jump(s)`` moves it forward
 at once, so a test expires a 6 s session in no time; ``MockClock()`` (rate 0) freezes it
 between jumps, which also holds the broker's housekeeping loops still. Autojump
