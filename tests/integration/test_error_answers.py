@@ -10,22 +10,18 @@ one API's handler in the registry for one that raises.
 from __future__ import annotations
 
 import dataclasses
-import queue
 import sys
-import threading
 import uuid
 
 import pytest
-import trio
 
 from conformance.wire import WireClient
 from kpy import dispatch
-from kpy.config import Config
 from kpy.handlers import HANDLERS
 from kpy.protocol import api_keys
 from kpy.protocol.error_codes import ErrorCode
 from kpy.protocol.messages.api_versions import ApiVersionsRequest
-from kpy.server import serve
+from kpy.testing import BrokerThread
 from tests.protocol.test_error_response import error_codes
 
 UNKNOWN = ErrorCode.UNKNOWN_SERVER_ERROR
@@ -47,26 +43,8 @@ SAMPLE = {
 @pytest.fixture(scope="module")
 def in_process_broker(tmp_path_factory):
     """host:port of a broker serving in a thread of this process."""
-    config = Config(
-        {
-            "listeners": "PLAINTEXT://127.0.0.1:0",
-            "log.dirs": str(tmp_path_factory.mktemp("kpy-errors")),
-        }
-    )
-    started: queue.Queue = queue.Queue()
-
-    async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            info = await nursery.start(serve, config)
-            started.put((info.bootstrap, trio.lowlevel.current_trio_token(), nursery.cancel_scope))
-
-    thread = threading.Thread(target=trio.run, args=(main,), daemon=True)
-    thread.start()
-    bootstrap, token, scope = started.get(timeout=60)
-    yield bootstrap
-    trio.from_thread.run_sync(scope.cancel, trio_token=token)
-    thread.join(timeout=30)
-    assert not thread.is_alive()
+    with BrokerThread(tmp_path_factory.mktemp("kpy-errors")) as broker:
+        yield broker.bootstrap
 
 
 def sample(cls, version: int, flexible: bool):
