@@ -3,6 +3,10 @@
 Handlers reach shared state only through the Broker. It also owns the wake-up mechanism of
 fetch long-polls: an append to a partition sets the events of the fetches waiting on it,
 so a waiting fetch never polls.
+
+The coordinators never see the Broker: each gets a ``CoordinatorAdapter``, the broker's
+side of kpy.coordinator.runtime.CoordinatorContext (config, clock, topics, their internal
+topic, transaction markers).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -18,11 +23,14 @@ from kpy.config import advertised_host, validate_topic_config
 from kpy.coordinator.producer_ids import ProducerIdManager
 from kpy.fetch_session import FetchSessionCache
 from kpy.metadata import ClusterMetadata, Topic
+from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.storage.log import Log, LogConfig
 from kpy.storage.manager import LogManager
 
 if TYPE_CHECKING:
+    import uuid
+
     from kpy.config import Config
 
 log = logging.getLogger("kpy.broker")
@@ -42,11 +50,11 @@ class Broker:
             config.get("max.incremental.fetch.session.cache.slots")
         )
         from kpy.coordinator.groups import GroupCoordinator
-
-        self.groups = GroupCoordinator(self)
         from kpy.coordinator.transactions import TransactionCoordinator
 
-        self.txns = TransactionCoordinator(self)
+        coordinator_context = CoordinatorAdapter(self)
+        self.groups = GroupCoordinator(coordinator_context)
+        self.txns = TransactionCoordinator(coordinator_context, self.groups)
         self.bound_listeners: list[tuple[str, str, int]] = []
         self._topic_config_cache: dict[str, tuple[int, dict[str, Any]]] = {}
         self._internal_topic_lock = trio.Lock()
@@ -252,14 +260,6 @@ class Broker:
                 lambda: self._create_topic_sync(name, partitions, configs, exist_ok=True)
             )
 
-    def create_internal_topic_now(
-        self, name: str, partitions: int, configs: dict[str, str]
-    ) -> Topic:
-        """The same, from synchronous code on the event loop (blocks it once, briefly)."""
-        return self.metadata.get(name) or self._create_topic_sync(
-            name, partitions, configs, exist_ok=True
-        )
-
     async def delete_topic(self, name: str) -> Topic:
         topic = self.metadata.get(name)
         if topic is None:
@@ -379,3 +379,53 @@ class Broker:
             "transactions": self.txns.statistics(),
             "producer_ids": self.producer_ids.statistics(),
         }
+
+
+class CoordinatorAdapter:
+    """The broker as its coordinators see it (kpy.coordinator.runtime.CoordinatorContext):
+    nothing else of it reaches them."""
+
+    def __init__(self, broker: Broker) -> None:
+        self._broker = broker
+
+    def config(self, name: str) -> Any:
+        return self._broker.config.get(name)
+
+    def now_ms(self) -> int:
+        return int(self._broker.clock() * 1000)
+
+    def topic(self, name: str) -> Topic | None:
+        return self._broker.metadata.get(name)
+
+    def topic_by_id(self, topic_id: uuid.UUID) -> Topic | None:
+        return self._broker.metadata.by_id(topic_id)
+
+    def topic_names(self) -> list[str]:
+        return list(self._broker.metadata.topics)
+
+    async def ensure_internal_topic(
+        self, name: str, partitions: int, configs: dict[str, str]
+    ) -> int:
+        topic = await self._broker.ensure_internal_topic(name, partitions, configs)
+        return topic.partitions
+
+    def read_internal(self, topic: str, partition: int) -> Iterator[records.Record]:
+        lg = self._broker.partition_log(topic, partition)
+        for seg, pos, h in lg.batches(lg.log_start_offset):
+            if not h.is_control:
+                yield from records.decode_records(lg.read_batch_bytes(seg, pos, h))
+
+    def append_internal(self, topic: str, partition: int, batch: bytearray) -> None:
+        self._broker.partition_log(topic, partition).append(batch, leader_epoch=0)
+
+    def append_marker(self, topic: str, partition: int, batch: bytearray) -> bool:
+        lg = self._broker.logs.get_log(topic, partition)
+        meta = self._broker.metadata.get(topic)
+        if lg is None or meta is None:
+            return False
+        lg.append(batch, leader_epoch=meta.leader_epochs[partition], origin="coordinator")
+        self._broker.notify_append((topic, partition))
+        return True
+
+    def next_producer_id(self) -> int:
+        return self._broker.producer_ids.next_id()

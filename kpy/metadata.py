@@ -10,9 +10,8 @@ Promises:
   leader epochs travel in the entry's extra fields. A change is on disk before it is visible
   in ``topics``; one whose write fails changes nothing.
 - Registry changes are serialised by ``ClusterMetadata.lock``, a re-entrant threading lock:
-  the broker runs them in worker threads (``trio.to_thread``), and a few run on the event loop
-  itself (the internal topics created from synchronous coordinator code), which a trio lock
-  could not cover. Check-then-act sequences (is the name free? then create the topic and its
+  the broker runs them in worker threads (``trio.to_thread``), which a trio lock could not
+  cover. Check-then-act sequences (is the name free? then create the topic and its
   logs) hold it throughout, so two creations of one name cannot both pass the check. Nothing
   holding it waits for the event loop, so the event loop blocking on it is brief.
 - ``topics`` and ``topics_by_id`` are replaced on each change, never mutated in place, so the

@@ -27,7 +27,7 @@ GROUPS = [
     ),
     M(
         "member-id-not-required",
-        "coordinator/groups.py",
+        "coordinator/classic_groups.py",
         "            if instance_id is None and version >= 4:\n",
         "            if instance_id is None and version >= 10:\n",
         "test_member_id_required",
@@ -35,7 +35,7 @@ GROUPS = [
     ),
     M(
         "generation-not-bumped",
-        "coordinator/groups.py",
+        "coordinator/classic_groups.py",
         "        group.generation_id += 1\n",
         "        group.generation_id += 0\n",
         "test_single_member_generation",
@@ -43,7 +43,7 @@ GROUPS = [
     ),
     M(
         "min-session-timeout-unchecked",
-        "coordinator/groups.py",
+        "coordinator/classic_groups.py",
         "        if not self.min_session <= timeout_ms <= self.max_session:\n",
         "        if not 0 <= timeout_ms <= self.max_session:\n",
         "test_invalid_session_timeout",
@@ -51,25 +51,25 @@ GROUPS = [
     ),
     M(
         "heartbeat-newer-generation-accepted",
-        "coordinator/groups.py",
+        "coordinator/classic_groups.py",
         "        if req.generation_id != group.generation_id:\n"
         "            raise KafkaError(\n"
         "                ErrorCode.ILLEGAL_GENERATION,\n"
         '                f"generation {req.generation_id} is not {group.generation_id}",\n'
         "            )\n"
-        "        self._touch(group, member)\n",
+        "        self.touch(group, member)\n",
         "        if req.generation_id < group.generation_id:\n"
         "            raise KafkaError(\n"
         "                ErrorCode.ILLEGAL_GENERATION,\n"
         '                f"generation {req.generation_id} is not {group.generation_id}",\n'
         "            )\n"
-        "        self._touch(group, member)\n",
+        "        self.touch(group, member)\n",
         "test_heartbeat_errors",
         "a heartbeat with another generation than the group's is ILLEGAL_GENERATION",
     ),
     M(
         "leave-keeps-member",
-        "coordinator/groups.py",
+        "coordinator/classic_groups.py",
         '        log.info("group %s: member %s left", group_id, member_id)\n'
         "        self._remove_member(group, member_id)\n",
         '        log.info("group %s: member %s left", group_id, member_id)\n',
@@ -103,7 +103,7 @@ GROUPS = [
     ),
     M(
         "sync-drops-assignment",
-        "coordinator/groups.py",
+        "coordinator/classic_groups.py",
         '                m.assignment = by_member.get(m.member_id, b"")\n',
         '                m.assignment = b""  # mutation: the leader\'s assignment is dropped\n',
         "test_client_group_consumes_everything or test_single_member_generation",
@@ -120,7 +120,7 @@ GROUPS = [
     M(
         "committed-offsets-invisible",
         "coordinator/groups.py",
-        "        self._group(group_id).offsets.update(offsets)\n",
+        "        group.offsets.update(offsets)\n",
         "        # mutation: written to __consumer_offsets but not applied to the group\n",
         "test_standalone_commit_and_fetch",
         "an OffsetCommit answered without error is what the next OffsetFetch returns",
@@ -136,16 +136,16 @@ GROUPS = [
     M(
         "commit-newer-generation-accepted",
         "coordinator/groups.py",
-        "        self._known_member(group, member_id, instance_id)\n"
+        "        self.classic.known_member(group, member_id, instance_id)\n"
         "        if generation != group.generation_id:\n",
-        "        self._known_member(group, member_id, instance_id)\n"
+        "        self.classic.known_member(group, member_id, instance_id)\n"
         "        if generation < group.generation_id:\n",
         "test_commit_with_wrong_generation",
         "OffsetCommit by a member with another generation is ILLEGAL_GENERATION",
     ),
     M(
         "uniform-assignor-skips-last-partition",
-        "coordinator/consumer_group.py",
+        "coordinator/assignors.py",
         "        for p in range(partitions[t]):\n",
         "        for p in range(partitions[t] - 1):\n",
         "test_kip848_join_assigns_all_partitions",
@@ -193,9 +193,9 @@ GROUPS = [
     ),
     M(
         "consumer-group-listed-as-classic",
-        "handlers/api_16_list_groups.py",
-        '                group_type="consumer",\n',
-        '                group_type="classic",\n',
+        "coordinator/groups.py",
+        '                    group_type="consumer",\n',
+        '                    group_type="classic",\n',
         "test_kip848_describe_and_list",
         "KIP-848: ListGroups v5 reports consumer-protocol groups with type consumer",
     ),
@@ -221,8 +221,8 @@ TRANSACTIONS = [
     M(
         "init-producer-id-keeps-epoch",
         "coordinator/transactions.py",
-        "            txn.producer_epoch += 1\n",
-        "            txn.producer_epoch += 0  # mutation\n",
+        "        return txn.producer_id, txn.producer_epoch + 1\n",
+        "        return txn.producer_id, txn.producer_epoch + 0  # mutation\n",
         "test_init_producer_id_bumps_epoch or test_old_epoch_is_fenced",
         "KIP-98: InitProducerId for a transactional id bumps its epoch, fencing older producers",
     ),

@@ -28,20 +28,19 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from kpy.coordinator.assignors import ASSIGN, Assignment, copy_assignment, intersect, minus
 from kpy.coordinator.offsets import java_hash_order, java_string_hash
 from kpy.coordinator.timers import Timers
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 
 if TYPE_CHECKING:
-    from kpy.broker import Broker
+    from kpy.coordinator.runtime import CoordinatorContext
 
 log = logging.getLogger("kpy.coordinator")
 
 LEAVE_EPOCH = -1
 STATIC_LEAVE_EPOCH = -2
 ASSIGNORS = ("uniform", "range")
-
-Assignment = dict[str, set[int]]  # topic name -> partitions
 
 
 class ConsumerMember:
@@ -111,74 +110,6 @@ class ConsumerGroup:
         return "Stable"
 
 
-def _copy(a: Assignment) -> Assignment:
-    return {t: set(ps) for t, ps in a.items() if ps}
-
-
-def _minus(a: Assignment, b: Assignment) -> Assignment:
-    return {t: ps - b.get(t, set()) for t, ps in a.items() if ps - b.get(t, set())}
-
-
-def _and(a: Assignment, b: Assignment) -> Assignment:
-    return {t: ps & b.get(t, set()) for t, ps in a.items() if ps & b.get(t, set())}
-
-
-def uniform_assign(
-    members: dict[str, set[str]], partitions: dict[str, int], current: dict[str, Assignment]
-) -> dict[str, Assignment]:
-    """Spread partitions evenly over the members subscribed to them, keeping a partition
-    with its current owner while that owner is not above its share."""
-    result: dict[str, Assignment] = {m: {} for m in members}
-    if not members:
-        return result
-    count = dict.fromkeys(members, 0)
-    total = sum(n for t, n in partitions.items() if any(t in s for s in members.values()))
-    cap = -(-total // len(members))
-    owner = {
-        (t, p): m for m, a in current.items() if m in members for t, ps in a.items() for p in ps
-    }
-    todo = []
-    for t in sorted(partitions):
-        for p in range(partitions[t]):
-            m = owner.get((t, p))
-            if m is not None and t in members[m] and count[m] < cap:
-                result[m].setdefault(t, set()).add(p)
-                count[m] += 1
-            else:
-                todo.append((t, p))
-    for t, p in todo:
-        subscribed = [m for m in sorted(members) if t in members[m]]
-        if not subscribed:
-            continue
-        m = min(subscribed, key=lambda x: count[x])
-        result[m].setdefault(t, set()).add(p)
-        count[m] += 1
-    return result
-
-
-def range_assign(
-    members: dict[str, set[str]], partitions: dict[str, int], current: dict[str, Assignment]
-) -> dict[str, Assignment]:
-    """Per topic, contiguous ranges of partitions to the subscribed members in id order."""
-    result: dict[str, Assignment] = {m: {} for m in members}
-    for t in sorted(partitions):
-        subscribed = sorted(m for m in members if t in members[m])
-        if not subscribed:
-            continue
-        n = partitions[t]
-        per, extra = divmod(n, len(subscribed))
-        start = 0
-        for i, m in enumerate(subscribed):
-            size = per + (1 if i < extra else 0)
-            if size:
-                result[m][t] = set(range(start, start + size))
-            start += size
-    return result
-
-
-ASSIGN = {"uniform": uniform_assign, "range": range_assign}
-
-
 # What Java's String.trim() strips: every character up to the space.
 _JAVA_BLANK = "".join(map(chr, range(33)))
 # From this version the client chooses its member id (KIP-1082).
@@ -246,18 +177,17 @@ class ConsumerGroups:
 
     def __init__(
         self,
-        broker: Broker,
+        ctx: CoordinatorContext,
         timers: Timers | None = None,
         persist: Callable[[str, int | None], None] | None = None,
     ) -> None:
-        self.broker = broker
+        self.ctx = ctx
         self.timers = timers if timers is not None else Timers()
         # Stores a group's epoch (None: its deletion) where it survives a restart.
         self._persist = persist if persist is not None else lambda group_id, epoch: None
-        config = broker.config
-        self.session_ms = config.get("group.consumer.session.timeout.ms")
-        self.heartbeat_ms = config.get("group.consumer.heartbeat.interval.ms")
-        self.max_size = config.get("group.consumer.max.size")
+        self.session_ms = ctx.config("group.consumer.session.timeout.ms")
+        self.heartbeat_ms = ctx.config("group.consumer.heartbeat.interval.ms")
+        self.max_size = ctx.config("group.consumer.max.size")
         self.groups: dict[str, ConsumerGroup] = {}
 
     def statistics(self) -> dict[str, int]:
@@ -266,17 +196,29 @@ class ConsumerGroups:
             "consumer_members": sum(len(g.members) for g in self.groups.values()),
         }
 
+    # -- queries -------------------------------------------------------------------------------
+
+    def describe(self, group_id: str) -> ConsumerGroup | None:
+        return self.groups.get(group_id)
+
+    def all(self) -> list[ConsumerGroup]:
+        return list(self.groups.values())
+
+    def has_members(self, group_id: str) -> bool:
+        group = self.groups.get(group_id)
+        return group is not None and bool(group.members)
+
     # -- subscriptions and target assignment ---------------------------------------------------------
 
     def _subscribed(self, m: ConsumerMember) -> set[str]:
-        names = {t for t in m.topic_names if self.broker.metadata.get(t) is not None}
+        names = {t for t in m.topic_names if self.ctx.topic(t) is not None}
         if m.topic_regex:
             try:
                 rx = re.compile(m.topic_regex)
             except re.error:
                 return names
-            for t in self.broker.metadata.topics:
-                topic = self.broker.metadata.get(t)
+            for t in self.ctx.topic_names():
+                topic = self.ctx.topic(t)
                 if topic is not None and not topic.internal and rx.fullmatch(t):
                     names.add(t)
         return names
@@ -286,7 +228,7 @@ class ConsumerGroups:
         partitions = {}
         for names in subs.values():
             for t in names:
-                topic = self.broker.metadata.get(t)
+                topic = self.ctx.topic(t)
                 if topic is not None:
                     partitions[t] = topic.partitions
         return subs, partitions
@@ -330,14 +272,14 @@ class ConsumerGroups:
         target = group.target.get(m.member_id, {})
         if m.revoking:
             # Waits until the member's own report no longer lists what it must give up.
-            if owned is None or _and(m.revoking, owned):
+            if owned is None or intersect(m.revoking, owned):
                 return
             m.revoking, m.revoke_deadline = {}, None
             self.timers.cancel(("revoke", group.group_id, m.member_id))
         if m.epoch != group.assignment_epoch:
-            revoke = _minus(m.assigned, target)
+            revoke = minus(m.assigned, target)
             if revoke:
-                m.assigned = _and(m.assigned, target)
+                m.assigned = intersect(m.assigned, target)
                 m.revoking = revoke
                 if m.rebalance_timeout_ms > 0:
                     m.revoke_deadline = now + m.rebalance_timeout_ms / 1000
@@ -349,12 +291,12 @@ class ConsumerGroups:
                 return
             m.previous_epoch, m.epoch = m.epoch, group.assignment_epoch
         # Take the target partitions no other member still holds.
-        m.assigned = _minus(target, self._owned_by_others(group, m.member_id))
+        m.assigned = minus(target, self._owned_by_others(group, m.member_id))
 
     def _assignment_wire(self, a: Assignment) -> list[tuple[Any, list[int]]]:
         out = []
         for t in sorted(a):
-            topic = self.broker.metadata.get(t)
+            topic = self.ctx.topic(t)
             if topic is not None:
                 out.append((topic.topic_id, sorted(a[t])))
         return out
@@ -362,16 +304,11 @@ class ConsumerGroups:
     def _owned_from_request(self, tps: list[Any] | None) -> Assignment | None:
         if tps is None:
             return None
-        by_id = {}
-        for t in self.broker.metadata.topics:
-            topic = self.broker.metadata.get(t)
-            if topic is not None:
-                by_id[topic.topic_id] = t
         out: Assignment = {}
         for tp in tps:
-            name = by_id.get(tp.topic_id)
-            if name is not None and tp.partitions:
-                out.setdefault(name, set()).update(tp.partitions)
+            topic = self.ctx.topic_by_id(tp.topic_id)
+            if topic is not None and tp.partitions:
+                out.setdefault(topic.name, set()).update(tp.partitions)
         return out
 
     # -- ConsumerGroupHeartbeat ----------------------------------------------------------------------
@@ -407,7 +344,7 @@ class ConsumerGroups:
             return self._leave(group, req, epoch)
         member = group.members.get(req.member_id) if req.member_id else None
         changed = False
-        assigned_before = _copy(member.assigned) if member is not None else {}
+        assigned_before = copy_assignment(member.assigned) if member is not None else {}
         if epoch == 0:
             known = member is not None
             if member is None and req.instance_id is not None:
@@ -462,7 +399,7 @@ class ConsumerGroups:
     def _check_epoch(self, m: ConsumerMember, epoch: int, owned: Assignment | None) -> None:
         if epoch == m.epoch:
             return
-        if epoch == m.previous_epoch and owned is not None and not _minus(owned, m.assigned):
+        if epoch == m.previous_epoch and owned is not None and not minus(owned, m.assigned):
             # A lost response: the member is one epoch behind and owns nothing it should not.
             return
         raise KafkaError(ErrorCode.FENCED_MEMBER_EPOCH, f"member epoch {epoch} is not {m.epoch}")
@@ -606,7 +543,7 @@ class ConsumerGroups:
     def describe_assignment(self, a: Assignment) -> list[tuple[Any, str, list[int]]]:
         out = []
         for t in sorted(a):
-            topic = self.broker.metadata.get(t)
+            topic = self.ctx.topic(t)
             if topic is not None:
                 out.append((topic.topic_id, t, sorted(a[t])))
         return out

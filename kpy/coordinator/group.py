@@ -8,15 +8,17 @@ States and the transitions Kafka allows (checked by ``Group.transition``)::
     Stable              -> PreparingRebalance, Dead
     Dead                -> (none)
 
-This module is synchronous bookkeeping; waiting and timers live in groups.py.
+Every state change goes through ``Group.transition`` (deleting a group too: Dead is a
+transition like the others). This module is pure bookkeeping without trio: a waiting
+JoinGroup or SyncGroup is anything with ``set()`` (a trio.Event, in classic_groups.py, which
+also keeps the timers).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-
-import trio
+from typing import Protocol
 
 from kpy.coordinator.offsets import CommittedOffset
 from kpy.protocol.consumer_protocol import parse_subscription
@@ -40,6 +42,12 @@ class IllegalTransition(RuntimeError):
     pass
 
 
+class Waiter(Protocol):
+    """What a request waiting for a rebalance is woken with (trio.Event fits)."""
+
+    def set(self) -> None: ...
+
+
 @dataclass(eq=False)
 class Member:
     member_id: str
@@ -53,8 +61,8 @@ class Member:
     assignment: bytes = b""
     last_heartbeat: float = 0.0
     # Set while a JoinGroup / SyncGroup of this member waits for the rebalance.
-    join_waiter: trio.Event | None = None
-    sync_waiter: trio.Event | None = None
+    join_waiter: Waiter | None = None
+    sync_waiter: Waiter | None = None
     joined_this_round: bool = False
 
     def metadata_for(self, protocol: str) -> bytes:

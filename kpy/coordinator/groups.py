@@ -1,148 +1,130 @@
-"""The group coordinator: classic consumer groups and committed offsets, on trio.
+"""The group coordinator: classic and KIP-848 groups, and their committed offsets.
 
-JoinGroup and SyncGroup requests wait on per-member events until the rebalance they take
-part in completes. Deadlines live in a keyed timer (timers.py): each member's session
-(rescheduled on every heartbeat, so a member expires at its last heartbeat plus its session
-timeout, not a tick later), each rebalance's timeout and the initial rebalance delay; the
-coordinator task (``run``) fires them and, like Kafka's offsets.retention.check.interval.ms,
-checks offset retention periodically. Committed offsets are written to
-``__consumer_offsets`` before the commit is answered and replayed from it on start-up.
+It owns ``__consumer_offsets``: committed offsets, classic group metadata and KIP-848 group
+epochs are written there before they are applied or answered (write, then apply), and
+replayed from it on start-up. The topic is created on first use (FindCoordinator, or the
+first request that writes to it), in a worker thread; until it exists nothing is written.
+Membership lives in classic_groups.py (JoinGroup/SyncGroup/Heartbeat/LeaveGroup) and
+consumer_group.py (ConsumerGroupHeartbeat); both share this coordinator's timers.
+
+Offsets of a group without members expire offsets.retention.minutes after their newest
+commit. That is a timer per group, fired at its deadline (Kafka scans every
+offsets.retention.check.interval.ms instead); a write that fails there is retried by the
+guard (runtime.py), never raised into the broker.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import trio
 
 from kpy.coordinator import offsets as store
-from kpy.coordinator.group import (
-    COMPLETING_REBALANCE,
-    DEAD,
-    EMPTY,
-    PREPARING_REBALANCE,
-    STABLE,
-    Group,
-    Member,
-)
+from kpy.coordinator.classic_groups import ClassicGroups, JoinResult, require_group_id
+from kpy.coordinator.consumer_group import ConsumerGroup, ConsumerGroups
+from kpy.coordinator.group import COMPLETING_REBALANCE, DEAD, EMPTY, Group
 from kpy.coordinator.offsets import CommittedOffset
+from kpy.coordinator.runtime import Guard, migrate, replay_internal, trio_deadline
 from kpy.coordinator.timers import Timers
 from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 
 if TYPE_CHECKING:
-    from kpy.broker import Broker
+    from kpy.coordinator.assignors import Assignment
+    from kpy.coordinator.runtime import CoordinatorContext
+
+__all__ = ["GroupCoordinator", "GroupListing", "JoinResult", "require_group_id"]
 
 log = logging.getLogger("kpy.coordinator")
 
-OFFSET_RETENTION_CHECK_S = 60
 
+@dataclass(frozen=True, slots=True)
+class GroupListing:
+    """A group as ListGroups shows it."""
 
-class JoinResult:
-    """What a waiting JoinGroup gets back once its rebalance completes."""
-
-    __slots__ = (
-        "error",
-        "generation_id",
-        "protocol_type",
-        "protocol_name",
-        "leader",
-        "member_id",
-        "members",
-    )
-
-    def __init__(
-        self, error: int, group: Group | None, member_id: str, members: list[Member] | None = None
-    ):
-        self.error = error
-        self.member_id = member_id
-        self.generation_id = group.generation_id if group else -1
-        self.protocol_type = group.protocol_type if group else None
-        self.protocol_name = group.protocol_name if group else None
-        self.leader = (group.leader_id or "") if group else ""
-        self.members = members or []
-
-
-def require_group_id(group_id: str) -> None:
-    """Kafka's coordinator refuses the group id '' in most group requests (OffsetCommit,
-    OffsetFetch and DescribeGroups take it as a group's name, for old clients)."""
-    if not group_id:
-        raise KafkaError(ErrorCode.INVALID_GROUP_ID, "group id is empty")
+    group_id: str
+    protocol_type: str
+    state: str
+    group_type: str  # "classic" or "consumer"
 
 
 class GroupCoordinator:
-    def __init__(self, broker: Broker) -> None:
-        self.broker = broker
-        config = broker.config
-        self.groups: dict[str, Group] = {}
-        self.partitions = config.get("offsets.topic.num.partitions")
-        self.min_session = config.get("group.min.session.timeout.ms")
-        self.max_session = config.get("group.max.session.timeout.ms")
-        self.max_size = config.get("group.max.size")
-        self.initial_delay_ms = config.get("group.initial.rebalance.delay.ms")
-        self.retention_ms = config.get("offsets.retention.minutes") * 60_000
-        self.metadata_max = config.get("offset.metadata.max.bytes")
-        self._join_results: dict[str, JoinResult] = {}
-        self._sync_results: dict[str, tuple[int, bytes]] = {}
-        self.timers = Timers()
-        from kpy.coordinator.consumer_group import ConsumerGroups
-
+    def __init__(self, ctx: CoordinatorContext) -> None:
+        self.ctx = ctx
+        self.partitions = ctx.config("offsets.topic.num.partitions")
+        self.segment_bytes = ctx.config("offsets.topic.segment.bytes")
+        self.retention_ms = ctx.config("offsets.retention.minutes") * 60_000
+        self.metadata_max = ctx.config("offset.metadata.max.bytes")
+        self._topic_ready = False
+        self.guard = Guard("group coordinator")
+        self.timers = Timers(self.guard)
+        self.classic = ClassicGroups(ctx.config, self.timers, self._store_group)
         # KIP-848 groups, see consumer_group.py; they share the timers and this topic.
-        self.consumer = ConsumerGroups(broker, self.timers, self._store_consumer_group)
+        self.consumer = ConsumerGroups(ctx, self.timers, self._store_consumer_group)
+        # Every group with offsets, classic or not, is a Group here (the classic groups').
+        self.groups = self.classic.groups
 
     def statistics(self) -> dict[str, int]:
-        return {
-            "groups": len(self.groups),
-            "members": sum(len(g.members) for g in self.groups.values()),
-        }
+        return {**self.classic.statistics(), **self.guard.statistics()}
 
-    # -- start-up: replay __consumer_offsets -------------------------------------------------------
-
-    def _topic_configs(self) -> dict[str, str]:
-        return {
-            "cleanup.policy": "compact",
-            "compression.type": "producer",
-            "segment.bytes": str(self.broker.config.get("offsets.topic.segment.bytes")),
-        }
+    # -- __consumer_offsets: creation and replay ------------------------------------------------
 
     async def load(self) -> None:
         """Replay __consumer_offsets if it exists; like Kafka, the topic itself is created
         on first use (FindCoordinator or the first write), which keeps start-up fast."""
-        topic = self.broker.metadata.get(store.OFFSETS_TOPIC)
+        topic = self.ctx.topic(store.OFFSETS_TOPIC)
         if topic is None:
             return
         self.partitions = topic.partitions
-        loaded = await trio.to_thread.run_sync(self._replay)
-        log.info("loaded %d groups from %s", loaded, store.OFFSETS_TOPIC)
+        self._topic_ready = True
+        found = await trio.to_thread.run_sync(
+            replay_internal,
+            self.ctx,
+            store.OFFSETS_TOPIC,
+            self.partitions,
+            store.group_of_key,
+            self._apply,
+        )
+        if found:
+            await trio.to_thread.run_sync(
+                migrate, self.ctx, store.OFFSETS_TOPIC, found, self.ctx.now_ms()
+            )
+        log.info("loaded %d groups from %s", len(self.groups), store.OFFSETS_TOPIC)
         # Offsets of topics that no longer exist can only be left over from a deletion the
         # broker did not finish (a crash between the topic and its tombstones), or from data
         # written before kpy removed them: commits of unknown topics are refused.
         for name in sorted({t for g in self.groups.values() for t, _ in g.offsets}):
-            if self.broker.metadata.get(name) is None:
+            if self.ctx.topic(name) is None:
                 self.forget_topic(name)
+        for group in self.groups.values():
+            self._schedule_expiry(group)
 
     async def ensure_topic(self) -> None:
-        if self.broker.metadata.get(store.OFFSETS_TOPIC) is None:
-            await self.broker.ensure_internal_topic(
-                store.OFFSETS_TOPIC, self.partitions, self._topic_configs()
+        """Create __consumer_offsets unless it exists, in a worker thread; until it does the
+        coordinator is not available (COORDINATOR_NOT_AVAILABLE, which clients retry)."""
+        if self._topic_ready:
+            return
+        configs = {
+            "cleanup.policy": "compact",
+            "compression.type": "producer",
+            "segment.bytes": str(self.segment_bytes),
+        }
+        try:
+            self.partitions = await self.ctx.ensure_internal_topic(
+                store.OFFSETS_TOPIC, self.partitions, configs
             )
+        except (KafkaError, OSError) as exc:
+            raise KafkaError(
+                ErrorCode.COORDINATOR_NOT_AVAILABLE, f"cannot create {store.OFFSETS_TOPIC}: {exc}"
+            ) from exc
+        self._topic_ready = True
 
-    def _replay(self) -> int:
-        for p in range(self.partitions):
-            lg = self.broker.partition_log(store.OFFSETS_TOPIC, p)
-            for seg, pos, h in lg.batches(lg.log_start_offset):
-                if h.is_control:
-                    continue
-                data = lg.read_batch_bytes(seg, pos, h)
-                for rec in records.decode_records(data):
-                    loaded = store.decode_record(rec)
-                    if loaded is not None:
-                        self._apply(loaded)
-        return len(self.groups)
-
-    def _apply(self, rec: store.LoadedRecord) -> None:
+    def _apply(self, r: records.Record) -> None:
+        rec = store.decode_record(r)
+        if rec is None:
+            return
         if rec.kind == "consumer-group":
             self.consumer.restore(rec.group, rec.group_value)
         elif rec.kind == "offset":
@@ -151,211 +133,90 @@ class GroupCoordinator:
                 if group is not None:
                     group.offsets.pop((rec.topic, rec.partition), None)
             else:
-                self._group(rec.group).offsets[(rec.topic, rec.partition)] = rec.offset
+                self.classic.get_or_create(rec.group).offsets[(rec.topic, rec.partition)] = (
+                    rec.offset
+                )
         elif rec.group_value is None:
             group = self.groups.get(rec.group)
             if group is not None and not group.offsets:
                 del self.groups[rec.group]
         else:
-            group = self._group(rec.group)
+            group = self.classic.get_or_create(rec.group)
             v = rec.group_value
             # Members must rejoin after a restart; the generation carries on.
             group.generation_id = v.generation
             group.protocol_type = v.protocol_type or None
             group.protocol_name = v.protocol or None
 
-    def _group(self, group_id: str) -> Group:
-        group = self.groups.get(group_id)
-        if group is None or group.state == DEAD:
-            group = Group(group_id)
-            self.groups[group_id] = group
-        return group
+    def offsets_partition(self, group_id: str) -> int:
+        """The __consumer_offsets partition of ``group_id``."""
+        return store.partition_for(group_id, self.partitions)
 
-    # -- timers ----------------------------------------------------------------------------------------
+    def _write(self, group_id: str, recs: list[records.Record]) -> None:
+        """Append ``recs`` to the group's partition; raises KafkaError or OSError."""
+        if not self._topic_ready:
+            raise KafkaError(
+                ErrorCode.COORDINATOR_NOT_AVAILABLE, f"{store.OFFSETS_TOPIC} does not exist yet"
+            )
+        self.ctx.append_internal(
+            store.OFFSETS_TOPIC,
+            self.offsets_partition(group_id),
+            store.batch_of(recs, self.ctx.now_ms()),
+        )
+
+    # -- deadlines -------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self.timers.run)
-            while True:
-                await trio.sleep(OFFSET_RETENTION_CHECK_S)
-                self._expire_offsets()
+        """Fire the deadlines (for the broker's lifetime); failures are retried, never raised."""
+        await self.guard.supervise("timers", self.timers.run)
 
     def expire_due(self) -> None:
-        """Apply the deadlines that have passed before handling a request, so that a request
-        arriving after a session or rebalance timeout sees its effect even when the timer task
-        has not run yet (a busy event loop wakes both at once, in no set order)."""
-        self.timers.fire(trio.current_time())
+        self.classic.expire_due()
 
-    def _touch(self, group: Group, member: Member) -> None:
-        """A sign of life from ``member``: its session now ends a session timeout from now."""
-        member.last_heartbeat = now = trio.current_time()
+    def _schedule_expiry(self, group: Group) -> None:
+        """Expire the group's offsets retention after their newest commit (checked again
+        then: a member or a newer commit puts it off)."""
+        if not group.offsets:
+            self.timers.cancel(("offsets", group.group_id))
+            return
+        newest = max(o.commit_timestamp for o in group.offsets.values())
+        group_id = group.group_id
         self.timers.schedule(
-            ("session", group.group_id, member.member_id),
-            now + member.session_timeout_ms / 1000,
-            lambda t: self._expire_session(group, member.member_id),
+            ("offsets", group_id),
+            trio_deadline(self.ctx, newest + self.retention_ms + 1),
+            lambda now: self._expire_offsets(group_id),
         )
 
-    def _touch_if_member(self, group: Group, member: Member) -> None:
-        # After a JoinGroup / SyncGroup wait, answered or abandoned (the client went away).
-        if group.members.get(member.member_id) is member:
-            self._touch(group, member)
+    def _has_members(self, group_id: str) -> bool:
+        group = self.groups.get(group_id)
+        return bool(group is not None and group.members) or self.consumer.has_members(group_id)
 
-    def _expire_session(self, group: Group, member_id: str) -> None:
-        member = group.members.get(member_id)
-        if member is None or self.groups.get(group.group_id) is not group:
+    def _expire_offsets(self, group_id: str) -> None:
+        group = self.groups.get(group_id)
+        if group is None or not group.offsets:
             return
-        if member.join_waiter is not None or member.sync_waiter is not None:
-            # Waiting for a rebalance counts as heartbeating (as in Kafka); the session
-            # restarts when the wait ends (``_touch`` after the wait).
-            return
-        log.info("group %s: member %s session expired", group.group_id, member_id)
-        self._remove_member(group, member_id)
-
-    def _rebalance_due(self, group: Group, now: float) -> None:
-        if self.groups.get(group.group_id) is not group or group.state != PREPARING_REBALANCE:
-            return
-        if now >= group.rebalance_deadline or (
-            group.all_joined() and now >= group.initial_delay_deadline
-        ):
-            self._complete_join(group)
-
-    def _expire_offsets(self) -> None:
-        now_ms = self._now_ms()
-        for group in list(self.groups.values()):
-            if group.members or group.state not in (EMPTY, DEAD):
-                continue
-            newest = max((o.commit_timestamp for o in group.offsets.values()), default=-1)
-            if group.offsets and now_ms - newest > self.retention_ms:
-                self._write(
-                    group.group_id,
-                    [store.offset_record(group.group_id, t, p, None) for t, p in group.offsets],
-                )
-                group.offsets.clear()
-
-    def _now_ms(self) -> int:
-        return int(self.broker.clock() * 1000)
-
-    # -- membership -------------------------------------------------------------------------------------
-
-    def _remove_member(self, group: Group, member_id: str) -> None:
-        member = group.remove_member(member_id)
-        if member is None:
-            return
-        self.timers.cancel(("session", group.group_id, member_id))
-        self._wake(member, ErrorCode.UNKNOWN_MEMBER_ID)
-        if group.state in (STABLE, COMPLETING_REBALANCE):
-            self._prepare_rebalance(group)
-        elif group.state == PREPARING_REBALANCE and group.all_joined():
-            self._complete_join(group)
-        if not group.members and group.state == PREPARING_REBALANCE:
-            self._complete_join(group)
-
-    def _wake(self, member: Member, error: int) -> None:
-        if member.join_waiter is not None:
-            self._join_results[member.member_id] = JoinResult(error, None, member.member_id)
-            member.join_waiter.set()
-            member.join_waiter = None
-        if member.sync_waiter is not None:
-            self._sync_results[member.member_id] = (error, b"")
-            member.sync_waiter.set()
-            member.sync_waiter = None
-
-    def _prepare_rebalance(self, group: Group) -> None:
-        was_empty = group.state == EMPTY
-        if group.state == COMPLETING_REBALANCE:
-            for m in group.members.values():
-                if m.sync_waiter is not None:
-                    self._sync_results[m.member_id] = (ErrorCode.REBALANCE_IN_PROGRESS, b"")
-                    m.sync_waiter.set()
-                    m.sync_waiter = None
-        group.transition(PREPARING_REBALANCE)
-        for m in group.members.values():
-            m.joined_this_round = False
-        now = trio.current_time()
-        timeout = max((m.rebalance_timeout_ms for m in group.members.values()), default=0)
-        group.rebalance_deadline = now + timeout / 1000
-        group.initial_delay_deadline = now + self.initial_delay_ms / 1000 if was_empty else now
-        due = lambda t: self._rebalance_due(group, t)  # noqa: E731
-        self.timers.schedule(("rebalance", group.group_id), group.rebalance_deadline, due)
-        if group.initial_delay_deadline > now:
+        newest = max(o.commit_timestamp for o in group.offsets.values())
+        if self._has_members(group_id) or group.state not in (EMPTY, DEAD):
+            # Looked at again a retention period from now (or when it empties, see
+            # _store_group), as long as it has members.
             self.timers.schedule(
-                ("initial-delay", group.group_id), group.initial_delay_deadline, due
+                ("offsets", group_id),
+                trio.current_time() + self.retention_ms / 1000,
+                lambda now: self._expire_offsets(group_id),
             )
-
-    def _complete_join(self, group: Group) -> None:
-        self.timers.cancel(("rebalance", group.group_id))
-        self.timers.cancel(("initial-delay", group.group_id))
-        for member in list(group.members.values()):
-            if not member.joined_this_round:
-                log.info(
-                    "group %s: member %s did not rejoin in time", group.group_id, member.member_id
-                )
-                group.remove_member(member.member_id)
-                self.timers.cancel(("session", group.group_id, member.member_id))
-                self._wake(member, ErrorCode.UNKNOWN_MEMBER_ID)
-        group.generation_id += 1
-        if not group.members:
-            group.protocol_name = None
-            group.leader_id = None
-            group.transition(EMPTY)
-            self._store_group(group)
             return
-        group.protocol_name = group.select_protocol()
-        if group.leader_id not in group.members:
-            group.leader_id = next(iter(group.members))
-        group.transition(COMPLETING_REBALANCE)
-        members = list(group.members.values())
-        for m in members:
-            m.assignment = b""
-            self._touch(group, m)
-            result = JoinResult(
-                ErrorCode.NONE,
-                group,
-                m.member_id,
-                members if m.member_id == group.leader_id else [],
-            )
-            self._join_results[m.member_id] = result
-            if m.join_waiter is not None:
-                m.join_waiter.set()
-                m.join_waiter = None
-        log.info(
-            "group %s: generation %d with %d member(s), protocol %s",
-            group.group_id,
-            group.generation_id,
-            len(members),
-            group.protocol_name,
-        )
+        if self.ctx.now_ms() - newest <= self.retention_ms:
+            self._schedule_expiry(group)
+            return
+        # Raises if the tombstones cannot be written: the guard retries after a backoff.
+        self._write(group_id, [store.offset_record(group_id, t, p, None) for t, p in group.offsets])
+        log.info("group %s: %d committed offset(s) expired", group_id, len(group.offsets))
+        group.offsets.clear()
 
-    def _check_session_timeout(self, timeout_ms: int) -> None:
-        if not self.min_session <= timeout_ms <= self.max_session:
-            raise KafkaError(
-                ErrorCode.INVALID_SESSION_TIMEOUT,
-                f"session timeout {timeout_ms} ms is outside [{self.min_session}, {self.max_session}]",
-            )
-
-    def _known_member(self, group: Group | None, member_id: str, instance_id: str | None) -> Member:
-        if group is None:
-            raise KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, "unknown group")
-        if instance_id is not None:
-            owner = group.static_members.get(instance_id)
-            if owner is None:
-                raise KafkaError(
-                    ErrorCode.UNKNOWN_MEMBER_ID, f"instance {instance_id} is not in the group"
-                )
-            if owner != member_id:
-                raise KafkaError(
-                    ErrorCode.FENCED_INSTANCE_ID, f"instance {instance_id} is owned by {owner}"
-                )
-        member = group.members.get(member_id)
-        if member is None:
-            raise KafkaError(
-                ErrorCode.UNKNOWN_MEMBER_ID, f"member {member_id} is not in group {group.group_id}"
-            )
-        return member
-
-    # -- JoinGroup / SyncGroup / Heartbeat / LeaveGroup ------------------------------------------------
+    # -- JoinGroup / SyncGroup / Heartbeat / LeaveGroup / ConsumerGroupHeartbeat ----------------
 
     async def join(self, req: Any, version: int, client_id: str, client_host: str) -> JoinResult:
+        await self.ensure_topic()
         self.expire_due()
         group_id = req.group_id
         require_group_id(group_id)
@@ -368,256 +229,77 @@ class GroupCoordinator:
                 )
             # An empty consumer group gives way to the classic group, as in Kafka.
             self.consumer.delete(group_id)
-        self._check_session_timeout(req.session_timeout_ms)
-        protocols = [(p.name, bytes(p.metadata)) for p in req.protocols]
-        rebalance_timeout = (
-            req.rebalance_timeout_ms if req.rebalance_timeout_ms >= 0 else req.session_timeout_ms
-        )
-        group = self.groups.get(group_id)
-        member_id = req.member_id
-        instance_id = req.group_instance_id
-        if member_id and group is None:
-            raise KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, f"group {group_id} does not exist")
-        group = self._group(group_id)
-        # As in Kafka, the protocols are checked before the member.
-        if not group.supports(req.protocol_type, protocols):
-            raise KafkaError(
-                ErrorCode.INCONSISTENT_GROUP_PROTOCOL, "no protocol in common with the group"
-            )
-        if member_id and member_id not in group.members and member_id not in group.pending_members:
-            if instance_id is not None and instance_id in group.static_members:
-                raise KafkaError(ErrorCode.FENCED_INSTANCE_ID, f"instance {instance_id} was fenced")
-            raise KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, f"member {member_id} is not known")
-        if group.state == DEAD:
-            raise KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, "group is being deleted")
-
-        if not member_id:
-            is_new_static = instance_id is not None and instance_id not in group.static_members
-            if len(group.members) + len(group.pending_members) >= self.max_size and (
-                instance_id is None or is_new_static
-            ):
-                raise KafkaError(ErrorCode.GROUP_MAX_SIZE_REACHED, f"group {group_id} is full")
-            new_id = f"{client_id or 'member'}-{uuid.uuid4()}"
-            if instance_id is not None and not is_new_static:
-                return await self._rejoin_static(
-                    group, req, new_id, protocols, rebalance_timeout, client_id, client_host
-                )
-            if instance_id is None and version >= 4:
-                group.pending_members.add(new_id)
-                return JoinResult(ErrorCode.MEMBER_ID_REQUIRED, None, new_id)
-            member_id = new_id
-        member = group.members.get(member_id)
-        if member is None:
-            group.pending_members.discard(member_id)
-            if len(group.members) >= self.max_size:
-                raise KafkaError(ErrorCode.GROUP_MAX_SIZE_REACHED, f"group {group_id} is full")
-            member = Member(
-                member_id,
-                instance_id,
-                client_id,
-                client_host,
-                req.session_timeout_ms,
-                rebalance_timeout,
-                req.protocol_type,
-                protocols,
-            )
-            if not group.members:
-                group.protocol_type = req.protocol_type
-            group.add_member(member)
-            changed = True
-        else:
-            changed = member.protocols != protocols
-            if changed and self._join_would_fail(group, member, protocols):
-                # Kafka's vote fails inside this join and its coordinator undoes the join:
-                # an error answer, the group unchanged.
-                raise KafkaError(
-                    ErrorCode.UNKNOWN_SERVER_ERROR,
-                    "Member does not support any of the candidate protocols",
-                )
-            member.protocols = protocols
-            member.session_timeout_ms = req.session_timeout_ms
-            member.rebalance_timeout_ms = rebalance_timeout
-        self._touch(group, member)
-        if (
-            group.state in (STABLE, COMPLETING_REBALANCE)
-            and not changed
-            and member.member_id != group.leader_id
-        ):
-            # Nothing changed: answer with the current generation, no rebalance.
-            return JoinResult(ErrorCode.NONE, group, member.member_id)
-        if group.state != PREPARING_REBALANCE:
-            self._prepare_rebalance(group)
-        return await self._await_join(group, member)
-
-    def _join_would_fail(
-        self, group: Group, member: Member, protocols: list[tuple[str, bytes]]
-    ) -> bool:
-        """True when this member's rejoin with ``protocols`` completes the join at once and
-        leaves a member no protocol to vote for (a name listed twice counts twice)."""
-        others = [m for m in group.members.values() if m is not member]
-        if group.state == PREPARING_REBALANCE:
-            completes = all(m.joined_this_round for m in others) and (
-                trio.current_time() >= group.initial_delay_deadline
-            )
-        else:
-            completes = not others
-        if not completes:
-            return False
-        old, member.protocols = member.protocols, protocols
-        try:
-            return not group.has_vote()
-        finally:
-            member.protocols = old
-
-    async def _await_join(self, group: Group, member: Member) -> JoinResult:
-        member.joined_this_round = True
-        event = trio.Event()
-        member.join_waiter = event
-        if group.all_joined() and trio.current_time() >= group.initial_delay_deadline:
-            self._complete_join(group)
-        try:
-            await event.wait()
-        finally:
-            if member.join_waiter is event:
-                member.join_waiter = None
-            self._touch_if_member(group, member)
-        return self._join_results.pop(
-            member.member_id, JoinResult(ErrorCode.UNKNOWN_MEMBER_ID, None, member.member_id)
-        )
-
-    async def _rejoin_static(
-        self,
-        group: Group,
-        req: Any,
-        new_id: str,
-        protocols,
-        rebalance_timeout: int,
-        client_id: str,
-        client_host: str,
-    ) -> JoinResult:
-        """A static member restarting: it takes over its old identity and assignment."""
-        old_id = group.static_members[req.group_instance_id]
-        old = group.remove_member(old_id)
-        was_leader = group.leader_id is None or group.leader_id == old_id
-        if old is not None:
-            self._wake(old, ErrorCode.FENCED_INSTANCE_ID)
-        member = Member(
-            new_id,
-            req.group_instance_id,
-            client_id,
-            client_host,
-            req.session_timeout_ms,
-            rebalance_timeout,
-            req.protocol_type,
-            protocols,
-            assignment=old.assignment if old is not None else b"",
-        )
-        group.add_member(member)
-        if was_leader:
-            group.leader_id = new_id
-        self._touch(group, member)
-        unchanged = old is not None and old.protocols == protocols
-        if group.state == STABLE and unchanged:
-            log.info(
-                "group %s: static member %s rejoined without a rebalance",
-                group.group_id,
-                req.group_instance_id,
-            )
-            members = list(group.members.values()) if group.leader_id == new_id else []
-            return JoinResult(ErrorCode.NONE, group, new_id, members)
-        if group.state != PREPARING_REBALANCE:
-            self._prepare_rebalance(group)
-        return await self._await_join(group, member)
+        return await self.classic.join(req, version, client_id, client_host)
 
     async def sync(self, req: Any, version: int) -> tuple[int, bytes, Group | None]:
-        self.expire_due()
-        require_group_id(req.group_id)
-        group = self.groups.get(req.group_id)
-        member = self._known_member(group, req.member_id, req.group_instance_id)
-        assert group is not None
-        if req.generation_id != group.generation_id:
-            raise KafkaError(
-                ErrorCode.ILLEGAL_GENERATION,
-                f"generation {req.generation_id} is not {group.generation_id}",
-            )
-        if version >= 5 and (
-            (req.protocol_type is not None and req.protocol_type != group.protocol_type)
-            or (req.protocol_name is not None and req.protocol_name != group.protocol_name)
-        ):
-            raise KafkaError(
-                ErrorCode.INCONSISTENT_GROUP_PROTOCOL, "protocol does not match the group's"
-            )
-        self._touch(group, member)
-        if group.state == PREPARING_REBALANCE:
-            raise KafkaError(ErrorCode.REBALANCE_IN_PROGRESS, "the group is rebalancing")
-        if group.state == STABLE:
-            return ErrorCode.NONE, member.assignment, group
-        # CompletingRebalance: the leader brings the assignment, the others wait for it.
-        if member.member_id == group.leader_id:
-            by_member = {a.member_id: bytes(a.assignment) for a in req.assignments}
-            for m in group.members.values():
-                m.assignment = by_member.get(m.member_id, b"")
-            group.transition(STABLE)
-            self._store_group(group)
-            for m in group.members.values():
-                if m.sync_waiter is not None:
-                    self._sync_results[m.member_id] = (ErrorCode.NONE, m.assignment)
-                    m.sync_waiter.set()
-                    m.sync_waiter = None
-            return ErrorCode.NONE, member.assignment, group
-        event = trio.Event()
-        member.sync_waiter = event
-        try:
-            await event.wait()
-        finally:
-            if member.sync_waiter is event:
-                member.sync_waiter = None
-            self._touch_if_member(group, member)
-        error, assignment = self._sync_results.pop(
-            member.member_id, (ErrorCode.UNKNOWN_MEMBER_ID, b"")
-        )
-        return error, assignment, group
+        await self.ensure_topic()
+        return await self.classic.sync(req, version)
 
     def heartbeat(self, req: Any) -> None:
-        self.expire_due()
-        require_group_id(req.group_id)
-        group = self.groups.get(req.group_id)
-        member = self._known_member(group, req.member_id, req.group_instance_id)
-        assert group is not None
-        if req.generation_id != group.generation_id:
-            raise KafkaError(
-                ErrorCode.ILLEGAL_GENERATION,
-                f"generation {req.generation_id} is not {group.generation_id}",
-            )
-        self._touch(group, member)
-        if group.state == PREPARING_REBALANCE:
-            raise KafkaError(ErrorCode.REBALANCE_IN_PROGRESS, "the group is rebalancing")
+        self.classic.heartbeat(req)
 
     def leave(self, group_id: str, member_id: str, instance_id: str | None) -> None:
-        self.expire_due()
-        require_group_id(group_id)
-        group = self.groups.get(group_id)
-        if group is None:
-            raise KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, "unknown group")
-        if instance_id is not None:
-            owner = group.static_members.get(instance_id)
-            if owner is None:
-                raise KafkaError(
-                    ErrorCode.UNKNOWN_MEMBER_ID, f"instance {instance_id} is not in the group"
-                )
-            if member_id and owner != member_id:
-                raise KafkaError(
-                    ErrorCode.FENCED_INSTANCE_ID, f"instance {instance_id} is owned by {owner}"
-                )
-            member_id = owner
-        elif member_id not in group.members:
-            raise KafkaError(
-                ErrorCode.UNKNOWN_MEMBER_ID, f"member {member_id} is not in group {group_id}"
-            )
-        log.info("group %s: member %s left", group_id, member_id)
-        self._remove_member(group, member_id)
+        self.classic.leave(group_id, member_id, instance_id)
 
-    # -- offsets -----------------------------------------------------------------------------------------
+    async def consumer_heartbeat(
+        self, req: Any, client_id: str, client_host: str, version: int
+    ) -> tuple[str, int, list[tuple[Any, list[int]]] | None]:
+        """ConsumerGroupHeartbeat: (member id, member epoch, assignment or None)."""
+        await self.ensure_topic()
+        self.expire_due()
+        classic = self.groups.get(req.group_id)
+        return self.consumer.heartbeat(
+            req,
+            client_id,
+            client_host,
+            trio.current_time(),
+            classic_busy=classic is not None and bool(classic.members),
+            version=version,
+        )
+
+    @property
+    def consumer_heartbeat_interval_ms(self) -> int:
+        return self.consumer.heartbeat_ms
+
+    # -- queries (ListGroups, DescribeGroups, ConsumerGroupDescribe) ----------------------------
+
+    def list_groups(self) -> list[GroupListing]:
+        """Every group: classic ones (and groups that only hold offsets), then KIP-848 ones."""
+        self.expire_due()
+        listed = [
+            GroupListing(g.group_id, g.protocol_type or "", g.state, "classic")
+            for g in self.groups.values()
+            if g.group_id not in self.consumer.groups  # offsets of a consumer group
+        ]
+        for cg in self.consumer.all():
+            listed.append(
+                GroupListing(
+                    group_id=cg.group_id,
+                    protocol_type="consumer",
+                    state=cg.state,
+                    group_type="consumer",
+                )
+            )
+        return listed
+
+    def describe_group(self, group_id: str) -> Group | None:
+        """The classic group ``group_id`` (to read, not to change); None if there is none
+        (a KIP-848 group is none here)."""
+        self.expire_due()
+        if self.consumer.describe(group_id) is not None:
+            return None
+        return self.groups.get(group_id)
+
+    def describe_consumer_group(self, group_id: str) -> ConsumerGroup | None:
+        """The KIP-848 group ``group_id`` (to read, not to change), or None."""
+        self.expire_due()
+        return self.consumer.describe(group_id)
+
+    def describe_assignment(self, a: Assignment) -> list[tuple[Any, str, list[int]]]:
+        """(topic id, name, partitions) of an assignment, by name, existing topics only."""
+        return self.consumer.describe_assignment(a)
+
+    # -- offsets ---------------------------------------------------------------------------------
 
     def check_commit(
         self,
@@ -648,7 +330,7 @@ class GroupCoordinator:
                     ErrorCode.ILLEGAL_GENERATION, f"group {group_id} has no generation {generation}"
                 )
             return
-        self._known_member(group, member_id, instance_id)
+        self.classic.known_member(group, member_id, instance_id)
         if generation != group.generation_id:
             raise KafkaError(
                 ErrorCode.ILLEGAL_GENERATION,
@@ -656,10 +338,10 @@ class GroupCoordinator:
             )
         if group.state == COMPLETING_REBALANCE:
             raise KafkaError(ErrorCode.REBALANCE_IN_PROGRESS, "the group is rebalancing")
-        self._touch(group, group.members[member_id])
+        self.classic.touch(group, group.members[member_id])
 
     def check_partition(self, topic: str, partition: int, metadata: str | None) -> None:
-        t = self.broker.metadata.get(topic)
+        t = self.ctx.topic(topic)
         if t is None or not 0 <= partition < t.partitions:
             raise KafkaError(
                 ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"{topic}-{partition} does not exist"
@@ -678,7 +360,7 @@ class GroupCoordinator:
         refused: list[tuple[str, list[int]]] = []
         known: list[tuple[str, list[Any]]] = []
         for t in topics:
-            topic = self.broker.metadata.get(t.name)
+            topic = self.ctx.topic(t.name)
             if topic is None:
                 refused.append((t.name, [p.partition_index for p in t.partitions]))
                 continue
@@ -694,28 +376,26 @@ class GroupCoordinator:
                 known.append((t.name, ok))
         return refused, known
 
-    def commit(self, group_id: str, offsets: dict[tuple[str, int], CommittedOffset]) -> None:
+    async def commit(self, group_id: str, offsets: dict[tuple[str, int], CommittedOffset]) -> None:
         """Store offsets durably (in __consumer_offsets), then make them visible."""
+        if offsets:
+            await self.ensure_topic()
+            self.apply_commit(group_id, offsets)
+
+    def apply_commit(self, group_id: str, offsets: dict[tuple[str, int], CommittedOffset]) -> None:
+        """``commit`` once the topic exists (the transaction coordinator's, at a commit)."""
         if not offsets:
             return
         self._write(
             group_id, [store.offset_record(group_id, t, p, o) for (t, p), o in offsets.items()]
         )
-        self._group(group_id).offsets.update(offsets)
+        group = self.classic.get_or_create(group_id)
+        group.offsets.update(offsets)
+        self._schedule_expiry(group)
 
     def committed(self, group_id: str) -> dict[tuple[str, int], CommittedOffset]:
         group = self.groups.get(group_id)
         return group.offsets if group is not None else {}
-
-    def _write(self, group_id: str, recs: list[records.Record]) -> None:
-        if self.broker.metadata.get(store.OFFSETS_TOPIC) is None:
-            # A client that skipped FindCoordinator: create the topic here, once.
-            self.broker.create_internal_topic_now(
-                store.OFFSETS_TOPIC, self.partitions, self._topic_configs()
-            )
-        partition = store.partition_for(group_id, self.partitions)
-        lg = self.broker.partition_log(store.OFFSETS_TOPIC, partition)
-        lg.append(store.batch_of(recs, self._now_ms()), leader_epoch=0)
 
     def _store_group(self, group: Group) -> None:
         from kpy.protocol.internal import GroupMetadataValue
@@ -725,7 +405,7 @@ class GroupCoordinator:
             generation=group.generation_id,
             protocol=group.protocol_name,
             leader=group.leader_id,
-            current_state_timestamp=self._now_ms(),
+            current_state_timestamp=self.ctx.now_ms(),
             members=[
                 GroupMetadataValue.MemberMetadata(
                     member_id=m.member_id,
@@ -740,16 +420,19 @@ class GroupCoordinator:
                 for m in group.members.values()
             ],
         )
+        if not group.members:
+            self._schedule_expiry(group)  # it just became empty
         try:
             self._write(group.group_id, [store.group_record(group.group_id, value)])
         except (KafkaError, OSError) as exc:
-            log.warning("group %s: could not store group metadata: %s", group.group_id, exc)
+            # Best effort, as before a restart members rejoin anyway.
+            self.guard.report(f"storing the metadata of group {group.group_id}", exc)
 
     def _store_consumer_group(self, group_id: str, epoch: int | None) -> None:
         try:
             self._write(group_id, [store.consumer_group_record(group_id, epoch)])
         except (KafkaError, OSError) as exc:
-            log.warning("consumer group %s: could not store its epoch: %s", group_id, exc)
+            self.guard.report(f"storing the epoch of consumer group {group_id}", exc)
 
     # -- admin -------------------------------------------------------------------------------------------
 
@@ -766,8 +449,9 @@ class GroupCoordinator:
         tombstones = [store.offset_record(group_id, t, p, None) for t, p in group.offsets]
         tombstones.append(store.group_record(group_id, None))
         self._write(group_id, tombstones)
-        group.state = DEAD
+        group.transition(DEAD)
         del self.groups[group_id]
+        self.timers.cancel(("offsets", group_id))
 
     def forget_topic(self, topic: str) -> int:
         """Remove every group's committed offsets of ``topic``, which was deleted, so that a
@@ -783,17 +467,15 @@ class GroupCoordinator:
             for tp in gone:
                 del group.offsets[tp]
             removed += len(gone)
+            self._schedule_expiry(group)
             try:
                 self._write(
                     group.group_id,
                     [store.offset_record(group.group_id, t, p, None) for t, p in gone],
                 )
             except (KafkaError, OSError) as exc:
-                log.warning(
-                    "group %s: could not store the removal of the offsets of deleted topic %s: %s",
-                    group.group_id,
-                    topic,
-                    exc,
+                self.guard.report(
+                    f"storing the removal of group {group.group_id}'s offsets of {topic}", exc
                 )
         if removed:
             log.info("removed %d committed offset(s) of deleted topic %s", removed, topic)
@@ -826,4 +508,5 @@ class GroupCoordinator:
             self._write(group_id, [store.offset_record(group_id, t, p, None) for t, p in gone])
             for tp in gone:
                 group.offsets.pop(tp, None)
+            self._schedule_expiry(group)
         return errors

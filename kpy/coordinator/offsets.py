@@ -63,9 +63,20 @@ def java_hash_order(keys: list[Any], hashes: list[int], capacity: int = 16) -> l
     return [keys[i] for i in order]
 
 
-def partition_for(group_id: str, partitions: int) -> int:
-    # Kafka's Utils.abs maps Integer.MIN_VALUE to 0 rather than overflowing.
-    return (java_string_hash(group_id) & 0x7FFFFFFF) % partitions
+def java_abs(n: int) -> int:
+    """Kafka's Utils.abs of a signed 32-bit int: Integer.MIN_VALUE, whose negation
+    overflows, is 0."""
+    return 0 if n == -(1 << 31) else abs(n)
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """The partition of __consumer_offsets or __transaction_state that holds the records of
+    a group or transactional id: Utils.abs(hashCode) % partitions, as in Kafka.
+
+    kpy before this masked the sign bit instead (``h & 0x7fffffff``), which differs for
+    every id whose hash is negative; records it wrote there are still read on start-up
+    (see ``runtime.replay_internal``)."""
+    return java_abs(java_string_hash(key)) % partitions
 
 
 @dataclass(slots=True)
@@ -123,6 +134,24 @@ class LoadedRecord:
     partition: int = -1
     offset: CommittedOffset | None = None
     group_value: Any = None
+
+
+def group_of_key(key: bytes | None) -> str | None:
+    """The group id a __consumer_offsets record key belongs to; None for unknown keys."""
+    if key is None or len(key) < 2:
+        return None
+    (kv,) = _VERSION.unpack_from(key)
+    body = key[2:]
+    try:
+        if kv in (0, 1):
+            return OffsetCommitKey.decode(body, kv).group
+        if kv == 2:
+            return GroupMetadataKey.decode(body, kv).group
+        if kv == CONSUMER_GROUP_KEY_VERSION:
+            return ConsumerGroupMetadataKey.decode(body, kv).group_id
+    except Exception:  # a key kpy cannot read is left where it is
+        return None
+    return None
 
 
 def decode_record(r: Record) -> LoadedRecord | None:

@@ -10,7 +10,9 @@ earliest deadline and fires what is due, and a new earlier deadline wakes it at 
 Nothing is polled, so a callback runs at its deadline, never a tick later.
 
 Promises: callbacks run in deadline order (ties in scheduling order), each at most once,
-with the time they fire at; a callback that raises is logged and the others still run.
+with the time they fire at; a callback that raises does not stop the others: it is reported
+to the ``Guard`` (logged, rate limited) and scheduled again after the guard's backoff, unless
+it scheduled its key anew itself. Without a guard it is logged and dropped.
 """
 
 from __future__ import annotations
@@ -20,8 +22,12 @@ import itertools
 import logging
 import math
 from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING
 
 import trio
+
+if TYPE_CHECKING:
+    from kpy.coordinator.runtime import Guard
 
 log = logging.getLogger("kpy.coordinator")
 
@@ -29,7 +35,8 @@ Callback = Callable[[float], None]
 
 
 class Timers:
-    def __init__(self) -> None:
+    def __init__(self, guard: Guard | None = None) -> None:
+        self.guard = guard
         # Heap of (deadline, sequence, key); entries whose sequence no longer matches
         # ``_live[key]`` were replaced or cancelled and are skipped when they surface.
         self._heap: list[tuple[float, int, Hashable]] = []
@@ -78,8 +85,15 @@ class Timers:
             ran += 1
             try:
                 callback(now)
-            except Exception:
-                log.exception("timer %r failed", key)
+            except Exception as exc:
+                if self.guard is None:
+                    log.exception("timer %r failed", key)
+                elif key not in self._live:
+                    kind = key[0] if isinstance(key, tuple) else key
+                    self.schedule(key, now + self.guard.failed(kind, exc), callback)
+            else:
+                if self.guard is not None:
+                    self.guard.succeeded(key[0] if isinstance(key, tuple) else key)
         return ran
 
     def _compact(self) -> None:

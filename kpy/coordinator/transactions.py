@@ -8,8 +8,15 @@ of each id wins on replay. The topic is created on first use, as Kafka does.
 
 On one broker the markers of EndTxn are plain appends to local logs, so a transaction goes
 from Ongoing through PrepareCommit/PrepareAbort to CompleteCommit/CompleteAbort within one
-request; the Prepare states are only seen after a crash between the two records, and are
-completed on start-up.
+request; the Prepare states are only seen after a crash between the two records (completed
+on start-up) or while a marker cannot be written (retried with the guard's backoff, see
+runtime.py). States change as txn_state.py's table allows, each stored before it is applied.
+
+Deadlines are timers, not periodic scans: a transaction open past its timeout is aborted at
+that moment, an id idle for transactional.id.expiration.ms is forgotten at that moment (Kafka
+checks every transaction.abort.timed.out.transaction.cleanup.interval.ms and
+transaction.remove.expired.transaction.cleanup.interval.ms, so it may act up to an interval
+later; kpy does not use those two settings).
 
 Differences from Kafka, on purpose:
 - Offsets of TxnOffsetCommit are held in memory until the commit (Kafka writes them as
@@ -25,12 +32,28 @@ from __future__ import annotations
 
 import logging
 import struct
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import trio
 
 from kpy.coordinator.offsets import OFFSETS_TOPIC, CommittedOffset, partition_for
+from kpy.coordinator.runtime import Guard, migrate, replay_internal, trio_deadline
+from kpy.coordinator.timers import Timers
+from kpy.coordinator.txn_state import (
+    COMPLETE_ABORT,
+    COMPLETE_COMMIT,
+    COMPLETING,
+    DEAD,
+    EMPTY,
+    IDLE,
+    ONGOING,
+    PREPARE_ABORT,
+    PREPARE_COMMIT,
+    PREPARE_EPOCH_FENCE,
+    STATE_BY_NAME,
+    STATE_NAMES,
+    TxnMetadata,
+)
 from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.internal import (
@@ -40,7 +63,9 @@ from kpy.protocol.internal import (
 )
 
 if TYPE_CHECKING:
-    from kpy.broker import Broker
+    from kpy.coordinator.runtime import CoordinatorContext, GroupOffsets
+
+__all__ = ["STATE_BY_NAME", "STATE_NAMES", "TransactionCoordinator", "TxnMetadata"]
 
 log = logging.getLogger("kpy.coordinator")
 
@@ -50,36 +75,7 @@ KEY_VERSION = 0
 VALUE_VERSION = 0
 MAX_EPOCH = 32767 - 1  # an epoch of Short.MAX_VALUE is never handed out
 
-# TransactionState ids as stored in TransactionLogValue.transaction_status.
-EMPTY, ONGOING, PREPARE_COMMIT, PREPARE_ABORT, COMPLETE_COMMIT, COMPLETE_ABORT, DEAD = range(7)
-PREPARE_EPOCH_FENCE = 7
-STATE_NAMES = {
-    EMPTY: "Empty",
-    ONGOING: "Ongoing",
-    PREPARE_COMMIT: "PrepareCommit",
-    PREPARE_ABORT: "PrepareAbort",
-    COMPLETE_COMMIT: "CompleteCommit",
-    COMPLETE_ABORT: "CompleteAbort",
-    DEAD: "Dead",
-    PREPARE_EPOCH_FENCE: "PrepareEpochFence",
-}
-STATE_BY_NAME = {v.lower(): k for k, v in STATE_NAMES.items()}
-
 TopicPartition = tuple[str, int]
-
-
-@dataclass
-class TxnMetadata:
-    transactional_id: str
-    producer_id: int
-    producer_epoch: int
-    timeout_ms: int
-    state: int = EMPTY
-    partitions: set[TopicPartition] = field(default_factory=set)
-    start_ms: int = -1
-    last_update_ms: int = -1
-    # group id -> offsets of TxnOffsetCommit, applied to the group on commit
-    pending_offsets: dict[str, dict[TopicPartition, CommittedOffset]] = field(default_factory=dict)
 
 
 # Produce versions from which a client handles TRANSACTION_ABORTABLE (KIP-890); older ones get
@@ -94,83 +90,102 @@ def fenced(version: int, first_version: int) -> int:
     )
 
 
+def _key(transactional_id: str) -> bytes:
+    return _VERSION.pack(KEY_VERSION) + TransactionLogKey(transactional_id=transactional_id).encode(
+        KEY_VERSION
+    )
+
+
+def transactional_id_of(key: bytes | None) -> str | None:
+    """The transactional id of a __transaction_state record key; None for other keys."""
+    if key is None or len(key) < 2 or _VERSION.unpack_from(key)[0] != KEY_VERSION:
+        return None
+    try:
+        return TransactionLogKey.decode(key[2:], KEY_VERSION).transactional_id
+    except Exception:  # a key kpy cannot read is left where it is
+        return None
+
+
 class TransactionCoordinator:
-    def __init__(self, broker: Broker) -> None:
-        self.broker = broker
-        config = broker.config
-        self.partitions = config.get("transaction.state.log.num.partitions")
-        self.max_timeout_ms = config.get("transaction.max.timeout.ms")
-        self.abort_interval_s = (
-            config.get("transaction.abort.timed.out.transaction.cleanup.interval.ms") / 1000
-        )
-        self.expiration_ms = config.get("transactional.id.expiration.ms")
-        self.expire_interval_s = (
-            config.get("transaction.remove.expired.transaction.cleanup.interval.ms") / 1000
-        )
+    def __init__(self, ctx: CoordinatorContext, group_offsets: GroupOffsets) -> None:
+        self.ctx = ctx
+        self.group_offsets = group_offsets
+        self.partitions = ctx.config("transaction.state.log.num.partitions")
+        self.segment_bytes = ctx.config("transaction.state.log.segment.bytes")
+        self.max_timeout_ms = ctx.config("transaction.max.timeout.ms")
+        self.expiration_ms = ctx.config("transactional.id.expiration.ms")
         self.txns: dict[str, TxnMetadata] = {}
         self._topic_ready = False
+        # Partitions whose marker is written, of transactions being completed (a retry
+        # after a failure writes the others).
+        self._marked: dict[str, set[TopicPartition]] = {}
+        self.guard = Guard("transaction coordinator")
+        self.timers = Timers(self.guard)
 
     def statistics(self) -> dict[str, int]:
         return {
             "transactional_ids": len(self.txns),
             "ongoing": sum(1 for t in self.txns.values() if t.state == ONGOING),
+            **self.guard.statistics(),
         }
-
-    def _now_ms(self) -> int:
-        return int(self.broker.clock() * 1000)
 
     # -- the __transaction_state topic ------------------------------------------------------------
 
     async def load(self) -> None:
-        topic = self.broker.metadata.get(TRANSACTION_TOPIC)
+        topic = self.ctx.topic(TRANSACTION_TOPIC)
         if topic is None:
             return
         self.partitions = topic.partitions
         self._topic_ready = True
-        await trio.to_thread.run_sync(self._replay)
+        found = await trio.to_thread.run_sync(
+            replay_internal,
+            self.ctx,
+            TRANSACTION_TOPIC,
+            self.partitions,
+            transactional_id_of,
+            self._apply,
+        )
+        if found:
+            await trio.to_thread.run_sync(
+                migrate, self.ctx, TRANSACTION_TOPIC, found, self.ctx.now_ms()
+            )
         self._recover()
+        for txn in self.txns.values():
+            self._schedule(txn)
         log.info("loaded %d transactional ids from %s", len(self.txns), TRANSACTION_TOPIC)
 
     async def ensure_topic(self) -> None:
-        """Create __transaction_state if it does not exist yet (its first use)."""
+        """Create __transaction_state if it does not exist yet (its first use), in a worker
+        thread; COORDINATOR_NOT_AVAILABLE (clients retry) if it cannot be created."""
         if self._topic_ready:
             return
-        topic = await self.broker.ensure_internal_topic(
-            TRANSACTION_TOPIC,
-            self.partitions,
-            {
-                "cleanup.policy": "compact",
-                "compression.type": "uncompressed",
-                "min.insync.replicas": "1",
-                "segment.bytes": str(self.broker.config.get("transaction.state.log.segment.bytes")),
-            },
-        )
-        self.partitions = topic.partitions
+        configs = {
+            "cleanup.policy": "compact",
+            "compression.type": "uncompressed",
+            "min.insync.replicas": "1",
+            "segment.bytes": str(self.segment_bytes),
+        }
+        try:
+            self.partitions = await self.ctx.ensure_internal_topic(
+                TRANSACTION_TOPIC, self.partitions, configs
+            )
+        except (KafkaError, OSError) as exc:
+            raise KafkaError(
+                ErrorCode.COORDINATOR_NOT_AVAILABLE, f"cannot create {TRANSACTION_TOPIC}: {exc}"
+            ) from exc
         self._topic_ready = True
 
-    def _replay(self) -> None:
-        for p in range(self.partitions):
-            lg = self.broker.partition_log(TRANSACTION_TOPIC, p)
-            for seg, pos, h in lg.batches(lg.log_start_offset):
-                if h.is_control:
-                    continue
-                for rec in records.decode_records(lg.read_batch_bytes(seg, pos, h)):
-                    self._apply(rec)
-
     def _apply(self, rec: records.Record) -> None:
-        if rec.key is None or len(rec.key) < 2:
+        tid = transactional_id_of(rec.key)
+        if tid is None:
             return
-        (kv,) = _VERSION.unpack_from(rec.key)
-        if kv != 0:
-            return
-        key = TransactionLogKey.decode(rec.key[2:], kv)
         if rec.value is None:
-            self.txns.pop(key.transactional_id, None)
+            self.txns.pop(tid, None)
             return
         (vv,) = _VERSION.unpack_from(rec.value)
         v = TransactionLogValue.decode(rec.value[2:], vv)
-        self.txns[key.transactional_id] = TxnMetadata(
-            key.transactional_id,
+        self.txns[tid] = TxnMetadata(
+            tid,
             v.producer_id,
             v.producer_epoch,
             v.transaction_timeout_ms,
@@ -183,17 +198,25 @@ class TransactionCoordinator:
     def _recover(self) -> None:
         """Finish what a crash interrupted (see the module docstring)."""
         for txn in list(self.txns.values()):
-            if txn.state == PREPARE_COMMIT:
-                self._complete(txn, commit=True)
-            elif txn.state in (PREPARE_ABORT, PREPARE_EPOCH_FENCE):
-                self._complete(txn, commit=False)
-            elif txn.state == ONGOING and any(t == OFFSETS_TOPIC for t, _ in txn.partitions):
-                log.info("aborting %s: its offsets did not survive the restart", txn)
-                self._fence_and_abort(txn)
+            try:
+                if txn.state == PREPARE_EPOCH_FENCE:
+                    self._transition(txn, PREPARE_ABORT)
+                if txn.state in COMPLETING:
+                    self._complete_or_retry(txn)
+                elif txn.state == ONGOING and any(t == OFFSETS_TOPIC for t, _ in txn.partitions):
+                    log.info("aborting %s: its offsets did not survive the restart", txn)
+                    self._fence_and_abort(txn)
+            except (KafkaError, OSError) as exc:
+                # Still open: its timeout aborts it (a retry of the abort, with a backoff).
+                self.guard.failed("recovering transactions", exc)
 
-    def _write(self, txn: TxnMetadata) -> None:
-        """Persist ``txn`` (before it is answered); raises KafkaError if the log is offline."""
-        txn.last_update_ms = self._now_ms()
+    def _store(self, txn: TxnMetadata) -> None:
+        """Write ``txn`` to its partition (before it is applied or answered); raises
+        KafkaError or OSError if it cannot be stored."""
+        if not self._topic_ready:
+            raise KafkaError(
+                ErrorCode.COORDINATOR_NOT_AVAILABLE, f"{TRANSACTION_TOPIC} does not exist yet"
+            )
         by_topic: dict[str, list[int]] = {}
         for t, p in sorted(txn.partitions):
             by_topic.setdefault(t, []).append(p)
@@ -209,13 +232,22 @@ class TransactionCoordinator:
             transaction_last_update_timestamp_ms=txn.last_update_ms,
             transaction_start_timestamp_ms=txn.start_ms,
         )
-        key = _VERSION.pack(KEY_VERSION) + TransactionLogKey(
-            transactional_id=txn.transactional_id
-        ).encode(KEY_VERSION)
-        rec = records.Record(key, _VERSION.pack(VALUE_VERSION) + value.encode(VALUE_VERSION), [])
+        rec = records.Record(
+            _key(txn.transactional_id),
+            _VERSION.pack(VALUE_VERSION) + value.encode(VALUE_VERSION),
+            [],
+        )
         batch = records.build_batch([rec], base_timestamp=txn.last_update_ms)
         partition = partition_for(txn.transactional_id, self.partitions)
-        self.broker.partition_log(TRANSACTION_TOPIC, partition).append(batch, leader_epoch=0)
+        self.ctx.append_internal(TRANSACTION_TOPIC, partition, batch)
+
+    def _transition(self, txn: TxnMetadata, state: int, **changes: Any) -> None:
+        """Move ``txn`` to ``state`` as the table allows: stored first, then applied, so a
+        failed write leaves it as it was."""
+        new = txn.transitioned(state, last_update_ms=self.ctx.now_ms(), **changes)
+        self._store(new)
+        txn.apply(new)
+        self._schedule(txn)
 
     # -- InitProducerId -----------------------------------------------------------------------------
 
@@ -236,9 +268,10 @@ class TransactionCoordinator:
         expected_pid = getattr(req, "producer_id", -1)
         expected_epoch = getattr(req, "producer_epoch", -1)
         if txn is None:
-            txn = TxnMetadata(tid, self.broker.producer_ids.next_id(), 0, 0)
+            txn = TxnMetadata(tid, self.ctx.next_producer_id(), 0, 0)
+            producer_id, epoch = txn.producer_id, 0
         else:
-            if txn.state in (PREPARE_COMMIT, PREPARE_ABORT, PREPARE_EPOCH_FENCE):
+            if txn.state in COMPLETING:
                 raise KafkaError(ErrorCode.CONCURRENT_TRANSACTIONS, f"{tid!r} is completing")
             if expected_pid >= 0 and (
                 expected_pid != txn.producer_id or expected_epoch != txn.producer_epoch
@@ -248,32 +281,36 @@ class TransactionCoordinator:
                     f"producer {expected_pid} epoch {expected_epoch} is not the current one "
                     f"of {tid!r}",
                 )
-            if txn.state == ONGOING:
-                self._fence_and_abort(txn)
-            self._bump_epoch(txn)
-        txn.timeout_ms = req.transaction_timeout_ms
-        txn.state = EMPTY
-        txn.partitions = set()
-        txn.pending_offsets = {}
-        txn.start_ms = -1
-        self._write(txn)
+            if txn.state == ONGOING and not self._fence_and_abort(txn):
+                # The abort is retried; so is this request, by the client.
+                raise KafkaError(ErrorCode.CONCURRENT_TRANSACTIONS, f"{tid!r} is completing")
+            producer_id, epoch = self._bumped(txn)
+        self._transition(
+            txn,
+            EMPTY,
+            producer_id=producer_id,
+            producer_epoch=epoch,
+            timeout_ms=req.transaction_timeout_ms,
+            partitions=set(),
+            pending_offsets={},
+            start_ms=-1,
+        )
         self.txns[tid] = txn
         return txn.producer_id, txn.producer_epoch
 
-    def _bump_epoch(self, txn: TxnMetadata) -> None:
+    def _bumped(self, txn: TxnMetadata) -> tuple[int, int]:
+        """The producer id and epoch after an epoch bump."""
         if txn.producer_epoch >= MAX_EPOCH - 1:
             # Epoch exhausted: a new producer id, as Kafka does.
-            txn.producer_id = self.broker.producer_ids.next_id()
-            txn.producer_epoch = 0
-        else:
-            txn.producer_epoch += 1
+            return self.ctx.next_producer_id(), 0
+        return txn.producer_id, txn.producer_epoch + 1
 
-    def _fence_and_abort(self, txn: TxnMetadata) -> None:
-        """Abort ``txn`` with a bumped epoch, so that its producer is fenced everywhere."""
-        self._bump_epoch(txn)
-        txn.state = PREPARE_ABORT
-        self._write(txn)
-        self._complete(txn, commit=False)
+    def _fence_and_abort(self, txn: TxnMetadata) -> bool:
+        """Abort ``txn`` with a bumped epoch, so that its producer is fenced everywhere;
+        whether the abort completed (if not, it is retried)."""
+        producer_id, epoch = self._bumped(txn)
+        self._transition(txn, PREPARE_ABORT, producer_id=producer_id, producer_epoch=epoch)
+        return self._complete_or_retry(txn)
 
     # -- checks shared by the transactional requests ------------------------------------------------
 
@@ -295,21 +332,21 @@ class TransactionCoordinator:
                 fenced(version, fence_from),
                 f"epoch {epoch} of {tid!r} is not the current epoch {txn.producer_epoch}",
             )
-        if txn.state in (PREPARE_COMMIT, PREPARE_ABORT, PREPARE_EPOCH_FENCE):
+        if txn.state in COMPLETING:
             raise KafkaError(ErrorCode.CONCURRENT_TRANSACTIONS, f"{tid!r} is completing")
         return txn
 
     def _add(self, txn: TxnMetadata, partitions: set[TopicPartition]) -> None:
-        changed = not partitions <= txn.partitions
         if txn.state != ONGOING:
-            txn.state = ONGOING
-            txn.start_ms = self._now_ms()
-            txn.partitions = set()
-            txn.pending_offsets = {}
-            changed = True
-        if changed:
-            txn.partitions |= partitions
-            self._write(txn)
+            self._transition(
+                txn,
+                ONGOING,
+                start_ms=self.ctx.now_ms(),
+                partitions=set(partitions),
+                pending_offsets={},
+            )
+        elif not partitions <= txn.partitions:
+            self._transition(txn, ONGOING, partitions=txn.partitions | partitions)
 
     def check_produce(
         self, tid: str, topic: str, partition: int, header: Any, version: int
@@ -355,7 +392,7 @@ class TransactionCoordinator:
         unknown = {
             (t, p)
             for t, p in partitions
-            if (m := self.broker.metadata.get(t)) is None or not 0 <= p < m.partitions
+            if (m := self.ctx.topic(t)) is None or not 0 <= p < m.partitions
         }
         if unknown:
             return {
@@ -378,10 +415,14 @@ class TransactionCoordinator:
         return None
 
     def _offsets_partition(self, group: str) -> TopicPartition:
-        offsets_topic = self.broker.metadata.get(OFFSETS_TOPIC)
-        return OFFSETS_TOPIC, partition_for(group, offsets_topic.partitions if offsets_topic else 1)
+        return OFFSETS_TOPIC, self.group_offsets.offsets_partition(group)
 
-    def add_offsets(self, tid: str, producer_id: int, epoch: int, group: str, version: int) -> None:
+    async def add_offsets(
+        self, tid: str, producer_id: int, epoch: int, group: str, version: int
+    ) -> None:
+        # The group's offsets partition joins the transaction: __consumer_offsets must exist
+        # (with its final partition count) before that partition is named.
+        await self.group_offsets.ensure_topic()
         txn = self._check(tid, producer_id, epoch, version, 2)
         self._add(txn, {self._offsets_partition(group)})
         txn.pending_offsets.setdefault(group, {})
@@ -437,77 +478,113 @@ class TransactionCoordinator:
                 f"cannot {'commit' if commit else 'abort'} {tid!r} in state "
                 f"{STATE_NAMES[txn.state]}",
             )
-        txn.state = PREPARE_COMMIT if commit else PREPARE_ABORT
-        self._write(txn)
-        self._complete(txn, commit=commit)
+        self._transition(txn, PREPARE_COMMIT if commit else PREPARE_ABORT)
+        # Answered once the prepare record is stored, as in Kafka; markers that cannot be
+        # written yet are retried.
+        self._complete_or_retry(txn)
 
-    def _complete(self, txn: TxnMetadata, *, commit: bool) -> None:
-        """Write the markers, settle the groups' offsets and record the completed state."""
-        now = self._now_ms()
+    def _complete(self, txn: TxnMetadata) -> None:
+        """Write the markers, settle the groups' offsets and record the completed state;
+        raises if part of it cannot be written (what was written is not written again)."""
+        commit = txn.state == PREPARE_COMMIT
+        now = self.ctx.now_ms()
         control = records.CONTROL_COMMIT if commit else records.CONTROL_ABORT
-        for topic, partition in sorted(txn.partitions):
-            lg = self.broker.logs.get_log(topic, partition)
-            meta = self.broker.metadata.get(topic)
-            if lg is None or meta is None:
-                continue  # deleted since it joined the transaction
+        marked = self._marked.setdefault(txn.transactional_id, set())
+        for topic, partition in sorted(txn.partitions - marked):
             marker = records.build_control_batch(
                 control,
                 producer_id=txn.producer_id,
                 producer_epoch=txn.producer_epoch,
                 timestamp=now,
             )
-            lg.append(marker, leader_epoch=meta.leader_epochs[partition], origin="coordinator")
-            self.broker.notify_append((topic, partition))
+            # False: deleted since it joined the transaction.
+            self.ctx.append_marker(topic, partition, marker)
+            marked.add((topic, partition))
         if commit:
             for group, offsets in txn.pending_offsets.items():
-                self.broker.groups.commit(group, offsets)
-        txn.pending_offsets = {}
-        txn.state = COMPLETE_COMMIT if commit else COMPLETE_ABORT
-        txn.partitions = set()
-        self._write(txn)
+                self.group_offsets.apply_commit(group, offsets)
+        self._transition(
+            txn,
+            COMPLETE_COMMIT if commit else COMPLETE_ABORT,
+            pending_offsets={},
+            partitions=set(),
+        )
+        del self._marked[txn.transactional_id]
 
-    # -- timeouts ---------------------------------------------------------------------------------------
+    def _complete_or_retry(self, txn: TxnMetadata) -> bool:
+        """Complete ``txn`` (in a Prepare state) now if possible, else on a timer with the
+        guard's backoff; whether it completed now."""
+        try:
+            self._complete(txn)
+            return True
+        except (KafkaError, OSError) as exc:
+            delay = self.guard.failed("completing transactions", exc)
+        tid = txn.transactional_id
+        self.timers.schedule(
+            ("complete", tid), trio.current_time() + delay, lambda now: self._retry_complete(tid)
+        )
+        return False
+
+    def _retry_complete(self, tid: str) -> None:
+        txn = self.txns.get(tid)
+        if txn is not None and txn.state in COMPLETING:
+            if txn.state == PREPARE_EPOCH_FENCE:
+                self._transition(txn, PREPARE_ABORT)
+            self._complete(txn)  # raises: the timer retries it after a backoff
+
+    # -- deadlines: transaction timeouts and idle transactional ids -------------------------------
 
     async def run(self) -> None:
-        next_expiry = trio.current_time() + self.expire_interval_s
-        while True:
-            await trio.sleep(min(self.abort_interval_s, self.expire_interval_s))
-            self.abort_timed_out()
-            if trio.current_time() >= next_expiry:
-                next_expiry = trio.current_time() + self.expire_interval_s
-                self.expire_ids()
+        """Fire the deadlines (for the broker's lifetime); failures are retried, never raised."""
+        await self.guard.supervise("timers", self.timers.run)
 
-    def expire_ids(self) -> None:
-        """Forget ids idle for transactional.id.expiration.ms with no open transaction
-        (a tombstone in __transaction_state), as Kafka does."""
-        now = self._now_ms()
-        for txn in list(self.txns.values()):
-            idle = txn.state in (EMPTY, COMPLETE_COMMIT, COMPLETE_ABORT)
-            if idle and now - txn.last_update_ms > self.expiration_ms:
-                key = _VERSION.pack(KEY_VERSION) + TransactionLogKey(
-                    transactional_id=txn.transactional_id
-                ).encode(KEY_VERSION)
-                batch = records.build_batch([records.Record(key, None, [])], base_timestamp=now)
-                partition = partition_for(txn.transactional_id, self.partitions)
-                try:
-                    self.broker.partition_log(TRANSACTION_TOPIC, partition).append(
-                        batch, leader_epoch=0
-                    )
-                except (KafkaError, OSError):
-                    log.exception("could not expire %s", txn.transactional_id)
-                    continue
-                del self.txns[txn.transactional_id]
-                log.info("expired transactional id %s", txn.transactional_id)
+    def _schedule(self, txn: TxnMetadata) -> None:
+        """Keep the one deadline of ``txn``'s state: its timeout while it is open, its
+        expiration while it is idle (each checked 1 ms past, as Kafka compares strictly)."""
+        tid = txn.transactional_id
+        if txn.state == ONGOING:
+            self.timers.cancel(("expire", tid))
+            self.timers.schedule(
+                ("timeout", tid),
+                trio_deadline(self.ctx, txn.start_ms + txn.timeout_ms + 1),
+                lambda now: self._timed_out(tid),
+            )
+        elif txn.state in IDLE:
+            self.timers.cancel(("timeout", tid))
+            self.timers.schedule(
+                ("expire", tid),
+                trio_deadline(self.ctx, txn.last_update_ms + self.expiration_ms + 1),
+                lambda now: self._expire(tid),
+            )
+        else:
+            self.timers.cancel(("timeout", tid))
+            self.timers.cancel(("expire", tid))
 
-    def abort_timed_out(self) -> None:
-        now = self._now_ms()
-        for txn in list(self.txns.values()):
-            if txn.state == ONGOING and now - txn.start_ms > txn.timeout_ms:
-                log.info("aborting timed-out transaction of %s", txn.transactional_id)
-                try:
-                    self._fence_and_abort(txn)
-                except (KafkaError, OSError):
-                    log.exception("could not abort %s", txn.transactional_id)
+    def _timed_out(self, tid: str) -> None:
+        txn = self.txns.get(tid)
+        if txn is None or txn.state != ONGOING:
+            return
+        if self.ctx.now_ms() - txn.start_ms <= txn.timeout_ms:
+            self._schedule(txn)  # the clocks drifted apart: not yet
+            return
+        log.info("aborting timed-out transaction of %s", tid)
+        self._fence_and_abort(txn)  # raises if the prepare record cannot be stored: retried
+
+    def _expire(self, tid: str) -> None:
+        """Forget an id idle for transactional.id.expiration.ms (a tombstone in
+        __transaction_state), as Kafka does."""
+        txn = self.txns.get(tid)
+        if txn is None or txn.state not in IDLE:
+            return
+        now = self.ctx.now_ms()
+        if now - txn.last_update_ms <= self.expiration_ms:
+            self._schedule(txn)
+            return
+        txn.transitioned(DEAD)  # checks the table
+        batch = records.build_batch([records.Record(_key(tid), None, [])], base_timestamp=now)
+        self.ctx.append_internal(TRANSACTION_TOPIC, partition_for(tid, self.partitions), batch)
+        del self.txns[tid]
+        log.info("expired transactional id %s", tid)
 
     # -- DescribeTransactions / ListTransactions --------------------------------------------------------
 
@@ -518,7 +595,7 @@ class TransactionCoordinator:
         self, states: list[str], producer_ids: list[int], min_duration_ms: int
     ) -> list[TxnMetadata]:
         wanted = {STATE_BY_NAME.get(s.lower(), -1) for s in states}
-        now = self._now_ms()
+        now = self.ctx.now_ms()
         return [
             t
             for t in self.txns.values()

@@ -49,5 +49,5 @@ async def offset_commit(ctx: RequestContext, req: OffsetCommitRequest) -> Offset
                     p.committed_offset, p.committed_leader_epoch, p.committed_metadata, now_ms
                 )
             entry.partitions.append(_PARTITION(partition_index=p.partition_index, error_code=error))
-    groups.commit(req.group_id, accepted)
+    await groups.commit(req.group_id, accepted)
     return R(topics=merge_answers(refused, answered, R.OffsetCommitResponseTopic, _PARTITION))

@@ -18,11 +18,10 @@ R = DescribeGroupsResponse
 async def describe_groups(
     ctx: RequestContext, req: DescribeGroupsRequest
 ) -> DescribeGroupsResponse:
-    ctx.broker.groups.expire_due()
     response = R()
     for group_id in req.groups:
-        group = ctx.broker.groups.groups.get(group_id)
-        if group is None or group_id in ctx.broker.groups.consumer.groups:
+        group = ctx.broker.groups.describe_group(group_id)
+        if group is None:
             # Kafka answers a consumer (KIP-848) group as Dead below v6 (v6 has an error).
             response.groups.append(R.DescribedGroup(group_id=group_id, group_state="Dead"))
             continue

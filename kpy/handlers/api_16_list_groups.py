@@ -11,33 +11,18 @@ from kpy.protocol.messages.list_groups import ListGroupsRequest, ListGroupsRespo
 async def list_groups(ctx: RequestContext, req: ListGroupsRequest) -> ListGroupsResponse:
     states = {s.lower() for s in req.states_filter}
     types = {t.lower() for t in req.types_filter}
-    ctx.broker.groups.expire_due()
     response = ListGroupsResponse()
-    consumer = ctx.broker.groups.consumer.groups
-    for group in ctx.broker.groups.groups.values():
-        if group.group_id in consumer:  # offsets of a consumer group: listed below
-            continue
+    for group in ctx.broker.groups.list_groups():
         if states and group.state.lower() not in states:
             continue
-        if types and "classic" not in types:
+        if types and group.group_type not in types:
             continue
         response.groups.append(
             ListGroupsResponse.ListedGroup(
                 group_id=group.group_id,
-                protocol_type=group.protocol_type or "",
+                protocol_type=group.protocol_type,
                 group_state=group.state,
-                group_type="classic",
-            )
-        )
-    for cg in consumer.values():
-        if (states and cg.state.lower() not in states) or (types and "consumer" not in types):
-            continue
-        response.groups.append(
-            ListGroupsResponse.ListedGroup(
-                group_id=cg.group_id,
-                protocol_type="consumer",
-                group_state=cg.state,
-                group_type="consumer",
+                group_type=group.group_type,
             )
         )
     return response

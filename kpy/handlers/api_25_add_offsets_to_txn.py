@@ -15,7 +15,7 @@ from kpy.protocol.messages.add_offsets_to_txn import (
 async def add_offsets_to_txn(
     ctx: RequestContext, req: AddOffsetsToTxnRequest
 ) -> AddOffsetsToTxnResponse:
-    ctx.broker.txns.add_offsets(
+    await ctx.broker.txns.add_offsets(
         req.transactional_id, req.producer_id, req.producer_epoch, req.group_id, ctx.api_version
     )
     return AddOffsetsToTxnResponse()

@@ -8,8 +8,6 @@ heartbeat interval; errors (from dispatch) carry neither member id nor interval.
 
 from __future__ import annotations
 
-import trio
-
 from kpy.dispatch import RequestContext, handles
 from kpy.protocol.messages.consumer_group_heartbeat import (
     ConsumerGroupHeartbeatRequest,
@@ -27,21 +25,14 @@ async def consumer_group_heartbeat(
     ctx: RequestContext, req: ConsumerGroupHeartbeatRequest
 ) -> ConsumerGroupHeartbeatResponse:
     groups = ctx.broker.groups
-    groups.expire_due()
-    classic = groups.groups.get(req.group_id)
-    member_id, epoch, assignment = groups.consumer.heartbeat(
-        req,
-        ctx.client_id or "",
-        ctx.client_host,
-        trio.current_time(),
-        classic_busy=classic is not None and bool(classic.members),
-        version=ctx.api_version,
+    member_id, epoch, assignment = await groups.consumer_heartbeat(
+        req, ctx.client_id or "", ctx.client_host, ctx.api_version
     )
     # A member that left is given no heartbeat interval, as in Kafka.
     response = R(
         member_id=member_id,
         member_epoch=epoch,
-        heartbeat_interval_ms=groups.consumer.heartbeat_ms if epoch >= 0 else 0,
+        heartbeat_interval_ms=groups.consumer_heartbeat_interval_ms if epoch >= 0 else 0,
     )
     if assignment is not None:
         response.assignment = R.Assignment(

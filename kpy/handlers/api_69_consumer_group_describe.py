@@ -7,6 +7,8 @@ order, empty ids first (the differential harness treats the order as undefined).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kpy.dispatch import RequestContext, handles
 from kpy.handlers.api_03_metadata import GROUP_OPERATIONS
 from kpy.protocol.error_codes import ErrorCode
@@ -15,19 +17,26 @@ from kpy.protocol.messages.consumer_group_describe import (
     ConsumerGroupDescribeResponse,
 )
 
+if TYPE_CHECKING:
+    from kpy.coordinator.assignors import Assignment
+    from kpy.coordinator.consumer_group import ConsumerGroup
+    from kpy.coordinator.groups import GroupCoordinator
+
 R = ConsumerGroupDescribeResponse
 
 
-def _assignment(consumer, a) -> R.Assignment:
+def _assignment(groups: GroupCoordinator, a: Assignment) -> R.Assignment:
     return R.Assignment(
         topic_partitions=[
             R.TopicPartitions(topic_id=tid, topic_name=name, partitions=ps)
-            for tid, name, ps in consumer.describe_assignment(a)
+            for tid, name, ps in groups.describe_assignment(a)
         ]
     )
 
 
-def _described(consumer, group, include_operations: bool) -> R.DescribedGroup:
+def _described(
+    groups: GroupCoordinator, group: ConsumerGroup, include_operations: bool
+) -> R.DescribedGroup:
     return R.DescribedGroup(
         group_id=group.group_id,
         group_state=group.state,
@@ -45,8 +54,8 @@ def _described(consumer, group, include_operations: bool) -> R.DescribedGroup:
                 subscribed_topic_names=list(m.topic_names),
                 # Kafka stores no regex as an empty one.
                 subscribed_topic_regex=m.topic_regex or "",
-                assignment=_assignment(consumer, m.assigned),
-                target_assignment=_assignment(consumer, group.target.get(m.member_id, {})),
+                assignment=_assignment(groups, m.assigned),
+                target_assignment=_assignment(groups, group.target.get(m.member_id, {})),
             )
             for m in group.members.values()
         ],
@@ -59,12 +68,10 @@ async def consumer_group_describe(
     ctx: RequestContext, req: ConsumerGroupDescribeRequest
 ) -> ConsumerGroupDescribeResponse:
     groups = ctx.broker.groups
-    groups.expire_due()
-    consumer = groups.consumer
     response = R()
     ordered = [g for g in req.group_ids if not g] + [g for g in req.group_ids if g]
     for group_id in ordered:
-        group = consumer.groups.get(group_id)
+        group = groups.describe_consumer_group(group_id) if group_id else None
         if not group_id:
             response.groups.append(
                 R.DescribedGroup(group_id=group_id, error_code=ErrorCode.INVALID_GROUP_ID)
@@ -78,5 +85,5 @@ async def consumer_group_describe(
                 )
             )
         else:
-            response.groups.append(_described(consumer, group, req.include_authorized_operations))
+            response.groups.append(_described(groups, group, req.include_authorized_operations))
     return response

@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-from types import SimpleNamespace
-
 import pytest
 
-from kpy.coordinator.consumer_group import ConsumerGroups, range_assign, uniform_assign
-from kpy.metadata import Topic
+from kpy.coordinator.assignors import range_assign, uniform_assign
+from kpy.coordinator.consumer_group import ConsumerGroups
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.consumer_group_heartbeat import ConsumerGroupHeartbeatRequest as Req
-
-DEFAULTS = {
-    "group.consumer.session.timeout.ms": 45_000,
-    "group.consumer.heartbeat.interval.ms": 5000,
-    "group.consumer.max.size": 10,
-}
+from tests.coordinator.fakes import FakeContext
 
 
-class FakeMetadata:
-    def __init__(self) -> None:
-        self.topics: dict[str, Topic] = {}
-
-    def add(self, name: str, partitions: int) -> Topic:
-        self.topics[name] = Topic(name, uuid.uuid4(), partitions)
-        return self.topics[name]
-
-    def get(self, name: str) -> Topic | None:
-        return self.topics.get(name)
-
-
-def coordinator() -> tuple[ConsumerGroups, FakeMetadata]:
-    md = FakeMetadata()
-    broker = SimpleNamespace(config=SimpleNamespace(get=DEFAULTS.__getitem__), metadata=md)
-    return ConsumerGroups(broker), md
+def coordinator() -> tuple[ConsumerGroups, FakeContext]:
+    ctx = FakeContext()
+    return ConsumerGroups(ctx), ctx
 
 
 def beat(cg, now=0.0, version=0, **fields):
@@ -267,10 +246,9 @@ def test_epochs_are_stored_and_restored():
     from kpy.coordinator import offsets
 
     stored: list[tuple[str, int | None]] = []
-    md = FakeMetadata()
+    md = FakeContext()
     md.add("t", 1)
-    broker = SimpleNamespace(config=SimpleNamespace(get=DEFAULTS.__getitem__), metadata=md)
-    cg = ConsumerGroups(broker, persist=lambda group, epoch: stored.append((group, epoch)))
+    cg = ConsumerGroups(md, persist=lambda group, epoch: stored.append((group, epoch)))
     mid, epoch, _ = beat(cg, member_epoch=0, subscribed_topic_names=["t"])
     beat(cg, member_id=mid, member_epoch=-1)
     assert cg.delete("g") and stored == [("g", 1), ("g", 2), ("g", 3), ("g", None)]
@@ -282,7 +260,7 @@ def test_epochs_are_stored_and_restored():
         ("consumer-group", "g", 3),
         ("consumer-group", "g", None),
     ]
-    again = ConsumerGroups(broker)
+    again = ConsumerGroups(md)
     for r in recs[:3]:
         again.restore(r.group, r.group_value)
     assert again.groups["g"].group_epoch == 3 and again.groups["g"].state == "Empty"

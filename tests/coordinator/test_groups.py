@@ -2,52 +2,27 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 import trio
 import trio.testing
 
 from kpy.coordinator.groups import GroupCoordinator
+from kpy.coordinator.offsets import OFFSETS_TOPIC
 from kpy.coordinator.timers import Timers
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.heartbeat import HeartbeatRequest
 from kpy.protocol.messages.join_group import JoinGroupRequest
 from kpy.protocol.messages.sync_group import SyncGroupRequest
+from tests.coordinator.fakes import FakeContext
 
-DEFAULTS = {
-    "offsets.topic.num.partitions": 1,
-    "group.min.session.timeout.ms": 1000,
-    "group.max.session.timeout.ms": 1_800_000,
-    "group.max.size": 100,
-    "group.initial.rebalance.delay.ms": 0,
-    "offsets.retention.minutes": 10_080,
-    "offset.metadata.max.bytes": 4096,
-    "group.consumer.session.timeout.ms": 45_000,
-    "group.consumer.heartbeat.interval.ms": 5000,
-    "group.consumer.max.size": 100,
-}
 # Binary fractions, so that jumps of the mock clock add up exactly.
 MS = 2**-10
 
 
-class FakeLog:
-    def __init__(self) -> None:
-        self.batches: list[bytes] = []
-
-    def append(self, batch: bytes, leader_epoch: int) -> None:
-        self.batches.append(batch)
-
-
 def coordinator() -> GroupCoordinator:
-    offsets_log = FakeLog()
-    broker = SimpleNamespace(
-        config=SimpleNamespace(get=DEFAULTS.__getitem__),
-        metadata=SimpleNamespace(get=lambda name: object(), topics={}),
-        partition_log=lambda topic, partition: offsets_log,
-        clock=trio.current_time,
-    )
-    return GroupCoordinator(broker)
+    ctx = FakeContext({"offsets.topic.num.partitions": 1})
+    ctx.add(OFFSETS_TOPIC, 1)
+    return GroupCoordinator(ctx)
 
 
 def join_request(member_id="", session_ms=6000, rebalance_ms=6000):
