@@ -200,8 +200,9 @@ def replay_internal(
     A record whose id (``id_of`` its key) belongs to another partition was written by kpy
     before ``partition_for`` followed Kafka for negative hashes; everything of that id
     written since is in the right partition. So a misplaced record is applied after all
-    others, and only when its key has no record in the right partition (which is newer).
-    The result names what ``migrate`` moves to where it belongs."""
+    others, and only when its key has no record in the right partition (which is newer); a
+    misplaced tombstone (left by ``migrate``) is skipped. The result names what ``migrate``
+    moves to where it belongs."""
     seen: set[bytes] = set()
     misplaced: dict[bytes, tuple[int, records.Record]] = {}
     for p in range(partitions):
@@ -217,14 +218,15 @@ def replay_internal(
             apply(rec)
     found = Replayed()
     for key, (p, rec) in misplaced.items():
+        if rec.value is None:
+            continue  # moved already (or deleted by old kpy): nothing to apply or move
         key_id = id_of(key)
         assert key_id is not None
         if key not in seen:
             apply(rec)
-            if rec.value is not None:
-                found.copies.setdefault(partition_for(key_id, partitions), []).append(
-                    records.Record(key, rec.value, [])
-                )
+            found.copies.setdefault(partition_for(key_id, partitions), []).append(
+                records.Record(key, rec.value, [])
+            )
         found.tombstones.setdefault(p, []).append(records.Record(key, None, []))
     return found
 

@@ -1,7 +1,7 @@
 """An in-memory CoordinatorContext: what the coordinators see of the broker, without one.
 
 Internal partitions are lists of batches; ``fail`` makes every append raise it (a disk that
-refuses writes) until it is cleared. The wall clock is trio's (a MockClock in the tests)
+refuses writes) until it is cleared, ``fail_markers`` only the transaction markers. The wall clock is trio's (a MockClock in the tests)
 plus a fixed epoch, so that virtual time moves both.
 """
 
@@ -46,6 +46,7 @@ class FakeContext:
         self.batches: dict[tuple[str, int], list[bytes]] = defaultdict(list)
         self.markers: list[tuple[str, int, int]] = []  # (topic, partition, control type)
         self.fail: BaseException | None = None
+        self.fail_markers: BaseException | None = None  # markers only
         self.created: list[str] = []
         self._next_pid = 1000
 
@@ -105,8 +106,8 @@ class FakeContext:
         self.batches[(topic, partition)].append(bytes(batch))
 
     def append_marker(self, topic: str, partition: int, batch: bytearray) -> bool:
-        if self.fail is not None:
-            raise self.fail
+        if self.fail is not None or self.fail_markers is not None:
+            raise self.fail or self.fail_markers  # type: ignore[misc]
         if topic not in self.topics:
             return False
         control = records.decode_records(bytes(batch))[0]
