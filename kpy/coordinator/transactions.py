@@ -1,10 +1,9 @@
 """The transaction coordinator (KIP-98): transactional ids, their producer ids and epochs,
 the partitions and groups of each open transaction, and the end of a transaction.
 
-State lives in ``__transaction_state`` as Kafka's TransactionLog records (key and value each
-an int16 version followed by the struct), one record per transition, in partition
-``abs(java_hash(transactional_id)) % transaction.state.log.num.partitions``; the last record
-of each id wins on replay. The topic is created on first use, as Kafka does.
+State lives in ``__transaction_state`` as Kafka's TransactionLog records (txn_log.py), one
+record per transition; the last record of each id wins on replay. The topic is created on
+first use (InitProducerId or FindCoordinator), in a worker thread, as Kafka does.
 
 On one broker the markers of EndTxn are plain appends to local logs, so a transaction goes
 from Ongoing through PrepareCommit/PrepareAbort to CompleteCommit/CompleteAbort within one
@@ -31,14 +30,15 @@ Differences from Kafka, on purpose:
 from __future__ import annotations
 
 import logging
-import struct
 from typing import TYPE_CHECKING, Any
 
 import trio
 
+from kpy.coordinator import txn_log
 from kpy.coordinator.offsets import OFFSETS_TOPIC, CommittedOffset, partition_for
 from kpy.coordinator.runtime import Guard, migrate, replay_internal, trio_deadline
 from kpy.coordinator.timers import Timers
+from kpy.coordinator.txn_log import TRANSACTION_TOPIC
 from kpy.coordinator.txn_state import (
     COMPLETE_ABORT,
     COMPLETE_COMMIT,
@@ -56,23 +56,14 @@ from kpy.coordinator.txn_state import (
 )
 from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode, KafkaError
-from kpy.protocol.internal import (
-    TransactionLogKey,
-    TransactionLogValue,
-    TransactionLogValue_PartitionsSchema,
-)
 
 if TYPE_CHECKING:
     from kpy.coordinator.runtime import CoordinatorContext, GroupOffsets
 
-__all__ = ["STATE_BY_NAME", "STATE_NAMES", "TransactionCoordinator", "TxnMetadata"]
+__all__ = ["TRANSACTION_TOPIC", "TransactionCoordinator", "TxnMetadata"]
 
 log = logging.getLogger("kpy.coordinator")
 
-TRANSACTION_TOPIC = "__transaction_state"
-_VERSION = struct.Struct(">h")
-KEY_VERSION = 0
-VALUE_VERSION = 0
 MAX_EPOCH = 32767 - 1  # an epoch of Short.MAX_VALUE is never handed out
 
 TopicPartition = tuple[str, int]
@@ -88,22 +79,6 @@ def fenced(version: int, first_version: int) -> int:
     return (
         ErrorCode.PRODUCER_FENCED if version >= first_version else ErrorCode.INVALID_PRODUCER_EPOCH
     )
-
-
-def _key(transactional_id: str) -> bytes:
-    return _VERSION.pack(KEY_VERSION) + TransactionLogKey(transactional_id=transactional_id).encode(
-        KEY_VERSION
-    )
-
-
-def transactional_id_of(key: bytes | None) -> str | None:
-    """The transactional id of a __transaction_state record key; None for other keys."""
-    if key is None or len(key) < 2 or _VERSION.unpack_from(key)[0] != KEY_VERSION:
-        return None
-    try:
-        return TransactionLogKey.decode(key[2:], KEY_VERSION).transactional_id
-    except Exception:  # a key kpy cannot read is left where it is
-        return None
 
 
 class TransactionCoordinator:
@@ -142,7 +117,7 @@ class TransactionCoordinator:
             self.ctx,
             TRANSACTION_TOPIC,
             self.partitions,
-            transactional_id_of,
+            txn_log.transactional_id_of,
             self._apply,
         )
         if found:
@@ -176,24 +151,14 @@ class TransactionCoordinator:
         self._topic_ready = True
 
     def _apply(self, rec: records.Record) -> None:
-        tid = transactional_id_of(rec.key)
-        if tid is None:
+        decoded = txn_log.decode(rec)
+        if decoded is None:
             return
-        if rec.value is None:
+        tid, txn = decoded
+        if txn is None:
             self.txns.pop(tid, None)
-            return
-        (vv,) = _VERSION.unpack_from(rec.value)
-        v = TransactionLogValue.decode(rec.value[2:], vv)
-        self.txns[tid] = TxnMetadata(
-            tid,
-            v.producer_id,
-            v.producer_epoch,
-            v.transaction_timeout_ms,
-            v.transaction_status,
-            {(t.topic, p) for t in v.transaction_partitions or [] for p in t.partition_ids},
-            v.transaction_start_timestamp_ms,
-            v.transaction_last_update_timestamp_ms,
-        )
+        else:
+            self.txns[tid] = txn
 
     def _recover(self) -> None:
         """Finish what a crash interrupted (see the module docstring)."""
@@ -217,26 +182,7 @@ class TransactionCoordinator:
             raise KafkaError(
                 ErrorCode.COORDINATOR_NOT_AVAILABLE, f"{TRANSACTION_TOPIC} does not exist yet"
             )
-        by_topic: dict[str, list[int]] = {}
-        for t, p in sorted(txn.partitions):
-            by_topic.setdefault(t, []).append(p)
-        value = TransactionLogValue(
-            producer_id=txn.producer_id,
-            producer_epoch=txn.producer_epoch,
-            transaction_timeout_ms=txn.timeout_ms,
-            transaction_status=txn.state,
-            transaction_partitions=[
-                TransactionLogValue_PartitionsSchema(topic=t, partition_ids=ps)
-                for t, ps in by_topic.items()
-            ],
-            transaction_last_update_timestamp_ms=txn.last_update_ms,
-            transaction_start_timestamp_ms=txn.start_ms,
-        )
-        rec = records.Record(
-            _key(txn.transactional_id),
-            _VERSION.pack(VALUE_VERSION) + value.encode(VALUE_VERSION),
-            [],
-        )
+        rec = txn_log.record_of(txn)
         batch = records.build_batch([rec], base_timestamp=txn.last_update_ms)
         partition = partition_for(txn.transactional_id, self.partitions)
         self.ctx.append_internal(TRANSACTION_TOPIC, partition, batch)
@@ -581,7 +527,7 @@ class TransactionCoordinator:
             self._schedule(txn)
             return
         txn.transitioned(DEAD)  # checks the table
-        batch = records.build_batch([records.Record(_key(tid), None, [])], base_timestamp=now)
+        batch = records.build_batch([txn_log.tombstone(tid)], base_timestamp=now)
         self.ctx.append_internal(TRANSACTION_TOPIC, partition_for(tid, self.partitions), batch)
         del self.txns[tid]
         log.info("expired transactional id %s", tid)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kpy.coordinator.transactions import STATE_NAMES
+from kpy.coordinator.txn_state import STATE_NAMES
 from kpy.dispatch import RequestContext, handles
 from kpy.protocol.error_codes import ErrorCode
 from kpy.protocol.messages.describe_transactions import (

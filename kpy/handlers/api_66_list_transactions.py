@@ -4,7 +4,7 @@ in ``unknown_state_filters``, each once."""
 
 from __future__ import annotations
 
-from kpy.coordinator.transactions import STATE_BY_NAME, STATE_NAMES
+from kpy.coordinator.txn_state import STATE_BY_NAME, STATE_NAMES
 from kpy.dispatch import RequestContext, handles
 from kpy.protocol.messages.list_transactions import (
     ListTransactionsRequest,
