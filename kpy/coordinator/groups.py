@@ -177,12 +177,12 @@ class GroupCoordinator:
         """Expire the group's offsets retention after their newest commit (checked again
         then: a member or a newer commit puts it off)."""
         if not group.offsets:
-            self.timers.cancel(("offsets", group.group_id))
+            self.timers.cancel(("offset expiry", group.group_id))
             return
         newest = max(o.commit_timestamp for o in group.offsets.values())
         group_id = group.group_id
         self.timers.schedule(
-            ("offsets", group_id),
+            ("offset expiry", group_id),
             trio_deadline(self.ctx, newest + self.retention_ms + 1),
             lambda now: self._expire_offsets(group_id),
         )
@@ -200,7 +200,7 @@ class GroupCoordinator:
             # Looked at again a retention period from now (or when it empties, see
             # _store_group), as long as it has members.
             self.timers.schedule(
-                ("offsets", group_id),
+                ("offset expiry", group_id),
                 trio.current_time() + self.retention_ms / 1000,
                 lambda now: self._expire_offsets(group_id),
             )
@@ -451,7 +451,7 @@ class GroupCoordinator:
         self._write(group_id, tombstones)
         group.transition(DEAD)
         del self.groups[group_id]
-        self.timers.cancel(("offsets", group_id))
+        self.timers.cancel(("offset expiry", group_id))
 
     def forget_topic(self, topic: str) -> int:
         """Remove every group's committed offsets of ``topic``, which was deleted, so that a

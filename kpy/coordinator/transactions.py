@@ -467,7 +467,9 @@ class TransactionCoordinator:
             delay = self.guard.failed("completing transactions", exc)
         tid = txn.transactional_id
         self.timers.schedule(
-            ("complete", tid), trio.current_time() + delay, lambda now: self._retry_complete(tid)
+            ("completing transactions", tid),
+            trio.current_time() + delay,
+            lambda now: self._retry_complete(tid),
         )
         return False
 
@@ -489,22 +491,22 @@ class TransactionCoordinator:
         expiration while it is idle (each checked 1 ms past, as Kafka compares strictly)."""
         tid = txn.transactional_id
         if txn.state == ONGOING:
-            self.timers.cancel(("expire", tid))
+            self.timers.cancel(("transactional id expiration", tid))
             self.timers.schedule(
-                ("timeout", tid),
+                ("transaction timeout", tid),
                 trio_deadline(self.ctx, txn.start_ms + txn.timeout_ms + 1),
                 lambda now: self._timed_out(tid),
             )
         elif txn.state in IDLE:
-            self.timers.cancel(("timeout", tid))
+            self.timers.cancel(("transaction timeout", tid))
             self.timers.schedule(
-                ("expire", tid),
+                ("transactional id expiration", tid),
                 trio_deadline(self.ctx, txn.last_update_ms + self.expiration_ms + 1),
                 lambda now: self._expire(tid),
             )
         else:
-            self.timers.cancel(("timeout", tid))
-            self.timers.cancel(("expire", tid))
+            self.timers.cancel(("transaction timeout", tid))
+            self.timers.cancel(("transactional id expiration", tid))
 
     def _timed_out(self, tid: str) -> None:
         txn = self.txns.get(tid)
