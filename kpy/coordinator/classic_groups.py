@@ -127,7 +127,7 @@ class ClassicGroups:
             return
         if member.join_waiter is not None or member.sync_waiter is not None:
             # Waiting for a rebalance counts as heartbeating (as in Kafka); the session
-            # restarts when the wait ends (``_touch`` after the wait).
+            # restarts when the wait ends (``touch`` after the wait).
             return
         log.info("group %s: member %s session expired", group.group_id, member_id)
         self._remove_member(group, member_id)
