@@ -115,7 +115,7 @@ async def test_internal_topics_are_created_once(tmp_path):
         for _ in range(4):
             nursery.start_soon(ensure)
     assert len({t.topic_id for t in made}) == 1
-    assert broker.create_internal_topic_now("__x", 5, {}).partitions == 2
+    assert (await broker.ensure_internal_topic("__x", 5, {})).partitions == 2
     await broker.close()
 
 
@@ -207,7 +207,12 @@ async def test_statistics_count_what_was_done(tmp_path):
     assert (stats["groups"]["groups"], stats["groups"]["members"]) == (1, 1)
     assert stats["group_timers"]["timers"] >= 1  # the member's session
     assert stats["consumer_groups"] == {"consumer_groups": 0, "consumer_members": 0}
-    assert stats["transactions"] == {"transactional_ids": 1, "ongoing": 0}
+    assert stats["transactions"] == {
+        "transactional_ids": 1,
+        "ongoing": 0,
+        "failing": 0,
+        "failures": 0,
+    }
     assert stats["producer_ids"]["next"] >= 1
     assert stats["fetch_sessions"]["sessions"] == 1
     assert stats["fetch_waiters"] == 0
