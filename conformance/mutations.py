@@ -4,7 +4,8 @@
 
 For each mutation of kpy/ (conformance/mutation_catalog/) the package is copied into a
 temporary directory, the mutation's exact text replacement is applied to the copy (it must
-match exactly once, so a mutation cannot go stale unnoticed), a broker is started from the
+find exactly one place, by the rule in conformance/mutation_catalog/__init__.py, so a
+mutation cannot go stale unnoticed), a broker is started from the
 copy and the conformance checks the mutation selects run against it with ``--bootstrap``.
 The broker runs through a launcher that puts the copy first on ``sys.path`` and refuses to
 start if ``kpy`` is imported from anywhere else; the launcher's line in the broker log is
@@ -30,6 +31,7 @@ from datetime import date
 from pathlib import Path
 
 from conformance.mutation_catalog import MUTATIONS, Mutation
+from conformance.mutation_catalog.base import MARKER, Unplaced, apply, hand_written, locate, markers
 from conformance.plugin import AREAS
 from kpy.testing import BrokerProcess
 
@@ -84,38 +86,55 @@ class Run:
 
 
 def catalog_problems(mutations: list[Mutation] = MUTATIONS, source: Path = SOURCE) -> list[str]:
-    """What is wrong with the catalogue against the current source (nothing, ideally)."""
+    """What is wrong with the catalogue against the current source (nothing, ideally): a
+    duplicate name, a mutation that finds no place or more than one (see
+    conformance/mutation_catalog/__init__.py), one that changes nothing or does not compile,
+    a marker that stands twice or that no mutation uses."""
     problems = []
     names = [m.name for m in mutations]
     problems += [f"duplicate mutation name {n}" for n in sorted(set(names)) if names.count(n) > 1]
+    sources = hand_written(source)
     for m in mutations:
-        path = source / m.path
-        if not path.is_file():
-            problems.append(f"{m.name}: kpy/{m.path} does not exist")
-            continue
-        text = path.read_text()
-        count = text.count(m.old)
-        if count != 1:
-            problems.append(f"{m.name}: the old text occurs {count} times in kpy/{m.path}")
+        try:
+            site, mutated = apply(m, sources)
+        except Unplaced as exc:
+            problems.append(f"{m.name}: {exc}")
             continue
         if m.old == m.new:
             problems.append(f"{m.name}: the new text is the old text")
         try:
-            compile(text.replace(m.old, m.new), str(path), "exec")
+            compile(mutated, str(source / site.path), "exec")
         except SyntaxError as exc:
-            problems.append(f"{m.name}: the mutated kpy/{m.path} does not compile: {exc}")
+            problems.append(f"{m.name}: the mutated kpy/{site.path} does not compile: {exc}")
+    used = {m.anchor for m in mutations}
+    for name, places in sorted(markers(sources).items()):
+        where = ", ".join(f"kpy/{p}" for p, _ in places)
+        if len(places) > 1:
+            problems.append(f"the marker '{MARKER} {name}' stands {len(places)} times ({where})")
+        if name not in used:
+            problems.append(f"the marker '{MARKER} {name}' ({where}) is used by no mutation")
     return problems
+
+
+def where(mutation: Mutation, sources: dict[str, str]) -> str:
+    """``kpy/PATH:LINE`` of the mutation in ``sources`` (``hand_written``), for reports."""
+    try:
+        site = locate(mutation, sources)
+    except Unplaced as exc:
+        return f"(nowhere: {exc})"
+    return f"kpy/{site.path}:{site.line}"
 
 
 def make_copy(dest: Path, mutation: Mutation | None) -> Path:
     """Copy kpy/ under ``dest`` and apply ``mutation`` to the copy; returns ``dest``."""
-    shutil.copytree(SOURCE, dest / "kpy", ignore=shutil.ignore_patterns("__pycache__"))
+    copy = dest / "kpy"
+    shutil.copytree(SOURCE, copy, ignore=shutil.ignore_patterns("__pycache__"))
     if mutation is not None:
-        path = dest / "kpy" / mutation.path
-        text = path.read_text()
-        if text.count(mutation.old) != 1:
-            raise SystemExit(f"mutation {mutation.name} no longer applies to kpy/{mutation.path}")
-        path.write_text(text.replace(mutation.old, mutation.new))
+        try:
+            site, mutated = apply(mutation, hand_written(copy))
+        except Unplaced as exc:
+            raise SystemExit(f"mutation {mutation.name} no longer applies: {exc}") from exc
+        (copy / site.path).write_text(mutated)
     return dest
 
 
@@ -188,6 +207,7 @@ def cell(text: str, width: int = 110) -> str:
 
 def report(baseline: Run, runs: list[Run], total_s: float, peer: set) -> str:
     mutations = {m.name: m for m in MUTATIONS}
+    sources = hand_written(SOURCE)
     everything = sorted({check_key(c) for c in baseline.checks}, key=sort_key)
     failed_by: dict[tuple[str, str, str], list[str]] = {k: [] for k in everything}
     for run in runs:
@@ -201,7 +221,8 @@ def report(baseline: Run, runs: list[Run], total_s: float, peer: set) -> str:
         "",
         f"Generated by `python -m conformance.mutations` on {date.today().isoformat()}. Each",
         "mutation breaks one Kafka behaviour in a temporary copy of kpy/ (an exact text",
-        "replacement, listed in `conformance/mutation_catalog/`); a broker is started from that",
+        "replacement, listed in `conformance/mutation_catalog/`; the file column says where it",
+        "applied at the time of the run); a broker is started from that",
         "copy, verified to import kpy from it, and the conformance checks the mutation selects",
         "(`-k`) run against it with `--bootstrap`. The source tree is never modified.",
         "",
@@ -222,20 +243,25 @@ def report(baseline: Run, runs: list[Run], total_s: float, peer: set) -> str:
         "",
         "## Mutations",
         "",
-        "| mutation | file | Kafka behaviour it breaks | checks run | failed | seconds |",
+        "| mutation | where | Kafka behaviour it breaks | checks run | failed | seconds |",
         "| --- | --- | --- | ---: | ---: | ---: |",
     ]
     for run in runs:
         m = mutations[run.name]
         lines.append(
-            f"| [{m.name}](#{m.name}) | kpy/{m.path} | {cell(m.breaks)} | {len(run.checks)}"
+            f"| [{m.name}](#{m.name}) | {where(m, sources)} | {cell(m.breaks)} | {len(run.checks)}"
             f" | {len(run.failed())} | {run.seconds:.0f} |"
         )
     lines += ["", "## Failures per mutation", ""]
     for run in runs:
         m = mutations[run.name]
         selected = f"`-k {m.checks}`" if m.checks else "every check"
-        lines += [f"### {m.name}", "", f"kpy/{m.path}: {m.breaks}. Checks run: {selected}.", ""]
+        lines += [
+            f"### {m.name}",
+            "",
+            f"{where(m, sources)}: {m.breaks}. Checks run: {selected}.",
+            "",
+        ]
         if run.error:
             lines += [f"Run error: {cell(run.error, 300)}", ""]
         for c in sorted(run.failed(), key=lambda c: sort_key(check_key(c))):
@@ -266,8 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=CHECK_TIMEOUT_S, help="seconds per check")
     args = parser.parse_args(argv)
     if args.list:
+        sources = hand_written(SOURCE)
         for m in MUTATIONS:
-            print(f"{m.name:45} kpy/{m.path}: {m.breaks}")
+            print(f"{m.name:45} {where(m, sources)}: {m.breaks}")
         return 0
     problems = catalog_problems()
     unknown = set(args.only or ()) - {m.name for m in MUTATIONS}

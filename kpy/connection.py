@@ -319,6 +319,7 @@ class Connection:
 
     def _take(self, start: int, size: int) -> memoryview:
         """The frame body at ``start`` in the shared buffer, consumed."""
+        # mutation-point: frame-consumed
         self._start = start + size
         if self._start == self._end:
             self._start = self._end = 0
@@ -334,6 +335,7 @@ class Connection:
         if not await self._fill(4):
             return None
         size = _SIZE.unpack_from(self._buf, self._start)[0]
+        # mutation-point: frame-size
         if size < 0 or size > max_request:
             # Whatever of the request's header has arrived names it in the log line.
             head = self._start + 4

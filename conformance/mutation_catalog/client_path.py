@@ -7,7 +7,6 @@ from conformance.mutation_catalog.base import BAD_INPUT, M, refuse_codec
 CONNECTION = [
     M(
         "api-versions-omits-itself",
-        "handlers/api_18_api_versions.py",
         "    return ApiVersionsResponse(api_keys=api_versions_entries(ApiVersionsResponse))\n",
         "    return ApiVersionsResponse(\n"
         "        api_keys=[e for e in api_versions_entries(ApiVersionsResponse) if e.api_key != 18]\n"
@@ -17,7 +16,6 @@ CONNECTION = [
     ),
     M(
         "api-versions-no-v0-fallback",
-        "dispatch.py",
         "            return framing.encode_response(corr, key, 0, _unsupported_api_versions())\n",
         '            raise CloseConnection(f"ApiVersions v{version} is not supported")\n',
         "test_api_versions_unknown_version_answers_v0",
@@ -25,7 +23,6 @@ CONNECTION = [
     ),
     M(
         "api-versions-software-name-unchecked",
-        "handlers/api_18_api_versions.py",
         "    if ctx.api_version >= 3 and not (\n",
         "    if ctx.api_version >= 99 and not (\n",
         "test_api_versions_invalid_software_name",
@@ -33,7 +30,6 @@ CONNECTION = [
     ),
     M(
         "fetch-advertised-up-to-v11",
-        "handlers/__init__.py",
         '    1: ("api_01_fetch", 4, 17),\n',
         '    1: ("api_01_fetch", 4, 11),\n',
         "test_core_api_ranges or test_fetch_every_version",
@@ -41,17 +37,16 @@ CONNECTION = [
     ),
     M(
         "pipelined-frames-dropped",
-        "connection.py",
         "        self._start = start + size\n"
         "        if self._start == self._end:\n"
         "            self._start = self._end = 0\n",
         "        self._start = self._end = 0  # mutation: bytes after this frame are lost\n",
         "test_pipelined_requests_answer_in_order",
         "requests pipelined on one connection are all answered, in order",
+        anchor="frame-consumed",
     ),
     M(
         "max-connections-32",
-        "broker.py",
         '        limit = self.config.get("max.connections")\n',
         "        limit = 32  # mutation: a fixed limit instead of max.connections (unbounded)\n",
         "test_many_connections",
@@ -59,7 +54,6 @@ CONNECTION = [
     ),
     M(
         "unreadable-header-ignored",
-        "dispatch.py",
         '        raise CloseConnection(f"unreadable request header: {exc}") from exc\n',
         "        return None  # mutation: the frame is dropped, the connection stays open\n",
         BAD_INPUT,
@@ -67,7 +61,6 @@ CONNECTION = [
     ),
     M(
         "unknown-api-key-ignored",
-        "dispatch.py",
         '        raise CloseConnection(f"API key {key} ({name}) version {version} is not supported")\n',
         "        return None  # mutation: the frame is dropped, the connection stays open\n",
         BAD_INPUT,
@@ -75,7 +68,6 @@ CONNECTION = [
     ),
     M(
         "malformed-body-ignored",
-        "dispatch.py",
         '        raise CloseConnection(f"malformed {info.name} v{version} request: {exc}") from exc\n',
         "        return None  # mutation: the frame is dropped, the connection stays open\n",
         BAD_INPUT,
@@ -83,16 +75,15 @@ CONNECTION = [
     ),
     M(
         "frame-size-unchecked",
-        "connection.py",
         "        if size < 0 or size > max_request:\n",
         "        if size < 0 or size > max_request:\n"
         "            await trio.sleep_forever()  # mutation: waits for a body that never comes\n",
         BAD_INPUT,
         "a negative frame size or one above socket.request.max.bytes closes the connection",
+        anchor="frame-size",
     ),
     M(
         "connection-error-stops-broker",
-        "connection.py",
         "        except CloseConnection as exc:\n            self._log_refusal(exc)\n",
         "        except CloseConnection:\n"
         "            raise  # mutation: escapes the connection task and stops the broker\n",
@@ -104,7 +95,6 @@ CONNECTION = [
 METADATA = [
     M(
         "advertised-port-zero",
-        "config.py",
         "                return advertised_host(adv.host), adv.port or bound_port\n",
         "                return advertised_host(adv.host), adv.port  # mutation: 0, not the bound port\n",
         "test_metadata_every_version or test_find_coordinator",
@@ -112,7 +102,6 @@ METADATA = [
     ),
     M(
         "metadata-skips-partition-0",
-        "handlers/api_03_metadata.py",
         "            for p in range(topic.partitions)\n",
         "            for p in range(1, topic.partitions)\n",
         "test_metadata_every_version or test_leader_epoch_present",
@@ -120,15 +109,13 @@ METADATA = [
     ),
     M(
         "metadata-no-controller",
-        "handlers/api_03_metadata.py",
-        "        controller_id=broker.node_id,\n",
-        "        controller_id=-1,\n",
+        "        cluster_id=broker.metadata.cluster_id,\n        controller_id=broker.node_id,\n    )\n",
+        "        cluster_id=broker.metadata.cluster_id,\n        controller_id=-1,\n    )\n",
         "test_cluster_id_and_controller",
         "KIP-78: Metadata names the controller, one of the brokers",
     ),
     M(
         "auto-create-disabled",
-        "handlers/api_03_metadata.py",
         '    allow_create = broker.config.get("auto.create.topics.enable") and (\n',
         "    allow_create = False and (  # mutation: auto.create.topics.enable ignored\n",
         "test_auto_create",
@@ -136,7 +123,6 @@ METADATA = [
     ),
     M(
         "auto-create-answers-at-once",
-        "handlers/api_03_metadata.py",
         "                response.topics.append(error_topic(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))\n"
         "                continue\n"
         "        response.topics.append(topic_entry(broker, name))\n",
@@ -147,7 +133,6 @@ METADATA = [
     ),
     M(
         "auto-create-flag-ignored",
-        "handlers/api_03_metadata.py",
         "        version < 4 or req.allow_auto_topic_creation\n",
         "        version < 13 or req.allow_auto_topic_creation\n",
         "test_unknown_topic_without_auto_create or test_validate_only",
@@ -155,7 +140,6 @@ METADATA = [
     ),
     M(
         "metadata-bad-name-unknown",
-        "handlers/api_03_metadata.py",
         "                response.topics.append(error_topic(name, ErrorCode.INVALID_TOPIC_EXCEPTION))\n",
         "                response.topics.append(error_topic(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))\n",
         "test_invalid_topic_name",
@@ -163,7 +147,6 @@ METADATA = [
     ),
     M(
         "metadata-unknown-topic-id-code",
-        "handlers/api_03_metadata.py",
         "                        error_code=ErrorCode.UNKNOWN_TOPIC_ID,\n",
         "                        error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,\n",
         "test_topic_ids",
@@ -171,15 +154,13 @@ METADATA = [
     ),
     M(
         "metadata-empty-isr",
-        "handlers/api_03_metadata.py",
-        "                isr_nodes=[node],\n",
-        "                isr_nodes=[],\n",
+        "                isr_nodes=[node],\n            )\n",
+        "                isr_nodes=[],\n            )\n",
         "test_leader_epoch_present",
         "KIP-320: Metadata lists the leader among the in-sync replicas",
     ),
     M(
         "metadata-null-topics-as-empty",
-        "handlers/api_03_metadata.py",
         "        names = sorted(broker.metadata.topics)\n",
         "        names = []  # mutation: a null topic list read as an empty one\n",
         "test_all_topics_listing",
@@ -187,7 +168,6 @@ METADATA = [
     ),
     M(
         "metadata-no-topic-operations",
-        "handlers/api_03_metadata.py",
         "                topic.topic_authorized_operations = TOPIC_OPERATIONS\n",
         "                pass  # mutation: topic authorized operations never reported\n",
         "test_authorized_operations",
@@ -195,7 +175,6 @@ METADATA = [
     ),
     M(
         "metadata-ids-before-v12",
-        "handlers/api_03_metadata.py",
         "    if version < 12:\n",
         "    if version < 10:  # mutation: topic ids accepted at v10-11\n",
         "test_topic_ids_before_v12_are_invalid",
@@ -203,7 +182,6 @@ METADATA = [
     ),
     M(
         "metadata-repeats-topics",
-        "handlers/api_03_metadata.py",
         "    for name in dict.fromkeys(t.name for t in req.topics):\n",
         "    for name in [t.name for t in req.topics]:  # mutation: duplicates answered twice\n",
         "test_repeated_topics_answered_once",
@@ -214,31 +192,30 @@ METADATA = [
 PRODUCE = [
     M(
         "produce-answers-log-end",
-        "handlers/api_00_produce.py",
-        "        result.base_offset,\n",
-        "        result.last_offset + 1,  # mutation\n",
+        "result.base_offset,",
+        "result.last_offset + 1,  # mutation",
         "test_produce_every_version or test_acks",
         "Produce answers with the offset assigned to the batch's first record",
+        anchor="produce-outcome",
     ),
     M(
         "acks-1-unanswered",
-        "handlers/api_00_produce.py",
-        "    return acks != 0\n",
-        "    return acks == -1  # mutation\n",
+        "return acks != 0",
+        "return acks == -1  # mutation",
         "test_acks",
         "acks=1 is answered once the batch is in the leader's log",
+        anchor="produce-acks",
     ),
     M(
         "acks-0-answered",
-        "handlers/api_00_produce.py",
-        "    return acks != 0\n",
-        "    return True  # mutation: acks=0 is answered like acks=1\n",
+        "return acks != 0",
+        "return True  # mutation: acks=0 is answered like acks=1",
         "test_acks_zero_no_response",
         "acks=0 gets no response, and the records are written",
+        anchor="produce-acks",
     ),
     M(
         "invalid-acks-accepted",
-        "handlers/api_00_produce.py",
         "    if req.acks not in (0, 1, -1):\n",
         "    if req.acks < -1:\n",
         "test_invalid_acks",
@@ -246,7 +223,6 @@ PRODUCE = [
     ),
     M(
         "crc-unchecked",
-        "protocol/records.py",
         "    if h.crc != compute_crc(buf, pos, size):\n",
         "    if False:  # mutation: the CRC is not verified\n",
         "test_corrupt_batch",
@@ -254,7 +230,6 @@ PRODUCE = [
     ),
     M(
         "topic-max-message-bytes-ignored",
-        "storage/validator.py",
         '    max_bytes = config["max.message.bytes"]\n',
         "    max_bytes = 1048588  # mutation: the broker default, not the topic's setting\n",
         "test_message_too_large",
@@ -262,7 +237,6 @@ PRODUCE = [
     ),
     M(
         "future-timestamps-accepted",
-        "storage/validator.py",
         "        if ts < now_ms - before or ts > now_ms + after:\n",
         "        if ts < now_ms - before:\n",
         "test_timestamp_too_far_in_future",
@@ -270,7 +244,6 @@ PRODUCE = [
     ),
     M(
         "log-append-time-ignored",
-        "storage/validator.py",
         "    if log_append:\n        return ValidatedBatch(buffer, header, now_ms)\n",
         "    # mutation: LogAppendTime topics keep the producer's timestamps\n",
         "test_log_append_time",
@@ -278,7 +251,6 @@ PRODUCE = [
     ),
     M(
         "create-time-overwritten",
-        "storage/validator.py",
         "    return ValidatedBatch(buffer, header, None)\n",
         "    return ValidatedBatch(buffer, header, now_ms)  # mutation: always LogAppendTime\n",
         "test_create_time_kept or test_max_timestamp or test_by_timestamp",
@@ -286,7 +258,6 @@ PRODUCE = [
     ),
     M(
         "second-batch-accepted",
-        "storage/validator.py",
         "    if size != len(data):\n",
         "    if size > len(data):  # mutation: trailing batches are appended too\n",
         "test_two_batches_rejected",
@@ -294,7 +265,6 @@ PRODUCE = [
     ),
     M(
         "magic-1-let-through",
-        "storage/validator.py",
         "    if magic != 2:\n",
         "    if magic not in (1, 2):\n",
         "test_legacy_magic_rejected",
@@ -302,7 +272,6 @@ PRODUCE = [
     ),
     M(
         "record-count-unchecked",
-        "storage/validator.py",
         "    if header.record_count != header.last_offset_delta + 1 or header.record_count == 0:\n",
         "    if header.record_count == 0:\n",
         "test_record_count_mismatch",
@@ -310,7 +279,6 @@ PRODUCE = [
     ),
     M(
         "compacted-keyless-accepted",
-        "storage/validator.py",
         '        if "compact" in config["cleanup.policy"] and records.has_null_key(buffer):\n',
         '        if "compact" == config["cleanup.policy"] and records.has_null_key(buffer):\n',
         "test_keyless_on_compacted",
@@ -318,7 +286,6 @@ PRODUCE = [
     ),
     M(
         "keyless-refused-everywhere",
-        "storage/validator.py",
         '        if "compact" in config["cleanup.policy"] and records.has_null_key(buffer):\n',
         "        if records.has_null_key(buffer):  # mutation: on every topic\n",
         "test_headers_and_null_values",
@@ -326,7 +293,6 @@ PRODUCE = [
     ),
     M(
         "topic-compression-ignored",
-        "storage/validator.py",
         '        if target != "producer" and CODECS[target] != header.compression:\n',
         "        if False:  # mutation: the topic's compression.type is ignored\n",
         "test_topic_compression_recompresses",
@@ -339,7 +305,6 @@ PRODUCE = [
     refuse_codec("zstd", 4),
     M(
         "missing-partition-not-leader",
-        "broker.py",
         "                ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,\n"
         '                f"This server does not host this topic-partition: {topic}-{partition}",\n',
         "                ErrorCode.NOT_LEADER_OR_FOLLOWER,\n"
@@ -349,7 +314,6 @@ PRODUCE = [
     ),
     M(
         "idempotent-duplicates-appended",
-        "storage/producer_state.py",
         "        for meta in entry.batches:\n"
         "            if meta.first_seq == h.base_sequence and meta.last_seq == h.last_sequence:\n"
         "                return meta\n",
@@ -359,7 +323,6 @@ PRODUCE = [
     ),
     M(
         "sequence-gaps-accepted",
-        "storage/producer_state.py",
         "        if entry.batches and h.base_sequence != expected:\n",
         "        if entry.batches and h.base_sequence < expected:\n",
         "test_idempotent_duplicate_and_gap",
@@ -367,7 +330,6 @@ PRODUCE = [
     ),
     M(
         "producer-id-reused",
-        "coordinator/producer_ids.py",
         "        self._next += 1\n",
         "        self._next += 0  # mutation\n",
         "test_producer_ids_unique",
@@ -378,7 +340,6 @@ PRODUCE = [
 FETCH = [
     M(
         "fetch-high-watermark-off-by-one",
-        "handlers/api_01_fetch.py",
         "        high_watermark=hw,\n",
         "        high_watermark=hw - 1,\n",
         "test_fetch_every_version or test_incremental_fetch_lists_only_changes",
@@ -386,7 +347,6 @@ FETCH = [
     ),
     M(
         "append-wakes-no-fetch",
-        "broker.py",
         "        waiters = self._waiters.pop(tp, None)\n",
         "        waiters = None  # mutation: appends do not wake waiting fetches\n",
         "test_long_poll_wakes_on_produce",
@@ -394,7 +354,6 @@ FETCH = [
     ),
     M(
         "max-wait-ignored",
-        "handlers/api_01_fetch.py",
         "    max_wait = max(req.max_wait_ms, 0) / 1000\n",
         "    max_wait = 0  # mutation: max_wait_ms ignored\n",
         "test_max_wait_returns_empty or test_min_bytes_waits_for_enough or test_long_poll",
@@ -402,7 +361,6 @@ FETCH = [
     ),
     M(
         "min-bytes-ignored",
-        "handlers/api_01_fetch.py",
         "        if total >= req.min_bytes or failed or remaining <= 0 or not tps:\n",
         "        if total >= 1 or failed or remaining <= 0 or not tps:\n",
         "test_min_bytes_waits_for_enough",
@@ -410,7 +368,6 @@ FETCH = [
     ),
     M(
         "first-batch-not-forced",
-        "handlers/api_01_fetch.py",
         "            data = _read_partition(broker, w, max(max_bytes - total, 0), total == 0, read_committed)\n",
         "            data = _read_partition(broker, w, max(max_bytes - total, 0), False, read_committed)\n",
         "test_first_batch_even_if_too_large",
@@ -418,7 +375,6 @@ FETCH = [
     ),
     M(
         "partition-max-bytes-ignored",
-        "handlers/api_01_fetch.py",
         "    limit = min(w.cached.max_bytes, budget)\n",
         "    limit = budget\n",
         "test_partition_max_bytes_limits",
@@ -426,7 +382,6 @@ FETCH = [
     ),
     M(
         "max-bytes-ignored",
-        "handlers/api_01_fetch.py",
         "        parts, total, failed = _read(broker, wanted, req.max_bytes, read_committed)\n",
         "        parts, total, failed = _read(broker, wanted, 1 << 30, read_committed)\n",
         "test_max_bytes_limits_response",
@@ -434,7 +389,6 @@ FETCH = [
     ),
     M(
         "fetch-past-log-end-allowed",
-        "storage/log.py",
         "        if offset < self.log_start_offset or offset > self.log_end_offset:\n",
         "        if offset < self.log_start_offset:\n",
         "test_offset_out_of_range",
@@ -442,7 +396,6 @@ FETCH = [
     ),
     M(
         "fetch-at-log-end-out-of-range",
-        "handlers/api_01_fetch.py",
         "    if w.cached.fetch_offset >= upper and w.cached.fetch_offset <= log.log_end_offset:\n"
         '        records: Any = b""\n',
         "    if w.cached.fetch_offset >= upper and w.cached.fetch_offset <= log.log_end_offset:\n"
@@ -452,7 +405,6 @@ FETCH = [
     ),
     M(
         "mid-batch-fetch-skips-batch",
-        "storage/segment.py",
         "            if h.last_offset >= offset:\n",
         "            if h.base_offset >= offset:\n",
         "test_fetch_from_middle_of_batch",
@@ -460,7 +412,6 @@ FETCH = [
     ),
     M(
         "fetch-session-epoch-unchecked",
-        "fetch_session.py",
         "        if epoch != session.epoch:\n",
         "        if epoch < session.epoch:\n",
         "test_fetch_session_lifecycle",
@@ -468,7 +419,6 @@ FETCH = [
     ),
     M(
         "fetch-session-forgets-high-watermark",
-        "handlers/api_01_fetch.py",
         "            w.cached.high_watermark = data.high_watermark\n",
         "",
         "test_incremental_fetch_lists_only_changes",
@@ -476,7 +426,6 @@ FETCH = [
     ),
     M(
         "fetch-unknown-topic-id-code",
-        "handlers/api_01_fetch.py",
         "            missing = ErrorCode.UNKNOWN_TOPIC_ID if topic is None else 0\n",
         "            missing = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION if topic is None else 0\n",
         "test_unknown_topic_id",

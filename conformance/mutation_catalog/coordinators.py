@@ -7,7 +7,6 @@ from conformance.mutation_catalog.base import M
 GROUPS = [
     M(
         "find-coordinator-v0-3-no-port",
-        "handlers/api_10_find_coordinator.py",
         "            node_id=node,\n"
         '            host=host if not error else "",\n'
         "            port=port if not error else -1,\n",
@@ -19,7 +18,6 @@ GROUPS = [
     ),
     M(
         "find-coordinator-batch-first-key-only",
-        "handlers/api_10_find_coordinator.py",
         "            for key in req.coordinator_keys\n",
         "            for key in req.coordinator_keys[:1]\n",
         "test_find_coordinator",
@@ -27,7 +25,6 @@ GROUPS = [
     ),
     M(
         "member-id-not-required",
-        "coordinator/classic_groups.py",
         "            if instance_id is None and version >= 4:\n",
         "            if instance_id is None and version >= 10:\n",
         "test_member_id_required",
@@ -35,7 +32,6 @@ GROUPS = [
     ),
     M(
         "generation-not-bumped",
-        "coordinator/classic_groups.py",
         "        group.generation_id += 1\n",
         "        group.generation_id += 0\n",
         "test_single_member_generation",
@@ -43,7 +39,6 @@ GROUPS = [
     ),
     M(
         "min-session-timeout-unchecked",
-        "coordinator/classic_groups.py",
         "        if not self.min_session <= timeout_ms <= self.max_session:\n",
         "        if not 0 <= timeout_ms <= self.max_session:\n",
         "test_invalid_session_timeout",
@@ -51,7 +46,6 @@ GROUPS = [
     ),
     M(
         "heartbeat-newer-generation-accepted",
-        "coordinator/classic_groups.py",
         "        if req.generation_id != group.generation_id:\n"
         "            raise KafkaError(\n"
         "                ErrorCode.ILLEGAL_GENERATION,\n"
@@ -69,7 +63,6 @@ GROUPS = [
     ),
     M(
         "leave-keeps-member",
-        "coordinator/classic_groups.py",
         '        log.info("group %s: member %s left", group_id, member_id)\n'
         "        self._remove_member(group, member_id)\n",
         '        log.info("group %s: member %s left", group_id, member_id)\n',
@@ -78,7 +71,6 @@ GROUPS = [
     ),
     M(
         "list-groups-state-filter-inverted",
-        "handlers/api_16_list_groups.py",
         "        if states and group.state.lower() not in states:\n",
         "        if states and group.state.lower() in states:\n",
         "test_describe_and_list",
@@ -86,7 +78,6 @@ GROUPS = [
     ),
     M(
         "describe-groups-no-assignment",
-        "handlers/api_15_describe_groups.py",
         "                        member_assignment=m.assignment,\n",
         '                        member_assignment=b"",\n',
         "test_describe_and_list",
@@ -94,16 +85,15 @@ GROUPS = [
     ),
     M(
         "delete-group-with-members",
-        "coordinator/groups.py",
+        '            raise KafkaError(ErrorCode.GROUP_ID_NOT_FOUND, f"group {group_id} does not exist")\n'
         "        if group.members:\n"
         '            raise KafkaError(ErrorCode.NON_EMPTY_GROUP, f"group {group_id} has members")\n',
-        "",
+        '            raise KafkaError(ErrorCode.GROUP_ID_NOT_FOUND, f"group {group_id} does not exist")\n',
         "test_delete_groups",
         "DeleteGroups refuses a group that has members (NON_EMPTY_GROUP)",
     ),
     M(
         "sync-drops-assignment",
-        "coordinator/classic_groups.py",
         '                m.assignment = by_member.get(m.member_id, b"")\n',
         '                m.assignment = b""  # mutation: the leader\'s assignment is dropped\n',
         "test_client_group_consumes_everything or test_single_member_generation",
@@ -111,15 +101,17 @@ GROUPS = [
     ),
     M(
         "commit-metadata-dropped",
-        "handlers/api_08_offset_commit.py",
-        "                    p.committed_offset, p.committed_leader_epoch, p.committed_metadata, now_ms\n",
-        "                    p.committed_offset, p.committed_leader_epoch, None, now_ms\n",
+        "                    groups.check_metadata(p.committed_metadata)\n"
+        "                    accepted[(name, p.partition_index)] = CommittedOffset(\n"
+        "                        p.committed_offset, p.committed_leader_epoch, p.committed_metadata, now_ms\n",
+        "                    groups.check_metadata(p.committed_metadata)\n"
+        "                    accepted[(name, p.partition_index)] = CommittedOffset(\n"
+        "                        p.committed_offset, p.committed_leader_epoch, None, now_ms\n",
         "test_standalone_commit_and_fetch",
         "OffsetCommit stores the metadata string with the offset; OffsetFetch returns both",
     ),
     M(
         "committed-offsets-invisible",
-        "coordinator/groups.py",
         "        group.offsets.update(offsets)\n",
         "        # mutation: written to __consumer_offsets but not applied to the group\n",
         "test_standalone_commit_and_fetch",
@@ -127,7 +119,6 @@ GROUPS = [
     ),
     M(
         "uncommitted-offset-zero",
-        "handlers/api_09_offset_fetch.py",
         "                    committed_offset=c.offset if c else -1,\n",
         "                    committed_offset=c.offset if c else 0,\n",
         "test_fetch_uncommitted_is_minus_one",
@@ -135,7 +126,6 @@ GROUPS = [
     ),
     M(
         "commit-newer-generation-accepted",
-        "coordinator/groups.py",
         "        self.classic.known_member(group, member_id, instance_id)\n"
         "        if generation != group.generation_id:\n",
         "        self.classic.known_member(group, member_id, instance_id)\n"
@@ -145,7 +135,6 @@ GROUPS = [
     ),
     M(
         "uniform-assignor-skips-last-partition",
-        "coordinator/assignors.py",
         "        for p in range(partitions[t]):\n",
         "        for p in range(partitions[t] - 1):\n",
         "test_kip848_join_assigns_all_partitions",
@@ -153,7 +142,6 @@ GROUPS = [
     ),
     M(
         "member-epoch-ahead-accepted",
-        "coordinator/consumer_group.py",
         "        if epoch == m.epoch:\n            return\n",
         "        if epoch >= m.epoch:\n            return\n",
         "test_kip848_member_errors",
@@ -161,7 +149,6 @@ GROUPS = [
     ),
     M(
         "first-heartbeat-without-rebalance-timeout",
-        "coordinator/consumer_group.py",
         "        if req.rebalance_timeout_ms == -1:\n",
         "        if False:  # mutation: the rebalance timeout is optional\n",
         "test_kip848_member_errors",
@@ -169,7 +156,6 @@ GROUPS = [
     ),
     M(
         "first-heartbeat-with-owned-partitions",
-        "coordinator/consumer_group.py",
         "        if req.topic_partitions is None or req.topic_partitions:\n",
         "        if req.topic_partitions is None:\n",
         "test_kip848_member_errors",
@@ -177,7 +163,6 @@ GROUPS = [
     ),
     M(
         "heartbeat-to-missing-group-unknown-member",
-        "coordinator/consumer_group.py",
         '                raise KafkaError(ErrorCode.GROUP_ID_NOT_FOUND, f"Group {group_id} not found.")\n',
         "                raise KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, req.member_id)  # mutation\n",
         "test_kip848_member_errors",
@@ -185,7 +170,6 @@ GROUPS = [
     ),
     M(
         "classic-join-on-consumer-group",
-        "coordinator/groups.py",
         "            if consumer_group.members:\n",
         "            if False:  # mutation: a JoinGroup replaces any consumer group\n",
         "test_kip848_classic_join_refused",
@@ -193,7 +177,6 @@ GROUPS = [
     ),
     M(
         "consumer-group-listed-as-classic",
-        "coordinator/groups.py",
         '                    group_type="consumer",\n',
         '                    group_type="classic",\n',
         "test_kip848_describe_and_list",
@@ -201,7 +184,6 @@ GROUPS = [
     ),
     M(
         "consumer-heartbeat-sends-no-assignment",
-        "coordinator/consumer_group.py",
         "            send = self._assignment_wire(member.assigned)\n",
         "            send = []  # mutation: the assignment never reaches the member\n",
         "test_kip848",
@@ -209,7 +191,6 @@ GROUPS = [
     ),
     M(
         "deleted-topic-keeps-offsets",
-        "broker.py",
         "        self.groups.forget_topic(name)\n",
         "        pass  # mutation: groups keep the offsets of a deleted topic\n",
         "test_deleted_topic_offsets_are_removed",
@@ -220,7 +201,6 @@ GROUPS = [
 TRANSACTIONS = [
     M(
         "init-producer-id-keeps-epoch",
-        "coordinator/transactions.py",
         "        return txn.producer_id, txn.producer_epoch + 1\n",
         "        return txn.producer_id, txn.producer_epoch + 0  # mutation\n",
         "test_init_producer_id_bumps_epoch or test_old_epoch_is_fenced",
@@ -228,7 +208,6 @@ TRANSACTIONS = [
     ),
     M(
         "transaction-timeout-unbounded",
-        "coordinator/transactions.py",
         "        if not 0 < req.transaction_timeout_ms <= self.max_timeout_ms:\n",
         "        if not 0 < req.transaction_timeout_ms:\n",
         "test_transaction_timeout_above_max",
@@ -236,7 +215,6 @@ TRANSACTIONS = [
     ),
     M(
         "fencing-codes-swapped",
-        "coordinator/transactions.py",
         "        ErrorCode.PRODUCER_FENCED if version >= first_version else ErrorCode.INVALID_PRODUCER_EPOCH\n",
         "        ErrorCode.INVALID_PRODUCER_EPOCH if version >= first_version else ErrorCode.PRODUCER_FENCED\n",
         "test_old_epoch_is_fenced",
@@ -244,7 +222,6 @@ TRANSACTIONS = [
     ),
     M(
         "transactional-produce-unchecked",
-        "coordinator/transactions.py",
         "        if txn.state != ONGOING or (topic, partition) not in txn.partitions:\n",
         "        if txn.state == ONGOING and (topic, partition) not in txn.partitions:\n",
         "test_produce_outside_transaction_partitions",
@@ -252,7 +229,6 @@ TRANSACTIONS = [
     ),
     M(
         "produce-outside-transaction-abortable-for-old-clients",
-        "coordinator/transactions.py",
         "ABORTABLE_PRODUCE_VERSION = 11\n",
         "ABORTABLE_PRODUCE_VERSION = 0  # mutation\n",
         "test_produce_outside_transaction_partitions",
@@ -260,7 +236,6 @@ TRANSACTIONS = [
     ),
     M(
         "produce-outside-transaction-never-abortable",
-        "coordinator/transactions.py",
         "ABORTABLE_PRODUCE_VERSION = 11\n",
         "ABORTABLE_PRODUCE_VERSION = 99  # mutation\n",
         "test_produce_outside_transaction_partitions",
@@ -268,7 +243,6 @@ TRANSACTIONS = [
     ),
     M(
         "end-txn-commits-nothing",
-        "coordinator/transactions.py",
         "        if txn.state != ONGOING:\n            if not commit and txn.state == EMPTY:\n",
         "        if txn.state not in (ONGOING, EMPTY):\n"
         "            if not commit and txn.state == EMPTY:\n",
@@ -277,7 +251,6 @@ TRANSACTIONS = [
     ),
     M(
         "verify-only-invalid-txn-state",
-        "coordinator/transactions.py",
         "                else ErrorCode.TRANSACTION_ABORTABLE\n",
         "                else ErrorCode.INVALID_TXN_STATE  # mutation\n",
         "test_add_partitions_batched_verify_only",
@@ -285,7 +258,6 @@ TRANSACTIONS = [
     ),
     M(
         "verify-only-ignores-partitions",
-        "coordinator/transactions.py",
         "                if ok and tp in txn.partitions\n",
         "                if ok\n",
         "test_add_partitions_batched_verify_only",
@@ -293,7 +265,6 @@ TRANSACTIONS = [
     ),
     M(
         "list-transactions-hides-unknown-states",
-        "handlers/api_66_list_transactions.py",
         "    unknown = [s for s in req.state_filters if s.lower() not in STATE_BY_NAME]\n",
         "    unknown: list[str] = []  # mutation\n",
         "test_describe_and_list_transactions",
@@ -301,7 +272,6 @@ TRANSACTIONS = [
     ),
     M(
         "describe-producers-no-open-transaction",
-        "handlers/api_61_describe_producers.py",
         "                        current_txn_start_offset=s.current_txn_start_offset,\n",
         "                        current_txn_start_offset=-1,\n",
         "test_describe_producers_shows_open_transaction",
@@ -309,7 +279,6 @@ TRANSACTIONS = [
     ),
     M(
         "commit-writes-abort-marker",
-        "coordinator/transactions.py",
         "        control = records.CONTROL_COMMIT if commit else records.CONTROL_ABORT\n",
         "        control = records.CONTROL_ABORT  # mutation: commits write ABORT markers\n",
         "test_committed_transaction_visible or test_aborted_transaction_invisible",
@@ -317,7 +286,6 @@ TRANSACTIONS = [
     ),
     M(
         "lso-ignores-open-transactions",
-        "storage/log.py",
         "        return self.high_watermark if first is None else min(first, self.high_watermark)\n",
         "        return self.high_watermark  # mutation: open transactions do not hold it\n",
         "test_raw_abort_lso_and_aborted_list",
@@ -325,7 +293,6 @@ TRANSACTIONS = [
     ),
     M(
         "fetch-reports-no-lso",
-        "handlers/api_01_fetch.py",
         "        last_stable_offset=lso,\n",
         "        last_stable_offset=-1,\n",
         "test_read_committed_without_transactions or test_raw_abort_lso_and_aborted_list",
@@ -333,7 +300,6 @@ TRANSACTIONS = [
     ),
     M(
         "aborted-transactions-not-listed",
-        "handlers/api_01_fetch.py",
         "        if read_committed:\n            aborted = [\n",
         "        if False:  # mutation: read_committed gets no aborted transactions\n"
         "            aborted = [\n",

@@ -75,6 +75,7 @@ def error_response(req: ProduceRequest, version: int, code: int) -> ProduceRespo
 
 def answered(acks: int) -> bool:
     """acks=0 gets no response at all; 1 and -1 are answered once the batch is in the log."""
+    # mutation-point: produce-acks
     return acks != 0
 
 
@@ -166,6 +167,7 @@ def append_partition(
         return (index, refused.code, -1, -1, start, refused.message)
     broker.notify_append((topic, index))
     appended.append(log)
+    # mutation-point: produce-outcome
     return (
         index,
         0,
