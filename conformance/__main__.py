@@ -1,6 +1,7 @@
 """python -m conformance [--bootstrap HOST:PORT] [--report FILE.md] [--json FILE] [-k FILTER]
 
-Without --bootstrap a kpy broker is started on a free port for the run.
+Without --bootstrap a kpy broker is started on a free port for the run. Options it does not
+know go to pytest (--timeout, --deselect, ...). Exit codes: see EXIT_CODES and README.md.
 """
 
 from __future__ import annotations
@@ -16,6 +17,20 @@ from conformance import plugin, report
 from conformance.wire import ConnectionClosed, WireClient
 
 CHECKS = Path(__file__).resolve().parent / "checks"
+
+EXIT_CODES = """\
+exit codes:
+  0  every check that ran passed (skipped and expected failures allowed)
+  1  a check failed, no check ran (nothing matched -k), or pytest stopped with an error
+  2  bad arguments"""
+
+# pytest's exit codes other than 0 (all passed) and 1 (some failed), as the one-line reason.
+PYTEST_STOPPED = {
+    2: "pytest was interrupted",
+    3: "pytest hit an internal error",
+    4: "pytest refused its command line",
+    5: "no check ran",
+}
 
 
 def broker_api_versions(bootstrap: str) -> list[tuple[int, str, int, int]]:
@@ -39,8 +54,15 @@ def broker_api_versions(bootstrap: str) -> list[tuple[int, str, int, int]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance")
-    parser.add_argument("--bootstrap")
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance",
+        description="Run kpy's conformance checks against a Kafka-compatible broker.",
+        epilog=EXIT_CODES + "\nOther options are passed to pytest (e.g. --timeout SECONDS).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--bootstrap", metavar="HOST:PORT", help="the broker to check (default: start a kpy)"
+    )
     parser.add_argument("--report", help="write the Markdown matrix here")
     parser.add_argument("--json", help="write the JSON results here")
     parser.add_argument("-k", dest="filter", help="only checks matching this pytest -k expression")
@@ -93,7 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"conformance: {passed} passed, {failed} failed, {skipped} skipped, {xfailed} xfailed against {name}"
         )
-        return 0 if code in (0, 5) and failed == 0 else 1
+        if code in PYTEST_STOPPED:
+            # Nothing run is not a pass: a mistyped -k must not look green.
+            why = f": nothing matched -k {args.filter!r}" if code == 5 and args.filter else ""
+            print(f"conformance: FAILED, {PYTEST_STOPPED[code]}{why} (pytest exit {code})")
+            return 1
+        return 0 if code == 0 and failed == 0 else 1
     finally:
         if broker_proc is not None:
             broker_proc.close()
