@@ -68,10 +68,11 @@ format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff format kpy conformance tests bench
 
 # pytest exits 5 when it collected nothing; that must fail loudly, never pass as green.
+# --durations=15 lists the slowest tests, to see where the suite's time goes.
 # KPY_REFERENCE=1: one Apache Kafka reference broker for the whole run (tests/conftest.py).
 test: lint $(QS_VENV)/.installed $(JS_MODULES) kafka-jars
 	KPY_REFERENCE=1 KPY_QUIXSTREAMS_PYTHON=$$($(abspath $(QS_VENV))/bin/python -c 'import quixstreams, sys; print(sys.executable)' 2>/dev/null) \
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; \
+	$(PY) -m pytest -n 2 --durations=15 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 
 # The generator writes final, deterministic text (no formatter pass), so --check compares bytes.
