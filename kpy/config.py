@@ -1,8 +1,17 @@
-"""Broker and topic configuration: one table of known keys, server.properties parsing.
+"""Broker and topic configuration: the effective values of Kafka's config layers.
+
+The config modules, by responsibility:
+- config_keys.py: the table of known keys (names, types, defaults and valid ranges are Apache
+  Kafka's), which keys are ignored, which are sensitive, which AlterConfigs may change;
+- config_values.py: a value parsed, checked and shown as Kafka does; topic overrides checked;
+- config_properties.py: server.properties text;
+- config_listeners.py: listeners and what they advertise;
+- config_dynamic.py: what AlterConfigs accepts on a broker resource;
+- this module: ``Config``, the layers (dynamic per-broker, dynamic cluster default, static,
+  Kafka's defaults), topic configs derived from them, and DescribeConfigs rows. Every name the
+  other modules define that callers need is importable from here.
 
 Promises:
-- Key names, types, defaults and valid ranges are Apache Kafka's (4.0). Every key lives in one
-  table below (``TOPIC_KEYS``, ``BROKER_KEYS``); ``KEYS`` merges them for look-ups.
 - Topic-level keys list the broker keys that set their default ("synonyms"), highest priority
   first, as Kafka does (``log.retention.ms`` > ``log.retention.minutes`` > ``log.retention.hours``
   for ``retention.ms``), so DescribeConfigs can say where each value came from.
@@ -15,10 +24,9 @@ Promises:
   Kafka 4.4 does (config_dynamic.py): every key Kafka can change at run time, unknown names and
   listener-prefixed names are kept, per broker or as the cluster default, and persisted.
 
-Deliberate differences from Kafka (see README): only PLAINTEXT listeners; ``node.id`` defaults
-to 1 (Kafka requires it); controller listeners (``controller.listener.names``) are not served;
-an empty or wildcard listener host is advertised as ``localhost`` (Kafka advertises the
-canonical host name); ``cluster.id`` may be set in the config to fix the id of a new data dir.
+Deliberate differences from Kafka (see README): ``node.id`` defaults to 1 (Kafka requires it);
+``cluster.id`` may be set in the config to fix the id of a new data dir; listeners: see
+config_listeners.py.
 """
 
 from __future__ import annotations
@@ -28,13 +36,13 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from kpy.config_dynamic import (
     DynamicConfigError,
     base_key,
+    check_min_isr,
     check_update,
     synonym_base,
     typed_key,
@@ -44,7 +52,6 @@ from kpy.config_keys import (  # re-exported: callers import the table from here
     GROUP_OF,
     IGNORED_KEYS,
     IGNORED_PREFIXES,
-    INT_RANGES,
     KEYS,
     SOURCE_DEFAULT,
     SOURCE_DYNAMIC_BROKER,
@@ -59,6 +66,20 @@ from kpy.config_keys import (  # re-exported: callers import the table from here
     Key,
     is_ignored,
     is_sensitive,
+)
+from kpy.config_listeners import (  # re-exported
+    Listener,
+    advertised_host,
+    broker_listeners,
+    parse_listeners,
+    parse_protocol_map,
+)
+from kpy.config_properties import parse_properties  # re-exported
+from kpy.config_values import (  # re-exported
+    ConfigError,
+    format_value,
+    parse_value,
+    validate_topic_config,
 )
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 
@@ -84,6 +105,7 @@ __all__ = [
     "ConfigError",
     "Key",
     "Listener",
+    "advertised_host",
     "format_value",
     "is_ignored",
     "is_sensitive",
@@ -93,248 +115,6 @@ __all__ = [
     "parse_value",
     "validate_topic_config",
 ]
-
-
-def _check_min_isr(sets: Mapping[str, str], deletes: Iterable[str], *, per_broker: bool) -> None:
-    """Kafka 4.4's controller keeps min.insync.replicas cluster-wide while eligible leader
-    replicas are on (KIP-966, as kpy's clusters start, see metadata.py): a broker's own value
-    is never set or removed, the cluster default never removed (INVALID_CONFIG)."""
-    name = "min.insync.replicas"
-    if per_broker and (name in sets or name in deletes):
-        raise KafkaError(
-            ErrorCode.INVALID_CONFIG,
-            "Broker-level min.insync.replicas cannot be altered while ELR is enabled.",
-        )
-    if not per_broker and name in deletes and name not in sets:
-        raise KafkaError(
-            ErrorCode.INVALID_CONFIG,
-            "Cluster-level min.insync.replicas cannot be removed while ELR is enabled.",
-        )
-
-
-class ConfigError(ValueError):
-    """A configuration value that cannot be used; the message names the key and value."""
-
-
-# -- values -------------------------------------------------------------------------------
-
-
-def parse_value(key: Key, raw: Any) -> Any:
-    """Convert a string (or an already typed value) to ``key``'s type and validate it.
-
-    Raises ConfigError("Invalid value <raw> for configuration <name>: <why>")."""
-    if raw is None:
-        return None
-    try:
-        value = _convert(key.type, raw)
-    except ValueError as exc:
-        raise ConfigError(f"Invalid value {raw} for configuration {key.name}: {exc}") from None
-    if key.type == "list" and key.validator is not None and "" in value:
-        # "a,,b" or a trailing comma: Kafka refuses the empty item before any other check.
-        raise ConfigError(f"Configuration '{key.name}' values must not be empty.")
-    if key.validator is not None:
-        problem = key.validator(value)
-        if problem:
-            # Kafka names the parsed value here (2.0 for a double given as "2").
-            shown = _java_double(value) if isinstance(value, float) else raw
-            raise ConfigError(f"Invalid value {shown} for configuration {key.name}: {problem}")
-    return value
-
-
-def _convert(type_: str, raw: Any) -> Any:
-    if type_ == "boolean":
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
-        if text not in ("true", "false"):
-            raise ValueError("Expected value to be either true or false")
-        return text == "true"
-    if type_ in INT_RANGES:
-        if isinstance(raw, bool):
-            raise ValueError(f"Not a number of type {type_.upper()}")
-        text = str(raw).strip()
-        if not re.fullmatch(r"[+-]?[0-9]+", text):
-            raise ValueError(f"Not a number of type {type_.upper()}")
-        value = int(text)
-        lo, hi = INT_RANGES[type_]
-        if not lo <= value <= hi:
-            raise ValueError(f"Not a number of type {type_.upper()}")
-        return value
-    if type_ == "double":
-        text = str(raw).strip()
-        if not re.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", text):
-            raise ValueError("Not a number of type DOUBLE")
-        return float(text)
-    if type_ == "list":
-        if isinstance(raw, list | tuple):
-            return [str(x).strip() for x in raw]
-        text = str(raw).strip()
-        return [x.strip() for x in text.split(",")] if text else []
-    return str(raw).strip()
-
-
-def format_value(value: Any) -> str | None:
-    """A typed value as Kafka shows it in DescribeConfigs."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return ",".join(str(x) for x in value)
-    if isinstance(value, float):
-        return _java_double(value)
-    return str(value)
-
-
-def _java_double(x: float) -> str:
-    """Java's Double.toString: plain between 10^-3 and 10^7, else ``1.0E-4`` style."""
-    if x != x or x in (float("inf"), float("-inf")):
-        return "NaN" if x != x else ("Infinity" if x > 0 else "-Infinity")
-    if x == 0 or 1e-3 <= abs(x) < 1e7:
-        return repr(x)
-    sign, digits, exp = Decimal(repr(x)).normalize().as_tuple()
-    assert isinstance(exp, int)
-    text = "".join(map(str, digits))
-    return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{len(text) - 1 + exp}"
-
-
-# -- server.properties ----------------------------------------------------------------------
-
-
-def parse_properties(text: str) -> dict[str, str]:
-    """Parse Java ``.properties`` text as ``java.util.Properties.load`` does.
-
-    Comment lines start with ``#`` or ``!``; key and value are separated by ``=``, ``:`` or
-    white space; a line ending in an odd number of backslashes continues on the next one
-    (whose leading white space is dropped); ``\\t \\n \\r \\f \\uXXXX`` escapes are decoded
-    and any other escaped character stands for itself. Later keys replace earlier ones."""
-    props: dict[str, str] = {}
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i].lstrip(" \t\f")
-        i += 1
-        if not line or line[0] in "#!":
-            continue
-        while _continues(line):
-            line = line[:-1]
-            if i >= len(lines):
-                break
-            line += lines[i].lstrip(" \t\f")
-            i += 1
-        key, value = _split_property(line)
-        props[_unescape(key)] = _unescape(value)
-    return props
-
-
-def _continues(line: str) -> bool:
-    return (len(line) - len(line.rstrip("\\"))) % 2 == 1
-
-
-def _split_property(line: str) -> tuple[str, str]:
-    i, n = 0, len(line)
-    while i < n and line[i] not in "=: \t\f":
-        i += 2 if line[i] == "\\" else 1
-    i = min(i, n)
-    j = i
-    while j < n and line[j] in " \t\f":
-        j += 1
-    if j < n and line[j] in "=:":
-        j += 1
-        while j < n and line[j] in " \t\f":
-            j += 1
-    return line[:i], line[j:]
-
-
-_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
-
-
-def _unescape(s: str) -> str:
-    if "\\" not in s:
-        return s
-
-    def repl(m: re.Match[str]) -> str:
-        c = m.group(1)
-        if len(c) == 5:
-            return chr(int(c[1:], 16))
-        return _ESCAPES.get(c, c)
-
-    return re.sub(r"\\(u[0-9a-fA-F]{4}|.|$)", repl, s)
-
-
-# -- listeners ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Listener:
-    """``NAME://host:port``; an empty host binds every interface, port 0 an ephemeral port."""
-
-    name: str
-    host: str
-    port: int
-    security_protocol: str = "PLAINTEXT"
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.name}://{host}:{self.port}"
-
-
-_LISTENER = re.compile(r"([A-Za-z0-9_.-]+)://(\[[0-9a-fA-F:.%]*\]|[0-9A-Za-z.%_-]*):([0-9]+)")
-_WILDCARDS = ("0.0.0.0", "::")
-
-
-def advertised_host(host: str) -> str:
-    """The host to tell clients for a listener bound to ``host``: an empty or wildcard host
-    (every interface) is advertised as "localhost"."""
-    return host if host and host not in _WILDCARDS else "localhost"
-
-
-def parse_protocol_map(text: str) -> dict[str, str]:
-    """``NAME:PROTOCOL,...`` -> {NAME: PROTOCOL} (names upper-cased like Kafka's)."""
-    result = {}
-    for item in (x.strip() for x in (text or "").split(",")):
-        if not item:
-            continue
-        name, sep, protocol = item.partition(":")
-        if not sep or not name.strip() or not protocol.strip():
-            raise ConfigError(
-                f"Invalid value {text} for configuration listener.security.protocol.map: "
-                f"{item!r} is not NAME:PROTOCOL"
-            )
-        result[name.strip().upper()] = protocol.strip().upper()
-    return result
-
-
-def parse_listeners(
-    text: str | list[str], protocol_map: Mapping[str, str], key: str
-) -> list[Listener]:
-    """Parse a listeners value; ConfigError for syntax, duplicates or non-PLAINTEXT protocols."""
-    entries = text if isinstance(text, list) else [x for x in (text or "").split(",")]
-    result: list[Listener] = []
-    for entry in (e.strip() for e in entries):
-        if not entry:
-            continue
-        m = _LISTENER.fullmatch(entry)
-        if not m or int(m.group(3)) > 65535:
-            raise ConfigError(
-                f"Invalid value {entry} for configuration {key}: expected NAME://host:port"
-            )
-        name, host, port = m.group(1).upper(), m.group(2).strip("[]"), int(m.group(3))
-        protocol = protocol_map.get(name)
-        if protocol is None:
-            raise ConfigError(
-                f"Invalid value {entry} for configuration {key}: no security protocol defined "
-                f"for listener {name} in listener.security.protocol.map"
-            )
-        if protocol != "PLAINTEXT":
-            raise ConfigError(
-                f"Invalid value {entry} for configuration {key}: listener {name} uses "
-                f"{protocol}; kpy supports PLAINTEXT only"
-            )
-        if any(other.name == name for other in result):
-            raise ConfigError(f"Invalid value {text} for configuration {key}: {name} twice")
-        result.append(Listener(name, host, port, protocol))
-    return result
 
 
 # -- effective configuration ----------------------------------------------------------------
@@ -400,7 +180,12 @@ class Config:
                 # Keys without effect that Kafka defines are checked and described all the same.
                 self._static[name] = parse_value(key, raw)
         self._check_identity()
-        self._listeners, self._advertised = self._parse_listeners()
+        self._listeners, self._advertised = broker_listeners(
+            self.get("listeners"),
+            self.get("advertised.listeners"),
+            self.get("listener.security.protocol.map"),
+            self.get("controller.listener.names"),
+        )
         self.generation = 0
         self._topic_defaults = self._compute_topic_defaults()
 
@@ -479,52 +264,6 @@ class Config:
 
     # -- listeners -----------------------------------------------------------------------------
 
-    def _parse_listeners(self) -> tuple[list[Listener], list[Listener]]:
-        protocols = parse_protocol_map(self.get("listener.security.protocol.map"))
-        controllers = {
-            n.strip().upper() for n in (self.get("controller.listener.names") or "").split(",")
-        } - {""}
-        for name in controllers:
-            # Kafka maps controller listeners missing from the map to PLAINTEXT.
-            protocols.setdefault(name, "PLAINTEXT")
-        every = parse_listeners(self.get("listeners"), protocols, "listeners")
-        seen: set[tuple[str, int]] = set()
-        for lst in every:
-            if lst.port and (lst.host, lst.port) in seen:
-                raise ConfigError(
-                    f"Invalid value {self.get('listeners')} for configuration listeners: "
-                    f"port {lst.port} is used twice"
-                )
-            seen.add((lst.host, lst.port))
-        # kpy has no controller protocol, so controller listeners are not opened.
-        served = [lst for lst in every if lst.name not in controllers]
-        if not served:
-            raise ConfigError(
-                f"Invalid value {self.get('listeners')} for configuration listeners: "
-                "no broker listener (all are controller.listener.names)"
-            )
-        raw_adv = self.get("advertised.listeners")
-        if not raw_adv:
-            return served, served
-        advertised = [
-            a
-            for a in parse_listeners(raw_adv, protocols, "advertised.listeners")
-            if a.name not in controllers
-        ]
-        names = {lst.name for lst in every}
-        for adv in advertised:
-            if adv.name not in names:
-                raise ConfigError(
-                    f"Invalid value {raw_adv} for configuration advertised.listeners: listener "
-                    f"{adv.name} is not in listeners"
-                )
-            if adv.host in _WILDCARDS:
-                raise ConfigError(
-                    f"Invalid value {raw_adv} for configuration advertised.listeners: cannot "
-                    f"advertise the non-routable address {adv.host}"
-                )
-        return served, advertised
-
     def listeners(self) -> list[Listener]:
         """The listeners to bind (controller listeners excluded)."""
         return list(self._listeners)
@@ -564,7 +303,7 @@ class Config:
             parsed = check_update(self, sets, deletes, per_broker=per_broker)
         except DynamicConfigError as exc:
             raise KafkaError(ErrorCode.INVALID_REQUEST, str(exc)) from None
-        _check_min_isr(sets, deletes, per_broker=per_broker)
+        check_min_isr(sets, deletes, per_broker=per_broker)
         if validate_only:
             return
         typed, text = self._layers(per_broker)
@@ -794,44 +533,3 @@ class Config:
             TYPE_IDS[key.type] if key is not None else 0,
             synonyms,
         )
-
-
-def validate_topic_config(
-    configs: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """Check topic overrides as CreateTopics / AlterConfigs receive them; returns them typed.
-
-    KafkaError(INVALID_CONFIG) names the bad key or value. ``defaults`` (an effective topic
-    config, e.g. ``Config.topic_defaults()``) enables the checks across keys."""
-    parsed: dict[str, Any] = {}
-    for name, raw in configs.items():
-        key = TOPIC_KEYS.get(name)
-        if key is None:
-            raise KafkaError(ErrorCode.INVALID_CONFIG, f"Unknown topic config name: {name}")
-        if raw is None:
-            raise KafkaError(
-                ErrorCode.INVALID_CONFIG, f"Null value not supported for topic configs: {name}"
-            )
-        try:
-            parsed[name] = parse_value(key, raw)
-        except ConfigError as exc:
-            raise KafkaError(ErrorCode.INVALID_CONFIG, str(exc)) from None
-    if parsed.get("remote.storage.enable"):
-        raise KafkaError(
-            ErrorCode.INVALID_CONFIG,
-            "Tiered storage is not supported by kpy: remote.storage.enable must be false",
-        )
-    effective = {**(defaults or {}), **parsed}
-    lo, hi = effective.get("min.compaction.lag.ms"), effective.get("max.compaction.lag.ms")
-    if (
-        lo is not None
-        and hi is not None
-        and lo > hi
-        and ("min.compaction.lag.ms" in parsed or "max.compaction.lag.ms" in parsed)
-    ):
-        raise KafkaError(
-            ErrorCode.INVALID_CONFIG,
-            f"conflict topic config setting min.compaction.lag.ms ({lo}) > "
-            f"max.compaction.lag.ms ({hi})",
-        )
-    return parsed

@@ -11,6 +11,9 @@ the checks of the components the keys reconfigure), in Kafka's order:
    listeners parse and keep their security protocol, an existing listener's prefixed keys
    other than its TLS stores and connection limits need a restart.
 
+``check_min_isr`` adds the controller's rule for min.insync.replicas while eligible leader
+replicas are on (KIP-966): INVALID_CONFIG.
+
 Names Kafka does not know and listener-prefixed names are accepted and kept as the strings
 given, as Kafka keeps them; the keys of kpy's table are kept typed. Every refusal is
 INVALID_REQUEST with a message naming the keys, as Kafka answers. Whether kpy acts on a key is
@@ -24,6 +27,9 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from kpy.config_keys import BROKER_KEYS, KAFKA_STATIC_KEYS, LISTENER_ONLY_KEYS, Key
+from kpy.config_listeners import parse_listeners, parse_protocol_map
+from kpy.config_values import ConfigError, parse_value
+from kpy.protocol.error_codes import ErrorCode, KafkaError
 
 if TYPE_CHECKING:
     from kpy.config import Config
@@ -175,8 +181,6 @@ def parse(name: str, raw: str) -> Any:
 
 
 def _parse_as(key: Key, raw: str) -> Any:
-    from kpy.config import ConfigError, parse_value
-
     try:
         return parse_value(key, raw)
     except ConfigError as exc:
@@ -273,8 +277,6 @@ def _check_components(config: Config, parsed: Mapping[str, Any]) -> None:
 
 def _current_listeners(config: Config) -> dict[str, str]:
     """Every configured listener (controller ones too) -> its security protocol."""
-    from kpy.config import ConfigError, parse_listeners, parse_protocol_map
-
     try:
         protocols = _with_controllers(
             config, parse_protocol_map(config.get("listener.security.protocol.map"))
@@ -293,8 +295,6 @@ def _with_controllers(config: Config, protocols: dict[str, str]) -> dict[str, st
 
 
 def _check_listeners(config: Config, listeners: str, protocol_map: str) -> None:
-    from kpy.config import ConfigError, parse_listeners, parse_protocol_map
-
     if not (listeners or "").strip():
         raise DynamicConfigError("Configuration 'listeners' must not be empty")
     try:
@@ -342,3 +342,20 @@ def _check_listener_prefixed(
                 f"ListenerName({existing[m.group(1)]}), restart broker or create a new listener "
                 "for update"
             )
+
+
+def check_min_isr(sets: Mapping[str, str], deletes: Iterable[str], *, per_broker: bool) -> None:
+    """Kafka 4.4's controller keeps min.insync.replicas cluster-wide while eligible leader
+    replicas are on (KIP-966, as kpy's clusters start, see metadata.py): a broker's own value
+    is never set or removed, the cluster default never removed (INVALID_CONFIG)."""
+    name = "min.insync.replicas"
+    if per_broker and (name in sets or name in deletes):
+        raise KafkaError(
+            ErrorCode.INVALID_CONFIG,
+            "Broker-level min.insync.replicas cannot be altered while ELR is enabled.",
+        )
+    if not per_broker and name in deletes and name not in sets:
+        raise KafkaError(
+            ErrorCode.INVALID_CONFIG,
+            "Cluster-level min.insync.replicas cannot be removed while ELR is enabled.",
+        )
