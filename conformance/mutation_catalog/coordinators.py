@@ -101,12 +101,8 @@ GROUPS = [
     ),
     M(
         "commit-metadata-dropped",
-        "                    groups.check_metadata(p.committed_metadata)\n"
-        "                    accepted[(name, p.partition_index)] = CommittedOffset(\n"
-        "                        p.committed_offset, p.committed_leader_epoch, p.committed_metadata, now_ms\n",
-        "                    groups.check_metadata(p.committed_metadata)\n"
-        "                    accepted[(name, p.partition_index)] = CommittedOffset(\n"
-        "                        p.committed_offset, p.committed_leader_epoch, None, now_ms\n",
+        "                    p.committed_offset, p.committed_leader_epoch, p.committed_metadata, now_ms\n",
+        "                    p.committed_offset, p.committed_leader_epoch, None, now_ms\n",
         "test_standalone_commit_and_fetch",
         "OffsetCommit stores the metadata string with the offset; OffsetFetch returns both",
     ),
