@@ -25,6 +25,7 @@ from kpy.fetch_session import FetchSessionCache
 from kpy.metadata import ClusterMetadata, Topic
 from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode, KafkaError
+from kpy.storage.errors import KafkaStorageError
 from kpy.storage.log import Log, LogConfig
 from kpy.storage.manager import LogManager
 
@@ -115,8 +116,9 @@ class Broker:
                 await self._storage_work(self.logs.checkpoint)
 
     async def _storage_work(self, fn: Any, *args: Any) -> None:
-        """Run background storage work in a worker thread. A failure (a full disk during a
-        flush or checkpoint, say) is logged and retried next round; it never stops the broker."""
+        """Run background storage work in a worker thread. An I/O error there takes its log
+        dir offline (logged once, see storage/log_dir_failure.py) and the work goes on with
+        the other dirs; anything unexpected is logged here; neither stops the broker."""
         try:
             await trio.to_thread.run_sync(fn, *args)
         except Exception:
@@ -157,12 +159,14 @@ class Broker:
                     self.logs.get_log(topic.name, p).update_config(config)
 
     def partition_log(self, topic: str, partition: int) -> Log:
-        """The log of a partition this broker leads, or UNKNOWN_TOPIC_OR_PARTITION."""
+        """The log of a partition this broker leads, or UNKNOWN_TOPIC_OR_PARTITION;
+        KAFKA_STORAGE_ERROR when its log dir is offline or its files failed to load."""
         log_ = self.logs.get_log(topic, partition)
+        if log_ is not None and log_.offline:
+            raise log_.offline_error()
         if log_ is None and (topic, partition) in self.logs.offline:
-            raise KafkaError(
-                ErrorCode.KAFKA_STORAGE_ERROR,
-                f"{topic}-{partition} is offline: {self.logs.offline[(topic, partition)]}",
+            raise KafkaStorageError(
+                f"{topic}-{partition} is offline: {self.logs.offline[(topic, partition)]}"
             )
         if log_ is None:
             raise KafkaError(
@@ -240,10 +244,8 @@ class Broker:
                 self.metadata.register(topic)
             except Exception as exc:
                 self.logs.delete_topic_logs(name)
-                if isinstance(exc, OSError):
-                    raise KafkaError(
-                        ErrorCode.KAFKA_STORAGE_ERROR, f"cannot create topic {name}: {exc}"
-                    ) from exc
+                if isinstance(exc, OSError):  # writing the topic registry
+                    raise KafkaStorageError(f"cannot create topic {name}: {exc}") from exc
                 raise
         log.info("created topic %s with %d partition(s)", name, partitions)
         return topic
@@ -301,12 +303,20 @@ class Broker:
         for p in range(topic.partitions):
             self.partition_log(name, p).update_config(config)
 
-    async def flush_logs(self, due: list[Log]) -> None:
-        """Run the fsyncs a produce request's flush policy made due, in a worker thread."""
-        await trio.to_thread.run_sync(lambda: [lg.flush() for lg in due])
+    async def flush_logs(self, due: list[Log]) -> dict[TopicPartition, KafkaStorageError]:
+        """Run the fsyncs a produce request's flush policy made due, in a worker thread;
+        returns the partitions whose fsync failed (their log dir is offline now)."""
 
-    def report_storage_error(self, topic: str, partition: int, exc: OSError) -> None:
-        log.error("storage error on %s-%d: %s", topic, partition, exc)
+        def flush() -> dict[TopicPartition, KafkaStorageError]:
+            failed = {}
+            for lg in due:
+                try:
+                    lg.flush()
+                except KafkaStorageError as exc:
+                    failed[(lg.topic, lg.partition)] = exc
+            return failed
+
+        return await trio.to_thread.run_sync(flush)
 
     # -- connections and listeners -------------------------------------------------------------
 

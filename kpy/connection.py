@@ -143,13 +143,11 @@ class Connection:
                         if produce:
                             debug = request_log.isEnabledFor(logging.DEBUG)
                             started = time.perf_counter() if debug else 0.0
-                            taken = (_produce_frame or _load_produce_frame())(self.broker, frame)
-                            if taken is not None:
-                                chunks, due = taken
-                                if due:
-                                    await self.broker.flush_logs(due)
-                                if debug:
-                                    self._log_produce(frame, started, bool(chunks))
+                            chunks = await (_produce_frame or _load_produce_frame())(
+                                self.broker, frame
+                            )
+                            if chunks is not None and debug:
+                                self._log_produce(frame, started, bool(chunks))
                         if chunks is None:
                             chunks = await dispatch(frame, self._make_ctx)
                     except CloseConnection:

@@ -29,10 +29,9 @@ OFFSETS = [
     ),
     M(
         "list-offsets-echoes-timestamp",
-        "                if ts >= timestamp and off >= self.log_start_offset:\n"
-        "                    return off, ts\n",
-        "                if ts >= timestamp and off >= self.log_start_offset:\n"
-        "                    return off, timestamp  # mutation: the asked, not the found time\n",
+        "            if ts >= timestamp and off >= start_offset:\n                return off, ts\n",
+        "            if ts >= timestamp and off >= start_offset:\n"
+        "                return off, timestamp  # mutation: the asked, not the found time\n",
         "test_by_timestamp",
         "KIP-79: a timestamp finds the first record at or after it, with that record's time",
     ),

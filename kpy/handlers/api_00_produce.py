@@ -8,18 +8,21 @@ and clients send the highest version both sides know, so no client picks v0-2 fr
 Each partition's records are validated (kpy.storage.validator) and appended independently,
 so one partition's error does not fail the others. acks=0 gets no response at all; acks=1
 and acks=-1 are the same on a single broker: the append is acknowledged once it is in the
-log (and fsynced when the topic's flush settings ask for it).
+log (and fsynced when the topic's flush settings ask for it; a failed fsync answers that
+partition KAFKA_STORAGE_ERROR, as Kafka's flush inside the append does).
 
 ``produce_frame`` is the connection's shortcut for the common request (no transactional id,
 no tagged fields): it reads the frame with a few struct calls, appends through
 the same ``append_partition`` as the handler, and writes a response with no errors directly;
-anything else (or any error) takes the general path, which gives byte-identical responses.
+anything else takes the general path, and a response with errors goes through the generated
+encoder, which gives byte-identical responses.
 """
 
 from __future__ import annotations
 
 import logging
 import struct
+from collections.abc import Mapping
 from typing import Any
 
 from kpy.dispatch import REGISTRY, RequestContext, handles
@@ -86,8 +89,26 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
     topics = [(t.name, [(p.index, p.records) for p in t.partition_data]) for t in req.topic_data]
     results, due = append_all(ctx.broker, topics, req.transactional_id, ctx.api_version)
     if due:
-        await ctx.broker.flush_logs(due)
+        results = with_failures(results, await ctx.broker.flush_logs(due))
     return response_of(results) if answered(req.acks) else None
+
+
+def with_failures(results: Results, failed: Mapping[tuple[str, int], KafkaError]) -> Results:
+    """``results`` with the partitions whose fsync failed answered with that error."""
+    if not failed:
+        return results
+    return [
+        (
+            name,
+            [
+                (r[0], exc.code, -1, -1, -1, exc.message)
+                if (exc := failed.get((name, r[0]))) is not None
+                else r
+                for r in outcomes
+            ],
+        )
+        for name, outcomes in results
+    ]
 
 
 def _refused_acks(broker, req: ProduceRequest) -> ProduceResponse:
@@ -144,21 +165,17 @@ def append_partition(
     appended: list,
 ) -> Outcome:
     log = None
-    with ItemError() as refused:
-        try:
-            log = broker.partition_log(topic, index)
-            meta = broker.metadata.get(topic)
-            if meta.internal:
-                raise KafkaError(
-                    ErrorCode.INVALID_TOPIC_EXCEPTION, f"Cannot append to internal topic {topic}"
-                )
-            batch = validate_produce_records(data, broker.topic_effective_config(topic), now_ms)
-            if transactional_id is not None:
-                broker.txns.check_produce(transactional_id, topic, index, batch.header, version)
-            result = log.append_batch(batch, meta.leader_epochs[index])
-        except OSError as exc:
-            broker.report_storage_error(topic, index, exc)
-            return (index, ErrorCode.KAFKA_STORAGE_ERROR, -1, -1, -1, str(exc))
+    with ItemError() as refused:  # KafkaStorageError included: the log dir is offline
+        log = broker.partition_log(topic, index)
+        meta = broker.metadata.get(topic)
+        if meta.internal:
+            raise KafkaError(
+                ErrorCode.INVALID_TOPIC_EXCEPTION, f"Cannot append to internal topic {topic}"
+            )
+        batch = validate_produce_records(data, broker.topic_effective_config(topic), now_ms)
+        if transactional_id is not None:
+            broker.txns.check_produce(transactional_id, topic, index, batch.header, version)
+        result = log.append_batch(batch, meta.leader_epochs[index])
     if refused:
         # As Kafka: a batch refused for a record's timestamp carries the log start offset.
         start = -1
@@ -277,10 +294,10 @@ def _parse_flexible(frame: memoryview, pos: int, version: int, corr: int) -> Par
     return version, corr, acks, topics
 
 
-def produce_frame(broker, frame: memoryview) -> tuple[list[Any], list] | None:
-    """Take a produce frame through the shortcut: (the response chunks, [] for acks=0; the
-    logs to flush before answering), or None when the frame needs the general path
-    (nothing has been appended then)."""
+async def produce_frame(broker, frame: memoryview) -> list[Any] | None:
+    """Take a produce frame through the shortcut: the response chunks ([] for acks=0), sent
+    once the fsyncs the flush policy made due have run, or None when the frame needs the
+    general path (nothing has been appended then)."""
     parsed = parse_simple(frame)
     if parsed is None:
         return None
@@ -292,11 +309,13 @@ def produce_frame(broker, frame: memoryview) -> tuple[list[Any], list] | None:
         log.exception("Produce v%d handler failed", version)
         indexes = [(name, [i for i, _ in parts]) for name, parts in topics]
         results, due = failed(indexes, ErrorCode.UNKNOWN_SERVER_ERROR), []
+    if due:
+        results = with_failures(results, await broker.flush_logs(due))
     if not answered(acks):
-        return [], due
+        return []
     if any(r[1] for _, rs in results for r in rs):
-        return framing.encode_response(corr, 0, version, response_of(results)), due
-    return [encode_success(corr, version, results)], due
+        return framing.encode_response(corr, 0, version, response_of(results))
+    return [encode_success(corr, version, results)]
 
 
 def encode_success(corr: int, version: int, results: Results) -> bytearray:

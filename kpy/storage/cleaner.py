@@ -17,11 +17,18 @@ transactions) and segments with records younger than ``min.compaction.lag.ms``. 
    baseTimestamp with the hasDeleteHorizonMs attribute, as Kafka does) has passed; a marker
    also stays while data of its transaction remains. Data of aborted transactions is
    dropped;
-3. swaps each group crash-safely: write ``<base>.log.cleaned``, fsync, rename it to
-   ``<base>.log.swap`` (the commit point), delete the old segments' files, rename the swap to
-   ``<base>.log``, rebuild the indexes. On start-up ``list_segments`` deletes ``.cleaned``
-   files and completes any ``.swap`` (see ``complete_swap``), so each segment is either its
-   old or its new version.
+3. swaps each group crash-safely: write ``<base>.log.cleaned``, fsync; then, holding the
+   log's lock and only if the group is still in the log, rename it to ``<base>.log.swap``
+   (the commit point), delete the old segments' files, rename the swap to ``<base>.log``,
+   index it from the batch headers written and put it in the segment list. On start-up the
+   loader deletes ``.cleaned`` files and completes any ``.swap`` (loader.complete_swap), so
+   each segment is either its old or its new version.
+
+Locking: the segment list is only walked under the log's lock; the slow part (reading the
+dirty segments, writing the cleaned file) works on the segments picked under it. Retention,
+DeleteRecords or a truncation may delete one of them meanwhile: the pass then stops
+(SegmentsChanged) and the next one starts afresh. Any other I/O error takes the log dir
+offline, as Kafka's cleaner does.
 
 The checkpoint file holds, per partition, the offset below which the log is clean.
 """
@@ -36,9 +43,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kpy.protocol import records
-from kpy.protocol.records import BATCH_OVERHEAD, BatchHeader, read_header
+from kpy.protocol.records import BatchHeader, read_header
+from kpy.storage.errors import KafkaStorageError
 from kpy.storage.files import fsync_dir, read_checkpoint, write_checkpoint
-from kpy.storage.loader import recover_segment
+from kpy.storage.log_dir_failure import LogDirFailureChannel
 from kpy.storage.segment import LogSegment, segment_name
 from kpy.storage.txn_index import AbortedTxn
 
@@ -49,6 +57,10 @@ log = logging.getLogger("kpy.storage.cleaner")
 
 CHECKPOINT = "cleaner-offset-checkpoint"
 _INDEX_SUFFIXES = (".index", ".timeindex", ".txnindex")
+
+
+class SegmentsChanged(ValueError):
+    """Segments being cleaned were deleted or replaced meanwhile; the next pass retries."""
 
 
 @dataclass
@@ -70,20 +82,22 @@ def is_compacted(lg: Log) -> bool:
 
 def first_uncleanable_offset(lg: Log, now_ms: int) -> int:
     """Segments wholly below this offset may be cleaned (a segment boundary)."""
-    limit = lg.active.base_offset
-    unstable = lg.producer_state.first_unstable_offset()
+    with lg.lock:
+        segments = lg.segments
+        unstable = lg.producer_state.first_unstable_offset()
+    limit = segments[-1].base_offset
     if unstable is not None:
         limit = min(limit, unstable)
     lag = lg.config.min_compaction_lag_ms
-    end = lg.segments[0].base_offset
-    for seg in lg.segments[:-1]:
+    end = segments[0].base_offset
+    for seg in segments[:-1]:
         if seg.next_offset > limit:
             break
         if lag > 0 and seg.max_timestamp >= 0 and now_ms - seg.max_timestamp < lag:
             break
         end = seg.next_offset
     # Whole segments only: the end is the base of the first segment not wholly below it.
-    for seg in lg.segments:
+    for seg in segments:
         if seg.base_offset >= end:
             return seg.base_offset
     return end
@@ -92,7 +106,7 @@ def first_uncleanable_offset(lg: Log, now_ms: int) -> int:
 def dirty_ratio(lg: Log, first_dirty: int, end: int) -> tuple[float, int]:
     """(dirty bytes / cleanable bytes, dirty bytes) for [log start, end)."""
     clean = dirty = 0
-    for seg in lg.segments:
+    for seg in lg.segments:  # a copy, taken under the log's lock
         if seg.base_offset >= end:
             break
         if seg.base_offset >= first_dirty:
@@ -103,9 +117,9 @@ def dirty_ratio(lg: Log, first_dirty: int, end: int) -> tuple[float, int]:
     return (dirty / total if total else 0.0), dirty
 
 
-def _aborted(lg: Log, lo: int, hi: int) -> list[AbortedTxn]:
+def _aborted(segments: list[LogSegment], lo: int, hi: int) -> list[AbortedTxn]:
     out: list[AbortedTxn] = []
-    for seg in lg.segments:
+    for seg in segments:
         out.extend(seg.txn_index.collect(lo, hi))
     return out
 
@@ -252,16 +266,23 @@ def _path(directory: Path, base: int, suffix: str) -> Path:
     return directory / f"{segment_name(base)}{suffix}"
 
 
-def _write_file(path: Path, chunks: Iterable[bytes]) -> None:
+def _write_file(path: Path, chunks: Iterable[bytes]) -> list[tuple[int, BatchHeader]]:
+    """Write ``chunks`` (whole batches) to a new file and fsync it; returns the position and
+    header of each batch written."""
+    written: list[tuple[int, BatchHeader]] = []
+    position = 0
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         for c in chunks:
+            written.append((position, read_header(c)))
+            position += len(c)
             view = memoryview(c)
             while view:
                 view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
         os.close(fd)
+    return written
 
 
 def swap_in(lg: Log, group: list[LogSegment], chunks: Iterable[bytes], now_ms: int) -> LogSegment:
@@ -270,41 +291,49 @@ def swap_in(lg: Log, group: list[LogSegment], chunks: Iterable[bytes], now_ms: i
     base = group[0].base_offset
     cleaned = _path(lg.dir, base, ".log.cleaned")
     swap = _path(lg.dir, base, ".log.swap")
-    _write_file(cleaned, chunks)
-    # Retention falls back to the file's mtime for segments without timestamps: the cleaned
-    # segment keeps the newest replaced file's, as Kafka's cleaner does, so cleaning never
-    # makes old untimed data look new.
-    newest = os.stat(group[-1].log_path)
-    os.utime(cleaned, ns=(newest.st_atime_ns, newest.st_mtime_ns))
-    i = next((k for k, s in enumerate(lg.segments) if s is group[0]), -1)
-    if lg.segments[i : i + len(group)] != group:
-        # DeleteRecords or a truncation got there first: give this group up.
-        _unlink(cleaned)
-        raise ValueError(f"segments from {base} changed while being cleaned")
-    os.rename(cleaned, swap)
-    fsync_dir(lg.dir)
-    carried = [t for seg in group for t in seg.txn_index.entries]
-    for seg in group:
-        # Unlinking leaves the open fds readable: readers go on with the old version.
-        for suffix in _INDEX_SUFFIXES:
-            _unlink(_path(lg.dir, seg.base_offset, suffix))
-        if seg.base_offset != base:
-            _unlink(seg.log_path)
-    os.rename(swap, _path(lg.dir, base, ".log"))
-    fsync_dir(lg.dir)
-    new = lg.segment_obj(base, now_ms)
-    new.size = os.fstat(new.fd).st_size
-    recover_segment(new, validate=False)  # the indexes are derived: build them afresh
-    for t in sorted(carried, key=lambda t: t.last_offset):
-        new.txn_index.append(t)
-    new.created_ms = group[0].created_ms
+    written = _write_file(cleaned, chunks)
+    with lg.lock:
+        if lg.offline:
+            raise lg.offline_error()
+        if not lg.holds(group):
+            # DeleteRecords, retention or a truncation got there first: give this group up.
+            _unlink(cleaned)
+            raise SegmentsChanged(f"segments from {base} changed while being cleaned")
+        # Retention falls back to the file's mtime for segments without timestamps: the
+        # cleaned segment keeps the newest replaced file's, as Kafka's cleaner does, so
+        # cleaning never makes old untimed data look new.
+        newest = os.fstat(group[-1].fd)
+        os.utime(cleaned, ns=(newest.st_atime_ns, newest.st_mtime_ns))
+        os.rename(cleaned, swap)
+        fsync_dir(lg.dir)
+        for seg in group:
+            # Unlinking leaves the open fds readable: readers go on with the old version.
+            for suffix in _INDEX_SUFFIXES:
+                _unlink(_path(lg.dir, seg.base_offset, suffix))
+            if seg.base_offset != base:
+                _unlink(seg.log_path)
+        os.rename(swap, _path(lg.dir, base, ".log"))
+        fsync_dir(lg.dir)
+        new = lg.segment_obj(base, now_ms)
+        # The indexes are derived: build them afresh from the headers just written.
+        new.reset_indexes()
+        for position, h in written:
+            new.note_batch(h, index=True, position=position)
+        new.size = written[-1][0] + written[-1][1].size if written else 0
+        for t in sorted((t for seg in group for t in seg.txn_index.entries), key=_last):
+            new.txn_index.append(t)
+        new.created_ms = group[0].created_ms
+        lg.replace_segments(group, new)
+        for seg in group:
+            # Closed later (file.delete.delay.ms). seg.fd stays set: a read on the event loop
+            # thread that picked the old segment just before the swap still works.
+            lg.closer.add(seg.fd, now_ms)
     new.flush()
-    lg.replace_segments(group, new)
-    for seg in group:
-        # Closed later (file.delete.delay.ms). seg.fd stays set: a read on the event loop
-        # thread that picked the old segment just before the swap still works.
-        lg.closer.add(seg.fd, now_ms)
     return new
+
+
+def _last(t: AbortedTxn) -> int:
+    return t.last_offset
 
 
 def _unlink(path: Path) -> None:
@@ -312,33 +341,6 @@ def _unlink(path: Path) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
-
-
-def complete_swap(directory: Path, swap_name: str) -> None:
-    """Finish a swap interrupted by a crash: the ``.swap`` file is the new version of every
-    segment whose base offset it covers; those go and the swap becomes ``<base>.log``."""
-    base = int(swap_name.split(".", 1)[0])
-    swap = directory / swap_name
-    next_offset = base
-    with open(swap, "rb") as f:
-        pos = 0
-        while True:
-            f.seek(pos)
-            head = f.read(BATCH_OVERHEAD)
-            if len(head) < BATCH_OVERHEAD:
-                break
-            h = read_header(head)
-            next_offset = h.next_offset
-            pos += h.size
-    for name in os.listdir(directory):
-        stem, _, suffix = name.partition(".")
-        if stem.isdigit() and suffix in ("log", "index", "timeindex", "txnindex"):
-            b = int(stem)
-            if b == base or base <= b < next_offset:
-                _unlink(directory / name)
-    os.rename(swap, _path(directory, base, ".log"))
-    fsync_dir(directory)
-    log.warning("%s: completed an interrupted cleaner swap of segment %d", directory, base)
 
 
 def _filtered(writer: _GroupWriter, group: list[LogSegment]) -> Iterable[bytes]:
@@ -358,11 +360,17 @@ def clean_log(
     max_keys: int = 500_000,
     force: bool = False,
 ) -> CleanResult | None:
-    """One cleaning pass over ``lg`` if it needs one (or ``force``); None when it did not."""
-    end = first_uncleanable_offset(lg, now_ms)
-    first_dirty = max(min(first_dirty, end), lg.segments[0].base_offset)
-    ratio, dirty_bytes = dirty_ratio(lg, first_dirty, end)
-    cleanable = [s for s in lg.segments if s.base_offset < end]
+    """One cleaning pass over ``lg`` if it needs one (or ``force``); None when it did not.
+    Raises SegmentsChanged (retry later) and KafkaStorageError (the log dir went offline)."""
+    with lg.lock:  # the segment list is walked under the log's lock only
+        if lg.offline:
+            raise lg.offline_error()
+        segments = lg.segments
+        end = first_uncleanable_offset(lg, now_ms)
+        first_dirty = max(min(first_dirty, end), segments[0].base_offset)
+        ratio, dirty_bytes = dirty_ratio(lg, first_dirty, end)
+        aborted = _aborted(segments, segments[0].base_offset, end)
+    cleanable = [s for s in segments if s.base_offset < end]
     if not cleanable:
         return None
     if not force:
@@ -374,21 +382,28 @@ def clean_log(
         if not dirty_bytes or (ratio < lg.config.min_cleanable_dirty_ratio and not overdue):
             return None
     dirty_segs = [s for s in cleanable if s.base_offset >= first_dirty][:max_segments]
-    aborted = _aborted(lg, lg.segments[0].base_offset, end)
-    offsets, map_end = build_offset_map(dirty_segs, aborted, max_keys)
-    if not dirty_segs:
-        map_end = first_dirty
-    to_clean = [s for s in cleanable if s.next_offset <= map_end or s.base_offset < map_end]
-    result = CleanResult(
-        segments_before=len(to_clean),
-        bytes_before=sum(s.size for s in to_clean),
-        first_dirty=map_end,
-    )
-    writer = _GroupWriter(lg, offsets, aborted, now_ms)
-    for group in group_segments(to_clean, lg.config.segment_bytes):
-        new = swap_in(lg, group, _filtered(writer, group), now_ms)
-        result.segments_after += 1
-        result.bytes_after += new.size
+    reading = dirty_segs
+    try:
+        offsets, map_end = build_offset_map(dirty_segs, aborted, max_keys)
+        if not dirty_segs:
+            map_end = first_dirty
+        to_clean = [s for s in cleanable if s.next_offset <= map_end or s.base_offset < map_end]
+        result = CleanResult(
+            segments_before=len(to_clean),
+            bytes_before=sum(s.size for s in to_clean),
+            first_dirty=map_end,
+        )
+        writer = _GroupWriter(lg, offsets, aborted, now_ms)
+        for group in group_segments(to_clean, lg.config.segment_bytes):
+            reading = group
+            new = swap_in(lg, group, _filtered(writer, group), now_ms)
+            result.segments_after += 1
+            result.bytes_after += new.size
+    except OSError as exc:
+        if not lg.holds(reading):
+            # A segment was deleted under the cleaner (its fd closed): not a disk error.
+            raise SegmentsChanged(f"{lg.topic}-{lg.partition}: segments deleted") from exc
+        raise lg.storage_failure("cleaning", exc) from exc
     result.records_removed = writer.removed
     result.next_horizon_ms = writer.next_horizon
     return result
@@ -398,9 +413,15 @@ class LogCleaner:
     """Cleans the compacted logs of a set of log dirs, keeping one checkpoint per dir."""
 
     def __init__(
-        self, log_dirs: list[Path], *, max_segments: int = 16, max_keys: int = 500_000
+        self,
+        log_dirs: list[Path],
+        *,
+        max_segments: int = 16,
+        max_keys: int = 500_000,
+        failures: LogDirFailureChannel | None = None,
     ) -> None:
         self.log_dirs = log_dirs
+        self.failures = failures if failures is not None else LogDirFailureChannel()
         self.max_segments = max_segments
         self.max_keys = max_keys
         self.first_dirty: dict[Path, dict[tuple[str, int], int]] = {
@@ -436,9 +457,12 @@ class LogCleaner:
                     max_keys=self.max_keys,
                     force=self._due(lg, now_ms),
                 )
-            except (OSError, ValueError, RuntimeError) as exc:
-                # RuntimeError: producer state changed under us (appends run on the event
-                # loop thread); the next pass retries.
+            except KafkaStorageError:
+                continue  # its log dir is offline now (logged once, by the failure channel)
+            except (ValueError, RuntimeError) as exc:
+                # SegmentsChanged (a ValueError): retention or DeleteRecords deleted segments
+                # being cleaned; RuntimeError: producer state changed under us (appends run on
+                # the event loop thread). The next pass retries.
                 log.error("%s-%d: cleaning failed: %s", lg.topic, lg.partition, exc)
                 continue
             if result is None:
@@ -466,7 +490,12 @@ class LogCleaner:
             live = {(lg.topic, lg.partition) for lg in logs if Path(lg.log_dir) == d}
             marks = {tp: o for tp, o in self.first_dirty[d].items() if tp in live}
             self.first_dirty[d] = marks
-            write_checkpoint(d / CHECKPOINT, marks)
+            if self.failures.is_offline(str(d)):
+                continue
+            try:
+                write_checkpoint(d / CHECKPOINT, marks)
+            except OSError as exc:
+                self.failures.fail(str(d), "writing the cleaner checkpoint", exc)
         return cleaned
 
     def statistics(self) -> dict[str, int]:

@@ -7,21 +7,25 @@ which everything was fsynced) is re-read batch by batch: size, magic, CRC
 (``records.validate_batch``) and offsets increasing. The log is cut at the first invalid
 batch, later segments are deleted, the indexes of re-read segments are rebuilt, and every
 such action is logged at WARNING with the partition, the segment and the byte count.
+
+Before any segment is opened, what an interrupted cleaner swap left is settled (see
+cleaner.py for the swap protocol): a ``<base>.log.swap`` file was committed and replaces
+every segment whose offsets it covers (``complete_swap``); ``.cleaned`` files (never
+committed) and ``.deleted`` leftovers are removed.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from kpy.protocol import records
 from kpy.protocol.records import BATCH_OVERHEAD, LOG_OVERHEAD, read_header
-from kpy.storage.segment import LogSegment, list_segments
-
-if TYPE_CHECKING:
-    from kpy.storage.log import Log
+from kpy.storage.files import fsync_dir
+from kpy.storage.segment import LogSegment, segment_name
 
 log = logging.getLogger("kpy.storage")
 
@@ -87,20 +91,41 @@ def recover_segment(seg: LogSegment, *, validate: bool) -> int:
     return truncated
 
 
+def open_segment(seg: LogSegment, *, recover: bool) -> int:
+    """Open an existing segment. With ``recover`` (unclean shutdown, past the recovery
+    point) every batch is re-validated and the file cut after the last valid one; the
+    indexes are rebuilt then, and also whenever they are missing or fail their sanity
+    check. Returns the number of bytes truncated."""
+    seg.open_existing()
+    if not recover:
+        problem = seg.load_indexes()
+        if problem is None:
+            return 0
+        log.warning("%s: %s, rebuilding indexes", seg.log_path, problem)
+    return recover_segment(seg, validate=recover)
+
+
 def load_segments(
-    lg: Log, *, recovery_point: int, clean: bool, now_ms: int
+    directory: Path,
+    new_segment: Callable[[int], LogSegment],
+    *,
+    name: str,
+    recovery_point: int,
+    clean: bool,
+    now_ms: int,
 ) -> tuple[list[LogSegment], RecoveryReport]:
-    """Open the segments of ``lg``'s directory, oldest first, recovering as described above."""
+    """Open the segments of ``directory`` (``new_segment(base)`` makes the object of one),
+    oldest first, recovering as described above; ``name`` (topic-partition) is for the log."""
     report = RecoveryReport()
     segments: list[LogSegment] = []
-    bases = list_segments(lg.dir)
+    bases = list_segments(directory)
     for i, base in enumerate(bases):
-        seg = lg.segment_obj(base, now_ms)
+        seg = new_segment(base)
         # A segment needs re-validation if any of its data may lie past the recovery point.
         recover = not clean and (i + 1 >= len(bases) or bases[i + 1] > recovery_point)
         if recover:
             report.recovered_segments.append(base)
-        truncated = seg.load(recover=recover)
+        truncated = open_segment(seg, recover=recover)
         segments.append(seg)
         first = seg.read_bytes(0, BATCH_OVERHEAD)
         if len(first) == BATCH_OVERHEAD:
@@ -110,9 +135,8 @@ def load_segments(
             report.truncated_bytes += truncated
             report.truncated_segment = base
             log.warning(
-                "%s-%d: recovery truncated %d bytes of segment %s; log end offset now %d",
-                lg.topic,
-                lg.partition,
+                "%s: recovery truncated %d bytes of segment %s; log end offset now %d",
+                name,
                 truncated,
                 seg.log_path.name,
                 seg.next_offset,
@@ -120,11 +144,10 @@ def load_segments(
         if truncated and i + 1 < len(bases):
             # Everything after an invalid batch is gone, later segments included.
             for later in bases[i + 1 :]:
-                s = lg.segment_obj(later, now_ms)
+                s = new_segment(later)
                 log.warning(
-                    "%s-%d: recovery deleted segment %s (after the truncation point)",
-                    lg.topic,
-                    lg.partition,
+                    "%s: recovery deleted segment %s (after the truncation point)",
+                    name,
                     s.log_path.name,
                 )
                 s.delete()
@@ -138,3 +161,57 @@ def load_segments(
         log.warning("%s: deleting empty segment with a wrong base offset", seg.log_path)
         seg.delete()
     return segments, report
+
+
+def list_segments(directory: Path) -> list[int]:
+    """Base offsets of the segments in ``directory``, after finishing or discarding what an
+    interrupted cleaner left: a ``.swap`` file is committed and replaces the segments it
+    covers; ``.cleaned`` files (not committed) and ``.deleted`` files go."""
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".log.swap") and name.split(".", 1)[0].isdigit():
+            complete_swap(directory, name)
+    bases = []
+    for name in os.listdir(directory):
+        if name.endswith(".log") and name[:-4].isdigit():
+            bases.append(int(name[:-4]))
+        elif name.endswith((".cleaned", ".swap", ".deleted")):
+            # Uncommitted leftovers; the .log files are authoritative.
+            try:
+                os.unlink(directory / name)
+            except OSError:
+                pass
+    return sorted(bases)
+
+
+def complete_swap(directory: Path, swap_name: str) -> None:
+    """Finish a swap interrupted by a crash: the ``.swap`` file is the new version of every
+    segment whose base offset it covers; those go and the swap becomes ``<base>.log``."""
+    base = int(swap_name.split(".", 1)[0])
+    swap = directory / swap_name
+    next_offset = base
+    with open(swap, "rb") as f:
+        pos = 0
+        while True:
+            f.seek(pos)
+            head = f.read(BATCH_OVERHEAD)
+            if len(head) < BATCH_OVERHEAD:
+                break
+            h = read_header(head)
+            next_offset = h.next_offset
+            pos += h.size
+    for name in os.listdir(directory):
+        stem, _, suffix = name.partition(".")
+        if stem.isdigit() and suffix in ("log", "index", "timeindex", "txnindex"):
+            b = int(stem)
+            if b == base or base <= b < next_offset:
+                _unlink(directory / name)
+    os.rename(swap, directory / f"{segment_name(base)}.log")
+    fsync_dir(directory)
+    log.warning("%s: completed an interrupted cleaner swap of segment %d", directory, base)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

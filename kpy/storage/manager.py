@@ -4,6 +4,11 @@ checkpoint files and the clean-shutdown marker.
 Per log dir: ``recovery-point-offset-checkpoint`` and ``log-start-offset-checkpoint`` (Kafka's
 text format), and ``.kafka_cleanshutdown`` while the broker is stopped cleanly. A missing
 marker at start-up means a crash: every log is validated past its recovery point.
+
+Log dir failures (log_dir_failure.py): the first I/O error of a log, a checkpoint write or
+the cleaner takes its whole log dir offline. Background work then skips that dir's logs,
+no checkpoint or clean-shutdown marker is written there (so the next start-up recovers it),
+and new partitions go to the dirs still online.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kpy.storage.cleaner import LogCleaner
+from kpy.storage.errors import KafkaStorageError
 from kpy.storage.files import DeferredCloser, atomic_write, read_checkpoint, write_checkpoint
 from kpy.storage.log import Log, LogConfig
+from kpy.storage.log_dir_failure import LogDirFailureChannel
 
 log = logging.getLogger("kpy.storage")
 
@@ -48,8 +55,19 @@ class LogManager:
         self.offline: dict[tuple[str, int], str] = {}  # partitions whose files failed to load
         # fds of deleted segments, closed file.delete.delay.ms (60 s) later; see files.py.
         self.closer = DeferredCloser()
+        self.failures = LogDirFailureChannel()
+        self.failures.add_listener(self._dir_failed)
         self._next_dir = 0
         self.cleaner: LogCleaner | None = None
+
+    def _dir_failed(self, log_dir: str) -> None:
+        if all(self.failures.is_offline(str(d)) for d in self.log_dirs):
+            # Kafka halts here; kpy keeps serving what does not need a log (see
+            # log_dir_failure.py for why).
+            log.error("every log dir is offline: restart the broker once the disks are fixed")
+
+    def online_dirs(self) -> list[Path]:
+        return [d for d in self.log_dirs if not self.failures.is_offline(str(d))]
 
     def load(self, configs: Callable[[str], LogConfig] | None = None) -> None:
         """Open every partition directory (recovering after a crash)."""
@@ -64,7 +82,7 @@ class LogManager:
                 if tp is None or not (d / entry).is_dir() or entry.endswith("-delete"):
                     continue
                 config = configs(tp[0]) if configs else self.default_config
-                lg = Log(d / entry, tp[0], tp[1], config, clock=self.clock, closer=self.closer)
+                lg = self._new_log(d, tp[0], tp[1], config)
                 try:
                     lg.load(
                         recovery_point=recovery.get(tp, 0),
@@ -92,22 +110,35 @@ class LogManager:
     def create_log(
         self, topic: str, partition: int, topic_id: uuid.UUID, config: LogConfig | None = None
     ) -> Log:
+        """The partition's log, created in the next online log dir (round robin) unless it
+        exists; KafkaStorageError when every dir is offline or the creation fails."""
         existing = self.logs.get((topic, partition))
         if existing is not None:
             return existing
-        d = self.log_dirs[self._next_dir % len(self.log_dirs)]
+        online = self.online_dirs()
+        if not online:
+            raise KafkaStorageError(f"cannot create {topic}-{partition}: every log dir is offline")
+        d = online[self._next_dir % len(online)]
         self._next_dir += 1
-        lg = Log(
-            d / f"{topic}-{partition}",
-            topic,
-            partition,
-            config or self.default_config,
-            clock=self.clock,
-            closer=self.closer,
-        )
+        lg = self._new_log(d, topic, partition, config or self.default_config)
         lg.create(topic_id)
         self.logs[(topic, partition)] = lg
         return lg
+
+    def _new_log(self, d: Path, topic: str, partition: int, config: LogConfig) -> Log:
+        return Log(
+            d / f"{topic}-{partition}",
+            topic,
+            partition,
+            config,
+            clock=self.clock,
+            closer=self.closer,
+            failures=self.failures,
+        )
+
+    def online_logs(self) -> list[Log]:
+        """The logs whose dir is online (a copy: topic creation may add logs meanwhile)."""
+        return [lg for lg in list(self.logs.values()) if not lg.offline]
 
     def get_log(self, topic: str, partition: int) -> Log | None:
         return self.logs.get((topic, partition))
@@ -121,55 +152,60 @@ class LogManager:
 
     def apply_retention(self, now_ms: int) -> None:
         self.closer.reap(now_ms)
-        for lg in list(self.logs.values()):
+        for lg in self.online_logs():
             try:
                 lg.apply_retention(now_ms)
-            except OSError as exc:
-                log.error("%s-%d: retention failed: %s", lg.topic, lg.partition, exc)
+            except KafkaStorageError:
+                pass  # its dir went offline: logged once by the failure channel
 
     def clean_if_needed(self, now_ms: int) -> int:
         """One log-cleaner pass over the compacted logs (see cleaner.py); returns how many
         logs were cleaned."""
         if self.cleaner is None:
-            self.cleaner = LogCleaner(self.log_dirs)
-        return self.cleaner.clean(list(self.logs.values()), now_ms)
-
-    def needs_flush(self) -> bool:
-        now = int(self.clock() * 1000)
-        return any(lg.flush_due(now) for lg in self.logs.values())
-
-    def flush_due(self) -> None:
-        now = int(self.clock() * 1000)
-        for lg in list(self.logs.values()):
-            if lg.flush_due(now):
-                lg.flush()
+            self.cleaner = LogCleaner(self.log_dirs, failures=self.failures)
+        return self.cleaner.clean(self.online_logs(), now_ms)
 
     def flush_if_needed(self, now_ms: int) -> None:
+        """fsync the logs whose flush policy made it due, and the producer snapshots of the
+        others' last roll. A failure takes that log's dir offline, where nothing is fsynced
+        again; the other dirs carry on."""
         self.closer.reap(now_ms)
-        for lg in list(self.logs.values()):
-            if lg.flush_due(now_ms):
-                lg.flush()
-            else:
-                lg.sync_snapshot()
+        for lg in self.online_logs():
+            try:
+                if lg.flush_due(now_ms):
+                    lg.flush()
+                else:
+                    lg.sync_snapshot()
+            except KafkaStorageError:
+                pass  # logged once by the failure channel
 
     def checkpoint(self) -> None:
-        for d in self.log_dirs:
+        """Write the recovery point and log start offset checkpoints of the online dirs."""
+        for d in self.online_dirs():
             # list() first: topic creation may add logs from another thread meanwhile.
             mine = [lg for lg in list(self.logs.values()) if Path(lg.log_dir) == d]
-            write_checkpoint(
-                d / RECOVERY_CHECKPOINT,
-                {(lg.topic, lg.partition): lg.recovery_point for lg in mine},
-            )
-            write_checkpoint(
-                d / START_CHECKPOINT, {(lg.topic, lg.partition): lg.log_start_offset for lg in mine}
-            )
+            try:
+                write_checkpoint(
+                    d / RECOVERY_CHECKPOINT,
+                    {(lg.topic, lg.partition): lg.recovery_point for lg in mine},
+                )
+                write_checkpoint(
+                    d / START_CHECKPOINT,
+                    {(lg.topic, lg.partition): lg.log_start_offset for lg in mine},
+                )
+            except OSError as exc:
+                self.failures.fail(str(d), "writing the offset checkpoints", exc)
 
     def close(self, clean: bool = True) -> None:
         """Close every log. ``clean``: flush, snapshot, checkpoint, then write the marker so
-        the next start skips recovery; otherwise just close the files (like a crash)."""
+        the next start skips recovery; otherwise just close the files (like a crash). An
+        offline dir gets no flush, checkpoint or marker: it is recovered at the next start."""
         for lg in self.logs.values():
-            if clean:
-                lg.flush()
+            if clean and not lg.offline:
+                try:
+                    lg.flush()
+                except KafkaStorageError:
+                    pass
                 lg.close()
             else:
                 for seg in lg.segments:
@@ -178,8 +214,11 @@ class LogManager:
         if not clean:
             return
         self.checkpoint()
-        for d in self.log_dirs:
-            atomic_write(d / CLEAN_SHUTDOWN, b"")
+        for d in self.online_dirs():
+            try:
+                atomic_write(d / CLEAN_SHUTDOWN, b"")
+            except OSError as exc:
+                self.failures.fail(str(d), "writing the clean-shutdown marker", exc)
 
     def statistics(self) -> dict[str, int]:
         return {

@@ -30,9 +30,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.records import NO_SEQUENCE, BatchHeader, crc32c
 from kpy.storage.files import atomic_write, fsync_file
+from kpy.storage.txn_index import AbortedTxn
 
 log = logging.getLogger("kpy.storage")
 
@@ -204,6 +206,28 @@ class ProducerStateManager:
                 entry.current_txn_first_offset = h.base_offset
         entry.last_timestamp = max(entry.last_timestamp, h.max_timestamp)
 
+    def aborted_by(
+        self, buf: records.Buffer, batches: list[tuple[int, BatchHeader]]
+    ) -> list[AbortedTxn]:
+        """Transaction index entries for the ABORT markers among ``batches`` (asked before
+        ``update`` forgets where each aborted transaction started)."""
+        result: list[AbortedTxn] = []
+        for pos, h in batches:
+            if not h.is_control or records.control_type(buf, pos) != records.CONTROL_ABORT:
+                continue
+            entry = self.producers.get(h.producer_id)
+            first = entry.current_txn_first_offset if entry is not None else -1
+            if first < 0:
+                continue  # nothing of this transaction reached the partition
+            others = [
+                e.current_txn_first_offset
+                for pid, e in self.producers.items()
+                if pid != h.producer_id and e.current_txn_first_offset >= 0
+            ]
+            lso = min(others, default=h.base_offset + 1)
+            result.append(AbortedTxn(h.producer_id, first, h.base_offset, lso))
+        return result
+
     def first_unstable_offset(self) -> int | None:
         offsets = [
             e.current_txn_first_offset
@@ -308,3 +332,13 @@ class ProducerStateManager:
         for offset in self.snapshots():
             os.unlink(self.snapshot_path(offset))
         self.snapshot_offset = 0
+
+
+def marker_epoch(buf: records.Buffer, pos: int = 0) -> int | None:
+    """The coordinator epoch of the transaction marker (a control batch) at ``pos``; None
+    for another control record or an unreadable one."""
+    try:
+        marker = records.end_txn_marker(buf, pos)
+    except records.InvalidBatch:
+        return None
+    return marker.coordinator_epoch if marker is not None else None

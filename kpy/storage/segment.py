@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from kpy.protocol.records import BATCH_OVERHEAD, BatchHeader, read_header
+from kpy.protocol.records import BATCH_OVERHEAD, BatchHeader, decode_records, read_header
 from kpy.storage.files import DeferredCloser
 from kpy.storage.index import IndexCorrupt, OffsetIndex, TimeIndex
 from kpy.storage.txn_index import TransactionIndex
@@ -63,13 +63,8 @@ class LogSegment:
         self.index.reset()
         self.time_index.reset()
 
-    def load(self, *, recover: bool) -> int:
-        """Open an existing segment. With ``recover`` (unclean shutdown, past the recovery
-        point) every batch is re-validated and the file cut after the last valid one; the
-        indexes are rebuilt then, and also whenever they are missing or fail their sanity
-        check. Returns the number of bytes truncated."""
-        from kpy.storage.loader import recover_segment
-
+    def open_existing(self) -> None:
+        """Take the size of an existing ``.log`` file and load its transaction index."""
         self.size = os.fstat(self.fd).st_size
         try:
             self.txn_index.load()
@@ -77,21 +72,19 @@ class LogSegment:
             # Derived data owned by the transactions work, which rebuilds it from the log.
             log.warning("%s: discarding corrupt transaction index (%s)", self.log_path, exc)
             self.txn_index.reset()
+
+    def load_indexes(self) -> str | None:
+        """Load the offset and time indexes and read the batches past the last index entry
+        (setting the end offset and max timestamp). Returns why the indexes cannot be used
+        (a file missing or failing its sanity check: rebuild them from the log), else None."""
         missing = [p.name for p in (self.index.path, self.time_index.path) if not p.exists()]
-        rebuild = recover
         if missing:
-            log.warning("%s: missing index file(s) %s, rebuilding indexes", self.log_path, missing)
-            rebuild = True
-        if not rebuild:
-            try:
-                self.index.load(self.size)
-                self.time_index.load(2**63 - 1)
-            except IndexCorrupt as exc:
-                log.warning("%s: corrupt index, rebuilding indexes (%s)", self.log_path, exc)
-                rebuild = True
-        if rebuild:
-            return recover_segment(self, validate=recover)
-        # Find the segment's end and its max timestamp from the last index entry onward.
+            return f"missing index file(s) {missing}"
+        try:
+            self.index.load(self.size)
+            self.time_index.load(2**63 - 1)
+        except IndexCorrupt as exc:
+            return f"corrupt index ({exc})"
         _, pos = self.index.lookup(2**63 - 1)
         self.max_timestamp = self.time_index.last_timestamp
         if self.time_index.offsets:
@@ -100,7 +93,7 @@ class LogSegment:
             self.note_batch(h, index=False)
         self.index.open()
         self.time_index.open()
-        return 0
+        return None
 
     def reset_indexes(self) -> None:
         """Empty both indexes and the tail state, before a rebuild from the log."""
@@ -197,6 +190,36 @@ class LogSegment:
     def read_bytes(self, position: int, size: int) -> bytes:
         return os.pread(self.fd, size, position)
 
+    def offset_for_timestamp(self, timestamp: int, start_offset: int) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record at or after ``timestamp`` and at or after
+        ``start_offset`` in the batch the time index leads to, else None."""
+        found = self.find_timestamp(timestamp)
+        if found is None:
+            return None
+        position, h = found
+        for off, ts in record_timestamps(self.read_bytes(position, h.size)):
+            if ts >= timestamp and off >= start_offset:
+                return off, ts
+        return None
+
+    def max_timestamp_entry(self) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record holding this segment's max timestamp: the
+        first batch whose maxTimestamp equals it, then its first record with that timestamp.
+        Records without timestamps answer the first record with -1; a batch with no record
+        at its max answers nothing."""
+        found = self.find_timestamp(self.max_timestamp)
+        if found is None:
+            return None
+        position, h = found
+        if h.max_timestamp != self.max_timestamp:
+            return None
+        for off, ts in record_timestamps(self.read_bytes(position, h.size)):
+            if ts == self.max_timestamp:
+                return off, ts
+        # Only a header kpy trusted without reading its records (see validator.py) can
+        # claim more than its records hold; answer the batch's last offset then.
+        return (h.last_offset, h.max_timestamp) if h.max_timestamp >= 0 else None
+
     def largest_timestamp(self) -> int:
         """What retention compares with retention.ms: the max timestamp, or, when no batch
         carries one, the time the log file was last written (ms)."""
@@ -268,23 +291,12 @@ class LogSegment:
                 pass
 
 
-def list_segments(directory: Path) -> list[int]:
-    """Base offsets of the segments in ``directory``, after finishing or discarding what an
-    interrupted cleaner left: a ``.swap`` file is committed and replaces the segments it
-    covers; ``.cleaned`` files (not committed) and ``.deleted`` files go."""
-    from kpy.storage.cleaner import complete_swap
-
-    for name in sorted(os.listdir(directory)):
-        if name.endswith(".log.swap") and name.split(".", 1)[0].isdigit():
-            complete_swap(directory, name)
-    bases = []
-    for name in os.listdir(directory):
-        if name.endswith(".log") and name[:-4].isdigit():
-            bases.append(int(name[:-4]))
-        elif name.endswith((".cleaned", ".swap", ".deleted")):
-            # Uncommitted leftovers; the .log files are authoritative.
-            try:
-                os.unlink(directory / name)
-            except OSError:
-                pass
-    return sorted(bases)
+def record_timestamps(batch: bytes) -> list[tuple[int, int]]:
+    """(offset, timestamp) of each record in a batch; LogAppendTime batches use maxTimestamp."""
+    h = read_header(batch)
+    if h.is_log_append_time:
+        return [(h.base_offset + i, h.max_timestamp) for i in range(h.last_offset_delta + 1)]
+    return [
+        (h.base_offset + r.offset_delta, h.base_timestamp + r.timestamp_delta)
+        for r in decode_records(batch)
+    ]
