@@ -268,7 +268,7 @@ def _path(directory: Path, base: int, suffix: str) -> Path:
 
 def _write_file(path: Path, chunks: Iterable[bytes]) -> list[tuple[int, BatchHeader]]:
     """Write ``chunks`` (whole batches) to a new file and fsync it; returns the position and
-    header of each batch written."""
+    header of each batch written. On any failure the file is removed again."""
     written: list[tuple[int, BatchHeader]] = []
     position = 0
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -280,6 +280,12 @@ def _write_file(path: Path, chunks: Iterable[bytes]) -> list[tuple[int, BatchHea
             while view:
                 view = view[os.write(fd, view) :]
         os.fsync(fd)
+    except BaseException:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        raise
     finally:
         os.close(fd)
     return written
