@@ -22,6 +22,12 @@ def log_bytes(data_dir: Path, partition_dir: str) -> int:
     return sum(p.stat().st_size for p in d.glob("*.log")) if d.exists() else 0
 
 
+def active_base(data_dir: Path, partition_dir: str) -> int:
+    """Base offset of the partition's active segment (the newest; the cleaner only ever
+    rewrites older ones)."""
+    return max(int(p.name[:-4]) for p in (data_dir / partition_dir).glob("*.log"))
+
+
 def test_compacted_topic_read_while_cleaning(tmp_path, topic_name):
     data = tmp_path / "data"
     with BrokerProcess(data, overrides=FAST_CLEANER) as broker:
@@ -78,12 +84,23 @@ def test_compacted_topic_read_while_cleaning(tmp_path, topic_name):
                     n += 1
                 producer.flush(10)
                 time.sleep(0.02)
-            # A last record rolls the final full segment out of the active position.
-            time.sleep(0.2)
-            producer.produce(topic_name, key=b"last", value=b"x")
-            latest[b"last"] = b"x"
-            producer.flush(10)
+            # A last record rolls the final full segment out of the active position, once
+            # segment.ms has passed since it was started: send it until a segment starts at it.
             part = f"{topic_name}-0"
+            latest[b"last"] = b"x"
+            last_offsets: list[int] = []
+
+            def rolled() -> bool:
+                producer.produce(
+                    topic_name,
+                    key=b"last",
+                    value=b"x",
+                    on_delivery=lambda _err, msg: last_offsets.append(msg.offset()),
+                )
+                producer.flush(10)
+                return bool(last_offsets) and active_base(data, part) >= last_offsets[0]
+
+            wait_for(rolled, timeout=10, interval=0.05, message="the last segment to roll")
 
             def compacted() -> bool:
                 return log_bytes(data, part) < n * 20
@@ -137,9 +154,15 @@ def test_consumer_offsets_stays_bounded(tmp_path, topic_name):
                 commits += 1
                 if i % 1000 == 999:
                     sizes.append(log_bytes(data, "__consumer_offsets-0"))
-            # The active segment is never cleaned: one more commit after log.roll.ms rolls it.
-            time.sleep(0.3)
-            c.commit(offsets=tps, asynchronous=False)
+            # The active segment is never cleaned: commit again until log.roll.ms has passed
+            # and a commit rolls it.
+            before = active_base(data, "__consumer_offsets-0")
+
+            def rolled() -> bool:
+                c.commit(offsets=tps, asynchronous=False)
+                return active_base(data, "__consumer_offsets-0") > before
+
+            wait_for(rolled, timeout=10, interval=0.05, message="__consumer_offsets to roll")
             final = wait_for(
                 lambda: (s := log_bytes(data, "__consumer_offsets-0")) < 64 * 1024 and s,
                 timeout=20,

@@ -1,5 +1,6 @@
-"""Disk faults: a full log dir gives KAFKA_STORAGE_ERROR, reads keep working, and produce
-recovers once space returns. Uses a small tmpfs (needs root; skipped otherwise)."""
+"""Disk faults: a full log dir gives KAFKA_STORAGE_ERROR and goes offline (Kafka's
+LogDirFailureChannel) while the broker keeps serving; a restart once space is back brings it
+online with every acknowledged batch. Uses a small tmpfs (needs root; skipped otherwise)."""
 
 from __future__ import annotations
 
@@ -39,11 +40,9 @@ def fill(path):
 
 
 @pytest.mark.timeout(120)
-def test_full_disk_gives_storage_error_and_recovers(small_disk):
-    with (
-        BrokerProcess(small_disk / "data", log_file=small_disk.parent / "broker.log") as broker,
-        WireClient(broker.bootstrap) as wire,
-    ):
+def test_full_disk_takes_the_log_dir_offline_until_a_restart(small_disk):
+    broker = BrokerProcess(small_disk / "data", log_file=small_disk.parent / "broker.log")
+    with broker, WireClient(broker.bootstrap) as wire:
         topic = f"full-{uuid.uuid4().hex[:6]}"
         assert create_topic(wire, topic, 1).error_code == 0
         assert produce(wire, topic, batch(10)).error_code == 0
@@ -52,20 +51,25 @@ def test_full_disk_gives_storage_error_and_recovers(small_disk):
             fill(filler)
             res = produce(wire, topic, batch(10, size=2000))
             assert res.error_code == 56  # KAFKA_STORAGE_ERROR
-            # Still serving: metadata and reads of what was acknowledged.
+            # Still serving on the same connection: metadata; the dir's partitions answer
+            # KAFKA_STORAGE_ERROR, as a Kafka broker with another log dir left does.
             assert wire.send(MetadataRequest(topics=[]), 12).brokers
-            part = first_partition(fetch(wire, topic, 0))
-            assert part.error_code == 0 and part.high_watermark == 10
+            assert first_partition(fetch(wire, topic, 0)).error_code == 56
         finally:
             filler.unlink()
-        # Space is back: produce works again, right after the last acknowledged offset.
-        res = produce(wire, topic, batch(10, size=2000))
-        assert res.error_code == 0 and res.base_offset == 10
-        data = bytes(first_partition(fetch(wire, topic, 0)).records)
+        # Space is back, but what reached the disk is unknown: the dir stays offline.
+        assert produce(wire, topic, batch(10, size=2000)).error_code == 56
+        assert broker.alive()
+        broker.stop()
+        broker.start()
+        with WireClient(broker.bootstrap) as again:
+            # Restarted: recovered, and produce goes on right after the last acknowledged offset.
+            res = produce(again, topic, batch(10, size=2000))
+            assert res.error_code == 0 and res.base_offset == 10
+            data = bytes(first_partition(fetch(again, topic, 0)).records)
         from kpy.protocol import records
 
         assert [h.base_offset for _, h in records.iter_batches(data)] == [0, 10]
-        assert broker.alive()
 
 
 def test_unreadable_segment_takes_only_its_partition_offline(tmp_path):
