@@ -27,14 +27,13 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode, KafkaError
-from kpy.protocol.primitives import FileRegion
 from kpy.storage.config import LogConfig
 from kpy.storage.errors import KafkaStorageError
 from kpy.storage.files import DeferredCloser
 from kpy.storage.leader_epoch import LeaderEpochCache
 from kpy.storage.loader import RecoveryReport, load_segments
 from kpy.storage.log_dir_failure import LogDirFailureChannel
-from kpy.storage.log_segments import LogSegments, should_roll
+from kpy.storage.log_segments import LogSegments, batches_from, should_roll
 from kpy.storage.partition_metadata import read_partition_metadata, write_partition_metadata
 from kpy.storage.producer_state import ActiveProducer, ProducerStateManager, marker_epoch
 from kpy.storage.results import AppendResult, FileRecords, ReadResult
@@ -370,25 +369,9 @@ class Log:
             if self.offline:
                 raise self.offline_error()
             try:
-                self._sync_snapshot()
+                self.producer_state.sync_snapshot(self.lock)
             except OSError as exc:
                 raise self.storage_failure("producer snapshot fsync", exc) from exc
-
-    def _sync_snapshot(self) -> None:
-        state = self.producer_state
-        if state.unsynced is None:
-            return
-        with self.lock:
-            offset = state.unsynced
-        if offset is None:
-            return
-        synced = state.fsync_snapshot(offset)
-        with self.lock:
-            if state.unsynced == offset:
-                state.unsynced = None
-            # Still there, so no truncation came between: the older ones are not needed.
-            if synced and offset in state.snapshots():
-                state.delete_snapshots_before(offset)
 
     @_locked
     def replace_segments(self, old: list[LogSegment], new: LogSegment) -> None:
@@ -419,18 +402,7 @@ class Log:
         batch when ``min_one``), below ``max_offset`` (default: the high watermark)."""
         self.check_offset(offset)
         upper = self.high_watermark if max_offset is None else max_offset
-        regions: list[FileRegion] = []
-        first = offset
-        if offset < upper:
-            for seg in self._segments.from_offset(offset):
-                found = seg.find_batch(offset)
-                if found is not None:
-                    position, h = found
-                    first = max(h.base_offset, offset) if not regions else first
-                    end = seg.read_end(position, max_bytes, upper, min_one)
-                    if end > position:
-                        regions.append(FileRegion(seg.fd, position, end - position))
-                    break
+        regions, first = self._segments.read(offset, max_bytes, upper, min_one)
         return ReadResult(FileRecords(regions), first, self.high_watermark, self.log_start_offset)
 
     def batches(self, start: int = 0) -> Iterator[tuple[LogSegment, int, records.BatchHeader]]:
@@ -438,12 +410,7 @@ class Log:
         when the iteration began."""
         with self.lock:
             segments = self._segments.from_offset(start)
-        for seg in segments:
-            found = seg.find_batch(start) if seg.base_offset <= start else None
-            pos = found[0] if found else 0
-            for p, h in seg.scan(pos):
-                if h.last_offset >= start:
-                    yield seg, p, h
+        return batches_from(segments, start)
 
     def read_batch_bytes(self, seg: LogSegment, position: int, h: records.BatchHeader) -> bytes:
         return seg.read_bytes(position, h.size)
@@ -451,20 +418,13 @@ class Log:
     @_locked
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
         """(offset, timestamp) of the first record at or after ``timestamp``."""
-        for seg in self._segments:
-            if seg.max_timestamp >= timestamp:
-                found = seg.offset_for_timestamp(timestamp, self.log_start_offset)
-                if found is not None:
-                    return found
-        return None
+        return self._segments.offset_for_timestamp(timestamp, self.log_start_offset)
 
     @_locked
     def max_timestamp_entry(self) -> tuple[int, int] | None:
         """(offset, timestamp) of the first record holding the log's largest timestamp
-        (ListOffsets MAX_TIMESTAMP), found as Kafka finds it: in the first segment with the
-        largest max timestamp (see LogSegment.max_timestamp_entry)."""
-        best = max(self._segments, key=lambda seg: seg.max_timestamp)  # first of equals
-        return best.max_timestamp_entry()
+        (ListOffsets MAX_TIMESTAMP)."""
+        return self._segments.max_timestamp_entry()
 
     # -- leader epochs ---------------------------------------------------------------------------------
 
@@ -490,15 +450,9 @@ class Log:
     def aborted_transactions(self, start: int, end: int, upper: int) -> list[tuple[int, int]]:
         """(producer id, first offset) of aborted transactions overlapping [start, upper),
         from the segments' transaction indexes (``end`` is unused: kept for the caller)."""
-        result: list[tuple[int, int]] = []
         with self.lock:
-            for seg in self._segments:
-                if seg.next_offset <= start:
-                    continue
-                result.extend(
-                    (t.producer_id, t.first_offset) for t in seg.txn_index.collect(start, upper)
-                )
-        return result
+            aborted = self._segments.aborted_transactions(start, upper)
+        return [(t.producer_id, t.first_offset) for t in aborted]
 
     # -- retention and truncation ---------------------------------------------------------------------
 
@@ -601,7 +555,7 @@ class Log:
             try:
                 for seg in dirty:
                     seg.flush()
-                self._sync_snapshot()
+                self.producer_state.sync_snapshot(self.lock)
             except OSError as exc:
                 raise self.storage_failure("fsync", exc) from exc
             with self.lock:

@@ -1,4 +1,5 @@
-"""The ordered segment list of one log, and when the active segment rolls.
+"""The ordered segment list of one log, the lookups across it, and when the active segment
+rolls.
 
 Invariants: base offsets strictly increase from the oldest segment to the newest; the
 newest is the active segment (the only one appended to); an open log always has one.
@@ -13,9 +14,11 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator
 
+from kpy.protocol.primitives import FileRegion
 from kpy.protocol.records import BatchHeader
 from kpy.storage.config import LogConfig
 from kpy.storage.segment import LogSegment
+from kpy.storage.txn_index import AbortedTxn
 
 
 class LogSegments:
@@ -84,6 +87,63 @@ class LogSegments:
 
     def size_in_bytes(self) -> int:
         return sum(s.size for s in self._segments)
+
+    # -- lookups ---------------------------------------------------------------------------------
+
+    def read(
+        self, offset: int, max_bytes: int, upper: int, min_one: bool
+    ) -> tuple[list[FileRegion], int]:
+        """File regions of the whole batches from the one holding ``offset``, below offset
+        ``upper``, within ``max_bytes`` (at least one batch when ``min_one``), and the first
+        offset they hold (``offset`` when none)."""
+        if offset >= upper:
+            return [], offset
+        for seg in self.from_offset(offset):
+            found = seg.find_batch(offset)
+            if found is not None:
+                position, h = found
+                end = seg.read_end(position, max_bytes, upper, min_one)
+                regions = [FileRegion(seg.fd, position, end - position)] if end > position else []
+                return regions, max(h.base_offset, offset)
+        return [], offset
+
+    def offset_for_timestamp(self, timestamp: int, start_offset: int) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record at or after ``timestamp`` (and at or
+        after ``start_offset``)."""
+        for seg in self._segments:
+            if seg.max_timestamp >= timestamp:
+                found = seg.offset_for_timestamp(timestamp, start_offset)
+                if found is not None:
+                    return found
+        return None
+
+    def max_timestamp_entry(self) -> tuple[int, int] | None:
+        """The first record holding the largest timestamp, looked for as Kafka does: in the
+        first segment with the largest max timestamp (LogSegment.max_timestamp_entry)."""
+        best = max(self._segments, key=lambda seg: seg.max_timestamp)  # first of equals
+        return best.max_timestamp_entry()
+
+    def aborted_transactions(self, start: int, upper: int) -> list[AbortedTxn]:
+        """The transaction index entries overlapping offsets [start, upper)."""
+        return [
+            t
+            for seg in self._segments
+            if seg.next_offset > start
+            for t in seg.txn_index.collect(start, upper)
+        ]
+
+
+def batches_from(
+    segments: list[LogSegment], start: int
+) -> Iterator[tuple[LogSegment, int, BatchHeader]]:
+    """(segment, position, header) of every batch of ``segments`` (from the one holding
+    ``start`` on) with records at or after ``start``."""
+    for seg in segments:
+        found = seg.find_batch(start) if seg.base_offset <= start else None
+        pos = found[0] if found else 0
+        for p, h in seg.scan(pos):
+            if h.last_offset >= start:
+                yield seg, p, h
 
 
 def should_roll(

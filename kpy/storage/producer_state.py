@@ -27,8 +27,10 @@ import logging
 import os
 import struct
 from collections import deque
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode, KafkaError
@@ -287,6 +289,23 @@ class ProducerStateManager:
         except FileNotFoundError:
             return False
         return True
+
+    def sync_snapshot(self, lock: AbstractContextManager[Any]) -> None:
+        """fsync the snapshot a roll wrote without waiting (``unsynced``), then drop the
+        older ones; ``lock`` (the log's) is held for the in-memory part only."""
+        if self.unsynced is None:
+            return
+        with lock:
+            offset = self.unsynced
+        if offset is None:
+            return
+        synced = self.fsync_snapshot(offset)
+        with lock:
+            if self.unsynced == offset:
+                self.unsynced = None
+            # Still there, so no truncation came between: the older ones are not needed.
+            if synced and offset in self.snapshots():
+                self.delete_snapshots_before(offset)
 
     def delete_snapshots_before(self, offset: int) -> None:
         for old in self.snapshots():
