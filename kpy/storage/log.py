@@ -307,11 +307,12 @@ class Log:
         against the producer state: a retry of one of the producer's last 5 batches returns
         the original offsets with ``duplicate=True`` and writes nothing."""
         producers = self.producer_state
-        next_offset = first_offset = self.log_end_offset
+        active = self._segments.active
+        next_offset = first_offset = active.next_offset
         size = count = 0
         control = False
         for pos, h in batches:
-            duplicate = producers.check(h)
+            duplicate = producers.check(h) if h.producer_id >= 0 else None
             if duplicate is not None:
                 return AppendResult(
                     duplicate.first_offset,
@@ -331,15 +332,16 @@ class Log:
             count += h.record_count
             control = control or h.is_control
         headers = [h for _, h in batches]
-        if should_roll(self.active, size, headers[0], self.config, self._now_ms()):
-            self.roll()
+        if should_roll(active, size, headers[0], self.config, self._now_ms()):
+            active = self.roll()
         self.epoch_cache.assign(leader_epoch, first_offset)
-        self.active.append(memoryview(buf)[:size] if size != len(buf) else buf, headers)
+        active.append(memoryview(buf)[:size] if size != len(buf) else buf, headers)
         if control:
             for txn in producers.aborted_by(buf, batches):
-                self.active.txn_index.append(txn)
+                active.txn_index.append(txn)
         for pos, h in batches:
-            producers.update(h, marker_epoch(buf, pos) if h.is_control else None)
+            if h.producer_id >= 0:
+                producers.update(h, marker_epoch(buf, pos) if h.is_control else None)
         self._unflushed += count
         return AppendResult(
             first_offset,
