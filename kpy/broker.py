@@ -301,7 +301,9 @@ class Broker:
         topic = self.metadata.get(name)
         assert topic is not None
         for p in range(topic.partitions):
-            self.partition_log(name, p).update_config(config)
+            lg = self.logs.get_log(name, p)
+            if lg is not None:  # an offline partition gets it when loaded at the next start
+                lg.update_config(config)
 
     async def flush_logs(self, due: list[Log]) -> dict[TopicPartition, KafkaStorageError]:
         """Run the fsyncs a produce request's flush policy made due, in a worker thread;
