@@ -17,12 +17,13 @@ transactions) and segments with records younger than ``min.compaction.lag.ms``. 
    baseTimestamp with the hasDeleteHorizonMs attribute, as Kafka does) has passed; a marker
    also stays while data of its transaction remains. Data of aborted transactions is
    dropped;
-3. swaps each group crash-safely: write ``<base>.log.cleaned``, fsync; then, holding the
-   log's lock and only if the group is still in the log, rename it to ``<base>.log.swap``
-   (the commit point), delete the old segments' files, rename the swap to ``<base>.log``,
-   index it from the batch headers written and put it in the segment list. On start-up the
-   loader deletes ``.cleaned`` files and completes any ``.swap`` (loader.complete_swap), so
-   each segment is either its old or its new version.
+3. swaps each group crash-safely: write the new segment as ``<base>.log.cleaned`` (its
+   indexes as ``<base>.index.cleaned`` and so on, built as it is written) and fsync it; then,
+   holding the log's lock and only if the group is still in the log, rename the log file to
+   ``<base>.log.swap`` (the commit point), delete the old segments' files, rename the new
+   files to their final names and put the segment in the list. On start-up the loader
+   deletes ``.cleaned`` files and completes any ``.swap`` (loader.complete_swap), so each
+   segment is either its old or its new version (indexes missing then are rebuilt).
 
 Locking: the segment list is only walked under the log's lock; the slow part (reading the
 dirty segments, writing the cleaned file) works on the segments picked under it. Retention,
@@ -266,75 +267,62 @@ def _path(directory: Path, base: int, suffix: str) -> Path:
     return directory / f"{segment_name(base)}{suffix}"
 
 
-def _write_file(path: Path, chunks: Iterable[bytes]) -> list[tuple[int, BatchHeader]]:
-    """Write ``chunks`` (whole batches) to a new file and fsync it; returns the position and
-    header of each batch written. On any failure the file is removed again."""
-    written: list[tuple[int, BatchHeader]] = []
-    position = 0
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+def _write_segment(
+    lg: Log, group: list[LogSegment], chunks: Iterable[bytes], now_ms: int
+) -> LogSegment:
+    """The cleaned version of ``group``: a new segment with every file suffixed ``.cleaned``,
+    written from ``chunks`` (whole batches) and indexed as it is written, then fsynced. On
+    any failure its files are removed again."""
+    new = lg.segment_obj(group[0].base_offset, now_ms, ".cleaned")
     try:
-        for c in chunks:
-            written.append((position, read_header(c)))
-            position += len(c)
-            view = memoryview(c)
-            while view:
-                view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        new.create()
+        for chunk in chunks:
+            new.append(chunk, [read_header(chunk)])
+        for t in sorted((t for seg in group for t in seg.txn_index.entries), key=_last):
+            new.txn_index.append(t)
+        new.created_ms = group[0].created_ms
+        new.flush()
     except BaseException:
         try:
-            os.unlink(path)
+            new.delete()
         except OSError:
             pass
         raise
-    finally:
-        os.close(fd)
-    return written
+    return new
 
 
 def swap_in(lg: Log, group: list[LogSegment], chunks: Iterable[bytes], now_ms: int) -> LogSegment:
     """Replace ``group`` by one segment made of ``chunks`` (written as they come, so only
-    one batch at a time is in memory), crash-safely (see the module docstring)."""
-    base = group[0].base_offset
-    cleaned = _path(lg.dir, base, ".log.cleaned")
-    swap = _path(lg.dir, base, ".log.swap")
-    written = _write_file(cleaned, chunks)
+    one batch at a time is in memory), crash-safely (see the module docstring). Only
+    renames and unlinks happen under the log's lock."""
+    new = _write_segment(lg, group, chunks, now_ms)
     with lg.lock:
-        if lg.offline:
-            raise lg.offline_error()
-        if not lg.holds(group):
+        if lg.offline or not lg.holds(group):
             # DeleteRecords, retention or a truncation got there first: give this group up.
-            _unlink(cleaned)
-            raise SegmentsChanged(f"segments from {base} changed while being cleaned")
+            new.delete()
+            if lg.offline:
+                raise lg.offline_error()
+            raise SegmentsChanged(f"segments from {new.base_offset} changed while being cleaned")
         # Retention falls back to the file's mtime for segments without timestamps: the
         # cleaned segment keeps the newest replaced file's, as Kafka's cleaner does, so
         # cleaning never makes old untimed data look new.
         newest = os.fstat(group[-1].fd)
-        os.utime(cleaned, ns=(newest.st_atime_ns, newest.st_mtime_ns))
-        os.rename(cleaned, swap)
+        os.utime(new.log_path, ns=(newest.st_atime_ns, newest.st_mtime_ns))
+        new.rename_files(".swap", indexes=False)  # the commit point
         fsync_dir(lg.dir)
         for seg in group:
             # Unlinking leaves the open fds readable: readers go on with the old version.
             for suffix in _INDEX_SUFFIXES:
                 _unlink(_path(lg.dir, seg.base_offset, suffix))
-            if seg.base_offset != base:
+            if seg.base_offset != new.base_offset:
                 _unlink(seg.log_path)
-        os.rename(swap, _path(lg.dir, base, ".log"))
+        new.rename_files("")
         fsync_dir(lg.dir)
-        new = lg.segment_obj(base, now_ms)
-        # The indexes are derived: build them afresh from the headers just written.
-        new.reset_indexes()
-        for position, h in written:
-            new.note_batch(h, index=True, position=position)
-        new.size = written[-1][0] + written[-1][1].size if written else 0
-        for t in sorted((t for seg in group for t in seg.txn_index.entries), key=_last):
-            new.txn_index.append(t)
-        new.created_ms = group[0].created_ms
         lg.replace_segments(group, new)
         for seg in group:
             # Closed later (file.delete.delay.ms). seg.fd stays set: a read on the event loop
             # thread that picked the old segment just before the swap still works.
             lg.closer.add(seg.fd, now_ms)
-    new.flush()
     return new
 
 

@@ -193,13 +193,14 @@ class Log:
         self.recovery_report = report
         return report
 
-    def segment_obj(self, base: int, now: int) -> LogSegment:
+    def segment_obj(self, base: int, now: int, suffix: str = "") -> LogSegment:
         return LogSegment(
             self.dir,
             base,
             index_interval=self.config.index_interval_bytes,
             index_max_bytes=self.config.segment_index_bytes,
             created_ms=now,
+            suffix=suffix,
         )
 
     def _new_segment(self, base: int) -> LogSegment:

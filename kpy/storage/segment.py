@@ -39,14 +39,19 @@ class LogSegment:
         index_interval: int,
         index_max_bytes: int,
         created_ms: int,
+        suffix: str = "",
     ) -> None:
+        """Open (creating it if need be) ``<base>.log<suffix>``; a suffix (the cleaner's
+        ``.cleaned``) applies to every file of the segment, see ``rename_files``."""
         self.dir = directory
         self.base_offset = base_offset
         name = segment_name(base_offset)
-        self.log_path = directory / f"{name}.log"
-        self.index = OffsetIndex(directory / f"{name}.index", base_offset, index_max_bytes)
-        self.time_index = TimeIndex(directory / f"{name}.timeindex", base_offset, index_max_bytes)
-        self.txn_index = TransactionIndex(directory / f"{name}.txnindex")
+        self.log_path = directory / f"{name}.log{suffix}"
+        self.index = OffsetIndex(directory / f"{name}.index{suffix}", base_offset, index_max_bytes)
+        self.time_index = TimeIndex(
+            directory / f"{name}.timeindex{suffix}", base_offset, index_max_bytes
+        )
+        self.txn_index = TransactionIndex(directory / f"{name}.txnindex{suffix}")
         self.index_interval = index_interval
         self.created_ms = created_ms
         self.fd = os.open(self.log_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
@@ -274,6 +279,20 @@ class LogSegment:
             os.close(self.fd)
             self.fd = -1
 
+    def rename_files(self, suffix: str, *, indexes: bool = True) -> None:
+        """Rename the ``.log`` file (and with ``indexes`` the index files) to their names
+        with ``suffix``; the open fd follows the file."""
+        name = segment_name(self.base_offset)
+        self.log_path = _rename(self.log_path, self.dir / f"{name}.log{suffix}")
+        if indexes:
+            self.index.path = _rename(self.index.path, self.dir / f"{name}.index{suffix}")
+            self.time_index.path = _rename(
+                self.time_index.path, self.dir / f"{name}.timeindex{suffix}"
+            )
+            self.txn_index.path = _rename(
+                self.txn_index.path, self.dir / f"{name}.txnindex{suffix}"
+            )
+
     def paths(self) -> list[Path]:
         return [self.log_path, self.index.path, self.time_index.path, self.txn_index.path]
 
@@ -289,6 +308,14 @@ class LogSegment:
                 os.unlink(p)
             except FileNotFoundError:
                 pass
+
+
+def _rename(old: Path, new: Path) -> Path:
+    try:
+        os.rename(old, new)
+    except FileNotFoundError:
+        pass  # an index never written
+    return new
 
 
 def record_timestamps(batch: bytes) -> list[tuple[int, int]]:

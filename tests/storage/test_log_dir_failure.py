@@ -220,19 +220,19 @@ def test_segments_deleted_under_the_cleaner_are_a_retry_not_a_failure(tmp_path, 
     m = LogManager([str(tmp_path / "d")], default_config=LogConfig(), clock=Clock())
     m.load()
     lg = compacted_log(m)
-    real = cleaner._write_file
+    real = cleaner._write_segment
 
-    def write_after_delete_records(path, chunks):
+    def write_after_delete_records(lg_, group, chunks, now_ms):
         # DeleteRecords runs (on the event loop) while the cleaner writes the cleaned file:
         # the segments being read lose their fds, or the group is gone when it is swapped.
         if when == "while reading":
             lg.delete_records_before(lg.segments[2].base_offset)
-            return real(path, chunks)
-        written = real(path, chunks)
+            return real(lg_, group, chunks, now_ms)
+        written = real(lg_, group, chunks, now_ms)
         lg.delete_records_before(lg.segments[2].base_offset)
         return written
 
-    monkeypatch.setattr(cleaner, "_write_file", write_after_delete_records)
+    monkeypatch.setattr(cleaner, "_write_segment", write_after_delete_records)
     with pytest.raises(cleaner.SegmentsChanged):
         cleaner.clean_log(lg, 0, 0, force=True)
     assert not lg.offline
