@@ -428,7 +428,12 @@ class CoordinatorAdapter:
                 yield from records.decode_records(lg.read_batch_bytes(seg, pos, h))
 
     def append_internal(self, topic: str, partition: int, batch: bytearray) -> None:
-        self._broker.partition_log(topic, partition).append(batch, leader_epoch=0)
+        try:
+            self._broker.partition_log(topic, partition).append(batch, leader_epoch=0)
+        except KafkaStorageError as exc:
+            # As Kafka's coordinators answer a failed write of their own log: a client then
+            # looks the coordinator up again instead of retrying a dead partition.
+            raise KafkaError(ErrorCode.NOT_COORDINATOR, str(exc)) from exc
 
     def append_marker(self, topic: str, partition: int, batch: bytearray) -> bool:
         lg = self._broker.logs.get_log(topic, partition)
