@@ -1,7 +1,8 @@
 """DeleteRecords (key 21), versions 0-2: advance a partition's log start offset.
 
 Offset -1 means the high watermark. An offset above the high watermark is
-OFFSET_OUT_OF_RANGE. The answer's low watermark is the new log start offset; whole segments
+OFFSET_OUT_OF_RANGE. A topic compacted and not deleted (cleanup.policy=compact) is refused
+with POLICY_VIOLATION whatever the offset, as Kafka refuses it. The answer's low watermark is the new log start offset; whole segments
 below it are removed in the background by retention.
 """
 
@@ -36,6 +37,13 @@ async def delete_records(ctx: RequestContext, req: DeleteRecordsRequest) -> Dele
         for index, asked_offset in offsets.items():
             with ItemError() as refused:
                 log = broker.partition_log(name, index)
+                policy = log.config.cleanup_policy
+                if "compact" in policy and "delete" not in policy:
+                    raise KafkaError(
+                        ErrorCode.POLICY_VIOLATION,
+                        f"Records of partition {name}-{index} can not be deleted due to the "
+                        "configured policy",
+                    )
                 offset = log.high_watermark if asked_offset == -1 else asked_offset
                 if offset < 0 or offset > log.high_watermark:
                     raise KafkaError(

@@ -21,6 +21,7 @@ INVALID_TIMESTAMP = 32
 UNSUPPORTED_VERSION = 35
 FETCH_SESSION_ID_NOT_FOUND = 70
 INVALID_REQUEST = 42
+POLICY_VIOLATION = 44
 LO = ListOffsetsRequest
 DR = DeleteRecordsRequest
 
@@ -108,6 +109,30 @@ def test_delete_records_topic_and_partition_named_twice(bootstrap, topic_name):
             (0, 0, 2),
             (1, 0, 1),
         ]
+
+
+@pytest.mark.parametrize(
+    ("policy", "answer"),
+    [("compact", (POLICY_VIOLATION, -1)), ("compact,delete", (0, 2)), ("", (0, 2))],
+)
+def test_delete_records_refused_on_compacted_only_topic(bootstrap, topic_name, policy, answer):
+    # Kafka refuses to move the log start offset of a topic compacted and not deleted, before
+    # it looks at the offset asked (found by franz-go's kadm DeleteRecords, tests/go).
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, topic_name, 1, {"cleanup.policy": policy})
+        assert produce(wire, topic_name, batch(3)).error_code == 0
+        for offset, expected in ((2, answer), (10, answer if policy == "compact" else None)):
+            req = DR(
+                timeout_ms=10000,
+                topics=[
+                    DR.DeleteRecordsTopic(
+                        name=topic_name,
+                        partitions=[DR.DeleteRecordsPartition(partition_index=0, offset=offset)],
+                    )
+                ],
+            )
+            (part,) = wire.send(req, 2).topics[0].partitions
+            assert (part.error_code, part.low_watermark) == (expected or (OFFSET_OUT_OF_RANGE, -1))
 
 
 def test_list_offsets_topic_named_twice_answered_once(bootstrap, topic_name):
