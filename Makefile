@@ -7,7 +7,7 @@ DATA ?= ./data
 BOOTSTRAP ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format generate check-generated conformance conformance-compare differential mutations bench soak fuzz clean js kafka kafka-jars
+.PHONY: run test lint format generate check-generated conformance conformance-compare differential mutations bench soak fuzz clean js go kafka kafka-jars
 
 # Two stamps: `make run` needs the runtime only (kpy and its few dependencies); the test,
 # lint, conformance and benchmark targets add the test extras (pytest, Kafka clients, ruff, mypy).
@@ -40,6 +40,13 @@ $(JS_MODULES): tests/js/package.json tests/js/package-lock.json
 
 js: $(JS_MODULES)
 
+# franz-go for tests/integration/test_franz_go.py: the modules tests/go/go.sum pins, into Go's
+# module cache. Without Go the tests are skipped (outside CI); with Go a failed download fails.
+go:
+	@if command -v go >/dev/null 2>&1; then \
+		cd tests/go && go mod download; \
+	else echo "go not found; the franz-go tests will be skipped"; fi
+
 # Apache Kafka 4.4, the reference broker, from Maven Central (conformance/kafka/pom.xml) into
 # .cache/ once per machine. Without Maven the tests that need it skip (outside CI).
 KAFKA_PORT ?= 19092
@@ -70,7 +77,7 @@ format: $(VENV)/.installed-test
 # pytest exits 5 when it collected nothing; that must fail loudly, never pass as green.
 # --durations=15 lists the slowest tests, to see where the suite's time goes.
 # KPY_REFERENCE=1: one Apache Kafka reference broker for the whole run (tests/conftest.py).
-test: lint $(QS_VENV)/.installed $(JS_MODULES) kafka-jars
+test: lint $(QS_VENV)/.installed $(JS_MODULES) go kafka-jars
 	KPY_REFERENCE=1 KPY_QUIXSTREAMS_PYTHON=$$($(abspath $(QS_VENV))/bin/python -c 'import quixstreams, sys; print(sys.executable)' 2>/dev/null) \
 	$(PY) -m pytest -n 2 --durations=15 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
