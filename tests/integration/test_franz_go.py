@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_readme import README_FRANZ_GO, block
+
 GO = Path(__file__).resolve().parents[1] / "go"
 
 
@@ -133,3 +135,14 @@ def test_kadm_topics_configs_partitions_and_records(franz_go, bootstrap, topic_n
         "ends": {"0": 0, "1": 0, "2": 0, "3": 10},
         "deleted": "",
     }
+
+
+def test_readme_go_run_command(franz_go, broker):
+    """The README's franz-go command (go run: the build the fixture made is in Go's cache)."""
+    (line,) = block(README_FRANZ_GO).splitlines()
+    line = line.replace("cd tests/go && ", "").replace("localhost:9092", broker.bootstrap)
+    out = subprocess.run(line, shell=True, cwd=GO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["created"] == {"partitions": 2, "replicationFactor": 1}
+    assert result["deleted"] == ""

@@ -11,6 +11,7 @@ those topics and carries on, delivering every line (at least once after a SIGKIL
 from __future__ import annotations
 
 import json
+import subprocess
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -25,6 +26,7 @@ from conformance.wire import WireClient
 from kpy.protocol.messages.describe_groups import DescribeGroupsRequest
 from tests.integration.helpers import wait_for
 from tests.integration.jvm_apps import JAVA_SOURCES, JavaApp, compile_java
+from tests.test_readme import README_CONNECT, README_CONNECT_CONFIG, block
 
 DISTRIBUTED = "org.apache.kafka.connect.cli.ConnectDistributed"
 STANDALONE = "org.apache.kafka.connect.cli.ConnectStandalone"
@@ -271,3 +273,36 @@ def test_standalone_worker_delivers_every_line(bootstrap, tmp_path, topic_name, 
             worker.wait_running(name)
         files.append(50)
         assert files.wait_delivered() == Counter(files.written)
+
+
+@pytest.mark.timeout(180)
+def test_readme_connect_commands(broker, tmp_path, connect_classes):
+    """The README's worker config and commands, against kpy: the worker from the jars (the
+    file connectors on the class path, not in plugin.path), its REST API on a free port."""
+    port = free_port()
+    config = [
+        line
+        for line in block(README_CONNECT_CONFIG).splitlines()
+        if not line.startswith("plugin.path=")
+    ]
+    config += [f"listeners=http://127.0.0.1:{port}", "plugin.discovery=service_load"]
+    properties = tmp_path / "connect-distributed.properties"
+    properties.write_text("\n".join(config).replace("localhost:9092", broker.bootstrap) + "\n")
+    start, *commands, show = block(README_CONNECT).splitlines()
+    assert start == f"bin/connect-distributed.sh {properties.name} &"
+
+    def sh(line: str) -> str:
+        line = line.replace("localhost:8083", f"127.0.0.1:{port}").replace("/tmp/", f"{tmp_path}/")
+        out = subprocess.run(line, shell=True, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, (line, out.stderr)
+        return out.stdout
+
+    worker = Worker(tmp_path, "connect", DISTRIBUTED, [str(properties)], port, connect_classes)
+    with worker:
+        for line in commands:
+            sh(line)
+        sink = tmp_path / "lines-out.txt"
+        wait_for(lambda: sink.exists() and sink.read_text(), timeout=60, message="a line out")
+        assert sh(show) == "hello\n"
+        for name in ("lines-in", "lines-out"):
+            worker.wait_running(name)

@@ -9,8 +9,11 @@ read_committed consumer sees of the output.
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import struct
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -20,8 +23,9 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from tests.integration.helpers import wait_for
-from tests.integration.jvm_apps import JAVA_SOURCES, JavaApp, compile_java
+from tests.integration.helpers import kcat_path, requires_kcat, wait_for
+from tests.integration.jvm_apps import JAVA_SOURCES, JavaApp, compile_java, kafka_jars
+from tests.test_readme import README_STREAMS, block
 
 WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india")
 PARTITIONS = 2
@@ -216,3 +220,43 @@ def test_word_count_with_the_streams_group_protocol(
     word_count_across_restart(
         bootstrap, tmp_path, word_count_classes, topic_name, end="stop", protocol="streams"
     )
+
+
+@requires_kcat
+@pytest.mark.timeout(180)
+def test_readme_word_count_commands(fresh_broker, tmp_path):
+    """The README's Kafka Streams commands, against a kpy of the test's own."""
+    lines = block(README_STREAMS).splitlines()
+    assert len(lines) == 4 and lines[2].endswith(" &")
+
+    def command(line: str) -> str:
+        line = line.replace("localhost:9092", fresh_broker.bootstrap).replace(
+            "/tmp/", f"{tmp_path}/"
+        )
+        line = line.replace(".cache/kafka-4.4.0", str(kafka_jars()))
+        return line.replace("kcat ", f"{kcat_path()} ", 1)
+
+    def sh(line: str, retry: bool = False) -> str:
+        deadline = time.monotonic() + 90
+        while True:
+            out = subprocess.run(
+                command(line), shell=True, capture_output=True, text=True, timeout=90
+            )
+            if out.returncode == 0 or not retry or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)  # until the app has created its output topic
+        assert out.returncode == 0, (line, out.stderr)
+        return out.stdout
+
+    sh(lines[0])
+    sh(lines[1])
+    with open(tmp_path / "wordcount.out", "w") as out:
+        app = subprocess.Popen(
+            command(lines[2].removesuffix(" &")), shell=True, stdout=out, start_new_session=True
+        )
+    try:
+        counts = sh(lines[3], retry=True)
+    finally:
+        os.killpg(app.pid, signal.SIGTERM)
+        app.wait(60)
+    assert sorted(counts.splitlines()) == ["brown 1", "fox 1", "quick 1", "the 1"]
