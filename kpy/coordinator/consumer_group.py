@@ -217,9 +217,9 @@ class ConsumerGroups:
                 rx = re.compile(m.topic_regex)
             except re.error:
                 return names
+            # Every topic, the internal ones too, as Kafka's TopicRegexResolver matches them.
             for t in self.ctx.topic_names():
-                topic = self.ctx.topic(t)
-                if topic is not None and not topic.internal and rx.fullmatch(t):
+                if self.ctx.topic(t) is not None and rx.fullmatch(t):
                     names.add(t)
         return names
 

@@ -13,11 +13,12 @@ import uuid
 
 import pytest
 
-from conformance.raw import create_topic
+from conformance.raw import coordinators_ready, create_topic
 from conformance.wire import WireClient
 from kpy.coordinator.consumer_group import subscription_order
 from kpy.protocol.messages.consumer_group_describe import ConsumerGroupDescribeRequest
 from kpy.protocol.messages.consumer_group_heartbeat import ConsumerGroupHeartbeatRequest
+from kpy.protocol.messages.metadata import MetadataRequest
 
 HB = ConsumerGroupHeartbeatRequest
 UNKNOWN_MEMBER_ID = 25
@@ -25,6 +26,7 @@ INVALID_GROUP_ID = 24
 GROUP_ID_NOT_FOUND = 69
 NO_OPERATIONS = -(2**31)
 GROUP_OPERATIONS = 3400  # READ, DELETE, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS
+OFFSETS = "__consumer_offsets"
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -157,3 +159,33 @@ def test_describe_members_as_kafka(bootstrap, name):
         assert member.subscribed_topic_names != sorted(topics)
         (plain,) = describe(wire, group)
         assert plain.authorized_operations == NO_OPERATIONS
+
+
+def test_regex_subscription_matches_internal_topics(bootstrap, name):
+    # Kafka resolves a subscribed regex against every topic, __consumer_offsets included (found
+    # by franz-go's Test848RegexBrokerResolves); a regex matches a whole name.
+    with WireClient(bootstrap) as wire:
+        coordinators_ready(wire)  # __consumer_offsets exists
+        create_topic(wire, f"{name}-t", 2)
+        create_topic(wire, f"{name}-t-v2", 1)
+        asked = [MetadataRequest.MetadataRequestTopic(name=n) for n in (f"{name}-t", OFFSETS)]
+        topics = wire.send(MetadataRequest(topics=asked), 12).topics
+        partitions = {t.topic_id: len(t.partitions) for t in topics}
+        joined = join(
+            wire,
+            f"{name}-g",
+            None,
+            member_id=str(uuid.uuid4()),
+            version=1,
+            subscribed_topic_regex=f"{name}-t|{OFFSETS}",
+        )
+        assigned: dict = {}
+        deadline = time.monotonic() + 30
+        while assigned != partitions:  # Kafka resolves regexes in the background
+            assert time.monotonic() < deadline, f"assigned {assigned}, not {partitions}"
+            if joined.assignment is not None:
+                assigned = {
+                    t.topic_id: len(t.partitions) for t in joined.assignment.topic_partitions
+                }
+            joined = heartbeat(wire, f"{name}-g", joined.member_id, joined.member_epoch)
+            assert joined.error_code == 0
