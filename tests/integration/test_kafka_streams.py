@@ -174,7 +174,9 @@ def word_count_across_restart(
     finally:
         ends.close()
     before = latest(committed_counts(bootstrap, sink))
-    assert before and before != expected, "stopped after it had counted everything"
+    assert before, "nothing committed before the stop"
+    if end == "kill":  # what the open transaction counted is not in the committed counts
+        assert before != expected
 
     # An empty state dir: the counts so far come back from the changelog topic.
     with app("state2") as streams:
