@@ -32,16 +32,7 @@ DISTRIBUTED = "org.apache.kafka.connect.cli.ConnectDistributed"
 STANDALONE = "org.apache.kafka.connect.cli.ConnectStandalone"
 SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
-SHIM = (
-    JAVA_SOURCES
-    / "connect"
-    / "org"
-    / "apache"
-    / "kafka"
-    / "common"
-    / "utils"
-    / "AppInfoParser.java"
-)
+SHIM = JAVA_SOURCES / "connect/org/apache/kafka/common/utils/AppInfoParser.java"
 
 
 @pytest.fixture(scope="session")
