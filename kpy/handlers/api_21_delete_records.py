@@ -2,8 +2,8 @@
 
 Offset -1 means the high watermark. An offset above the high watermark is
 OFFSET_OUT_OF_RANGE. A topic compacted and not deleted (cleanup.policy=compact) is refused
-with POLICY_VIOLATION whatever the offset, as Kafka refuses it. The answer's low watermark is the new log start offset; whole segments
-below it are removed in the background by retention.
+with POLICY_VIOLATION whatever the offset, as Kafka refuses it. The answer's low watermark is
+the new log start offset; whole segments below it are removed in the background by retention.
 """
 
 from __future__ import annotations
