@@ -14,8 +14,9 @@ costs no timer of its own.
 
 Every connection the broker closes leaves an INFO line saying who (address, client id), what
 (the API and version of the refused request) and why; a client that is refused again and
-again leaves a line per key and interval (kpy.log_limiter). Connections and, with DEBUG on
-``kpy.request``, requests taken by the produce shortcut leave DEBUG lines.
+again leaves a line per key and interval (kpy.log_limiter). Connections leave DEBUG lines.
+Every request, Produce included, goes to dispatch; this module only frames bytes and
+writes responses.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from kpy.dispatch import CloseConnection, RequestContext, dispatch, log_request, request_log
+from kpy.dispatch import CloseConnection, RequestContext, dispatch
 from kpy.log_limiter import LogLimiter
 from kpy.protocol import api_keys, framing
 from kpy.protocol.primitives import FileRegion
+from kpy.protocol.produce_codec import is_produce
 
 if TYPE_CHECKING:
     from kpy.broker import Broker
@@ -46,7 +48,6 @@ _NUMBERS = re.compile(r"\d+")
 _HEAD_MAX = 1024  # bytes of a refused request kept to name it (its header, usually)
 
 _SIZE = struct.Struct(">i")
-_PRODUCE = 0  # api key
 _ids = itertools.count(1)
 
 
@@ -56,24 +57,6 @@ _BUFFER = 64 * 1024  # per connection at first
 # out in one write) or when a frame needs the room. Larger frames get a buffer of their own.
 _SHARED_MAX = 1024 * 1024
 _MAX_GATHER = 64  # iovecs per sendmsg call, well under IOV_MAX
-
-
-# kpy.handlers.api_00_produce.produce_frame, imported with the first produce request (as
-# dispatch imports every handler module), not at start-up.
-_produce_frame: Any = None
-
-
-def _load_produce_frame() -> Any:
-    global _produce_frame
-    from kpy.handlers.api_00_produce import produce_frame
-
-    _produce_frame = produce_frame
-    return produce_frame
-
-
-def _is_produce(buf: Any, pos: int) -> bool:
-    """Whether the request whose header starts at ``pos`` is a Produce (int16 api key 0)."""
-    return buf[pos] == 0 and buf[pos + 1] == _PRODUCE
 
 
 class Connection:
@@ -137,19 +120,9 @@ class Connection:
                             )
                             return
                     self.requests += 1
-                    produce = len(frame) > 10 and _is_produce(frame, 0)
+                    produce = is_produce(frame)
                     try:
-                        chunks = None
-                        if produce:
-                            debug = request_log.isEnabledFor(logging.DEBUG)
-                            started = time.perf_counter() if debug else 0.0
-                            chunks = await (_produce_frame or _load_produce_frame())(
-                                self.broker, frame
-                            )
-                            if chunks is not None and debug:
-                                self._log_produce(frame, started, bool(chunks))
-                        if chunks is None:
-                            chunks = await dispatch(frame, self._make_ctx)
+                        chunks = await dispatch(frame, self._make_ctx)
                     except CloseConnection:
                         self._refused = bytes(frame[:_HEAD_MAX])
                         if held:
@@ -241,13 +214,6 @@ class Connection:
             reason,
         )
 
-    def _log_produce(self, frame: memoryview, started: float, answered: bool) -> None:
-        """The DEBUG line of a produce request taken by the shortcut (its header read again)."""
-        header, _ = framing.decode_request_header(frame)
-        ctx = self._make_ctx(0, header.request_api_version, header.correlation_id, header.client_id)
-        # Partition errors are inside the encoded response: not cheap to tell here.
-        log_request(ctx, None, started, answered=answered)
-
     def _make_ctx(self, key: int, version: int, corr: int, client_id: str | None) -> RequestContext:
         self.client_id = client_id
         return RequestContext(
@@ -295,7 +261,7 @@ class Connection:
             return False
         buf = self._buf
         size = _SIZE.unpack_from(buf, start)[0]
-        return 0 <= size <= have - 4 and _is_produce(buf, start + 4)
+        return 0 <= size <= have - 4 and is_produce(buf, start + 4)
 
     async def _recv_into(self, view: memoryview) -> int:
         while True:
@@ -321,7 +287,7 @@ class Connection:
         self._start = start + size
         if self._start == self._end:
             self._start = self._end = 0
-        if size >= 2 and _is_produce(self._buf, start):
+        if size >= 2 and is_produce(self._buf, start):
             # Produce is answered before the buffer is read into again and keeps no
             # reference to its records (bytes fields are always copied by the decoders),
             # so its batches are validated and written straight from the buffer.

@@ -14,6 +14,10 @@ the handler, through kpy.handlers.errors. What gets no answer at all (an unreada
 unknown API or version, a malformed body; an acks=0 produce that fails) raises
 ``CloseConnection`` (the connection logs why and closes).
 
+Produce, the busiest request, is read by its zero-copy codec (kpy.protocol.produce_codec:
+records stay views of the frame, no message objects) when it has the codec's common shape,
+else by the generated decoder as every other request; either way it takes this same path.
+
 With DEBUG enabled on the ``kpy.request`` logger, every request leaves a line: connection,
 client, API and version, correlation id, the top-level error code and the time taken. The
 check costs one ``isEnabledFor`` per request when it is off.
@@ -29,8 +33,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kpy.log_limiter import LogLimiter
-from kpy.protocol import api_keys, framing
+from kpy.protocol import api_keys, framing, produce_codec
 from kpy.protocol.error_codes import ErrorCode, KafkaError
+from kpy.protocol.primitives import ProtocolError
+from kpy.protocol.produce_codec import ProduceView
 
 if TYPE_CHECKING:
     from kpy.broker import Broker
@@ -162,11 +168,12 @@ async def dispatch(
     (acks=0 produce). Raises CloseConnection when the frame gets no answer.
     """
     started = time.perf_counter() if request_log.isEnabledFor(logging.DEBUG) else 0.0
-    try:
-        header, body_offset = framing.decode_request_header(frame)
-    except Exception as exc:
-        raise CloseConnection(f"unreadable request header: {exc}") from exc
-    key, version, corr = header.request_api_key, header.request_api_version, header.correlation_id
+    request = _read_produce(frame) if produce_codec.is_produce(frame) else None
+    if request is not None:
+        key, version, corr = produce_codec.API_KEY, request.version, request.correlation_id
+        client_id, body_offset = request.client_id, 0
+    else:
+        key, version, corr, client_id, body_offset = _read_header(frame)
     reg = REGISTRY.get(key) or _registration(key)
     if reg is None:
         name = api_keys.API_KEYS[key].name if key in api_keys.API_KEYS else "unknown"
@@ -175,7 +182,7 @@ async def dispatch(
         if key == API_VERSIONS_KEY:
             # KIP-511: answer at v0 with the error and our ranges so the client can downgrade.
             if started:
-                ctx = make_ctx(key, version, corr, header.client_id)
+                ctx = make_ctx(key, version, corr, client_id)
                 log_request(ctx, ErrorCode.UNSUPPORTED_VERSION, started)
             return framing.encode_response(corr, key, 0, _unsupported_api_versions())
         raise CloseConnection(
@@ -183,10 +190,11 @@ async def dispatch(
         )
     info = api_keys.API_KEYS[key]
     try:
-        request = reg.request_class().decode(frame[body_offset:], version)
+        if request is None:
+            request = reg.request_class().decode(frame[body_offset:], version)
     except Exception as exc:
         raise CloseConnection(f"malformed {info.name} v{version} request: {exc}") from exc
-    ctx = make_ctx(key, version, corr, header.client_id)
+    ctx = make_ctx(key, version, corr, client_id)
     error: int | None = None
     try:
         response = await reg.handler(ctx, request)
@@ -212,6 +220,31 @@ async def dispatch(
         _log_failure(info.name, version, "response could not be encoded")
         response = _error_response(reg, request, version, exc)
         return framing.encode_response(corr, key, version, response)
+
+
+def _read_header(frame: memoryview) -> tuple[int, int, int, str | None, int]:
+    """(api key, version, correlation id, client id, body offset) of a request frame."""
+    try:
+        header, body_offset = framing.decode_request_header(frame)
+    except Exception as exc:
+        raise CloseConnection(f"unreadable request header: {exc}") from exc
+    return (
+        header.request_api_key,
+        header.request_api_version,
+        header.correlation_id,
+        header.client_id,
+        body_offset,
+    )
+
+
+def _read_produce(frame: memoryview) -> ProduceView | None:
+    """A Produce request read by its zero-copy codec, or None for the generated decoder: a
+    shape the codec leaves to it, or bytes it cannot read (the generated decoder then
+    refuses them too, and names what is wrong)."""
+    try:
+        return produce_codec.parse(frame)
+    except ProtocolError:
+        return None
 
 
 def log_request(ctx: RequestContext, error: int | None, started: float, answered=True) -> None:

@@ -37,7 +37,7 @@ def test_debug_shows_a_line_per_request(tmp_path):
             request = ApiVersionsRequest(client_software_name="t", client_software_version="1")
             c.send(request, 3)
             c.send(MetadataRequest(topics=None, allow_auto_topic_creation=True), 12)
-            c.send(_produce("logged"), 9)  # taken by the produce shortcut
+            c.send(_produce("logged"), 9)  # read by the produce codec
             c.send(_produce("logged"), 9)
             c.send(MetadataRequest(topics=[]), 12)
         lines = wait_for(

@@ -110,7 +110,7 @@ def test_api_versions_ranges_and_kip511_software_name(wire):
 
 
 @pytest.mark.parametrize("version", [0, 1, 2])
-@pytest.mark.parametrize("acks", [-1, 5])  # 5: the shortcut declines, dispatch decides
+@pytest.mark.parametrize("acks", [-1, 5])  # 5: refused for its acks, were it answered
 def test_produce_listed_from_v0_but_v0_to_v2_close_the_connection(
     broker, wire, topic_name, version, acks
 ):
