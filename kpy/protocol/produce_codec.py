@@ -8,12 +8,12 @@ frame (zero-copy). It takes versions 3-11 (headers v1 and, from v9, v2) of this 
 - every array and topic name present (not null) and every records field present;
 - no tagged fields at all (request header, body, topics, partitions) in flexible versions.
 
-It returns None for anything else: another API key, a version outside 3-11, null records,
-any tagged field. Such a request is valid Produce all the same and the generated decoder
-(``kpy.protocol.messages.produce``) reads it. Bytes that are not a Produce request at all
-(truncated, an array or string overrunning the frame, a null topic array or name, invalid
-UTF-8) raise ProtocolError; whatever ``parse`` returns a view for, the generated decoder
-decodes to the same values. Like it, bytes after the request are ignored.
+It returns None for any other request (another API key, a version outside 3-11, null
+records, a tagged field), which is the generated decoder's (``kpy.protocol.messages``) to
+read or refuse. Bytes that do not decode (truncated, an array or string overrunning the
+frame, a null topic array or name, invalid UTF-8) raise ProtocolError, and only where the
+generated decoder refuses them too; whatever ``parse`` returns a view for, the generated
+decoder decodes to the same values. Like it, ``parse`` ignores bytes after the request.
 
 ``ProduceAnswer`` is the response from per-partition outcomes; ``framing.encode_response``
 writes it. When every partition succeeded its body is packed here directly; otherwise it
