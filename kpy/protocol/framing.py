@@ -66,10 +66,12 @@ def encode_response(
         b.append(0)  # an empty tagged-field section
     chunks: list[Any] = []
     response.encode_into_buffer(b, chunks, api_version)
+    if not chunks:  # no records handed over: the whole frame is ``b`` (most responses)
+        _SIZE.pack_into(b, 0, len(b) - 4)
+        return [b]
     if b:
         chunks.append(b)
-    size = sum(len(c) for c in chunks) - 4
-    _SIZE.pack_into(chunks[0], 0, size)
+    _SIZE.pack_into(chunks[0], 0, sum(map(len, chunks)) - 4)
     return chunks
 
 
