@@ -27,7 +27,6 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from kpy.protocol.messages.produce import ProduceResponse
 from kpy.protocol.primitives import ProtocolError, read_uvarint, write_uvarint
 
 API_KEY = 0
@@ -41,8 +40,6 @@ Topics = list[tuple[str, list[tuple[int, memoryview]]]]
 # response goes through the generated encoder.
 Outcome = tuple[int, int, int, int, int, str | None]
 Results = list[tuple[str, list[Outcome]]]  # (topic, its partitions' outcomes)
-
-PartitionResponse = ProduceResponse.PartitionProduceResponse
 
 _HEADER = struct.Struct(">hhih")  # api key, version, correlation id, client id length
 _I16 = struct.Struct(">h")
@@ -187,8 +184,13 @@ def _parse_flexible(
 # -- the response -----------------------------------------------------------------------------
 
 
-def response_of(results: Results) -> ProduceResponse:
-    """The generated response message for ``results``."""
+def response_of(results: Results) -> Any:
+    """The generated response message (ProduceResponse) for ``results``."""
+    # Imported here: the generated classes load with the first answer that needs them, not
+    # with dispatch (the broker imports message modules on first use).
+    from kpy.protocol.messages.produce import ProduceResponse
+
+    PartitionResponse = ProduceResponse.PartitionProduceResponse
     return ProduceResponse(
         responses=[
             ProduceResponse.TopicProduceResponse(
@@ -228,7 +230,8 @@ class ProduceAnswer:
     def __init__(self, results: Results) -> None:
         self.results = results
 
-    def response(self) -> ProduceResponse:
+    def response(self) -> Any:
+        """The same answer as a ProduceResponse message."""
         return response_of(self.results)
 
     def encode_into_buffer(self, b: bytearray, chunks: list[Any], version: int) -> None:
