@@ -102,20 +102,36 @@ def init_producer_id(
     return retry(lambda: wire.send(req, version), errors=COORDINATOR_NOT_READY)
 
 
-def wait_until_served(wire: WireClient, name: str, partitions: int) -> None:
-    """Wait until each of the first ``partitions`` partitions of ``name`` answers ListOffsets."""
-    req = ListOffsetsRequest(
+def list_offsets_request(
+    topic: str,
+    timestamps: dict[int, int],
+    *,
+    isolation_level: int = 0,
+    current_leader_epoch: int = -1,
+) -> ListOffsetsRequest:
+    """ListOffsets of ``topic``'s partitions, each asked at its timestamp in ``timestamps``."""
+    return ListOffsetsRequest(
         replica_id=-1,
+        isolation_level=isolation_level,
         topics=[
             ListOffsetsRequest.ListOffsetsTopic(
-                name=name,
+                name=topic,
                 partitions=[
-                    ListOffsetsRequest.ListOffsetsPartition(partition_index=p, timestamp=-1)
-                    for p in range(partitions)
+                    ListOffsetsRequest.ListOffsetsPartition(
+                        partition_index=p,
+                        timestamp=ts,
+                        current_leader_epoch=current_leader_epoch,
+                    )
+                    for p, ts in timestamps.items()
                 ],
             )
         ],
     )
+
+
+def wait_until_served(wire: WireClient, name: str, partitions: int) -> None:
+    """Wait until each of the first ``partitions`` partitions of ``name`` answers ListOffsets."""
+    req = list_offsets_request(name, dict.fromkeys(range(partitions), -1))
 
     def served():
         parts = wire.send(req, 7).topics[0].partitions
@@ -124,6 +140,28 @@ def wait_until_served(wire: WireClient, name: str, partitions: int) -> None:
         return errors == {0}
 
     wait_for(served, f"every partition of {name} to be served")
+
+
+def create_topics_request(
+    name: str,
+    partitions: int = 1,
+    configs: dict[str, str] | None = None,
+    *,
+    replication_factor: int = 1,
+    validate_only: bool = False,
+    timeout_ms: int = 10000,
+) -> CreateTopicsRequest:
+    """CreateTopics of one topic."""
+    topic = CreateTopicsRequest.CreatableTopic(
+        name=name,
+        num_partitions=partitions,
+        replication_factor=replication_factor,
+        configs=[
+            CreateTopicsRequest.CreatableTopicConfig(name=k, value=v)
+            for k, v in (configs or {}).items()
+        ],
+    )
+    return CreateTopicsRequest(topics=[topic], timeout_ms=timeout_ms, validate_only=validate_only)
 
 
 def create_topic(
@@ -137,18 +175,14 @@ def create_topic(
     wait: bool = True,
 ):
     """Create one topic; when created (and ``wait``), return once every partition is served."""
-    topic = CreateTopicsRequest.CreatableTopic(
-        name=name,
-        num_partitions=partitions,
+    request = create_topics_request(
+        name,
+        partitions,
+        configs,
         replication_factor=replication_factor,
-        configs=[
-            CreateTopicsRequest.CreatableTopicConfig(name=k, value=v)
-            for k, v in (configs or {}).items()
-        ],
+        validate_only=validate_only,
     )
-    resp = wire.send(
-        CreateTopicsRequest(topics=[topic], timeout_ms=10000, validate_only=validate_only), version
-    )
+    resp = wire.send(request, version)
     result = resp.topics[0]
     if wait and result.error_code == 0 and not validate_only:
         # v5+ answers the count (-1 asked means the broker's default); before, ask Metadata.
@@ -183,6 +217,29 @@ def batch(
     )
 
 
+def produce_request(
+    topic: str,
+    data,
+    partition: int = 0,
+    *,
+    acks: int = -1,
+    transactional_id: str | None = None,
+    timeout_ms: int = 10000,
+) -> ProduceRequest:
+    """Produce of ``data`` (a batch, or None) to one partition."""
+    return ProduceRequest(
+        transactional_id=transactional_id,
+        acks=acks,
+        timeout_ms=timeout_ms,
+        topic_data=[
+            ProduceRequest.TopicProduceData(
+                name=topic,
+                partition_data=[ProduceRequest.PartitionProduceData(index=partition, records=data)],
+            )
+        ],
+    )
+
+
 def produce(
     wire: WireClient,
     topic: str,
@@ -192,28 +249,17 @@ def produce(
     version: int = 9,
     transactional_id: str | None = None,
 ):
-    req = ProduceRequest(
-        transactional_id=transactional_id,
-        acks=acks,
-        timeout_ms=10000,
-        topic_data=[
-            ProduceRequest.TopicProduceData(
-                name=topic,
-                partition_data=[ProduceRequest.PartitionProduceData(index=partition, records=data)],
-            )
-        ],
-    )
+    req = produce_request(topic, data, partition, acks=acks, transactional_id=transactional_id)
     resp = wire.send(req, version, expect_response=acks != 0)
     return None if resp is None else resp.responses[0].partition_responses[0]
 
 
-def fetch(
-    wire: WireClient,
+def fetch_request(
     topic: str,
     offset: int,
-    *,
-    version: int = 12,
     partition: int = 0,
+    *,
+    topic_id: uuid.UUID | None = None,
     max_wait_ms: int = 0,
     min_bytes: int = 1,
     max_bytes: int = 1 << 20,
@@ -221,9 +267,10 @@ def fetch(
     isolation_level: int = 0,
     session_id: int = 0,
     session_epoch: int = -1,
-    topic_id=None,
-):
-    req = FetchRequest(
+    current_leader_epoch: int = -1,
+) -> FetchRequest:
+    """Fetch of one partition from ``offset`` (by name before v13, by ``topic_id`` from v13)."""
+    return FetchRequest(
         max_wait_ms=max_wait_ms,
         min_bytes=min_bytes,
         max_bytes=max_bytes,
@@ -239,12 +286,19 @@ def fetch(
                         partition=partition,
                         fetch_offset=offset,
                         partition_max_bytes=partition_max_bytes,
+                        current_leader_epoch=current_leader_epoch,
                     )
                 ],
             )
         ],
     )
-    return wire.send(req, version)
+
+
+def fetch(
+    wire: WireClient, topic: str, offset: int, *, version: int = 12, partition: int = 0, **kw
+):
+    """Fetch one partition (``fetch_request``'s options); the whole answer."""
+    return wire.send(fetch_request(topic, offset, partition, **kw), version)
 
 
 def unique(prefix: str) -> str:

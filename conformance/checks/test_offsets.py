@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.raw import batch, create_topic, now_ms, produce, unique
+from conformance.raw import batch, create_topic, list_offsets_request, now_ms, produce, unique
 from kpy.protocol.messages.list_offsets import ListOffsetsRequest
 from kpy.protocol.messages.offset_for_leader_epoch import OffsetForLeaderEpochRequest
 
@@ -22,18 +22,7 @@ def topic(wire):
 
 
 def lookup(wire, topic, ts, version=8, isolation=0):
-    req = ListOffsetsRequest(
-        replica_id=-1,
-        isolation_level=isolation,
-        topics=[
-            ListOffsetsRequest.ListOffsetsTopic(
-                name=topic,
-                partitions=[
-                    ListOffsetsRequest.ListOffsetsPartition(partition_index=0, timestamp=ts)
-                ],
-            )
-        ],
-    )
+    req = list_offsets_request(topic, {0: ts}, isolation_level=isolation)
     return wire.send(req, version).topics[0].partitions[0]
 
 

@@ -12,6 +12,7 @@ from conformance.raw import (
     fetch,
     first_partition,
     init_producer_id,
+    list_offsets_request,
     produce,
     unique,
     wait_for,
@@ -19,7 +20,6 @@ from conformance.raw import (
 from kpy.protocol.messages.add_partitions_to_txn import AddPartitionsToTxnRequest
 from kpy.protocol.messages.describe_transactions import DescribeTransactionsRequest
 from kpy.protocol.messages.end_txn import EndTxnRequest
-from kpy.protocol.messages.list_offsets import ListOffsetsRequest
 from kpy.protocol.messages.list_transactions import ListTransactionsRequest
 
 pytestmark = pytest.mark.area("transactions")
@@ -129,18 +129,7 @@ def txn_batch(pid, epoch, seq=0, n=2):
 
 
 def latest(wire, topic, isolation):
-    req = ListOffsetsRequest(
-        replica_id=-1,
-        isolation_level=isolation,
-        topics=[
-            ListOffsetsRequest.ListOffsetsTopic(
-                name=topic,
-                partitions=[
-                    ListOffsetsRequest.ListOffsetsPartition(partition_index=0, timestamp=-1)
-                ],
-            )
-        ],
-    )
+    req = list_offsets_request(topic, {0: -1}, isolation_level=isolation)
     return wire.send(req, 7).topics[0].partitions[0].offset
 
 

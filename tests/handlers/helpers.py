@@ -6,31 +6,23 @@ the whole response is the ``send`` of the client when a test needs more.
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
+from conformance import raw
+from conformance.raw import fetch_request as fetch_request  # re-exported to the handler tests
+from conformance.raw import now_ms as now_ms
 from kpy.protocol import records
-from kpy.protocol.messages.create_topics import CreateTopicsRequest
-from kpy.protocol.messages.fetch import FetchRequest
 from kpy.protocol.messages.find_coordinator import FindCoordinatorRequest
-from kpy.protocol.messages.list_offsets import ListOffsetsRequest
 from kpy.protocol.messages.produce import ProduceRequest
-from kpy.protocol.records import Record
 from kpy.testing import RawClient
 
 ZERO_UUID = uuid.UUID(int=0)
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def batch(n: int = 1, *, timestamp: int | None = None, key: bytes | None = b"k", **kw) -> bytes:
     """A v2 batch of ``n`` records (values v0, v1, ...) stamped ``timestamp`` (default now)."""
-    recs = [Record(key, b"v%d" % i, [], i, 0) for i in range(n)]
-    base = now_ms() if timestamp is None else timestamp
-    return bytes(records.build_batch(recs, base_timestamp=base, **kw))
+    return bytes(raw.batch(n, timestamp=timestamp, key=key, **kw))
 
 
 async def create_topic(
@@ -44,16 +36,14 @@ async def create_topic(
     version: int = 7,
 ) -> Any:
     """CreateTopics of one topic; its result."""
-    topic = CreateTopicsRequest.CreatableTopic(
-        name=name,
-        num_partitions=partitions,
+    request = raw.create_topics_request(
+        name,
+        partitions,
+        configs,
         replication_factor=replication_factor,
-        configs=[
-            CreateTopicsRequest.CreatableTopicConfig(name=k, value=v)
-            for k, v in (configs or {}).items()
-        ],
+        validate_only=validate_only,
+        timeout_ms=5000,
     )
-    request = CreateTopicsRequest(topics=[topic], timeout_ms=5000, validate_only=validate_only)
     return (await client.send(request, version)).topics[0]
 
 
@@ -65,16 +55,8 @@ def produce_request(
     acks: int = -1,
     transactional_id: str | None = None,
 ) -> ProduceRequest:
-    return ProduceRequest(
-        transactional_id=transactional_id,
-        acks=acks,
-        timeout_ms=5000,
-        topic_data=[
-            ProduceRequest.TopicProduceData(
-                name=topic,
-                partition_data=[ProduceRequest.PartitionProduceData(index=partition, records=data)],
-            )
-        ],
+    return raw.produce_request(
+        topic, data, partition, acks=acks, transactional_id=transactional_id, timeout_ms=5000
     )
 
 
@@ -94,49 +76,10 @@ async def produce(
     return None if answer is None else answer.responses[0].partition_responses[0]
 
 
-def fetch_request(
-    topic: str,
-    offset: int,
-    partition: int = 0,
-    *,
-    topic_id: uuid.UUID = ZERO_UUID,
-    max_wait_ms: int = 0,
-    min_bytes: int = 1,
-    max_bytes: int = 1 << 20,
-    partition_max_bytes: int = 1 << 20,
-    isolation_level: int = 0,
-    session_id: int = 0,
-    session_epoch: int = -1,
-    current_leader_epoch: int = -1,
-) -> FetchRequest:
-    return FetchRequest(
-        max_wait_ms=max_wait_ms,
-        min_bytes=min_bytes,
-        max_bytes=max_bytes,
-        isolation_level=isolation_level,
-        session_id=session_id,
-        session_epoch=session_epoch,
-        topics=[
-            FetchRequest.FetchTopic(
-                topic=topic,
-                topic_id=topic_id,
-                partitions=[
-                    FetchRequest.FetchPartition(
-                        partition=partition,
-                        fetch_offset=offset,
-                        partition_max_bytes=partition_max_bytes,
-                        current_leader_epoch=current_leader_epoch,
-                    )
-                ],
-            )
-        ],
-    )
-
-
 async def fetch(
     client: RawClient, topic: str, offset: int, partition: int = 0, *, version: int = 12, **kw
 ) -> Any:
-    """Fetch one partition (by name, v12); its answer."""
+    """Fetch one partition (by name, v12; ``raw.fetch_request``'s options); its answer."""
     answer = await client.send(fetch_request(topic, offset, partition, **kw), version)
     assert answer.error_code == 0, answer
     return answer.responses[0].partitions[0]
@@ -164,21 +107,11 @@ async def list_offset(
     current_leader_epoch: int = -1,
 ) -> Any:
     """ListOffsets of one partition; its answer."""
-    request = ListOffsetsRequest(
-        replica_id=-1,
+    request = raw.list_offsets_request(
+        topic,
+        {partition: timestamp},
         isolation_level=isolation_level,
-        topics=[
-            ListOffsetsRequest.ListOffsetsTopic(
-                name=topic,
-                partitions=[
-                    ListOffsetsRequest.ListOffsetsPartition(
-                        partition_index=partition,
-                        timestamp=timestamp,
-                        current_leader_epoch=current_leader_epoch,
-                    )
-                ],
-            )
-        ],
+        current_leader_epoch=current_leader_epoch,
     )
     return (await client.send(request, version)).topics[0].partitions[0]
 

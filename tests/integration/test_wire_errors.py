@@ -7,12 +7,12 @@ import uuid
 
 import pytest
 
+from conformance import raw
 from conformance.wire import ConnectionClosed, WireClient
 from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode as E
 from kpy.protocol.messages.api_versions import ApiVersionsRequest
 from kpy.protocol.messages.create_partitions import CreatePartitionsRequest
-from kpy.protocol.messages.create_topics import CreateTopicsRequest
 from kpy.protocol.messages.delete_groups import DeleteGroupsRequest
 from kpy.protocol.messages.delete_records import DeleteRecordsRequest
 from kpy.protocol.messages.delete_topics import DeleteTopicsRequest
@@ -34,48 +34,18 @@ def wire(broker):
 
 
 def create(wire, name, partitions=1, configs=None, version=7, **kw):
-    topic = CreateTopicsRequest.CreatableTopic(
-        name=name,
-        num_partitions=partitions,
-        replication_factor=kw.get("replication_factor", 1),
-        configs=[
-            CreateTopicsRequest.CreatableTopicConfig(name=k, value=v)
-            for k, v in (configs or {}).items()
-        ],
-    )
-    resp = wire.send(
-        CreateTopicsRequest(
-            topics=[topic], timeout_ms=5000, validate_only=kw.get("validate_only", False)
-        ),
-        version,
-    )
-    return resp.topics[0]
+    request = raw.create_topics_request(name, partitions, configs, timeout_ms=5000, **kw)
+    return wire.send(request, version).topics[0]
 
 
 def produce(wire, topic, data, partition=0, acks=-1, version=9):
-    req = ProduceRequest(
-        acks=acks,
-        timeout_ms=5000,
-        topic_data=[
-            ProduceRequest.TopicProduceData(
-                name=topic,
-                partition_data=[ProduceRequest.PartitionProduceData(index=partition, records=data)],
-            )
-        ],
-    )
+    req = raw.produce_request(topic, data, partition, acks=acks, timeout_ms=5000)
     resp = wire.send(req, version, expect_response=acks != 0)
     return None if resp is None else resp.responses[0].partition_responses[0]
 
 
-def batch(n=1, **kw):
-    recs = [Record(kw.pop("key", b"k"), b"v%d" % i, [], i, 0) for i in range(n)]
-    return records.build_batch(recs, base_timestamp=kw.pop("timestamp", None) or _now(), **kw)
-
-
-def _now():
-    import time
-
-    return int(time.time() * 1000)
+batch = raw.batch
+_now = raw.now_ms
 
 
 # -- connection-level ------------------------------------------------------------------------
