@@ -51,15 +51,15 @@ GROUPS = [
         "                ErrorCode.ILLEGAL_GENERATION,\n"
         '                f"generation {req.generation_id} is not {group.generation_id}",\n'
         "            )\n"
-        "        self.touch(group, member)\n",
+        "        return group, member\n",
         "        if req.generation_id < group.generation_id:\n"
         "            raise KafkaError(\n"
         "                ErrorCode.ILLEGAL_GENERATION,\n"
         '                f"generation {req.generation_id} is not {group.generation_id}",\n'
         "            )\n"
-        "        self.touch(group, member)\n",
+        "        return group, member\n",
         "test_heartbeat_errors",
-        "a heartbeat with another generation than the group's is ILLEGAL_GENERATION",
+        "a heartbeat (or SyncGroup) with another generation than the group's is ILLEGAL_GENERATION",
     ),
     M(
         "leave-keeps-member",

@@ -424,7 +424,10 @@ class ClassicGroups:
             self._prepare_rebalance(group)
         return await self._await_join(group, member)
 
-    async def sync(self, req: Any, version: int) -> tuple[int, bytes, Group | None]:
+    def _member_of_generation(self, req: Any) -> tuple[Group, Member]:
+        """The group and member a SyncGroup or Heartbeat names (sessions due expired first):
+        UNKNOWN_MEMBER_ID or FENCED_INSTANCE_ID for one not in the group, ILLEGAL_GENERATION
+        for another generation than the group's."""
         self.expire_due()
         require_group_id(req.group_id)
         group = self.groups.get(req.group_id)
@@ -435,6 +438,10 @@ class ClassicGroups:
                 ErrorCode.ILLEGAL_GENERATION,
                 f"generation {req.generation_id} is not {group.generation_id}",
             )
+        return group, member
+
+    async def sync(self, req: Any, version: int) -> tuple[int, bytes, Group | None]:
+        group, member = self._member_of_generation(req)
         if version >= 5 and (
             (req.protocol_type is not None and req.protocol_type != group.protocol_type)
             or (req.protocol_name is not None and req.protocol_name != group.protocol_name)
@@ -474,16 +481,7 @@ class ClassicGroups:
         return error, assignment, group
 
     def heartbeat(self, req: Any) -> None:
-        self.expire_due()
-        require_group_id(req.group_id)
-        group = self.groups.get(req.group_id)
-        member = self.known_member(group, req.member_id, req.group_instance_id)
-        assert group is not None
-        if req.generation_id != group.generation_id:
-            raise KafkaError(
-                ErrorCode.ILLEGAL_GENERATION,
-                f"generation {req.generation_id} is not {group.generation_id}",
-            )
+        group, member = self._member_of_generation(req)
         self.touch(group, member)
         if group.state == PREPARING_REBALANCE:
             raise KafkaError(ErrorCode.REBALANCE_IN_PROGRESS, "the group is rebalancing")
