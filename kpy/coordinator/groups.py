@@ -26,7 +26,7 @@ from kpy.coordinator.classic_groups import ClassicGroups, JoinResult, require_gr
 from kpy.coordinator.consumer_group import ConsumerGroup, ConsumerGroups
 from kpy.coordinator.group import COMPLETING_REBALANCE, DEAD, EMPTY, Group
 from kpy.coordinator.offsets import CommittedOffset
-from kpy.coordinator.runtime import Guard, migrate, replay_internal, trio_deadline
+from kpy.coordinator.runtime import Guard, create_internal, load_internal, trio_deadline
 from kpy.coordinator.timers import Timers
 from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode, KafkaError
@@ -79,18 +79,9 @@ class GroupCoordinator:
             return
         self.partitions = topic.partitions
         self._topic_ready = True
-        found = await trio.to_thread.run_sync(
-            replay_internal,
-            self.ctx,
-            store.OFFSETS_TOPIC,
-            self.partitions,
-            store.group_of_key,
-            self._apply,
+        await load_internal(
+            self.ctx, store.OFFSETS_TOPIC, self.partitions, store.group_of_key, self._apply
         )
-        if found:
-            await trio.to_thread.run_sync(
-                migrate, self.ctx, store.OFFSETS_TOPIC, found, self.ctx.now_ms()
-            )
         log.info("loaded %d groups from %s", len(self.groups), store.OFFSETS_TOPIC)
         # Offsets of topics that no longer exist can only be left over from a deletion the
         # broker did not finish (a crash between the topic and its tombstones), or from data
@@ -111,14 +102,9 @@ class GroupCoordinator:
             "compression.type": "producer",
             "segment.bytes": str(self.segment_bytes),
         }
-        try:
-            self.partitions = await self.ctx.ensure_internal_topic(
-                store.OFFSETS_TOPIC, self.partitions, configs
-            )
-        except (KafkaError, OSError) as exc:
-            raise KafkaError(
-                ErrorCode.COORDINATOR_NOT_AVAILABLE, f"cannot create {store.OFFSETS_TOPIC}: {exc}"
-            ) from exc
+        self.partitions = await create_internal(
+            self.ctx, store.OFFSETS_TOPIC, self.partitions, configs
+        )
         self._topic_ready = True
 
     def _apply(self, r: records.Record) -> None:

@@ -12,7 +12,10 @@ never reaches the broker's nursery. Lines are rate limited (kpy/log_limiter.py),
 failing disk logs a line a minute per kind of work, with a count, not one per retry.
 
 ``replay_internal`` reads an internal topic at start-up, including records that kpy before
-the fix of ``offsets.partition_for`` wrote to another partition than Kafka's rule names.
+the fix of ``offsets.partition_for`` wrote to another partition than Kafka's rule names;
+``load_internal`` runs it and ``migrate`` off the event loop, and ``create_internal`` creates
+the topic on first use: both coordinators (groups.py, transactions.py) load and create their
+topic through these.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import trio
 from kpy.coordinator.offsets import CommittedOffset, partition_for
 from kpy.log_limiter import LogLimiter
 from kpy.protocol import records
-from kpy.protocol.error_codes import KafkaError
+from kpy.protocol.error_codes import ErrorCode, KafkaError
 
 if TYPE_CHECKING:
     from kpy.metadata import Topic
@@ -248,3 +251,31 @@ def migrate(ctx: CoordinatorContext, topic: str, found: Replayed, timestamp_ms: 
         return
     moved = sum(len(r) for r in found.tombstones.values())
     log.info("%s: moved %d record(s) to the partitions Kafka's hashing names", topic, moved)
+
+
+async def load_internal(
+    ctx: CoordinatorContext,
+    topic: str,
+    partitions: int,
+    id_of: Callable[[bytes | None], str | None],
+    apply: Callable[[records.Record], None],
+) -> None:
+    """``replay_internal`` then, if it found records out of place, ``migrate``, each in a
+    worker thread."""
+    found = await trio.to_thread.run_sync(replay_internal, ctx, topic, partitions, id_of, apply)
+    if found:
+        await trio.to_thread.run_sync(migrate, ctx, topic, found, ctx.now_ms())
+
+
+async def create_internal(
+    ctx: CoordinatorContext, topic: str, partitions: int, configs: dict[str, str]
+) -> int:
+    """Create ``topic`` unless it exists, in a worker thread; its partition count. A failure
+    is COORDINATOR_NOT_AVAILABLE (clients retry): the coordinator is not available until
+    its topic is."""
+    try:
+        return await ctx.ensure_internal_topic(topic, partitions, configs)
+    except (KafkaError, OSError) as exc:
+        raise KafkaError(
+            ErrorCode.COORDINATOR_NOT_AVAILABLE, f"cannot create {topic}: {exc}"
+        ) from exc

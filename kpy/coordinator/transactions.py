@@ -36,7 +36,7 @@ import trio
 
 from kpy.coordinator import txn_log
 from kpy.coordinator.offsets import OFFSETS_TOPIC, CommittedOffset, partition_for
-from kpy.coordinator.runtime import Guard, migrate, replay_internal, trio_deadline
+from kpy.coordinator.runtime import Guard, create_internal, load_internal, trio_deadline
 from kpy.coordinator.timers import Timers
 from kpy.coordinator.txn_log import TRANSACTION_TOPIC
 from kpy.coordinator.txn_state import (
@@ -112,18 +112,9 @@ class TransactionCoordinator:
             return
         self.partitions = topic.partitions
         self._topic_ready = True
-        found = await trio.to_thread.run_sync(
-            replay_internal,
-            self.ctx,
-            TRANSACTION_TOPIC,
-            self.partitions,
-            txn_log.transactional_id_of,
-            self._apply,
+        await load_internal(
+            self.ctx, TRANSACTION_TOPIC, self.partitions, txn_log.transactional_id_of, self._apply
         )
-        if found:
-            await trio.to_thread.run_sync(
-                migrate, self.ctx, TRANSACTION_TOPIC, found, self.ctx.now_ms()
-            )
         self._recover()
         for txn in self.txns.values():
             self._schedule(txn)
@@ -140,14 +131,9 @@ class TransactionCoordinator:
             "min.insync.replicas": "1",
             "segment.bytes": str(self.segment_bytes),
         }
-        try:
-            self.partitions = await self.ctx.ensure_internal_topic(
-                TRANSACTION_TOPIC, self.partitions, configs
-            )
-        except (KafkaError, OSError) as exc:
-            raise KafkaError(
-                ErrorCode.COORDINATOR_NOT_AVAILABLE, f"cannot create {TRANSACTION_TOPIC}: {exc}"
-            ) from exc
+        self.partitions = await create_internal(
+            self.ctx, TRANSACTION_TOPIC, self.partitions, configs
+        )
         self._topic_ready = True
 
     def _apply(self, rec: records.Record) -> None:
