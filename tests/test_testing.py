@@ -8,10 +8,9 @@ import time
 import pytest
 import trio
 
+from conformance.raw import fetch_request, produce_request
 from conformance.wire import WireClient
-from kpy.protocol.messages.fetch import FetchRequest
 from kpy.protocol.messages.metadata import MetadataRequest
-from kpy.protocol.messages.produce import ProduceRequest
 from kpy.protocol.records import Record, build_batch
 from kpy.server import StartupError
 from kpy.testing import (
@@ -78,30 +77,19 @@ async def test_wait_until_returns_the_value_or_names_what_it_waited_for():
     assert time.monotonic() - started < 5
 
 
+# A fetch of partition 0 of "t" from offset 0 that waits up to 60 s for a byte.
+LONG_POLL = fetch_request("t", 0, max_wait_ms=60_000)
+
+
 async def test_a_fetch_long_poll_ends_when_a_frozen_mock_clock_jumps(tmp_path, mock_clock):
     """Under a frozen MockClock the broker's waits end only when the test moves time: a fetch
     waiting 60 s for data is answered, empty, right after a 60 s jump (and not before)."""
     async with in_process_broker(tmp_path) as b, b.connect() as client:
         await b.broker.create_topic("t", 1, 1, {})
-        request = FetchRequest(
-            max_wait_ms=60_000,
-            min_bytes=1,
-            max_bytes=1 << 20,
-            topics=[
-                FetchRequest.FetchTopic(
-                    topic="t",
-                    partitions=[
-                        FetchRequest.FetchPartition(
-                            partition=0, fetch_offset=0, partition_max_bytes=1 << 20
-                        )
-                    ],
-                )
-            ],
-        )
         answers = []
 
         async def ask() -> None:
-            answers.append(await client.send(request, 12))
+            answers.append(await client.send(LONG_POLL, 12))
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(ask)
@@ -120,45 +108,16 @@ async def test_a_fetch_long_poll_ends_when_a_frozen_mock_clock_jumps(tmp_path, m
 async def test_a_fetch_long_poll_ends_at_an_append(tmp_path, mock_clock):
     async with in_process_broker(tmp_path) as b, b.connect() as client, b.connect() as other:
         await b.broker.create_topic("t", 1, 1, {})
-        fetch = FetchRequest(
-            max_wait_ms=60_000,
-            min_bytes=1,
-            max_bytes=1 << 20,
-            topics=[
-                FetchRequest.FetchTopic(
-                    topic="t",
-                    partitions=[
-                        FetchRequest.FetchPartition(
-                            partition=0, fetch_offset=0, partition_max_bytes=1 << 20
-                        )
-                    ],
-                )
-            ],
-        )
         answers = []
 
         async def ask() -> None:
-            answers.append(await client.send(fetch, 12))
+            answers.append(await client.send(LONG_POLL, 12))
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(ask)
             await wait_until(lambda: b.broker.statistics()["fetch_waiters"] == 1)
             batch = build_batch([Record(b"k", b"v", [], 0, 0)], base_timestamp=1)
-            produced = await other.send(
-                ProduceRequest(
-                    acks=-1,
-                    timeout_ms=1000,
-                    topic_data=[
-                        ProduceRequest.TopicProduceData(
-                            name="t",
-                            partition_data=[
-                                ProduceRequest.PartitionProduceData(index=0, records=batch)
-                            ],
-                        )
-                    ],
-                ),
-                9,
-            )
+            produced = await other.send(produce_request("t", batch, timeout_ms=1000), 9)
             assert produced.responses[0].partition_responses[0].error_code == 0
         part = answers[0].responses[0].partitions[0]
         assert part.high_watermark == 1 and len(part.records) == len(batch)
