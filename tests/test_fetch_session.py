@@ -24,6 +24,13 @@ from kpy.protocol.messages.fetch import FetchRequest, FetchResponse
 # -- the cache -----------------------------------------------------------------------------------
 
 
+def refusal(cache: FetchSessionCache, session_id: int, epoch: int) -> int:
+    """The error code with which ``cache`` refuses ``get(session_id, epoch)``."""
+    with pytest.raises(KafkaError) as info:
+        cache.get(session_id, epoch)
+    return info.value.code
+
+
 def test_a_new_session_has_an_id_and_expects_epoch_1():
     cache = FetchSessionCache(max_slots=10)
     session = cache.new_session()
@@ -47,13 +54,9 @@ def test_unknown_id_and_wrong_epoch_are_kafkas_errors():
     cache = FetchSessionCache(max_slots=10)
     session = cache.new_session()
     assert session is not None
-    with pytest.raises(KafkaError) as info:
-        cache.get(session.id + 1, 1)
-    assert info.value.code == ErrorCode.FETCH_SESSION_ID_NOT_FOUND
+    assert refusal(cache, session.id + 1, 1) == ErrorCode.FETCH_SESSION_ID_NOT_FOUND
     for epoch in (0, 2, -1):
-        with pytest.raises(KafkaError) as info:
-            cache.get(session.id, epoch)
-        assert info.value.code == ErrorCode.INVALID_FETCH_SESSION_EPOCH
+        assert refusal(cache, session.id, epoch) == ErrorCode.INVALID_FETCH_SESSION_EPOCH
     assert cache.get(session.id, 1) is session  # the failed attempts changed nothing
 
 
@@ -63,9 +66,7 @@ def test_removed_sessions_are_not_found():
     assert session is not None
     cache.remove(session.id)
     cache.remove(session.id)  # removing twice (or an unknown id) is no error
-    with pytest.raises(KafkaError) as info:
-        cache.get(session.id, 1)
-    assert info.value.code == ErrorCode.FETCH_SESSION_ID_NOT_FOUND
+    assert refusal(cache, session.id, 1) == ErrorCode.FETCH_SESSION_ID_NOT_FOUND
     assert cache.statistics() == {"sessions": 0, "evictions": 0}
 
 
@@ -77,9 +78,7 @@ def test_a_full_cache_evicts_the_least_recently_used_session():
     c = cache.new_session()
     assert c is not None
     assert cache.get(a.id, 1) is a and cache.get(c.id, 1) is c
-    with pytest.raises(KafkaError) as info:
-        cache.get(b.id, 1)
-    assert info.value.code == ErrorCode.FETCH_SESSION_ID_NOT_FOUND
+    assert refusal(cache, b.id, 1) == ErrorCode.FETCH_SESSION_ID_NOT_FOUND
     assert cache.statistics() == {"sessions": 2, "evictions": 1}
 
 
