@@ -4,6 +4,9 @@ thread), a raw client, condition waits, and what trio's MockClock does with real
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 import trio
@@ -81,21 +84,29 @@ async def test_wait_until_returns_the_value_or_names_what_it_waited_for():
 LONG_POLL = fetch_request("t", 0, max_wait_ms=60_000)
 
 
+@asynccontextmanager
+async def a_waiting_fetch(b: Any, client: RawClient) -> AsyncIterator[list[Any]]:
+    """Creates "t" and sends LONG_POLL; the block runs once the broker holds it waiting, and
+    is given the list that its answer is put in (there when the block and the fetch end)."""
+    await b.broker.create_topic("t", 1, 1, {})
+    answers: list[Any] = []
+
+    async def ask() -> None:
+        answers.append(await client.send(LONG_POLL, 12))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(ask)
+        await wait_until(
+            lambda: b.broker.statistics()["fetch_waiters"] == 1, what="the fetch to wait"
+        )
+        yield answers
+
+
 async def test_a_fetch_long_poll_ends_when_a_frozen_mock_clock_jumps(tmp_path, mock_clock):
     """Under a frozen MockClock the broker's waits end only when the test moves time: a fetch
     waiting 60 s for data is answered, empty, right after a 60 s jump (and not before)."""
     async with in_process_broker(tmp_path) as b, b.connect() as client:
-        await b.broker.create_topic("t", 1, 1, {})
-        answers = []
-
-        async def ask() -> None:
-            answers.append(await client.send(LONG_POLL, 12))
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(ask)
-            await wait_until(
-                lambda: b.broker.statistics()["fetch_waiters"] == 1, what="the fetch to wait"
-            )
+        async with a_waiting_fetch(b, client) as answers:
             assert answers == []
             mock_clock.jump(59)
             await trio.testing.wait_all_tasks_blocked()
@@ -107,15 +118,7 @@ async def test_a_fetch_long_poll_ends_when_a_frozen_mock_clock_jumps(tmp_path, m
 
 async def test_a_fetch_long_poll_ends_at_an_append(tmp_path, mock_clock):
     async with in_process_broker(tmp_path) as b, b.connect() as client, b.connect() as other:
-        await b.broker.create_topic("t", 1, 1, {})
-        answers = []
-
-        async def ask() -> None:
-            answers.append(await client.send(LONG_POLL, 12))
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(ask)
-            await wait_until(lambda: b.broker.statistics()["fetch_waiters"] == 1)
+        async with a_waiting_fetch(b, client) as answers:
             batch = build_batch([Record(b"k", b"v", [], 0, 0)], base_timestamp=1)
             produced = await other.send(produce_request("t", batch, timeout_ms=1000), 9)
             assert produced.responses[0].partition_responses[0].error_code == 0
