@@ -1,7 +1,9 @@
 """Sparse offset and time indexes of a segment, in Kafka's file formats.
 
 OffsetIndex (``.index``): 8-byte entries, big-endian int32 offset relative to the segment's
-base offset and int32 byte position of a batch in the ``.log`` file.
+base offset and int32 byte position of a batch in the ``.log`` file; the offset is that
+batch's last one, as Kafka writes it (files of older kpy hold its first; a lookup scans
+forward from the entry either way).
 TimeIndex (``.timeindex``): 12-byte entries, int64 timestamp and int32 relative offset; a
 timestamp only gets an entry when it is larger than the last one.
 

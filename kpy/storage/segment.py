@@ -2,8 +2,9 @@
 
 The ``.log`` file is a plain concatenation of v2 record batches whose offsets start at the
 segment's base offset (20 digits, zero padded, in the file name). Invariants: batches are
-whole and in offset order; index entries point at batch starts; every batch is below
-``next_offset``. Appends write the batch bytes as they are; reads hand out file regions.
+whole and in offset order; index entries map a batch's last offset to its start, as Kafka's
+do; every batch is below ``next_offset``. Appends write the batch bytes as they are; reads
+hand out file regions.
 
 Timestamps: ``max_timestamp`` is the largest batch maxTimestamp seen (-1 while no batch has
 one, e.g. when every record was written without a timestamp); the time index gets entries
@@ -112,7 +113,9 @@ class LogSegment:
 
     def note_batch(self, h: BatchHeader, *, index: bool, position: int = 0) -> None:
         if index and self._bytes_since_index >= self.index_interval:
-            self.index.append(h.base_offset, position)
+            # Kafka's entry: the batch's last offset at its position (kafka-dump-log's
+            # --verify-index-only checks exactly that); lookups work either way.
+            self.index.append(h.last_offset, position)
             if self.offset_of_max_timestamp >= 0:
                 self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
             self._bytes_since_index = 0

@@ -97,6 +97,20 @@ def test_index_entries_every_interval(tmp_path):
         assert read_values(lg, off)[0][0] == off
 
 
+def test_reads_inside_batches_through_the_index(tmp_path):
+    # Entries name a batch's last offset (Kafka's layout), so an offset inside a batch is
+    # found by scanning on from the entry below it.
+    lg = new_log(tmp_path, index_interval_bytes=100)
+    for _ in range(20):
+        lg.append(batch([b"x" * 40, b"y" * 40, b"z" * 40]), leader_epoch=0)
+    seg = lg.segments[0]
+    assert len(seg.index.offsets) > 5
+    batches = dict(seg.scan(0))
+    assert all(batches[p].last_offset == o for o, p in zip(seg.index.offsets, seg.index.positions))
+    for off in (0, 4, 5, 31, 59):
+        assert read_values(lg, off)[0][0] == off
+
+
 def test_offset_for_timestamp_and_max_timestamp(tmp_path):
     lg = new_log(tmp_path, index_interval_bytes=100)
     for i in range(20):

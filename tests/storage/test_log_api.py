@@ -116,7 +116,7 @@ def test_index_file_format(new_log):
     ]
     for rel, pos in entries:
         h = records.read_header(os.pread(seg.fd, 61, pos))
-        assert h.base_offset == seg.base_offset + rel
+        assert h.last_offset == seg.base_offset + rel  # Kafka's entry: the batch's last offset
     tdata = seg.time_index.path.read_bytes()
     assert len(tdata) % 12 == 0 and tdata
 
