@@ -1,5 +1,5 @@
 """Command line: ``kpy serve`` (like kafka-server-start.sh), ``kpy version`` (or ``--version``),
-``kpy api-versions``.
+``kpy api-versions``, ``kpy kafka-tool NAME ARGS...`` (Kafka's own tools, kpy/kafka_tool.py).
 
 ``main(argv=None) -> int`` returns the exit code: 0 on a clean stop, 1 for a configuration
 error (one message on stderr naming the key and value) or a start-up failure (one message
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from kpy import __version__
@@ -47,6 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     sub.add_parser("version", help="print kpy's version")
     sub.add_parser("api-versions", help="print the supported Kafka APIs and versions (Markdown)")
+    tool = sub.add_parser(
+        "kafka-tool",
+        help="run one of Apache Kafka's command-line tools (kafka-topics, ...)",
+        description="Run Kafka's bin/NAME.sh tool from its jars ($KPY_KAFKA_JARS, else "
+        "./.cache/kafka-4.4.0): java -cp JARS/* MAIN-CLASS ARGS.",
+    )
+    tool.add_argument("name", metavar="NAME", help="the script's name, e.g. kafka-topics")
+    tool.add_argument("args", nargs=argparse.REMAINDER, help="the tool's own arguments")
     return parser
 
 
@@ -86,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "api-versions":
         print(api_versions_table(), end="")
         return 0
+    if args.command == "kafka-tool":
+        return _kafka_tool(args.name, args.args)
     if args.config and args.config_file:
         parser.error("give the config file once (positional FILE or --config)")
     setup_logging(args.log_level)
@@ -106,6 +117,20 @@ def main(argv: list[str] | None = None) -> int:
         if errors is None or rest is not None:
             raise
         return _config_error(_first_leaf(errors))
+
+
+def _kafka_tool(name: str, tool_args: list[str]) -> int:
+    """Replace this process with the tool's JVM (signals and exit code are the tool's)."""
+    from kpy.kafka_tool import ToolError, command
+
+    try:
+        argv = command(name, tool_args)
+    except ToolError as exc:
+        print(f"kpy: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.flush()
+    os.execv(argv[0], argv)
+    return 1  # not reached
 
 
 def _first_leaf(group: BaseException) -> BaseException:
