@@ -70,3 +70,28 @@ def bootstrap(request):
     if request.param == "kpy":
         return request.getfixturevalue("broker").bootstrap
     return request.getfixturevalue("kafka_reference")
+
+
+@pytest.fixture(scope="session")
+def kafka_jars():
+    """Apache Kafka 4.4's jars (tools, Java client); skipped without Java, except in CI."""
+    from tests.integration.kafka_java import kafka_jars
+
+    return kafka_jars()
+
+
+@pytest.fixture(scope="session")
+def java_programs(kafka_jars, tmp_path_factory):
+    """The programs of tests/java/, compiled once for the run (shared by xdist workers)."""
+    from tests.integration.kafka_java import JavaPrograms, compile_programs
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    return JavaPrograms(kafka_jars, compile_programs(kafka_jars, shared))
+
+
+@pytest.fixture
+def broker_kind(request) -> str:
+    """"kpy" or "kafka": which broker the parametrized ``bootstrap`` fixture gave this test."""
+    return request.node.callspec.params["bootstrap"]
