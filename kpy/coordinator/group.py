@@ -16,6 +16,7 @@ also keeps the timers).
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -36,6 +37,20 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     STABLE: frozenset({PREPARING_REBALANCE, DEAD}),
     DEAD: frozenset(),
 }
+
+
+def member_host(address: str) -> str:
+    """A member's client host as Kafka's coordinators record it (DescribeGroups,
+    ConsumerGroupDescribe, kafka-consumer-groups' HOST column): Java's
+    ``InetAddress.toString()`` of the peer, "/" then the address, IPv6 unabbreviated
+    ("/0:0:0:0:0:0:0:1")."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return f"/{address}"
+    if ip.version == 6:
+        return "/" + ":".join(f"{int(g, 16):x}" for g in ip.exploded.split(":"))
+    return f"/{ip}"
 
 
 class IllegalTransition(RuntimeError):

@@ -4,6 +4,7 @@ MEMBER_ID_REQUIRED with its id and joins again with it (KIP-394); static members
 
 from __future__ import annotations
 
+from kpy.coordinator.group import member_host
 from kpy.dispatch import RequestContext, handles
 from kpy.protocol.error_codes import ErrorCode
 from kpy.protocol.messages.join_group import JoinGroupRequest, JoinGroupResponse
@@ -22,7 +23,7 @@ def error_response(req: JoinGroupRequest, version: int, code: int) -> JoinGroupR
 @handles(11, 0, 9, error_response=error_response)
 async def join_group(ctx: RequestContext, req: JoinGroupRequest) -> JoinGroupResponse:
     result = await ctx.broker.groups.join(
-        req, ctx.api_version, ctx.client_id or "", ctx.client_host
+        req, ctx.api_version, ctx.client_id or "", member_host(ctx.client_host)
     )
     return JoinGroupResponse(
         error_code=result.error,

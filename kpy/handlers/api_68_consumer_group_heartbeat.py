@@ -8,6 +8,7 @@ heartbeat interval; errors (from dispatch) carry neither member id nor interval.
 
 from __future__ import annotations
 
+from kpy.coordinator.group import member_host
 from kpy.dispatch import RequestContext, handles
 from kpy.protocol.messages.consumer_group_heartbeat import (
     ConsumerGroupHeartbeatRequest,
@@ -26,7 +27,7 @@ async def consumer_group_heartbeat(
 ) -> ConsumerGroupHeartbeatResponse:
     groups = ctx.broker.groups
     member_id, epoch, assignment = await groups.consumer_heartbeat(
-        req, ctx.client_id or "", ctx.client_host, ctx.api_version
+        req, ctx.client_id or "", member_host(ctx.client_host), ctx.api_version
     )
     # A member that left is given no heartbeat interval, as in Kafka.
     response = R(

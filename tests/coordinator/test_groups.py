@@ -11,7 +11,13 @@ import trio
 import trio.testing
 
 from kpy.coordinator import offsets
-from kpy.coordinator.group import DEAD, EMPTY, PREPARING_REBALANCE, IllegalTransition
+from kpy.coordinator.group import (
+    DEAD,
+    EMPTY,
+    PREPARING_REBALANCE,
+    IllegalTransition,
+    member_host,
+)
 from kpy.coordinator.groups import GroupCoordinator
 from kpy.coordinator.offsets import OFFSETS_TOPIC, CommittedOffset, partition_for
 from kpy.coordinator.timers import Timers
@@ -314,3 +320,17 @@ def test_records_old_kpy_wrote_to_another_partition_are_replayed_and_moved():
         assert len(ctx.records(OFFSETS_TOPIC, 2)) == 2  # moved once, not again
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+@pytest.mark.parametrize(
+    "peer, host",
+    [
+        ("127.0.0.1", "/127.0.0.1"),
+        ("::1", "/0:0:0:0:0:0:0:1"),
+        ("fe80::a:0bc", "/fe80:0:0:0:0:0:a:bc"),
+        ("unknown", "/unknown"),
+    ],
+)
+def test_member_host_is_javas_inet_address_text(peer, host):
+    # Kafka records a member's host as InetAddress.toString(); kafka-consumer-groups prints it.
+    assert member_host(peer) == host

@@ -95,7 +95,7 @@ async def test_a_new_member_is_asked_for_its_id_then_leads(tmp_path):
         member = described.members[0]
         assert (member.client_id, member.client_host, bytes(member.member_assignment)) == (
             "app",
-            "127.0.0.1",
+            "/127.0.0.1",  # Kafka records InetAddress.toString()
             b"mine",
         )
         assert described.authorized_operations == 3400

@@ -79,7 +79,7 @@ async def test_a_first_heartbeat_creates_the_group_and_assigns_everything(tmp_pa
         assert (m.member_id, m.client_id, m.client_host, m.member_epoch) == (
             member,
             "app",
-            "127.0.0.1",
+            "/127.0.0.1",  # Kafka records InetAddress.toString()
             answer.member_epoch,
         )
         assert (m.subscribed_topic_names, m.subscribed_topic_regex) == (["t"], "")
