@@ -45,10 +45,13 @@ public final class AdminOps {
 
             NewTopic spec = new NewTopic(topic, 3, (short) 1).configs(Map.of("retention.ms", "3600000"));
             admin.createTopics(List.of(spec)).all().get();
+            eventually(() -> admin.listTopics().names().get().contains(topic));
             Out.line("event", "create_again", "error", error(() ->
                     admin.createTopics(List.of(spec), new CreateTopicsOptions().validateOnly(true)).all().get()));
             Out.line("event", "listed", "found", admin.listTopics().names().get().contains(topic));
             admin.createPartitions(Map.of(topic, NewPartitions.increaseTo(4))).all().get();
+            eventually(() -> admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic)
+                    .partitions().size() == 4);
             TopicDescription described = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
             Out.line("event", "described", "partitions", described.partitions().size(),
                     "leaders", described.partitions().stream().map(p -> p.leader().id()).distinct().toList(),
@@ -59,6 +62,7 @@ public final class AdminOps {
             admin.incrementalAlterConfigs(Map.of(topicResource, List.of(
                     new AlterConfigOp(new ConfigEntry("segment.ms", "7200000"), AlterConfigOp.OpType.SET),
                     new AlterConfigOp(new ConfigEntry("retention.ms", ""), AlterConfigOp.OpType.DELETE)))).all().get();
+            eventually(() -> entry(admin, topicResource, "segment.ms").get("value").equals("7200000"));
             Out.line("event", "topic_config_altered", "retention.ms", entry(admin, topicResource, "retention.ms"),
                     "segment.ms", entry(admin, topicResource, "segment.ms"));
             ConfigResource brokerResource = new ConfigResource(ConfigResource.Type.BROKER, Integer.toString(broker));
@@ -105,11 +109,23 @@ public final class AdminOps {
                     "size_positive", replica != null && replica.size() > 0);
 
             admin.deleteTopics(List.of(topic)).all().get();
+            eventually(() -> !admin.listTopics().names().get().contains(topic));
             Out.line("event", "deleted", "found", admin.listTopics().names().get().contains(topic));
         }
     }
 
     interface Call { void run() throws Exception; }
+
+    interface Condition { boolean holds() throws Exception; }
+
+    /**
+     * Kafka's brokers learn of topic changes from the controller a moment after the Admin call
+     * returns (kpy has no such lag): wait up to 15 s for the change to show.
+     */
+    static void eventually(Condition condition) throws Exception {
+        long end = System.currentTimeMillis() + 15_000;
+        while (!condition.holds() && System.currentTimeMillis() < end) Thread.sleep(50);
+    }
 
     static String error(Call call) {
         try {
