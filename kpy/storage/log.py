@@ -356,6 +356,7 @@ class Log:
         """Start a new active segment at the log end offset."""
         if self.active.size == 0:
             return self.active
+        self.active.seal()
         seg = self._new_segment(self.log_end_offset)
         # The fsyncs of the snapshot wait for the housekeeping thread (sync_snapshot): a roll
         # happens inside a produce request, on the event loop.

@@ -112,21 +112,30 @@ class LogSegment:
         self.first_batch_timestamp = -1
 
     def note_batch(self, h: BatchHeader, *, index: bool, position: int = 0) -> None:
-        if index and self._bytes_since_index >= self.index_interval:
-            # Kafka's entry: the batch's last offset at its position (kafka-dump-log's
-            # --verify-index-only checks exactly that); lookups work either way.
-            self.index.append(h.last_offset, position)
-            if self.offset_of_max_timestamp >= 0:
-                self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
-            self._bytes_since_index = 0
-        if index:
-            self._bytes_since_index += h.size
+        # Kafka's LogSegment.append, step for step: the max timestamp first, then entries once
+        # more than index.interval.bytes were written since the last ones; the offset entry
+        # is the batch's last offset at its position (kafka-dump-log checks exactly that).
         if self.first_batch_timestamp < 0:
             self.first_batch_timestamp = h.max_timestamp
         if h.max_timestamp > self.max_timestamp:
             self.max_timestamp = h.max_timestamp
             self.offset_of_max_timestamp = h.last_offset
+        if index and self._bytes_since_index > self.index_interval:
+            self.index.append(h.last_offset, position)
+            self._note_max_timestamp()
+            self._bytes_since_index = 0
+        if index:
+            self._bytes_since_index += h.size
         self.next_offset = h.next_offset
+
+    def _note_max_timestamp(self) -> None:
+        if self.offset_of_max_timestamp >= 0:
+            self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
+
+    def seal(self) -> None:
+        """The segment stops being the active one (a roll): like Kafka, its time index ends
+        with its max timestamp."""
+        self._note_max_timestamp()
 
     # -- append and read ---------------------------------------------------------------------
 
@@ -276,6 +285,7 @@ class LogSegment:
         self.txn_index.flush()
 
     def close(self) -> None:
+        self._note_max_timestamp()  # as Kafka's LogSegment.close, and seal at a roll
         self.index.close()
         self.time_index.close()
         if self.fd >= 0:

@@ -97,6 +97,22 @@ def test_index_entries_every_interval(tmp_path):
         assert read_values(lg, off)[0][0] == off
 
 
+def test_index_entries_as_kafka_appends_them(tmp_path):
+    # LogSegment.append: the max timestamp counts the batch being indexed, entries come once
+    # MORE than index.interval.bytes were written, and a rolled segment's time index ends
+    # with its max timestamp (what kafka-dump-log prints for a Kafka broker's files).
+    size = len(batch([b"v"], timestamp=1000))
+    lg = new_log(tmp_path, index_interval_bytes=size)
+    for i in range(10):
+        lg.append(batch([b"v"], timestamp=1000 + i), leader_epoch=0)
+    seg = lg.segments[0]
+    assert list(seg.index.offsets) == [2, 4, 6, 8]
+    assert list(seg.index.positions) == [2 * size, 4 * size, 6 * size, 8 * size]
+    lg.roll()
+    entries = list(zip(seg.time_index.timestamps, seg.time_index.offsets))
+    assert entries == [(1002, 2), (1004, 4), (1006, 6), (1008, 8), (1009, 9)]
+
+
 def test_reads_inside_batches_through_the_index(tmp_path):
     # Entries name a batch's last offset (Kafka's layout), so an offset inside a batch is
     # found by scanning on from the entry below it.
