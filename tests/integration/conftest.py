@@ -93,5 +93,5 @@ def java_programs(kafka_jars, tmp_path_factory):
 
 @pytest.fixture
 def broker_kind(request) -> str:
-    """"kpy" or "kafka": which broker the parametrized ``bootstrap`` fixture gave this test."""
+    """Which broker ("kpy" or "kafka") the parametrized ``bootstrap`` fixture gave this test."""
     return request.node.callspec.params["bootstrap"]
