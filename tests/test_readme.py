@@ -1,8 +1,9 @@
 """The README stays true to the code: its tables match, and its snippets run.
 
 Every fenced block of README.md is either run here (the client snippets against a real
-broker, the kcat and kpy command lines, the fixture example) or listed in NOT_RUN with the
-reason; a new block fails ``test_every_snippet_is_run`` until it is one or the other.
+broker, the kcat and kpy command lines, the fixture example, the Kafka tool sessions) or listed
+in NOT_RUN with the reason; a new block fails ``test_every_snippet_is_run`` until it is one or
+the other.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ KCAT = "kcat -b localhost:9092 -L"
 KPY_SERVE = "pip install -e ."
 READY = "kpy ready: "
 LOCKED = "kpy: cannot start: Failed to acquire lock"
-RUN_HERE = (CLIENTS, FIXTURE, KCAT, KPY_SERVE, READY, LOCKED)
+SESSION = "$ "  # a console session of Kafka's tools: commands and the output they print
+RUN_HERE = (CLIENTS, FIXTURE, KCAT, KPY_SERVE, READY, LOCKED, SESSION)
 
 # Blocks run by the tests of their tool (which build or fetch it), by how they start.
 README_STREAMS = 'echo "the quick brown fox" | kcat '
@@ -199,3 +201,78 @@ def test_locked_data_dir_example_is_what_kpy_prints(broker):
     out = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=ROOT)
     assert out.returncode == 1
     assert out.stderr.strip() == example.replace("/tmp/kafka-logs", data)
+
+
+def _session(text: str) -> list[tuple[str, list[str]]]:
+    """(command, the stdout lines shown after it) of each ``$ `` line of a session block."""
+    steps: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        if line.startswith("$ "):
+            steps.append((line[2:], []))
+        else:
+            steps[-1][1].append(line)
+    return steps
+
+
+def _shown_matches(shown: list[str], printed: list[str]) -> bool:
+    """Whether ``printed`` is what the README shows: blank lines and runs of white space do
+    not count, ``...`` in a line stands for any text and a line of ``...`` for any lines."""
+
+    def norm(lines: list[str]) -> list[str]:
+        return [" ".join(line.split()) for line in lines if line.strip()]
+
+    patterns = [
+        None if line == "..." else re.compile(".*".join(map(re.escape, line.split("..."))))
+        for line in norm(shown)
+    ]
+    lines = norm(printed)
+
+    def match(i: int, j: int) -> bool:
+        if i == len(patterns):
+            return j == len(lines)
+        pattern = patterns[i]
+        if pattern is None:
+            return any(match(i + 1, k) for k in range(j, len(lines) + 1))
+        return j < len(lines) and bool(pattern.fullmatch(lines[j])) and match(i + 1, j + 1)
+
+    return match(0, 0)
+
+
+def test_shown_output_matching():
+    assert _shown_matches(["a  b", "...", "c ... e"], ["a\tb", "x", "", "y", "c d e"])
+    assert _shown_matches(["a", "..."], ["a"])
+    assert not _shown_matches(["a", "c"], ["a", "b", "c"])
+    assert not _shown_matches(["a ... e"], ["a e"])
+
+
+@pytest.mark.timeout(300)
+def test_kafka_tool_sessions_run(broker, tmp_path):
+    """Every command of the README's Kafka tool sessions, in order, against one kpy broker,
+    through ``kpy kafka-tool`` (and ``java -cp`` by hand) as a user types them."""
+    from tests.integration.kafka_java import kafka_jars
+
+    jars = kafka_jars()
+    shim = tmp_path / "bin" / "kpy"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m kpy "$@"\n')
+    shim.chmod(0o755)
+    env = dict(os.environ, KPY_KAFKA_JARS=str(jars), PYTHONPATH=str(ROOT))
+    env["PATH"] = f"{shim.parent}{os.pathsep}{env['PATH']}"
+    sessions = [text for _, text in blocks() if text.startswith(SESSION)]
+    assert len(sessions) >= 8
+    for text in sessions:
+        text = text.replace("localhost:9092", broker.bootstrap)
+        text = text.replace(".cache/kafka-4.4.0", str(jars))
+        text = text.replace("data/greetings-0", f"{broker.data_dir}/greetings-0")
+        for command, shown in _session(text):
+            out = subprocess.run(
+                ["bash", "-c", command],
+                cwd=tmp_path,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert out.returncode == 0, (command, out.stderr[-2000:])
+            assert _shown_matches(shown, out.stdout.splitlines()), (command, out.stdout)

@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import re
 import time
+import zipfile
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
+from kpy import kafka_tool
 from tests.integration.helpers import wait_for
 from tests.integration.kafka_java import run_tool
 
@@ -62,6 +64,15 @@ def table(text: str) -> list[list[str]]:
     """The rows of a table a tool printed, split on spaces (blank lines and sentences, such
     as "Consumer group 'g' has no active members.", dropped)."""
     return [line.split() for line in text.splitlines() if line.strip() and line[-1] != "."]
+
+
+def test_every_tool_is_in_the_jars(kafka_jars):
+    """kpy kafka-tool's table names main classes Kafka 4.4 ships."""
+    classes: set[str] = set()
+    for jar in kafka_jars.glob("kafka*.jar"):
+        with zipfile.ZipFile(jar) as z:
+            classes.update(n[: -len(".class")].replace("/", ".") for n in z.namelist())
+    assert set(kafka_tool.TOOLS.values()) <= classes
 
 
 def test_kafka_topics(bootstrap, kafka_jars, topic_name):
