@@ -61,6 +61,7 @@ JVM_OPTS = (
     "-XX:+UseSerialGC",
     "-XX:TieredStopAtLevel=1",
     "-Xshare:auto",
+    "-XX:-UsePerfData",
     "-Djava.awt.headless=true",
 )
 

@@ -73,22 +73,15 @@ def bootstrap(request):
 
 
 @pytest.fixture(scope="session")
-def kafka_jars():
-    """Apache Kafka 4.4's jars (tools, Java client); skipped without Java, except in CI."""
-    from tests.integration.kafka_java import kafka_jars
-
-    return kafka_jars()
-
-
-@pytest.fixture(scope="session")
-def java_programs(kafka_jars, tmp_path_factory):
-    """The programs of tests/java/, compiled once for the run (shared by xdist workers)."""
-    from tests.integration.kafka_java import JavaPrograms, compile_programs
+def jvm(tmp_path_factory):
+    """Kafka 4.4's tools and the programs of tests/java/ (compiled once for the run, shared
+    by the xdist workers); skipped without Java, except in CI."""
+    from tests.integration.kafka_java import kafka_jars, prepare
 
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent
-    return JavaPrograms(kafka_jars, compile_programs(kafka_jars, shared))
+    return prepare(kafka_jars(), shared)
 
 
 @pytest.fixture

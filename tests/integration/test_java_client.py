@@ -19,8 +19,8 @@ from tests.integration.kafka_java import events
 pytestmark = pytest.mark.timeout(180)
 
 
-def test_idempotent_producer(bootstrap, java_programs, topic_name):
-    lines = events(java_programs.run("IdempotentProducer", bootstrap, topic_name, "60"))
+def test_idempotent_producer(bootstrap, jvm, topic_name):
+    lines = events(jvm.program("IdempotentProducer", bootstrap, topic_name, "60"))
     assert lines["produced"]["offsets"] == list(range(60))
     consumed = lines["consumed"]
     assert consumed["offsets"] == list(range(60))
@@ -32,10 +32,8 @@ def test_idempotent_producer(bootstrap, java_programs, topic_name):
     assert producer["producerId"] >= 0 and not producer["transactional"]
 
 
-def test_transactional_producer_and_read_committed(
-    bootstrap, broker_kind, java_programs, topic_name
-):
-    lines = java_programs.run(
+def test_transactional_producer_and_read_committed(bootstrap, broker_kind, jvm, topic_name):
+    lines = jvm.program(
         "Transactions", bootstrap, topic_name, f"txn-{topic_name}", f"group-{topic_name}"
     )
     by_event = events(lines)
@@ -58,9 +56,9 @@ def test_transactional_producer_and_read_committed(
 
 
 @pytest.mark.parametrize("protocol", ["classic", "consumer"])
-def test_consumer_group(bootstrap, java_programs, topic_name, protocol):
+def test_consumer_group(bootstrap, jvm, topic_name, protocol):
     group = f"group-{topic_name}"
-    lines = events(java_programs.run("GroupConsumer", bootstrap, topic_name, group, protocol))
+    lines = events(jvm.program("GroupConsumer", bootstrap, topic_name, group, protocol))
     partitions = [f"{topic_name}-0", f"{topic_name}-1"]
     assert lines["first"]["assigned"] == partitions
     assert lines["first"]["values"] == sorted(f"v{i}" for i in range(10))
@@ -72,9 +70,9 @@ def test_consumer_group(bootstrap, java_programs, topic_name, protocol):
     assert lines["offsets"]["committed"] == {p: 5 for p in partitions}
 
 
-def test_seek_by_offset_and_time(bootstrap, java_programs, topic_name):
+def test_seek_by_offset_and_time(bootstrap, jvm, topic_name):
     t0 = (int(time.time()) - 3600) * 1000
-    lines = java_programs.run("Seeks", bootstrap, topic_name, str(t0))
+    lines = jvm.program("Seeks", bootstrap, topic_name, str(t0))
     by_event = events(lines)
     assert by_event["seek_offset"]["first"] == "v6"
     assert by_event["seek_time"] == {
@@ -96,9 +94,9 @@ def test_seek_by_offset_and_time(bootstrap, java_programs, topic_name):
     }
 
 
-def test_admin_client(bootstrap, broker_kind, java_programs, topic_name):
+def test_admin_client(bootstrap, broker_kind, jvm, topic_name):
     group = f"group-{topic_name}"
-    by_event = events(java_programs.run("AdminOps", bootstrap, topic_name, group))
+    by_event = events(jvm.program("AdminOps", bootstrap, topic_name, group))
     cluster = by_event["cluster"]
     assert cluster["nodes"] == 1 and cluster["clusterIdLength"] == 22
     assert by_event["create_again"]["error"] == "TopicExistsException"

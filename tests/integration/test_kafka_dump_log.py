@@ -16,7 +16,6 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kpy.testing import BrokerProcess
-from tests.integration.kafka_java import run_tool
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -54,7 +53,7 @@ def write(bootstrap: str) -> None:
             txn.abort_transaction(30)
 
 
-def test_kafka_dump_log_reads_kpys_files(tmp_path, kafka_jars):
+def test_kafka_dump_log_reads_kpys_files(tmp_path, jvm):
     data = tmp_path / "data"
     with BrokerProcess(data) as broker:
         write(broker.bootstrap)
@@ -64,9 +63,7 @@ def test_kafka_dump_log_reads_kpys_files(tmp_path, kafka_jars):
     assert len(logs) > 1, "the index limit rolled the log"
     kinds = {".log", ".index", ".timeindex", ".txnindex", ".snapshot"}
     dumped = [str(p) for p in files if p.suffix in kinds]
-    out = run_tool(
-        kafka_jars, "kafka-dump-log", "--files", ",".join(dumped), "--print-data-log"
-    ).stdout
+    out = jvm.tool("kafka-dump-log", "--files", ",".join(dumped), "--print-data-log").stdout
     assert not re.search(r"mismatch|corrupt|not valid|out of order", out, re.I), out
 
     sections: dict[str, list[str]] = {}
@@ -147,8 +144,7 @@ def test_kafka_dump_log_reads_kpys_files(tmp_path, kafka_jars):
     assert (states[pid]["lastSequence"], states[pid]["lastOffset"]) == ("11", "11")
     assert states[pid]["currentTxnFirstOffset"] == "OptionalLong.empty"
 
-    verified = run_tool(
-        kafka_jars,
+    verified = jvm.tool(
         "kafka-dump-log",
         "--verify-index-only",
         "--files",

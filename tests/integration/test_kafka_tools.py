@@ -22,7 +22,6 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from kpy import kafka_tool
 from tests.integration.helpers import wait_for
-from tests.integration.kafka_java import run_tool
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -66,18 +65,18 @@ def table(text: str) -> list[list[str]]:
     return [line.split() for line in text.splitlines() if line.strip() and line[-1] != "."]
 
 
-def test_every_tool_is_in_the_jars(kafka_jars):
+def test_every_tool_is_in_the_jars(jvm):
     """kpy kafka-tool's table names main classes Kafka 4.4 ships."""
     classes: set[str] = set()
-    for jar in kafka_jars.glob("kafka*.jar"):
+    for jar in jvm.jars.glob("kafka*.jar"):
         with zipfile.ZipFile(jar) as z:
             classes.update(n[: -len(".class")].replace("/", ".") for n in z.namelist())
     assert set(kafka_tool.TOOLS.values()) <= classes
 
 
-def test_kafka_topics(bootstrap, kafka_jars, topic_name):
+def test_kafka_topics(bootstrap, jvm, topic_name):
     def topics(*args: str, ok: bool = True):
-        return run_tool(kafka_jars, "kafka-topics", "--bootstrap-server", bootstrap, *args, ok=ok)
+        return jvm.tool("kafka-topics", "--bootstrap-server", bootstrap, *args, ok=ok)
 
     created = topics("--create", "--topic", topic_name, "--partitions", "3")
     assert created.stdout == f"Created topic {topic_name}.\n"
@@ -105,13 +104,12 @@ def test_kafka_topics(bootstrap, kafka_jars, topic_name):
     assert f"Topic '{topic_name}' does not exist as expected" in gone.stdout
 
 
-def test_console_producer_and_consumer(bootstrap, kafka_jars, topic_name):
+def test_console_producer_and_consumer(bootstrap, jvm, topic_name):
     create_topic(bootstrap, topic_name, 1)
     group = f"group-{topic_name}"
     # headers TAB key TAB value, as parse.headers and parse.key read a line
     lines = "h1:v1,h2:v2\tk1\tone\nh3:x\tk2\ttwo\n"
-    run_tool(
-        kafka_jars,
+    jvm.tool(
         "kafka-console-producer",
         "--bootstrap-server",
         bootstrap,
@@ -125,8 +123,7 @@ def test_console_producer_and_consumer(bootstrap, kafka_jars, topic_name):
     )
 
     def consume(*args: str):
-        return run_tool(
-            kafka_jars,
+        return jvm.tool(
             "kafka-console-consumer",
             "--bootstrap-server",
             bootstrap,
@@ -147,8 +144,7 @@ def test_console_producer_and_consumer(bootstrap, kafka_jars, topic_name):
     )
     assert "Processed a total of 2 messages" in out.stderr
 
-    run_tool(
-        kafka_jars,
+    jvm.tool(
         "kafka-console-producer",
         "--bootstrap-server",
         bootstrap,
@@ -161,15 +157,13 @@ def test_console_producer_and_consumer(bootstrap, kafka_jars, topic_name):
     assert out.stdout == "Offset:2\tthree\n"
 
 
-def test_kafka_consumer_groups(bootstrap, kafka_jars, topic_name):
+def test_kafka_consumer_groups(bootstrap, jvm, topic_name):
     create_topic(bootstrap, topic_name, 2)
     produce(bootstrap, topic_name, [(i % 2, f"v{i}") for i in range(10)])
     group = f"group-{topic_name}"
 
     def groups(*args: str) -> str:
-        return run_tool(
-            kafka_jars, "kafka-consumer-groups", "--bootstrap-server", bootstrap, *args
-        ).stdout
+        return jvm.tool("kafka-consumer-groups", "--bootstrap-server", bootstrap, *args).stdout
 
     consumer = Consumer(
         {
@@ -232,12 +226,12 @@ def test_kafka_consumer_groups(bootstrap, kafka_jars, topic_name):
     assert group not in groups("--list").splitlines()
 
 
-def test_kafka_configs_topic_and_broker(bootstrap, kafka_jars, topic_name):
+def test_kafka_configs_topic_and_broker(bootstrap, jvm, topic_name):
     create_topic(bootstrap, topic_name, 1)
     admin = AdminClient({"bootstrap.servers": bootstrap})
 
     def configs(*args: str) -> str:
-        return run_tool(kafka_jars, "kafka-configs", "--bootstrap-server", bootstrap, *args).stdout
+        return jvm.tool("kafka-configs", "--bootstrap-server", bootstrap, *args).stdout
 
     def value(resource: ConfigResource, name: str) -> str | None:
         return admin.describe_configs([resource])[resource].result(15)[name].value
@@ -283,7 +277,7 @@ def test_kafka_configs_topic_and_broker(bootstrap, kafka_jars, topic_name):
     )
 
 
-def test_kafka_configs_clients_and_groups(bootstrap, broker_kind, kafka_jars, request):
+def test_kafka_configs_clients_and_groups(bootstrap, broker_kind, jvm, request):
     if broker_kind == "kpy":
         request.applymarker(
             pytest.mark.xfail(
@@ -295,7 +289,7 @@ def test_kafka_configs_clients_and_groups(bootstrap, broker_kind, kafka_jars, re
     name = request.node.name.replace("[", "-").replace("]", "")
 
     def configs(*args: str) -> str:
-        return run_tool(kafka_jars, "kafka-configs", "--bootstrap-server", bootstrap, *args).stdout
+        return jvm.tool("kafka-configs", "--bootstrap-server", bootstrap, *args).stdout
 
     client = ("--entity-type", "clients", "--entity-name", name)
     assert configs("--alter", *client, "--add-config", "producer_byte_rate=1024") == (
@@ -318,13 +312,12 @@ def test_kafka_configs_clients_and_groups(bootstrap, broker_kind, kafka_jars, re
     configs("--alter", *group, "--delete-config", "consumer.session.timeout.ms")
 
 
-def test_kafka_get_offsets_and_delete_records(bootstrap, kafka_jars, topic_name, tmp_path):
+def test_kafka_get_offsets_and_delete_records(bootstrap, jvm, topic_name, tmp_path):
     create_topic(bootstrap, topic_name, 2)
     produce(bootstrap, topic_name, [(0, f"v{i}") for i in range(6)] + [(1, "w")])
 
     def offsets(*args: str) -> list[str]:
-        return run_tool(
-            kafka_jars,
+        return jvm.tool(
             "kafka-get-offsets",
             "--bootstrap-server",
             bootstrap,
@@ -343,8 +336,7 @@ def test_kafka_get_offsets_and_delete_records(bootstrap, kafka_jars, topic_name,
             {"version": 1, "partitions": [{"topic": topic_name, "partition": 0, "offset": 4}]}
         )
     )
-    out = run_tool(
-        kafka_jars,
+    out = jvm.tool(
         "kafka-delete-records",
         "--bootstrap-server",
         bootstrap,
@@ -359,11 +351,10 @@ def test_kafka_get_offsets_and_delete_records(bootstrap, kafka_jars, topic_name,
     assert offsets("--time", "earliest") == [f"{topic_name}:0:4", f"{topic_name}:1:0"]
 
 
-def test_perf_tests_and_kafka_transactions(bootstrap, broker_kind, kafka_jars, topic_name):
+def test_perf_tests_and_kafka_transactions(bootstrap, broker_kind, jvm, topic_name):
     create_topic(bootstrap, topic_name, 1)
     txn_id = f"txn-{topic_name}"
-    out = run_tool(
-        kafka_jars,
+    out = jvm.tool(
         "kafka-producer-perf-test",
         "--topic",
         topic_name,
@@ -384,9 +375,7 @@ def test_perf_tests_and_kafka_transactions(bootstrap, broker_kind, kafka_jars, t
     assert re.match(r"2000 records sent, [\d.]+ records/sec \([\d.]+ MB/sec\), ", summary), summary
 
     def transactions(*args: str) -> list[list[str]]:
-        text = run_tool(
-            kafka_jars, "kafka-transactions", "--bootstrap-server", bootstrap, *args
-        ).stdout
+        text = jvm.tool("kafka-transactions", "--bootstrap-server", bootstrap, *args).stdout
         return [line.split("\t") for line in text.splitlines()]
 
     listed = transactions("list")
@@ -407,8 +396,7 @@ def test_perf_tests_and_kafka_transactions(bootstrap, broker_kind, kafka_jars, t
     # Transactions v2 (Kafka; kpy offers v1) bumps the producer epoch with each transaction.
     assert (int(row["ProducerEpoch"]) > 0) == (broker_kind == "kafka")
 
-    consumed = run_tool(
-        kafka_jars,
+    consumed = jvm.tool(
         "kafka-consumer-perf-test",
         "--bootstrap-server",
         bootstrap,
@@ -427,12 +415,11 @@ def test_perf_tests_and_kafka_transactions(bootstrap, broker_kind, kafka_jars, t
     assert abs(float(fields["data.consumed.in.MB"]) - 2000 * 100 / 2**20) < 0.001
 
 
-def test_log_dirs_leader_election_and_features(bootstrap, broker_kind, kafka_jars, topic_name):
+def test_log_dirs_leader_election_and_features(bootstrap, broker_kind, jvm, topic_name):
     create_topic(bootstrap, topic_name, 2)
     produce(bootstrap, topic_name, [(0, "x" * 100)])
 
-    out = run_tool(
-        kafka_jars,
+    out = jvm.tool(
         "kafka-log-dirs",
         "--bootstrap-server",
         bootstrap,
@@ -452,8 +439,7 @@ def test_log_dirs_leader_election_and_features(bootstrap, broker_kind, kafka_jar
     assert sizes[f"{topic_name}-0"] > 100 and sizes[f"{topic_name}-1"] == 0
 
     for election in ("preferred", "unclean"):
-        out = run_tool(
-            kafka_jars,
+        out = jvm.tool(
             "kafka-leader-election",
             "--bootstrap-server",
             bootstrap,
@@ -466,9 +452,7 @@ def test_log_dirs_leader_election_and_features(bootstrap, broker_kind, kafka_jar
         )
         assert out.stdout == f"Valid replica already elected for partitions {topic_name}-1\n"
 
-    features = run_tool(
-        kafka_jars, "kafka-features", "--bootstrap-server", bootstrap, "describe"
-    ).stdout
+    features = jvm.tool("kafka-features", "--bootstrap-server", bootstrap, "describe").stdout
     if broker_kind == "kafka":
         assert re.search(r"^Feature: metadata\.version\s+SupportedMinVersion: ", features, re.M)
         assert re.search(
@@ -478,10 +462,9 @@ def test_log_dirs_leader_election_and_features(bootstrap, broker_kind, kafka_jar
         assert features == ""
 
 
-def test_verifiable_producer_and_consumer(bootstrap, kafka_jars, topic_name):
+def test_verifiable_producer_and_consumer(bootstrap, jvm, topic_name):
     create_topic(bootstrap, topic_name, 1)
-    produced = run_tool(
-        kafka_jars,
+    produced = jvm.tool(
         "kafka-verifiable-producer",
         "--bootstrap-server",
         bootstrap,
@@ -499,8 +482,7 @@ def test_verifiable_producer_and_consumer(bootstrap, kafka_jars, topic_name):
     assert [(e["offset"], e["value"]) for e in sent] == [(i, f"7.{i}") for i in range(10)]
     assert events[-1]["name"] == "tool_data" and events[-1]["acked"] == 10
 
-    consumed = run_tool(
-        kafka_jars,
+    consumed = jvm.tool(
         "kafka-verifiable-consumer",
         "--bootstrap-server",
         bootstrap,
