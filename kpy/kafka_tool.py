@@ -109,6 +109,20 @@ def main_class(name: str) -> str:
         raise ToolError(f"unknown Kafka tool {name!r}; known: {', '.join(TOOLS)}") from None
 
 
+def jvm_command(jars: Path, env: dict[str, str] | None = None) -> list[str]:
+    """java, its options and the class path of Kafka's jars: a tool's command line up to
+    the main class."""
+    env = os.environ if env is None else env
+    return [
+        java_executable(env),
+        *JVM_OPTS,
+        f"-Dlog4j2.configurationFile={LOG4J2}",
+        *shlex.split(env.get("KAFKA_OPTS", "")),
+        "-cp",
+        f"{jars}/*",
+    ]
+
+
 def command(
     name: str,
     args: list[str],
@@ -120,14 +134,4 @@ def command(
     ``kafka-topics.sh``) with ``args``."""
     env = os.environ if env is None else env
     cls = main_class(name)
-    jars = jars or find_jars(env)
-    return [
-        java_executable(env),
-        *JVM_OPTS,
-        f"-Dlog4j2.configurationFile={LOG4J2}",
-        *shlex.split(env.get("KAFKA_OPTS", "")),
-        "-cp",
-        f"{jars}/*",
-        cls,
-        *args,
-    ]
+    return [*jvm_command(jars or find_jars(env), env), cls, *args]

@@ -246,17 +246,19 @@ def test_shown_output_matching():
 
 
 @pytest.mark.timeout(300)
-def test_kafka_tool_sessions_run(broker, tmp_path):
+def test_kafka_tool_sessions_run(broker, tmp_path, tmp_path_factory):
     """Every command of the README's Kafka tool sessions, in order, against one kpy broker,
-    through ``kpy kafka-tool`` (and ``java -cp`` by hand) as a user types them."""
-    from tests.integration.kafka_java import kafka_jars
+    through ``kpy kafka-tool`` (and ``java -cp`` by hand) as a user types them (with the
+    tests' class archive in KAFKA_OPTS, tests/integration/kafka_java.py)."""
+    from tests.integration.kafka_java import shared_jvm
 
-    jars = kafka_jars()
+    jvm = shared_jvm(tmp_path_factory)
+    jars = jvm.jars
     shim = tmp_path / "bin" / "kpy"
     shim.parent.mkdir()
     shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m kpy "$@"\n')
     shim.chmod(0o755)
-    env = dict(os.environ, KPY_KAFKA_JARS=str(jars), PYTHONPATH=str(ROOT))
+    env = dict(jvm.env, KPY_KAFKA_JARS=str(jars), PYTHONPATH=str(ROOT))
     env["PATH"] = f"{shim.parent}{os.pathsep}{env['PATH']}"
     sessions = [text for _, text in blocks() if text.startswith(SESSION)]
     assert len(sessions) >= 8

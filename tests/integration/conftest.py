@@ -76,12 +76,9 @@ def bootstrap(request):
 def jvm(tmp_path_factory):
     """Kafka 4.4's tools and the programs of tests/java/ (compiled once for the run, shared
     by the xdist workers); skipped without Java, except in CI."""
-    from tests.integration.kafka_java import kafka_jars, prepare
+    from tests.integration.kafka_java import shared_jvm
 
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent
-    return prepare(kafka_jars(), shared)
+    return shared_jvm(tmp_path_factory)
 
 
 @pytest.fixture

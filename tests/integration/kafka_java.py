@@ -49,21 +49,21 @@ def kafka_jars() -> Path:
 
 
 class Jvm:
-    """Runs Kafka's tools and the test programs in JVMs that share one class path."""
+    """Runs Kafka's tools (through ``kpy.kafka_tool.command``, as ``kpy kafka-tool`` does) and
+    the test programs, with the class archive when there is one."""
 
     def __init__(self, jars: Path, programs: Path, archive: Path | None) -> None:
         self.jars = jars
-        self.classpath = f"{jars}/*:{programs}"
-        self.options = [*kafka_tool.JVM_OPTS, f"-Dlog4j2.configurationFile={kafka_tool.LOG4J2}"]
+        self.programs = programs
         # JVM warnings (a stale archive, say) go to stderr, never into a tool's output.
-        self.options += ["-Xlog:disable", "-Xlog:all=warning:stderr"]
+        options = ["-Xlog:disable", "-Xlog:all=warning:stderr"]
         if archive is not None:
-            self.options.append(f"-XX:SharedArchiveFile={archive}")
+            options.append(f"-XX:SharedArchiveFile={archive}")
+        self.env = dict(os.environ, KAFKA_OPTS=" ".join(options))
 
     def _run(
-        self, main: str, args: tuple[str, ...], input: str | None, timeout: float
+        self, argv: list[str], input: str | None, timeout: float
     ) -> subprocess.CompletedProcess[str]:
-        argv = [kafka_tool.java_executable(), *self.options, "-cp", self.classpath, main, *args]
         return subprocess.run(
             argv,
             input=input,
@@ -82,7 +82,8 @@ class Jvm:
         ok: bool = True,
     ) -> subprocess.CompletedProcess[str]:
         """Kafka's bin/``name``.sh; with ``ok`` its exit code must be 0."""
-        out = self._run(kafka_tool.main_class(name), args, input, timeout)
+        argv = kafka_tool.command(name, list(args), jars=self.jars, env=self.env)
+        out = self._run(argv, input, timeout)
         if ok:
             assert out.returncode == 0, (
                 f"{name} {' '.join(args)}: {out.stdout}\n{out.stderr[-3000:]}"
@@ -91,7 +92,11 @@ class Jvm:
 
     def program(self, main: str, *args: str, timeout: float = 120) -> list[dict]:
         """The JSON lines a program of tests/java/ printed; its exit code must be 0."""
-        out = self._run(main, args, None, timeout)
+        # The tools' command line with the programs' jar after Kafka's (the archive was
+        # dumped with Kafka's jars alone, so it still applies).
+        argv = kafka_tool.jvm_command(self.jars, self.env)
+        argv[-1] += f":{self.programs}"
+        out = self._run([*argv, main, *args], None, timeout)
         assert out.returncode == 0, f"{main}: {out.stdout}\n{out.stderr[-3000:]}"
         return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
@@ -106,9 +111,8 @@ def _sources_hash(jars: Path) -> str:
 def prepare(jars: Path, shared_dir: Path) -> Jvm:
     """The programs compiled into ``shared_dir``/java-<hash>/programs.jar and the class
     archive beside them, once for all workers."""
-    for tool in ("javac", "jar"):
-        if shutil.which(tool) is None:
-            _missing(f"the Java programs need {tool} (a JDK)")
+    if shutil.which("javac") is None or shutil.which("jar") is None:
+        _missing("the Java programs need a JDK (javac, jar)")
     target = shared_dir / f"java-{_sources_hash(jars)}"
     programs, archive = target / "programs.jar", target / "clients.jsa"
     with open(shared_dir / "java-prepare.lock", "w") as lock:
@@ -119,18 +123,26 @@ def prepare(jars: Path, shared_dir: Path) -> Jvm:
             sources = [str(p) for p in sorted(SOURCES.glob("*.java"))]
             javac = ["javac", "-Xlint:-removal", "-d", str(classes), "-cp", f"{jars}/*"]
             subprocess.run([*javac, *sources], check=True, capture_output=True, timeout=180)
-            subprocess.run(
-                ["jar", "cf", str(programs), "-C", str(classes), "."],
-                check=True,
-                capture_output=True,
-                timeout=60,
-            )
+            jar = ["jar", "cf", str(programs), "-C", str(classes), "."]
+            subprocess.run(jar, check=True, capture_output=True, timeout=60)
+            # Warmup.java run as a source file: the class path is Kafka's jars alone, as a
+            # tool's is, so that every JVM here can map the archive.
             dump = Jvm(jars, programs, None)
-            dump.options.append(f"-XX:ArchiveClassesAtExit={archive}")
-            dump._run("Warmup", tuple(sorted(set(kafka_tool.TOOLS.values()))), None, 120)
+            dump.env["KAFKA_OPTS"] += f" -XX:ArchiveClassesAtExit={archive}"
+            argv = kafka_tool.jvm_command(jars, dump.env)
+            tools = sorted(set(kafka_tool.TOOLS.values()))
+            dump._run([*argv, str(SOURCES / "Warmup.java"), *tools], None, 180)
             (target / ".done").touch()
     # A JVM that cannot dump or map archives runs the same, only slower.
     return Jvm(jars, programs, archive if archive.exists() else None)
+
+
+def shared_jvm(tmp_path_factory: pytest.TempPathFactory) -> Jvm:
+    """``prepare`` in the run's temporary directory (shared by the xdist workers)."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    return prepare(kafka_jars(), shared)
 
 
 def events(lines: list[dict]) -> dict[str, dict]:
