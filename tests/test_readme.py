@@ -276,5 +276,6 @@ def test_kafka_tool_sessions_run(broker, tmp_path, tmp_path_factory):
                 text=True,
                 timeout=120,
             )
-            assert out.returncode == 0, (command, out.stderr[-2000:])
-            assert _shown_matches(shown, out.stdout.splitlines()), (command, out.stdout)
+            assert out.returncode == 0, f"{command}\n{out.stderr[-2000:]}"
+            printed = out.stdout.splitlines()
+            assert _shown_matches(shown, printed), f"{command}\n{out.stdout}\n{out.stderr[-2000:]}"
