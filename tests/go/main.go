@@ -269,11 +269,20 @@ func transactions(ctx context.Context, a args) (result, error) {
 		}
 	}
 	res := result{}
-	txns, err := admin.DescribeTransactions(ctx, a.TxnID)
-	if err != nil {
-		return nil, err
+	// Kafka answers EndTxn once PrepareCommit is stored and writes the markers after it, so a
+	// describe right away may see PrepareCommit: wait (bounded by ctx) for the state to settle.
+	for {
+		txns, err := admin.DescribeTransactions(ctx, a.TxnID)
+		if err != nil {
+			return nil, err
+		}
+		d := txns[a.TxnID]
+		res["described"] = result{"state": d.State, "topics": len(d.Topics)}
+		if !strings.HasPrefix(d.State, "Prepare") || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	res["described"] = result{"state": txns[a.TxnID].State, "topics": len(txns[a.TxnID].Topics)}
 
 	for name, level := range map[string]kgo.IsolationLevel{"committed": kgo.ReadCommitted(), "uncommitted": kgo.ReadUncommitted()} {
 		cl, err := client(a, kgo.ConsumeTopics(a.Topic), kgo.FetchIsolationLevel(level),
