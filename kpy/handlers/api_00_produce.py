@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kpy.dispatch import RequestContext, handles
+from kpy.dispatch import CloseConnection, RequestContext, handles
 from kpy.handlers.errors import ItemError
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.messages.produce import ProduceRequest, ProduceResponse
@@ -66,7 +66,13 @@ async def produce(ctx: RequestContext, req: Request) -> ProduceAnswer | None:
     results, due = append_all(ctx.broker, topics_of(req), req.transactional_id, ctx.api_version)
     if due:
         results = with_failures(results, await ctx.broker.flush_logs(due))
-    return ProduceAnswer(results) if answered(req.acks) else None
+    if answered(req.acks):
+        return ProduceAnswer(results)
+    if any(r[1] for _, parts in results for r in parts):
+        # Kafka closes the connection of an acks=0 produce with any failed partition: the
+        # producer's next metadata refresh then learns what changed.
+        raise CloseConnection("an acks=0 produce failed for at least one partition")
+    return None
 
 
 def with_failures(results: Results, failed: Mapping[tuple[str, int], KafkaError]) -> Results:

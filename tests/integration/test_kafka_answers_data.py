@@ -339,3 +339,14 @@ def test_produce_duplicate_answers_the_original_batch(bootstrap, topic_name):
         assert (first.error_code, first.base_offset, first.log_append_time_ms) == (0, 0, -1)
         assert answer == (0, 0, 1_700_000_000_000)
         assert again.log_start_offset == 0
+
+
+def test_acks_zero_produce_with_a_failed_partition_closes_the_connection(bootstrap, topic_name):
+    """No answer can carry the error, so Kafka closes the connection (the producer then
+    refreshes its metadata); a produce that succeeds keeps it open."""
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, topic_name, 1)
+        assert produce(wire, topic_name, batch(1), acks=0) is None
+        assert not wire.is_closed(timeout=0.5)
+        assert produce(wire, topic_name, batch(1), partition=5, acks=0) is None
+        assert wire.is_closed()
