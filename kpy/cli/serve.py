@@ -1,9 +1,8 @@
-"""Command line: ``kpy serve`` (like kafka-server-start.sh), ``kpy version`` (or ``--version``),
+"""``kpy serve`` (like kafka-server-start.sh), ``kpy version`` (or ``--version``),
 ``kpy api-versions``, ``kpy kafka-tool NAME ARGS...`` (Kafka's own tools, kpy/kafka_tool.py).
 
-``main(argv=None) -> int`` returns the exit code: 0 on a clean stop, 1 for a configuration
-error (one message on stderr naming the key and value) or a start-up failure (one message
-naming the port or the directory), 2 for bad usage (argparse).
+``serve`` exits 0 on a clean stop, 1 for a configuration error (one message on stderr naming
+the key and value) or a start-up failure (one message naming the port or the directory).
 """
 
 from __future__ import annotations
@@ -25,10 +24,7 @@ def _parse_override(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kpy", description="A Kafka-compatible broker.")
-    parser.add_argument("--version", action="version", version=f"kpy {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+def register(sub: argparse._SubParsersAction) -> None:
     serve = sub.add_parser(
         "serve",
         help="start a broker",
@@ -46,8 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="set a config key, overriding the file (repeatable)",
     )
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    sub.add_parser("version", help="print kpy's version")
-    sub.add_parser("api-versions", help="print the supported Kafka APIs and versions (Markdown)")
+    serve.set_defaults(func=_serve)
+    sub.add_parser("version", help="print kpy's version").set_defaults(func=_version)
+    sub.add_parser(
+        "api-versions", help="print the supported Kafka APIs and versions (Markdown)"
+    ).set_defaults(func=_api_versions)
     tool = sub.add_parser(
         "kafka-tool",
         help="run one of Apache Kafka's command-line tools (kafka-topics, ...)",
@@ -56,7 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tool.add_argument("name", metavar="NAME", help="the script's name, e.g. kafka-topics")
     tool.add_argument("args", nargs=argparse.REMAINDER, help="the tool's own arguments")
-    return parser
+    tool.set_defaults(func=lambda args, parser: _kafka_tool(args.name, args.args))
+
+
+def _version(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    print(f"kpy {__version__}")
+    return 0
+
+
+def _api_versions(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    print(api_versions_table(), end="")
+    return 0
 
 
 def api_versions_table() -> str:
@@ -86,17 +95,7 @@ def setup_logging(level: str = "INFO") -> None:
     root.setLevel(getattr(logging, level))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command == "version":
-        print(f"kpy {__version__}")
-        return 0
-    if args.command == "api-versions":
-        print(api_versions_table(), end="")
-        return 0
-    if args.command == "kafka-tool":
-        return _kafka_tool(args.name, args.args)
+def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.config and args.config_file:
         parser.error("give the config file once (positional FILE or --config)")
     setup_logging(args.log_level)
