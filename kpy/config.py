@@ -5,7 +5,7 @@ The config modules, by responsibility:
   Kafka's), which keys are ignored, which are sensitive, which AlterConfigs may change;
 - config_values.py: a value parsed, checked and shown as Kafka does; topic overrides checked;
 - config_properties.py: server.properties text;
-- config_listeners.py: listeners and what they advertise;
+- config_listeners.py: listeners and what they advertise; kpy's ``http.listeners``;
 - config_dynamic.py: what AlterConfigs accepts on a broker resource;
 - this module: ``Config``, the layers (dynamic per-broker, dynamic cluster default, static,
   Kafka's defaults), topic configs derived from them, and DescribeConfigs rows. Every name the
@@ -71,6 +71,7 @@ from kpy.config_listeners import (  # re-exported
     Listener,
     advertised_host,
     broker_listeners,
+    parse_http_listeners,
     parse_listeners,
     parse_protocol_map,
 )
@@ -109,6 +110,7 @@ __all__ = [
     "format_value",
     "is_ignored",
     "is_sensitive",
+    "parse_http_listeners",
     "parse_listeners",
     "parse_properties",
     "parse_protocol_map",
@@ -186,6 +188,7 @@ class Config:
             self.get("listener.security.protocol.map"),
             self.get("controller.listener.names"),
         )
+        self._http_listeners = parse_http_listeners(self.get("http.listeners"))
         self.generation = 0
         self._topic_defaults = self._compute_topic_defaults()
 
@@ -267,6 +270,10 @@ class Config:
     def listeners(self) -> list[Listener]:
         """The listeners to bind (controller listeners excluded)."""
         return list(self._listeners)
+
+    def http_listeners(self) -> list[tuple[str, int]]:
+        """(host, port) of each ``http.listeners`` address; empty when HTTP is off."""
+        return list(self._http_listeners)
 
     def advertised_listeners(self) -> list[Listener]:
         """advertised.listeners, or the listeners themselves when it is not set."""

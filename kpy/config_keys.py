@@ -297,6 +297,9 @@ _BROKER_TABLE = [
     _b("queued.max.requests",                    "int",  500,        POS),
     _b("fetch.max.bytes",                        "int",  57_671_680, at_least(1024)),
     _b("max.incremental.fetch.session.cache.slots", "int", 1000,     NONNEG),
+    # kpy only: where the HTTP server (/health, /metrics, the console) listens; see
+    # config_listeners.parse_http_listeners. Unset or empty: no HTTP server.
+    _b("http.listeners",                         "string", None),
     # Kafka's other dynamic broker keys: stored, validated and described, without effect in
     # kpy (one event loop, no TLS or SASL, no tiered storage, no replication). "pb": per broker.
     _x("background.threads",                     "int",    10,          POS),

@@ -1,6 +1,6 @@
 """Listeners: ``listeners``, ``advertised.listeners`` and ``listener.security.protocol.map``
 parsed as Kafka parses them (``NAME://host:port``, names upper-cased), and which host a
-listener advertises.
+listener advertises; and kpy's own ``http.listeners`` (``http://host:port``, comma-separated).
 
 Deliberate differences from Kafka (see README): only PLAINTEXT listeners; controller listeners
 (``controller.listener.names``) are not served; an empty or wildcard listener host is
@@ -138,3 +138,29 @@ def broker_listeners(
                 f"advertise the non-routable address {adv.host}"
             )
     return served, advertised
+
+
+_HTTP_LISTENER = re.compile(r"http://(\[[0-9a-fA-F:.%]*\]|[0-9A-Za-z.%_-]*):([0-9]+)/?")
+
+
+def parse_http_listeners(text: str | None) -> list[tuple[str, int]]:
+    """``http.listeners`` -> [(host, port)]: ``http://host:port`` items, comma-separated; an
+    empty host binds every interface, port 0 a free port; unset or empty: no HTTP server.
+    ConfigError naming the key and the value for anything else (https is not served)."""
+    result: list[tuple[str, int]] = []
+    for entry in (e.strip() for e in (text or "").split(",")):
+        if not entry:
+            continue
+        m = _HTTP_LISTENER.fullmatch(entry)
+        if not m or int(m.group(2)) > 65535:
+            raise ConfigError(
+                f"Invalid value {text} for configuration http.listeners: {entry!r} is not "
+                "http://host:port"
+            )
+        address = (m.group(1).strip("[]"), int(m.group(2)))
+        if address[1] and address in result:
+            raise ConfigError(
+                f"Invalid value {text} for configuration http.listeners: {entry} twice"
+            )
+        result.append(address)
+    return result

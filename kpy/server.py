@@ -1,8 +1,9 @@
 """The broker process: listeners, background tasks, readiness and a bounded shutdown.
 
-``serve`` binds every listener (port 0 allowed), locks the log dirs, loads the broker state
-from disk, reports readiness with ``task_status.started(ServerInfo)`` and serves until
-cancelled. ``run`` wraps it for the command line: signals, the ready line and an exit code.
+``serve`` binds every listener (port 0 allowed), the ``http.listeners`` too, locks the log
+dirs, loads the broker state from disk, starts the HTTP server (kpy.http, when configured),
+reports readiness with ``task_status.started(ServerInfo)`` and serves until cancelled. ``run``
+wraps it for the command line: signals, the ready line and an exit code.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -42,6 +44,8 @@ class ServerInfo:
     advertised: tuple[str, int]
     # The running broker, for whoever embeds it (kpy.testing's in-process harness, statistics).
     broker: Broker | None = field(default=None, repr=False, compare=False)
+    # URLs of the HTTP server (http.listeners, real ports), empty when it is off.
+    http: list[str] = field(default_factory=list)
 
     @property
     def bootstrap(self) -> str:
@@ -71,19 +75,38 @@ async def serve(config: Config, *, task_status=trio.TASK_STATUS_IGNORED) -> None
     locked (storage/dir_lock.py), so a second broker on the same port or the same directory
     raises ``StartupError`` without touching the first one's files."""
     bound, tcp_listeners = await _bind_listeners(config)
+    http_sockets: list[socket.socket] = []
     try:
+        http_sockets = _bind_http(config)
         try:
             locks = lock_log_dirs(config.log_dirs())
         except LogDirError as exc:
             raise StartupError(str(exc)) from None
         try:
-            await _serve_bound(config, bound, tcp_listeners, task_status)
+            await _serve_bound(config, bound, tcp_listeners, http_sockets, task_status)
         finally:
             release_all(locks)
     finally:
         for tcp in tcp_listeners:
             for listener in tcp:
                 listener.socket.close()  # serve_listeners closes them too; closing is idempotent
+        for sock in http_sockets:
+            sock.close()
+
+
+def _bind_http(config: Config) -> list[socket.socket]:
+    """The ``http.listeners`` sockets, bound (none when HTTP is off), or ``StartupError``."""
+    addresses = config.http_listeners()
+    if not addresses:
+        return []
+    from kpy.http.server import bind  # hypercorn and Starlette load only when HTTP is on
+
+    try:
+        return bind(addresses)
+    except OSError as exc:
+        raise StartupError(
+            f"HTTP server failed to bind to {exc.filename}: {exc.strerror or exc} (http.listeners)"
+        ) from None
 
 
 async def _bind_listeners(
@@ -117,6 +140,7 @@ async def _serve_bound(
     config: Config,
     bound: list[tuple[str, str, int]],
     tcp_listeners: list[list[trio.SocketListener]],
+    http_sockets: list[socket.socket],
     task_status,
 ) -> None:
     broker = Broker(config)
@@ -133,11 +157,21 @@ async def _serve_bound(
             nursery.start_soon(broker.run_background)
             nursery.start_soon(flush_forever)  # held-back repeats of log lines
             advertised = broker.advertised(bound[0][0])
-            task_status.started(ServerInfo(bound, list(config.log_dirs()), advertised, broker))
+            info = ServerInfo(bound, list(config.log_dirs()), advertised, broker)
+            http = None
+            if http_sockets:
+                from kpy.http.app import HttpContext, build_app
+                from kpy.http.server import serve_http
+
+                http = HttpContext(broker, info)
+                info.http = await nursery.start(serve_http, build_app(http), http_sockets)
+            task_status.started(info)
+            if http is not None:
+                http.ready = True
             log.info(
                 "kpy %s serving on %s",
                 broker.node_id,
-                ", ".join(f"{n}://{h}:{p}" for n, h, p in bound),
+                ", ".join([*(f"{n}://{h}:{p}" for n, h, p in bound), *info.http]),
             )
     finally:
         with trio.CancelScope(shield=True):
@@ -173,10 +207,13 @@ async def _accept_loop(
 
 def ready_line(info: ServerInfo, seconds: float) -> str:
     """What ``kpy serve`` prints once it accepts connections: the bootstrap address clients
-    should use, where it listens when that differs, the data dirs and the start-up time."""
+    should use, where it listens when that differs, the HTTP server's URLs when it is on, the
+    data dirs and the start-up time."""
     parts = [f"kpy ready: bootstrap={info.bootstrap}"]
     if info.listening != info.bootstrap:
         parts.append(f"listening={info.listening}")
+    if info.http:
+        parts.append(f"http={','.join(info.http)}")
     parts.append(f"data={','.join(info.data_dirs)} (started in {seconds * 1000:.0f} ms)")
     return " ".join(parts)
 

@@ -176,15 +176,19 @@ def test_kpy_serve_lines_run(tmp_path):
         # The sample config's fixed port and data dir, and /tmp/kpy, made private to this run.
         argv = [*KPY, *argv[1:], "--override", "listeners=PLAINTEXT://127.0.0.1:0"]
         argv += ["--override", "advertised.listeners=PLAINTEXT://127.0.0.1:0"]
+        argv += ["--override", "http.listeners=http://127.0.0.1:0"]  # the sample's is 8080
         argv = [a.replace("/tmp/kpy", str(tmp_path / "kpy")) for a in argv]
         argv += ["--override", f"log.dirs={tmp_path / f'data{n}'}"]
         ready.append(_serve_until_ready(argv))
-    assert all(re.fullmatch(r"kpy ready: bootstrap=127\.0\.0\.1:\d+ data=\S+ .*", r) for r in ready)
+    pattern = r"kpy ready: bootstrap=127\.0\.0\.1:\d+ (http=http://127\.0\.0\.1:\d+ )?data=\S+ .*"
+    assert all(re.fullmatch(pattern, r) for r in ready)
 
 
 def test_ready_line_example_has_the_real_shape(tmp_path):
     example = block(READY).strip()
-    pattern = r"kpy ready: bootstrap=\S+:\d+ (listening=\S+ )?data=\S+ \(started in \d+ ms\)"
+    pattern = (
+        r"kpy ready: bootstrap=\S+:\d+ (listening=\S+ )?(http=\S+ )?data=\S+ \(started in \d+ ms\)"
+    )
     assert re.fullmatch(pattern, example)
     real = _serve_until_ready(
         [*KPY, "serve", "--override", f"log.dirs={tmp_path}"]

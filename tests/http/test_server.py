@@ -1,0 +1,123 @@
+"""The HTTP server in the broker process: http.listeners, /health, the console's mount, the
+ready line, start-up failures and quiet logs."""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+
+import httpx
+import pytest
+
+from kpy.config import Config, ConfigError
+from kpy.http.app import HttpContext, health
+from kpy.server import StartupError, ready_line
+from kpy.testing import BrokerProcess, in_process_broker
+
+HTTP_ON = {"http.listeners": "http://127.0.0.1:0"}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, []),
+        ("", []),
+        ("http://127.0.0.1:8080", [("127.0.0.1", 8080)]),
+        ("http://:0, http://[::1]:9000/", [("", 0), ("::1", 9000)]),
+        ("http://localhost:0,http://localhost:0", [("localhost", 0), ("localhost", 0)]),
+    ],
+)
+def test_http_listeners_values(value, expected):
+    values = {"http.listeners": value} if value is not None else {}
+    assert Config(values).http_listeners() == expected
+
+
+@pytest.mark.parametrize(
+    "value", ["127.0.0.1:8080", "https://127.0.0.1:8443", "http://h:99999", "http://a:1,http://a:1"]
+)
+def test_a_bad_http_listeners_value_names_the_key_and_the_value(value):
+    with pytest.raises(ConfigError) as raised:
+        Config({"http.listeners": value})
+    assert "http.listeners" in str(raised.value) and value in str(raised.value)
+
+
+def test_the_sample_config_turns_http_on_at_8080():
+    assert Config.from_file("config/server.properties").http_listeners() == [("127.0.0.1", 8080)]
+
+
+async def test_health_is_ready_once_the_broker_serves(tmp_path):
+    async with in_process_broker(tmp_path, HTTP_ON) as b:
+        [url] = b.info.http
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url) and not url.endswith(":0")
+        async with httpx.AsyncClient(base_url=url) as client:
+            answer = await client.get("/health")
+            assert answer.status_code == 200
+            assert answer.headers["content-type"] == "application/json"
+            body = answer.json()
+            assert body["status"] == "ready"
+            assert body["node_id"] == 1 and body["bootstrap"] == b.info.bootstrap
+            assert len(body["cluster_id"]) == 22
+            console = await client.get("/")
+            assert console.status_code == 200 and "kpy console" in console.text
+            icon = await client.get("/static/favicon.svg")
+            assert icon.status_code == 200 and icon.text.startswith("<svg")
+            assert (await client.get("/no/such/page")).status_code == 404
+
+
+async def test_health_is_not_ready_while_starting_or_with_a_log_dir_offline(tmp_path):
+    async with in_process_broker(tmp_path, HTTP_ON) as b:
+        ctx = HttpContext(b.broker, b.info)
+        status, body = health(ctx)
+        assert (status, body["status"], body["reasons"]) == (503, "not ready", ["starting"])
+        ctx.ready = True
+        assert health(ctx)[0] == 200
+        b.broker.logs.failures.fail(str(tmp_path), "a test", OSError(5, "Input/output error"))
+        status, body = health(ctx)
+        assert status == 503 and body["reasons"] == [f"log dir {tmp_path} is offline"]
+        async with httpx.AsyncClient(base_url=b.info.http[0]) as client:
+            answer = await client.get("/health")
+        assert answer.status_code == 503 and answer.json()["status"] == "not ready"
+
+
+async def test_no_http_server_unless_configured(tmp_path):
+    async with in_process_broker(tmp_path) as b:
+        assert b.info.http == []
+        assert "http=" not in ready_line(b.info, 0.1)
+
+
+async def test_the_ready_line_shows_the_http_address(tmp_path):
+    async with in_process_broker(tmp_path, HTTP_ON) as b:
+        line = ready_line(b.info, 0.1)
+    assert f" http={b.info.http[0]} " in line
+
+
+async def test_an_http_port_in_use_stops_start_up_with_one_line(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(StartupError) as raised:
+            async with in_process_broker(tmp_path, {"http.listeners": f"http://127.0.0.1:{port}"}):
+                pass
+    assert str(raised.value).startswith(f"HTTP server failed to bind to 127.0.0.1:{port}: ")
+    assert "(http.listeners)" in str(raised.value)
+    assert not (tmp_path / "meta.properties").exists()  # nothing read or written
+
+
+async def test_hypercorn_writes_nothing_at_info(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    async with in_process_broker(tmp_path, HTTP_ON) as b, httpx.AsyncClient() as client:
+        assert (await client.get(b.info.http[0] + "/health")).status_code == 200
+    http_records = [r for r in caplog.records if r.name.startswith(("hypercorn", "kpy.http"))]
+    assert any("GET /health -> 200" in r.getMessage() for r in http_records)
+    assert all(r.levelno <= logging.DEBUG for r in http_records), http_records
+
+
+def test_kpy_serve_prints_the_http_address_and_serves_health(tmp_path):
+    with BrokerProcess(tmp_path / "data", overrides=HTTP_ON) as broker:
+        [ready] = [line for line in broker.output if line.startswith("kpy ready:")]
+        url = re.search(r" http=(\S+) ", ready).group(1)
+        assert re.fullmatch(r"http://127\.0\.0\.1:[1-9]\d*", url)
+        answer = httpx.get(url + "/health", timeout=10)
+        assert answer.status_code == 200 and answer.json()["status"] == "ready"
+        assert broker.stop() == 0
+    assert "Running on" not in broker.log_path.read_text()
