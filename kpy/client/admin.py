@@ -79,11 +79,11 @@ async def wait_for_leaders(
 
 async def delete_topics(client: Client, names: list[str]) -> None:
     """Delete topics by name; the first failure raises (after every name was tried)."""
-    request = DeleteTopicsRequest(
-        topics=[DeleteTopicsRequest.DeleteTopicState(name=n) for n in names],
-        topic_names=list(names),
-        timeout_ms=TIMEOUT_MS,
-    )
+    if await client.version(DeleteTopicsRequest.API_KEY) >= 6:  # names or ids (KIP-516)
+        states = [DeleteTopicsRequest.DeleteTopicState(name=n) for n in names]
+        request = DeleteTopicsRequest(topics=states, timeout_ms=TIMEOUT_MS)
+    else:
+        request = DeleteTopicsRequest(topic_names=list(names), timeout_ms=TIMEOUT_MS)
     answer = await client.send_to_controller(request)
     for r in answer.responses:
         check(r.error_code, f"deleting topic {r.name!r}", getattr(r, "error_message", None))

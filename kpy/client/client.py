@@ -195,6 +195,15 @@ class Client:
 
     # -- sending ---------------------------------------------------------------------------
 
+    async def version(self, api_key: int, node: int | None = None) -> int:
+        """The version ``send`` will use for ``api_key`` (to build a request whose fields
+        depend on it)."""
+        transport = await (self._any_transport() if node is None else self._node_transport(node))
+        version = newest_common(api_key, transport.versions)
+        if version is None:
+            raise ClientError(35, f"the broker does not support API key {api_key} that kpy speaks")
+        return version
+
     async def send(
         self,
         request: Any,
@@ -208,9 +217,7 @@ class Client:
         transport = await (self._any_transport() if node is None else self._node_transport(node))
         key = request.API_KEY
         if version is None:
-            version = newest_common(key, transport.versions)
-            if version is None:
-                raise ClientError(35, f"the broker does not support API key {key} that kpy speaks")
+            version = await self.version(key, node)
         try:
             return await transport.request(key, version, request, expect_response=expect_response)
         except TransportClosed as exc:
@@ -281,10 +288,13 @@ class Client:
         cached = self._coordinators.get((key_type, key))
         if cached is not None:
             return cached
+        version = await self.version(FindCoordinatorRequest.API_KEY)
+        if version >= 4:  # batched (KIP-699)
+            request = FindCoordinatorRequest(key_type=key_type, coordinator_keys=[key])
+        else:
+            request = FindCoordinatorRequest(key=key, key_type=key_type)
         for attempt in itertools.count():
-            answer = await self.send(
-                FindCoordinatorRequest(key=key, key_type=key_type, coordinator_keys=[key])
-            )
+            answer = await self.send(request, version=version)
             entry = answer.coordinators[0] if answer.coordinators else answer
             if entry.error_code in (14, 15) and attempt < 50:  # loading / not available yet
                 await trio.sleep(0.1)
