@@ -7,12 +7,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import trio
 
-from kpy.client.client import Client, check
+from kpy.client.client import Client, ClientError, check
+from kpy.client.offsets import watermarks
+from kpy.protocol.api_keys import API_KEYS
+from kpy.protocol.messages.create_partitions import CreatePartitionsRequest
 from kpy.protocol.messages.create_topics import CreateTopicsRequest
+from kpy.protocol.messages.delete_records import DeleteRecordsRequest
 from kpy.protocol.messages.delete_topics import DeleteTopicsRequest
+from kpy.protocol.messages.describe_cluster import DescribeClusterRequest
+from kpy.protocol.messages.describe_configs import DescribeConfigsRequest
+from kpy.protocol.messages.describe_log_dirs import DescribeLogDirsRequest
+from kpy.protocol.messages.incremental_alter_configs import IncrementalAlterConfigsRequest
 
 TIMEOUT_MS = 30_000
 
@@ -101,3 +110,333 @@ async def list_topics(client: Client, *, internal: bool = False) -> list[TopicSu
             TopicSummary(t.name, len(t.partitions), replicas, bool(t.is_internal), str(t.topic_id))
         )
     return sorted(out, key=lambda s: s.name)
+
+
+# -- describing and changing one topic ----------------------------------------------------
+
+TOPIC_RESOURCE, BROKER_RESOURCE = 2, 4
+SET, DELETE = 0, 1  # IncrementalAlterConfigs operations
+DEFAULT_CONFIG = 5
+CONFIG_SOURCES = {
+    0: "UNKNOWN",
+    1: "DYNAMIC_TOPIC_CONFIG",
+    2: "DYNAMIC_BROKER_CONFIG",
+    3: "DYNAMIC_DEFAULT_BROKER_CONFIG",
+    4: "STATIC_BROKER_CONFIG",
+    5: "DEFAULT_CONFIG",
+    6: "DYNAMIC_BROKER_LOGGER_CONFIG",
+    7: "CLIENT_METRICS_CONFIG",
+    8: "GROUP_CONFIG",
+}
+
+
+@dataclass(slots=True)
+class PartitionDescription:
+    partition: int
+    leader: int | None  # None: no leader (offline)
+    leader_epoch: int
+    replicas: list[int]
+    isr: list[int]
+    offline_replicas: list[int]
+    log_start_offset: int
+    high_watermark: int
+    size_bytes: int | None  # the leader's replica on disk; None when its broker did not say
+
+
+@dataclass(slots=True)
+class ConfigEntry:
+    name: str
+    value: str | None  # None for a sensitive value
+    source: str  # Kafka's ConfigSource name, e.g. DYNAMIC_TOPIC_CONFIG, DEFAULT_CONFIG
+    read_only: bool
+    sensitive: bool
+
+    @property
+    def is_default(self) -> bool:
+        return self.source == CONFIG_SOURCES[DEFAULT_CONFIG]
+
+
+@dataclass(slots=True)
+class TopicDescription:
+    name: str
+    topic_id: str
+    internal: bool
+    replication_factor: int
+    size_bytes: int  # the sum over partitions of what their leaders report
+    partitions: list[PartitionDescription]
+    configs: list[ConfigEntry]  # every config, by name
+
+    def overrides(self) -> list[ConfigEntry]:
+        """The configs set on the topic or the broker rather than left at Kafka's default."""
+        return [c for c in self.configs if not c.is_default]
+
+
+async def _topic_metadata(client: Client, name: str) -> Any:
+    answer = await client.metadata([name])
+    for t in answer.topics:
+        if t.name == name:
+            check(t.error_code, f"topic {name!r}")
+            return t
+    check(3, f"topic {name!r}")
+
+
+async def describe_topic(client: Client, name: str) -> TopicDescription:
+    """Partitions (leader, replicas, ISR, watermarks, size) and configs of topic ``name``."""
+    meta = await _topic_metadata(client, name)
+    partitions = sorted(meta.partitions, key=lambda p: p.partition_index)
+    marks = await watermarks(client, {name: [p.partition_index for p in partitions]})
+    sizes = await _partition_sizes(client, name, partitions)
+    described = [
+        PartitionDescription(
+            partition=p.partition_index,
+            leader=p.leader_id if p.leader_id >= 0 else None,
+            leader_epoch=p.leader_epoch,
+            replicas=list(p.replica_nodes),
+            isr=list(p.isr_nodes),
+            offline_replicas=list(p.offline_replicas),
+            log_start_offset=marks[(name, p.partition_index)][0],
+            high_watermark=marks[(name, p.partition_index)][1],
+            size_bytes=sizes.get(p.partition_index),
+        )
+        for p in partitions
+    ]
+    return TopicDescription(
+        name=name,
+        topic_id=str(meta.topic_id),
+        internal=bool(meta.is_internal),
+        replication_factor=max((len(p.replicas) for p in described), default=0),
+        size_bytes=sum(p.size_bytes or 0 for p in described),
+        partitions=described,
+        configs=await describe_topic_configs(client, name),
+    )
+
+
+async def _partition_sizes(client: Client, name: str, partitions: list[Any]) -> dict[int, int]:
+    """Partition -> bytes on disk of its leader's replica (DescribeLogDirs goes to each
+    broker, which answers for its own log dirs)."""
+    by_leader: dict[int, list[int]] = {}
+    for p in partitions:
+        if p.leader_id >= 0:
+            by_leader.setdefault(p.leader_id, []).append(p.partition_index)
+    sizes: dict[int, int] = {}
+    for leader, indexes in by_leader.items():
+        request = DescribeLogDirsRequest(
+            topics=[DescribeLogDirsRequest.DescribableLogDirTopic(topic=name, partitions=indexes)]
+        )
+        answer = await client.send(request, node=leader)
+        check(getattr(answer, "error_code", 0), "DescribeLogDirs")
+        for result in answer.results:
+            for t in result.topics if result.error_code == 0 else ():
+                for p in t.partitions:
+                    if t.name == name and p.partition_index in indexes and not p.is_future_key:
+                        sizes[p.partition_index] = sizes.get(p.partition_index, 0) + (
+                            p.partition_size
+                        )
+    return sizes
+
+
+async def describe_topic_configs(client: Client, name: str) -> list[ConfigEntry]:
+    """Every config of topic ``name`` with its value and where that value comes from."""
+    request = DescribeConfigsRequest(
+        resources=[
+            DescribeConfigsRequest.DescribeConfigsResource(
+                resource_type=TOPIC_RESOURCE, resource_name=name, configuration_keys=None
+            )
+        ]
+    )
+    answer = await client.send(request)
+    result = answer.results[0]
+    check(result.error_code, f"describing configs of topic {name!r}", result.error_message)
+    entries = [
+        ConfigEntry(
+            name=c.name,
+            value=c.value,
+            source=CONFIG_SOURCES.get(c.config_source, CONFIG_SOURCES[0]),
+            read_only=bool(c.read_only),
+            sensitive=bool(c.is_sensitive),
+        )
+        for c in result.configs
+    ]
+    return sorted(entries, key=lambda c: c.name)
+
+
+async def alter_topic_config(
+    client: Client,
+    name: str,
+    configs: dict[str, str] | None = None,
+    delete: list[str] | None = None,
+    *,
+    validate_only: bool = False,
+) -> None:
+    """Set ``configs`` and delete (back to the default) configs ``delete`` of topic ``name``, leaving the others
+    as they are (IncrementalAlterConfigs)."""
+    changes = [
+        IncrementalAlterConfigsRequest.AlterableConfig(name=k, config_operation=SET, value=v)
+        for k, v in (configs or {}).items()
+    ] + [
+        IncrementalAlterConfigsRequest.AlterableConfig(name=k, config_operation=DELETE, value=None)
+        for k in (delete or [])
+    ]
+    request = IncrementalAlterConfigsRequest(
+        resources=[
+            IncrementalAlterConfigsRequest.AlterConfigsResource(
+                resource_type=TOPIC_RESOURCE, resource_name=name, configs=changes
+            )
+        ],
+        validate_only=validate_only,
+    )
+    answer = await client.send_to_controller(request)
+    result = answer.responses[0]
+    check(result.error_code, f"altering configs of topic {name!r}", result.error_message)
+
+
+@dataclass(slots=True)
+class PartitionsAdded:
+    name: str
+    before: int
+    after: int
+
+
+async def add_partitions(
+    client: Client, name: str, added: int, *, validate_only: bool = False, wait: bool = True
+) -> PartitionsAdded:
+    """Add ``added`` partitions to topic ``name`` (CreatePartitions asks for the new total;
+    this reads the current count first). With ``wait``, return once they all have leaders."""
+    before = len((await _topic_metadata(client, name)).partitions)
+    request = CreatePartitionsRequest(
+        topics=[CreatePartitionsRequest.CreatePartitionsTopic(name=name, count=before + added)],
+        timeout_ms=TIMEOUT_MS,
+        validate_only=validate_only,
+    )
+    answer = await client.send_to_controller(request)
+    result = answer.results[0]
+    check(result.error_code, f"adding partitions to topic {name!r}", result.error_message)
+    if wait and not validate_only:
+        await wait_for_leaders(client, name, before + added)
+    return PartitionsAdded(name, before, before if validate_only else before + added)
+
+
+HIGH_WATERMARK = -1  # DeleteRecords: delete everything up to the high watermark
+
+
+async def delete_records(client: Client, name: str, offsets: dict[int, int]) -> dict[int, int]:
+    """Delete the records of topic ``name`` before ``offsets[partition]`` (HIGH_WATERMARK:
+    all of them), each asked of its partition's leader; returns partition -> the new low
+    watermark (log start offset)."""
+    by_leader: dict[int, list[int]] = {}
+    for partition in offsets:
+        by_leader.setdefault(await client.leader_of(name, partition), []).append(partition)
+    out: dict[int, int] = {}
+    for leader, partitions in by_leader.items():
+        request = DeleteRecordsRequest(
+            topics=[
+                DeleteRecordsRequest.DeleteRecordsTopic(
+                    name=name,
+                    partitions=[
+                        DeleteRecordsRequest.DeleteRecordsPartition(
+                            partition_index=p, offset=offsets[p]
+                        )
+                        for p in partitions
+                    ],
+                )
+            ],
+            timeout_ms=TIMEOUT_MS,
+        )
+        answer = await client.send(request, node=leader)
+        for t in answer.topics:
+            for p in t.partitions:
+                check(
+                    p.error_code,
+                    f"deleting records of {t.name}-{p.partition_index} "
+                    f"before offset {offsets.get(p.partition_index)}",
+                )
+                out[p.partition_index] = p.low_watermark
+    return dict(sorted(out.items()))
+
+
+# -- the cluster ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ClusterBroker:
+    id: int
+    host: str
+    port: int
+    rack: str | None
+
+
+@dataclass(slots=True)
+class Feature:
+    """A feature the answering broker supports (``supported_min``..``supported_max``) and
+    the level the cluster finalized (None: not finalized)."""
+
+    name: str
+    finalized_level: int | None
+    supported_min: int | None
+    supported_max: int | None
+
+
+@dataclass(slots=True)
+class ApiRange:
+    key: int
+    name: str
+    min_version: int
+    max_version: int
+
+
+@dataclass(slots=True)
+class ClusterDescription:
+    cluster_id: str | None
+    controller_id: int | None  # None when the cluster does not name one
+    brokers: list[ClusterBroker]
+    features_epoch: int  # -1: the broker reported no finalized features
+    features: list[Feature]
+    apis: list[ApiRange]  # the ApiVersions answer of the broker the client bootstrapped from
+
+
+async def describe_cluster(client: Client) -> ClusterDescription:
+    """Brokers, controller and cluster id (DescribeCluster, or Metadata where a broker lacks
+    it), with the features and API versions of the broker the client talks to."""
+    try:
+        answer = await client.send(DescribeClusterRequest())
+    except ClientError as exc:
+        if exc.code != 35:  # UNSUPPORTED_VERSION: a broker older than Kafka 2.8
+            raise
+        answer = None
+    if answer is not None:
+        check(answer.error_code, "DescribeCluster", answer.error_message)
+        cluster_id, controller = answer.cluster_id, answer.controller_id
+        brokers = [ClusterBroker(b.broker_id, b.host, b.port, b.rack) for b in answer.brokers]
+    else:
+        meta = await client.metadata([])
+        cluster_id, controller = meta.cluster_id, meta.controller_id
+        brokers = [ClusterBroker(b.node_id, b.host, b.port, b.rack) for b in meta.brokers]
+    versions = await client.api_versions()
+    finalized = {f.name: f.max_version_level for f in versions.finalized_features}
+    supported = {f.name: (f.min_version, f.max_version) for f in versions.supported_features}
+    features = [
+        Feature(
+            name,
+            finalized.get(name),
+            supported.get(name, (None, None))[0],
+            supported.get(name, (None, None))[1],
+        )
+        for name in sorted(set(finalized) | set(supported))
+    ]
+    apis = [
+        ApiRange(
+            k.api_key,
+            API_KEYS[k.api_key].name if k.api_key in API_KEYS else f"Unknown{k.api_key}",
+            k.min_version,
+            k.max_version,
+        )
+        for k in sorted(versions.api_keys, key=lambda k: k.api_key)
+    ]
+    return ClusterDescription(
+        cluster_id=cluster_id,
+        controller_id=controller if controller >= 0 else None,
+        brokers=sorted(brokers, key=lambda b: b.id),
+        features_epoch=versions.finalized_features_epoch,
+        features=features,
+        apis=apis,
+    )
