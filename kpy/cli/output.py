@@ -106,3 +106,10 @@ def _cell(v: Any) -> str:
     if isinstance(v, bytes):
         return v.decode("utf-8", "replace")
     return str(v)
+
+
+def print_fields(fields: Sequence[tuple[str, Any]]) -> None:
+    """``NAME  value`` lines, names upper-cased and aligned (a record's header)."""
+    width = max((len(name) for name, _ in fields), default=0)
+    for name, value in fields:
+        print(f"{name.upper().ljust(width)}  {_cell(value)}")

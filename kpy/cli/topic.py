@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kpy.cli.output import client_options, print_json, print_table, run
+from kpy.cli.output import client_options, plain, print_fields, print_json, print_table, run
 from kpy.client import admin
 
 
@@ -15,12 +15,40 @@ def _config_pair(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _trim_offset(text: str) -> int:
+    if text == "end":
+        return admin.HIGH_WATERMARK
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an offset or 'end', got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an offset of at least 0, got {value}")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     common = client_options()
+    dry_run = argparse.ArgumentParser(add_help=False)
+    dry_run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="have the broker validate the request without applying it",
+    )
     topic = sub.add_parser("topic", help="create, list, describe, change and delete topics")
     cmds = topic.add_subparsers(dest="topic_command", required=True, metavar="COMMAND")
 
-    create = cmds.add_parser("create", parents=[common], help="create topics")
+    create = cmds.add_parser("create", parents=[common, dry_run], help="create topics")
     create.add_argument("names", nargs="+", metavar="NAME")
     create.add_argument(
         "-p", "--partitions", type=int, default=-1, help="default: the broker's num.partitions"
@@ -41,9 +69,73 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing.add_argument("-i", "--internal", action="store_true", help="include internal topics")
     listing.set_defaults(func=_list)
 
+    describe = cmds.add_parser(
+        "describe",
+        parents=[common],
+        help="partitions, offsets, sizes and configs of a topic",
+        description="A topic's partitions (leader, replicas, in-sync replicas, log start "
+        "offset, high watermark, size on disk) and the configs that differ from Kafka's "
+        "defaults, with where each value comes from. --json gives every config.",
+    )
+    describe.add_argument("name", metavar="NAME")
+    describe.add_argument(
+        "-a", "--all-configs", action="store_true", help="list every config, defaults too"
+    )
+    describe.set_defaults(func=_describe)
+
+    alter = cmds.add_parser(
+        "alter-config",
+        parents=[common, dry_run],
+        help="set or delete configs of a topic",
+        description="Set configs (-c) and delete them back to their defaults (--delete); "
+        "configs not named stay as they are (IncrementalAlterConfigs).",
+    )
+    alter.add_argument("name", metavar="NAME")
+    alter.add_argument(
+        "-c", "--config", action="append", default=[], type=_config_pair, metavar="KEY=VALUE"
+    )
+    alter.add_argument("--delete", action="append", default=[], metavar="KEY")
+    alter.set_defaults(func=_alter_config, usage=alter)
+
+    add = cmds.add_parser(
+        "add-partitions",
+        parents=[common, dry_run],
+        help="add partitions to a topic",
+        description="Add N partitions to a topic: -n is how many to add (as rpk's), not the "
+        "new total (as kafka-topics --partitions). Kafka never removes partitions.",
+    )
+    add.add_argument("name", metavar="NAME")
+    add.add_argument(
+        "-n", "--num", type=_positive, required=True, metavar="N", help="partitions to add"
+    )
+    add.set_defaults(func=_add_partitions)
+
     delete = cmds.add_parser("delete", parents=[common], help="delete topics")
     delete.add_argument("names", nargs="+", metavar="NAME")
     delete.set_defaults(func=_delete)
+
+    trim = cmds.add_parser(
+        "trim",
+        parents=[common],
+        help="delete the records of a partition before an offset",
+        description="Delete the records of partitions before OFFSET (DeleteRecords): the "
+        "log start offset (low watermark) moves up to it; 'end' deletes up to the high "
+        "watermark. Prints each partition's new low watermark.",
+    )
+    trim.add_argument("name", metavar="NAME")
+    trim.add_argument(
+        "-p",
+        "--partition",
+        type=int,
+        action="append",
+        required=True,
+        metavar="P",
+        help="a partition (repeat for several)",
+    )
+    trim.add_argument(
+        "-o", "--offset", type=_trim_offset, required=True, metavar="OFFSET", help="or 'end'"
+    )
+    trim.set_defaults(func=_trim)
 
 
 def _create(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -51,13 +143,22 @@ def _create(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         made = []
         for name in args.names:
             count = await admin.create_topic(
-                client, name, args.partitions, dict(args.config), replication_factor=args.replicas
+                client,
+                name,
+                args.partitions,
+                dict(args.config),
+                replication_factor=args.replicas,
+                validate_only=args.dry_run,
             )
-            made.append({"name": name, "partitions": count})
+            made.append({"name": name, "partitions": count, "dry_run": args.dry_run})
         if args.json:
             print_json(made)
         else:
-            print_table([(m["name"], m["partitions"]) for m in made], ["topic", "partitions"])
+            status = "valid (dry run)" if args.dry_run else "created"
+            print_table(
+                [(m["name"], m["partitions"], status) for m in made],
+                ["topic", "partitions", "status"],
+            )
         return 0
 
     return run(args, command)
@@ -78,6 +179,110 @@ def _list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return run(args, command)
 
 
+def _describe(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    async def command(client) -> int:
+        topic = await admin.describe_topic(client, args.name)
+        if args.json:
+            print_json(topic)
+            return 0
+        print_fields(
+            [
+                ("name", topic.name),
+                ("topic id", topic.topic_id),
+                ("internal", topic.internal),
+                ("partitions", len(topic.partitions)),
+                ("replicas", topic.replication_factor),
+                ("size", f"{topic.size_bytes} bytes"),
+            ]
+        )
+        print()
+        print_table(
+            [
+                (
+                    p.partition,
+                    p.leader,
+                    p.leader_epoch,
+                    _nodes(p.replicas),
+                    _nodes(p.isr),
+                    p.log_start_offset,
+                    p.high_watermark,
+                    p.size_bytes,
+                )
+                for p in topic.partitions
+            ],
+            [
+                "partition",
+                "leader",
+                "epoch",
+                "replicas",
+                "isr",
+                "log-start",
+                "high-watermark",
+                "bytes",
+            ],
+        )
+        configs = topic.configs if args.all_configs else topic.overrides()
+        print()
+        if configs:
+            print_table(
+                [(c.name, "<sensitive>" if c.sensitive else c.value, c.source) for c in configs],
+                ["config", "value", "source"],
+            )
+        else:
+            print("(every config at its default)")
+        return 0
+
+    return run(args, command)
+
+
+def _nodes(ids: list[int]) -> str:
+    return ",".join(str(i) for i in ids) or "-"
+
+
+def _alter_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if not args.config and not args.delete:
+        args.usage.error("give at least one -c KEY=VALUE or --delete KEY")
+    settings = dict(args.config)
+
+    async def command(client) -> int:
+        await admin.alter_topic_config(
+            client, args.name, settings, args.delete, validate_only=args.dry_run
+        )
+        if args.json:
+            print_json(
+                {
+                    "name": args.name,
+                    "set": settings,
+                    "deleted": args.delete,
+                    "dry_run": args.dry_run,
+                }
+            )
+            return 0
+        suffix = " (dry run)" if args.dry_run else ""
+        rows = [(k, v, "set" + suffix) for k, v in settings.items()]
+        rows += [(k, None, "deleted" + suffix) for k in args.delete]
+        print_table(rows, ["config", "value", "change"])
+        return 0
+
+    return run(args, command)
+
+
+def _add_partitions(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    async def command(client) -> int:
+        added = await admin.add_partitions(client, args.name, args.num, validate_only=args.dry_run)
+        if args.json:
+            print_json({**plain(added), "dry_run": args.dry_run})
+        else:
+            status = "valid (dry run)" if args.dry_run else "added"
+            print_table(
+                [(added.name, added.before, added.after, status)],
+                ["topic", "before", "after", "status"],
+            )
+        return 0
+
+    return run(args, command)
+
+
 def _delete(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     async def command(client) -> int:
         await admin.delete_topics(client, args.names)
@@ -85,6 +290,22 @@ def _delete(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print_json([{"name": n, "deleted": True} for n in args.names])
         else:
             print_table([(n, "deleted") for n in args.names], ["topic", "status"])
+        return 0
+
+    return run(args, command)
+
+
+def _trim(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    async def command(client) -> int:
+        offsets = dict.fromkeys(args.partition, args.offset)
+        low = await admin.delete_records(client, args.name, offsets)
+        rows = [{"partition": p, "low_watermark": w} for p, w in low.items()]
+        if args.json:
+            print_json({"name": args.name, "partitions": rows})
+        else:
+            print_table(
+                [(r["partition"], r["low_watermark"]) for r in rows], ["partition", "low-watermark"]
+            )
         return 0
 
     return run(args, command)

@@ -13,6 +13,7 @@ import trio
 
 from kpy.client.client import Client, ClientError, check
 from kpy.client.offsets import watermarks
+from kpy.client.transport import api_versions_request
 from kpy.protocol.api_keys import API_KEYS
 from kpy.protocol.messages.create_partitions import CreatePartitionsRequest
 from kpy.protocol.messages.create_topics import CreateTopicsRequest
@@ -43,10 +44,12 @@ async def create_topic(
     *,
     replication_factor: int = -1,
     wait: bool = True,
+    validate_only: bool = False,
 ) -> int:
     """Create topic ``name`` (-1: the broker's default partitions / replication factor) and,
     with ``wait``, return once every partition has a leader in metadata (Kafka answers
-    CreateTopics before its brokers serve the new partitions). Returns the partition count."""
+    CreateTopics before its brokers serve the new partitions). Returns the partition count.
+    With ``validate_only`` the broker only checks the request (nothing is created)."""
     topic = CreateTopicsRequest.CreatableTopic(
         name=name,
         num_partitions=partitions,
@@ -57,12 +60,12 @@ async def create_topic(
         ],
     )
     answer = await client.send_to_controller(
-        CreateTopicsRequest(topics=[topic], timeout_ms=TIMEOUT_MS)
+        CreateTopicsRequest(topics=[topic], timeout_ms=TIMEOUT_MS, validate_only=validate_only)
     )
     result = answer.topics[0]
     check(result.error_code, f"creating topic {name!r}", result.error_message)
     count = result.num_partitions if result.num_partitions > 0 else partitions
-    if wait:
+    if wait and not validate_only:
         await wait_for_leaders(client, name, count)
     return count
 
@@ -150,10 +153,7 @@ class ConfigEntry:
     source: str  # Kafka's ConfigSource name, e.g. DYNAMIC_TOPIC_CONFIG, DEFAULT_CONFIG
     read_only: bool
     sensitive: bool
-
-    @property
-    def is_default(self) -> bool:
-        return self.source == CONFIG_SOURCES[DEFAULT_CONFIG]
+    is_default: bool  # source is DEFAULT_CONFIG: nothing set on the topic or the broker
 
 
 @dataclass(slots=True)
@@ -254,6 +254,7 @@ async def describe_topic_configs(client: Client, name: str) -> list[ConfigEntry]
             source=CONFIG_SOURCES.get(c.config_source, CONFIG_SOURCES[0]),
             read_only=bool(c.read_only),
             sensitive=bool(c.is_sensitive),
+            is_default=c.config_source == DEFAULT_CONFIG,
         )
         for c in result.configs
     ]
@@ -301,7 +302,8 @@ async def add_partitions(
     client: Client, name: str, added: int, *, validate_only: bool = False, wait: bool = True
 ) -> PartitionsAdded:
     """Add ``added`` partitions to topic ``name`` (CreatePartitions asks for the new total;
-    this reads the current count first). With ``wait``, return once they all have leaders."""
+    this reads the current count first). With ``wait``, return once they all have leaders;
+    with ``validate_only`` the broker only checks (``after`` is then what it would be)."""
     before = len((await _topic_metadata(client, name)).partitions)
     request = CreatePartitionsRequest(
         topics=[CreatePartitionsRequest.CreatePartitionsTopic(name=name, count=before + added)],
@@ -313,7 +315,7 @@ async def add_partitions(
     check(result.error_code, f"adding partitions to topic {name!r}", result.error_message)
     if wait and not validate_only:
         await wait_for_leaders(client, name, before + added)
-    return PartitionsAdded(name, before, before if validate_only else before + added)
+    return PartitionsAdded(name, before, before + added)
 
 
 HIGH_WATERMARK = -1  # DeleteRecords: delete everything up to the high watermark
@@ -411,7 +413,9 @@ async def describe_cluster(client: Client) -> ClusterDescription:
         meta = await client.metadata([])
         cluster_id, controller = meta.cluster_id, meta.controller_id
         brokers = [ClusterBroker(b.node_id, b.host, b.port, b.rack) for b in meta.brokers]
-    versions = await client.api_versions()
+    # Asked afresh at the newest version: before v4 (KIP-1022) Kafka leaves out the
+    # supported features whose range starts at 0, which is most of them.
+    versions = await client.send(api_versions_request())
     finalized = {f.name: f.max_version_level for f in versions.finalized_features}
     supported = {f.name: (f.min_version, f.max_version) for f in versions.supported_features}
     features = [
