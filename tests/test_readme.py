@@ -263,6 +263,7 @@ def test_kafka_tool_sessions_run(broker, tmp_path, tmp_path_factory):
     shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m kpy "$@"\n')
     shim.chmod(0o755)
     env = dict(jvm.env, KPY_KAFKA_JARS=str(jars), PYTHONPATH=str(ROOT))
+    env["KPY_BROKERS"] = broker.bootstrap  # the kpy command's default broker
     env["PATH"] = f"{shim.parent}{os.pathsep}{env['PATH']}"
     sessions = [text for _, text in blocks() if text.startswith(SESSION)]
     assert len(sessions) >= 8
