@@ -49,6 +49,12 @@ def run(args: argparse.Namespace, command: Callable[[Client], Awaitable[int | No
         return fail(str(exc))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (``kpy ... | head``): no traceback, and the exit status of a
+        # process killed by SIGPIPE, as C and Go tools such as kcat and rpk end. Python would
+        # complain again when flushing stdout at exit, so stdout goes to /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def fail(message: str) -> int:

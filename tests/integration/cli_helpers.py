@@ -40,15 +40,21 @@ def kpy(capsys, command: str, *argv: str) -> Ran:
     return Ran(code, captured.out, captured.err)
 
 
-def kpy_script(command: str, *argv: str) -> Ran:
-    """``kpy COMMAND ARGV`` through the console script installed beside this Python (else ``python
-    -m kpy``), importing kpy from this checkout."""
+def script_command(command: str, *argv: str) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment running ``kpy COMMAND ARGV`` through the console script
+    installed beside this Python (else ``python -m kpy``), importing kpy from this checkout."""
     script = Path(sys.executable).parent / "kpy"
     program = [str(script)] if script.exists() else [sys.executable, "-m", "kpy"]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("KPY_BROKERS", None)
+    return [*program, *shlex.split(command), *argv], env
+
+
+def kpy_script(command: str, *argv: str) -> Ran:
+    """``kpy COMMAND ARGV`` through the installed console script (``script_command``)."""
+    args, env = script_command(command, *argv)
     out = subprocess.run(
-        [*program, *shlex.split(command), *argv],
+        args,
         capture_output=True,
         text=True,
         timeout=60,

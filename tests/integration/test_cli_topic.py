@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import subprocess
 
 from confluent_kafka import Producer
 
-from tests.integration.cli_helpers import kpy, kpy_script, one_error_line
+from tests.integration.cli_helpers import kpy, kpy_script, one_error_line, script_command
 
 
 def _produce(bootstrap: str, topic: str, partition: int, count: int) -> None:
@@ -226,3 +227,13 @@ def test_the_kpy_script(bootstrap, topic_name):
         kpy_script(f"topic describe {t}-missing -b", bootstrap), "UNKNOWN_TOPIC_OR_PARTITION"
     )
     assert kpy_script(f"topic trim {t} -b", bootstrap).code == 2
+
+
+def test_a_closed_pipe_ends_quietly(bootstrap, topic_name):
+    """``kpy topic describe T | head -1``: no traceback, SIGPIPE's exit status."""
+    assert kpy_script(f"topic create {topic_name} -b", bootstrap).code == 0
+    args, env = script_command(f"topic describe {topic_name} -b", bootstrap)
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # before kpy writes: its first write fails
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (141, b"")
