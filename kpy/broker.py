@@ -11,6 +11,7 @@ topic, transaction markers).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections import defaultdict
@@ -19,10 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from kpy.clients import ClientInfo
 from kpy.config import advertised_host, validate_topic_config
 from kpy.coordinator.producer_ids import ProducerIdManager
 from kpy.fetch_session import FetchSessionCache
 from kpy.metadata import ClusterMetadata, Topic
+from kpy.metrics import BrokerMetrics
 from kpy.protocol import records
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.storage.errors import KafkaStorageError
@@ -47,6 +50,7 @@ class Broker:
         self.metadata = ClusterMetadata(config)
         self.logs = LogManager(config.log_dirs(), default_config=self._log_config({}), clock=clock)
         self.producer_ids = ProducerIdManager(self.metadata.data_dir)
+        self.metrics = BrokerMetrics(self._topic_name)
         self.fetch_sessions = FetchSessionCache(
             config.get("max.incremental.fetch.session.cache.slots")
         )
@@ -61,6 +65,8 @@ class Broker:
         self._internal_topic_lock = trio.Lock()
         self._waiters: dict[TopicPartition, set[trio.Event]] = defaultdict(set)
         self._connections = 0
+        # Live client connections (kpy.connection.Connection), added and removed by kpy.server.
+        self.connections: set[Any] = set()
         self._background: list[Any] = []  # async callables run for the broker's lifetime
         self._closers: list[Any] = []  # async callables run at shutdown, last added first
         self.started_at = time.monotonic()
@@ -134,6 +140,10 @@ class Broker:
         await trio.to_thread.run_sync(self.metadata.close)
 
     # -- topics and partitions ---------------------------------------------------------------
+
+    def _topic_name(self, topic_id: uuid.UUID) -> str | None:
+        topic = self.metadata.by_id(topic_id)
+        return topic.name if topic is not None else None
 
     def _log_config(self, overrides: dict[str, Any]) -> LogConfig:
         return LogConfig.from_dict(self.config.effective_topic_config(overrides))
@@ -332,6 +342,19 @@ class Broker:
     def release_connection(self) -> None:
         self._connections -= 1
 
+    def clients(self) -> list[ClientInfo]:
+        """A snapshot of every live client connection, oldest first."""
+        return sorted(
+            (conn.client_info() for conn in self.connections), key=lambda c: c.connected_at
+        )
+
+    def connections_by_listener(self) -> dict[str, int]:
+        """Live connections per listener name (every bound listener, 0 included)."""
+        counts = dict.fromkeys((name for name, _, _ in self.bound_listeners), 0)
+        for conn in self.connections:
+            counts[conn.listener] = counts.get(conn.listener, 0) + 1
+        return counts
+
     def set_bound_listeners(self, bound: list[tuple[str, str, int]]) -> None:
         self.bound_listeners = bound
 
@@ -377,6 +400,9 @@ class Broker:
         return {
             "uptime_s": time.monotonic() - self.started_at,
             "connections": self._connections,
+            "connections_by_listener": self.connections_by_listener(),
+            "clients": [dataclasses.asdict(c) for c in self.clients()],
+            "requests": self.metrics.statistics(),
             "fetch_waiters": sum(len(w) for w in self._waiters.values()),
             "metadata": self.metadata.statistics(),
             "logs": self.logs.statistics(),

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from kpy.clients import ClientInfo, ClientState
 from kpy.dispatch import CloseConnection, RequestContext, dispatch
 from kpy.log_limiter import LogLimiter
 from kpy.protocol import api_keys, framing
@@ -86,6 +87,8 @@ class Connection:
         self._scope = trio.CancelScope()
         self._closed_idle = False
         self.client_id: str | None = None  # of the latest request that went through dispatch
+        self.client = ClientState()  # the software it names in ApiVersions (set by dispatch)
+        self.connected_at = time.time()
         self._refused: bytes | None = None  # the first bytes of a refused request
 
     def close_if_idle(self, now: float, idle_s: float) -> None:
@@ -97,6 +100,7 @@ class Connection:
 
     async def serve(self) -> None:
         max_request = self.broker.config.get("socket.request.max.bytes")
+        metrics = self.broker.metrics
         # Responses to pipelined produce requests are held while the next produce request is
         # already complete in the buffer, then written together: requests are still handled
         # one at a time and answered in order, with one write for the lot.
@@ -122,7 +126,7 @@ class Connection:
                     self.requests += 1
                     produce = is_produce(frame)
                     try:
-                        chunks = await dispatch(frame, self._make_ctx)
+                        chunks = await dispatch(frame, self._make_ctx, metrics)
                     except CloseConnection:
                         self._refused = bytes(frame[:_HEAD_MAX])
                         if held:
@@ -225,6 +229,22 @@ class Connection:
             client_host=self.client_host,
             listener=self.listener,
             connection_id=self.id,
+            client=self.client,
+        )
+
+    def client_info(self) -> ClientInfo:
+        """A snapshot of this connection for ``Broker.clients()``."""
+        return ClientInfo(
+            connection_id=self.id,
+            address=self.peer,
+            listener=self.listener,
+            client_id=self.client_id,
+            software_name=self.client.software_name,
+            software_version=self.client.software_version,
+            connected_at=self.connected_at,
+            requests=self.requests,
+            bytes_in=self.bytes_in,
+            bytes_out=self.bytes_out,
         )
 
     async def _fill(self, need: int) -> bool:

@@ -18,6 +18,11 @@ Produce, the busiest request, is read by its zero-copy codec (kpy.protocol.produ
 records stay views of the frame, no message objects) when it has the codec's common shape,
 else by the generated decoder as every other request; either way it takes this same path.
 
+Cross-cutting work happens here, once per request: every answered request is counted in
+the broker's metrics (kpy.metrics: requests, latency, error codes, bytes and messages in and
+out), and the client software an ApiVersions v3+ request names is noted on its connection
+(kpy.clients).
+
 With DEBUG enabled on the ``kpy.request`` logger, every request leaves a line: connection,
 client, API and version, correlation id, the top-level error code and the time taken. The
 check costs one ``isEnabledFor`` per request when it is off.
@@ -40,6 +45,8 @@ from kpy.protocol.produce_codec import ProduceView
 
 if TYPE_CHECKING:
     from kpy.broker import Broker
+    from kpy.clients import ClientState
+    from kpy.metrics import BrokerMetrics
 
 log = logging.getLogger("kpy.dispatch")
 request_log = logging.getLogger("kpy.request")  # a DEBUG line per request, like Kafka's
@@ -65,6 +72,7 @@ class RequestContext:
     client_host: str
     listener: str
     connection_id: str
+    client: ClientState | None = None  # the connection's, which dispatch fills in
 
 
 HandlerFn = Callable[[RequestContext, Any], Awaitable[Any]]
@@ -160,14 +168,17 @@ def _registration(key: int) -> Registration | None:
 
 
 async def dispatch(
-    frame: memoryview, make_ctx: Callable[[int, int, int, str | None], RequestContext]
+    frame: memoryview,
+    make_ctx: Callable[[int, int, int, str | None], RequestContext],
+    metrics: BrokerMetrics | None = None,
 ) -> list[Any] | None:
     """Answer one request frame (without its size prefix).
 
     Returns the response chunks (size prefix included) or None when no response is due
-    (acks=0 produce). Raises CloseConnection when the frame gets no answer.
+    (acks=0 produce). Raises CloseConnection when the frame gets no answer. Every answered
+    request is counted in ``metrics`` (kpy.metrics), once, here.
     """
-    started = time.perf_counter() if request_log.isEnabledFor(logging.DEBUG) else 0.0
+    started = time.perf_counter()
     request = _read_produce(frame) if produce_codec.is_produce(frame) else None
     if request is not None:
         key, version, corr = produce_codec.API_KEY, request.version, request.correlation_id
@@ -181,10 +192,13 @@ async def dispatch(
     if not reg.min_version <= version <= reg.max_version:
         if key == API_VERSIONS_KEY:
             # KIP-511: answer at v0 with the error and our ranges so the client can downgrade.
-            if started:
+            response = _unsupported_api_versions()
+            if metrics is not None:
+                metrics.request_done(key, version, None, response, time.perf_counter() - started)
+            if request_log.isEnabledFor(logging.DEBUG):
                 ctx = make_ctx(key, version, corr, client_id)
                 log_request(ctx, ErrorCode.UNSUPPORTED_VERSION, started)
-            return framing.encode_response(corr, key, 0, _unsupported_api_versions())
+            return framing.encode_response(corr, key, 0, response)
         raise CloseConnection(
             f"{api_keys.API_KEYS[key].name} v{version} is outside {reg.min_version}-{reg.max_version}"
         )
@@ -207,19 +221,32 @@ async def dispatch(
         error = ErrorCode.UNKNOWN_SERVER_ERROR
         _log_failure(info.name, version, "handler failed")
         response = _error_response(reg, request, version, exc)
-    if started:
+    if key == API_VERSIONS_KEY and version >= 3 and ctx.client is not None:
+        _note_software(ctx.client, request, response)
+    chunks = None
+    if response is not None:
+        try:
+            chunks = framing.encode_response(corr, key, version, response)
+        except Exception as exc:
+            if error is not None:
+                raise  # the error response itself: nothing better to answer
+            _log_failure(info.name, version, "response could not be encoded")
+            response = _error_response(reg, request, version, exc)
+            chunks = framing.encode_response(corr, key, version, response)
+    if metrics is not None:
+        metrics.request_done(key, version, request, response, time.perf_counter() - started)
+    if request_log.isEnabledFor(logging.DEBUG):
         shown = getattr(response, "error_code", None) if error is None else error
         log_request(ctx, shown, started, answered=response is not None)
-    if response is None:
-        return None
-    try:
-        return framing.encode_response(corr, key, version, response)
-    except Exception as exc:
-        if error is not None:
-            raise  # the error response itself: nothing better to answer
-        _log_failure(info.name, version, "response could not be encoded")
-        response = _error_response(reg, request, version, exc)
-        return framing.encode_response(corr, key, version, response)
+    return chunks
+
+
+def _note_software(client: ClientState, request: Any, response: Any) -> None:
+    """The client software an accepted ApiVersions v3+ names (KIP-511), for Broker.clients();
+    a refused one (INVALID_REQUEST for a name outside Kafka's pattern) changes nothing."""
+    if response is not None and not response.error_code:
+        client.software_name = request.client_software_name
+        client.software_version = request.client_software_version
 
 
 def _read_header(frame: memoryview) -> tuple[int, int, int, str | None, int]:

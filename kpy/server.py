@@ -147,12 +147,11 @@ async def _serve_bound(
     await broker.load()
     try:
         async with trio.open_nursery() as nursery:
-            connections: set[Connection] = set()
             for (name, _, _), tcp in zip(bound, tcp_listeners, strict=True):
-                nursery.start_soon(_accept_loop, tcp, broker, name, connections)
+                nursery.start_soon(_accept_loop, tcp, broker, name)
             broker.set_bound_listeners(bound)
             nursery.start_soon(
-                reap_idle, connections, lambda: broker.config.get("connections.max.idle.ms")
+                reap_idle, broker.connections, lambda: broker.config.get("connections.max.idle.ms")
             )
             nursery.start_soon(broker.run_background)
             nursery.start_soon(flush_forever)  # held-back repeats of log lines
@@ -179,9 +178,7 @@ async def _serve_bound(
                 await broker.close()
 
 
-async def _accept_loop(
-    listeners: list[trio.SocketListener], broker: Broker, name: str, connections: set[Connection]
-) -> None:
+async def _accept_loop(listeners: list[trio.SocketListener], broker: Broker, name: str) -> None:
     async def handle(stream: trio.SocketStream) -> None:
         if not broker.admit_connection():
             _refusals.log(
@@ -195,11 +192,11 @@ async def _accept_loop(
             await stream.aclose()
             return
         conn = Connection(stream, broker, name)
-        connections.add(conn)
+        broker.connections.add(conn)
         try:
             await conn.serve()
         finally:
-            connections.discard(conn)
+            broker.connections.discard(conn)
             broker.release_connection()
 
     await trio.serve_listeners(handle, listeners)

@@ -16,7 +16,7 @@ CONNECTION = [
     ),
     M(
         "api-versions-no-v0-fallback",
-        "            return framing.encode_response(corr, key, 0, _unsupported_api_versions())\n",
+        "            return framing.encode_response(corr, key, 0, response)\n",
         '            raise CloseConnection(f"ApiVersions v{version} is not supported")\n',
         "test_api_versions_unknown_version_answers_v0",
         "KIP-511: a too new ApiVersions gets a v0 answer with UNSUPPORTED_VERSION and the ranges",

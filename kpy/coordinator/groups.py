@@ -383,6 +383,15 @@ class GroupCoordinator:
         group = self.groups.get(group_id)
         return group.offsets if group is not None else {}
 
+    def committed_offsets(self) -> dict[str, dict[tuple[str, int], int]]:
+        """{group id: {(topic, partition): committed offset}} of every group holding offsets,
+        classic or KIP-848 (for metrics: read as they are, nothing expires here)."""
+        return {
+            group_id: {tp: c.offset for tp, c in group.offsets.items()}
+            for group_id, group in self.groups.items()
+            if group.offsets
+        }
+
     def _store_group(self, group: Group) -> None:
         from kpy.protocol.internal import GroupMetadataValue
 

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import kpy
-from kpy.http import console
+from kpy.http import console, metrics
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -72,12 +72,19 @@ def health(ctx: HttpContext) -> tuple[int, dict[str, Any]]:
 def build_app(ctx: HttpContext) -> Starlette:
     """The ASGI app serving ``ctx``'s broker."""
 
+    registry = metrics.registry_for(ctx.broker)
+
     async def health_endpoint(request: Request) -> JSONResponse:
         status, body = health(ctx)
         return JSONResponse(body, status_code=status)
 
+    async def metrics_endpoint(request: Request) -> Response:
+        # On the event loop (an async endpoint): the Broker is read where it runs.
+        return Response(metrics.scrape(registry), media_type=metrics.CONTENT_TYPE)
+
     routes = [
         Route("/health", health_endpoint),
+        Route("/metrics", metrics_endpoint),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         *console.routes(ctx),
     ]
