@@ -23,9 +23,10 @@ the broker's metrics (kpy.metrics: requests, latency, error codes, bytes and mes
 out), and the client software an ApiVersions v3+ request names is noted on its connection
 (kpy.clients).
 
-With DEBUG enabled on the ``kpy.request`` logger, every request leaves a line: connection,
-client, API and version, correlation id, the top-level error code and the time taken. The
-check costs one ``isEnabledFor`` per request when it is off.
+With DEBUG enabled on the ``kpy.request`` logger, every request leaves a line
+(kpy.request_log): connection, client, API and version, correlation id, the partitions of a
+Produce or Fetch and those answered with an error, the top-level error code and the time
+taken. The check costs one ``isEnabledFor`` per request when it is off.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from kpy.protocol import api_keys, framing, produce_codec
 from kpy.protocol.error_codes import ErrorCode, KafkaError
 from kpy.protocol.primitives import ProtocolError
 from kpy.protocol.produce_codec import ProduceView
+from kpy.request_log import log_request, request_log  # a DEBUG line per request, like Kafka's
 
 if TYPE_CHECKING:
     from kpy.broker import Broker
@@ -49,7 +51,6 @@ if TYPE_CHECKING:
     from kpy.metrics import BrokerMetrics
 
 log = logging.getLogger("kpy.dispatch")
-request_log = logging.getLogger("kpy.request")  # a DEBUG line per request, like Kafka's
 
 API_VERSIONS_KEY = 18
 # A handler that fails on every request logs its traceback once per interval, not per request.
@@ -237,7 +238,7 @@ async def dispatch(
         metrics.request_done(key, version, request, response, time.perf_counter() - started)
     if request_log.isEnabledFor(logging.DEBUG):
         shown = getattr(response, "error_code", None) if error is None else error
-        log_request(ctx, shown, started, answered=response is not None)
+        log_request(ctx, shown, started, response is not None, request, response)
     return chunks
 
 
@@ -272,31 +273,6 @@ def _read_produce(frame: memoryview) -> ProduceView | None:
         return produce_codec.parse(frame)
     except ProtocolError:
         return None
-
-
-def log_request(ctx: RequestContext, error: int | None, started: float, answered=True) -> None:
-    """The DEBUG line of one request (``error`` None: no top-level error code to show)."""
-    if not answered:
-        outcome = "no response due"
-    elif error is None:
-        outcome = "answered"
-    else:
-        try:
-            outcome = ErrorCode(error).name
-        except ValueError:
-            outcome = f"error {error}"
-    info = api_keys.API_KEYS.get(ctx.api_key)
-    request_log.debug(
-        "%s %s client_id=%r %s v%d correlation_id=%d: %s in %.2f ms",
-        ctx.connection_id,
-        ctx.client_host,
-        ctx.client_id,
-        info.name if info else f"API key {ctx.api_key}",
-        ctx.api_version,
-        ctx.correlation_id,
-        outcome,
-        (time.perf_counter() - started) * 1000,
-    )
 
 
 def _log_failure(name: str, version: int, what: str) -> None:

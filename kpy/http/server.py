@@ -6,7 +6,8 @@ calls it beside the Kafka listeners), so a port in use stops start-up with one l
 shutdown cancels it with everything else. Readiness is ``task_status.started(urls)``.
 
 Hypercorn writes its access lines and its "Running on ..." notices at INFO; here they go to
-the ``kpy.http`` logger at DEBUG, while its warnings and errors keep their level.
+the ``kpy.http`` logger at DEBUG, while its warnings and errors keep their level, rate-limited
+(kpy.log_limiter) as an HTTP client can cause them on every request.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from hypercorn.trio.run import worker_serve
 from hypercorn.utils import wrap_app
 
 from kpy.config_listeners import advertised_host
+from kpy.log_limiter import LogLimiter
 
 log = logging.getLogger("kpy.http")
+_repeats = LogLimiter(log)  # hypercorn's warnings and errors, per message
 
 BACKLOG = 128
 
@@ -88,6 +91,18 @@ class _Log(HypercornLogger):
 
     async def info(self, message: str, *args: Any, **kwargs: Any) -> None:
         log.debug(message, *args, **kwargs)
+
+    async def warning(self, message: str, *args: Any, **kwargs: Any) -> None:
+        _repeats.log(logging.WARNING, (logging.WARNING, message), message, *args)
+
+    async def error(self, message: str, *args: Any, **kwargs: Any) -> None:
+        _repeats.log(logging.ERROR, (logging.ERROR, message), message, *args)
+
+    async def critical(self, message: str, *args: Any, **kwargs: Any) -> None:
+        _repeats.log(logging.CRITICAL, (logging.CRITICAL, message), message, *args)
+
+    async def exception(self, message: str, *args: Any, **kwargs: Any) -> None:
+        _repeats.log(logging.ERROR, (logging.ERROR, message), message, *args, exc_info=True)
 
 
 def _config() -> HypercornConfig:

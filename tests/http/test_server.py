@@ -121,3 +121,27 @@ def test_kpy_serve_prints_the_http_address_and_serves_health(tmp_path):
         assert answer.status_code == 200 and answer.json()["status"] == "ready"
         assert broker.stop() == 0
     assert "Running on" not in broker.log_path.read_text()
+
+
+async def test_an_app_error_on_every_request_leaves_one_line(caplog):
+    import trio
+
+    from kpy.http.server import bind, serve_http
+
+    async def failing(scope, receive, send):
+        if scope["type"] == "http":
+            raise RuntimeError("a bug in a page")
+        while True:  # lifespan
+            message = await receive()
+            await send({"type": message["type"] + ".complete"})
+
+    caplog.set_level(logging.DEBUG)
+    async with trio.open_nursery() as nursery:
+        [url] = await nursery.start(serve_http, failing, bind([("127.0.0.1", 0)]))
+        async with httpx.AsyncClient(base_url=url) as client:
+            for _ in range(20):
+                assert (await client.get("/")).status_code == 500
+        nursery.cancel_scope.cancel()
+    errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(errors) == 1 and errors[0].name == "kpy.http"
+    assert errors[0].exc_info is not None and errors[0].exc_info[0] is RuntimeError

@@ -48,8 +48,10 @@ def test_debug_shows_a_line_per_request(tmp_path):
     assert len(requests) == 5, requests
     assert "ApiVersions v3 correlation_id=1: NONE" in requests[0]
     assert "Metadata v12 correlation_id=2" in requests[1]
-    assert "Produce v9 correlation_id=3" in requests[2]
-    assert "Produce v9 correlation_id=4" in requests[3]
+    # The partitions of a Produce, and those answered with an error (no such topic here).
+    partitions = "partitions=1 [logged-0] errors [logged-0=UNKNOWN_TOPIC_OR_PARTITION]"
+    assert f"Produce v9 correlation_id=3 {partitions}: answered in " in requests[2]
+    assert f"Produce v9 correlation_id=4 {partitions}: answered in " in requests[3]
     assert all(line.endswith(" ms") for line in requests)
 
 
