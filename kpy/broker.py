@@ -2,7 +2,9 @@
 
 Handlers reach shared state only through the Broker. It also owns the wake-up mechanism of
 fetch long-polls: an append to a partition sets the events of the fetches waiting on it,
-so a waiting fetch never polls.
+so a waiting fetch never polls. It holds the request counters dispatch records
+(kpy.metrics) and the live client connections (``clients()``, kpy.clients), which
+``statistics()`` reports with its own counts, for tests, the console and ``/metrics``.
 
 The coordinators never see the Broker: each gets a ``CoordinatorAdapter``, the broker's
 side of kpy.coordinator.runtime.CoordinatorContext (config, clock, topics, their internal

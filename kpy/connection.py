@@ -16,7 +16,7 @@ Every connection the broker closes leaves an INFO line saying who (address, clie
 (the API and version of the refused request) and why; a client that is refused again and
 again leaves a line per key and interval (kpy.log_limiter). Connections leave DEBUG lines.
 Every request, Produce included, goes to dispatch; this module only frames bytes and
-writes responses.
+writes responses, and counts them: ``client_info()`` is what Broker.clients() shows of it.
 """
 
 from __future__ import annotations

@@ -66,6 +66,7 @@ RUN_ELSEWHERE = {
     README_CONNECT_CONFIG: "tests/integration/test_kafka_connect.py",
     README_CONNECT: "tests/integration/test_kafka_connect.py",
     README_FRANZ_GO: "tests/integration/test_franz_go.py",
+    "curl -s http://127.0.0.1:8080/health": "tests/http/test_readme_http.py",
 }
 
 
