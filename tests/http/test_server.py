@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
+import time
 
 import httpx
 import pytest
@@ -117,9 +118,12 @@ def test_kpy_serve_prints_the_http_address_and_serves_health(tmp_path):
         [ready] = [line for line in broker.output if line.startswith("kpy ready:")]
         url = re.search(r" http=(\S+) ", ready).group(1)
         assert re.fullmatch(r"http://127\.0\.0\.1:[1-9]\d*", url)
-        answer = httpx.get(url + "/health", timeout=10)
-        assert answer.status_code == 200 and answer.json()["status"] == "ready"
-        assert broker.stop() == 0
+        with httpx.Client(base_url=url, timeout=10) as client:  # a kept-alive connection
+            answer = client.get("/health")
+            assert answer.status_code == 200 and answer.json()["status"] == "ready"
+            started = time.monotonic()
+            assert broker.stop() == 0
+            assert time.monotonic() - started < 3  # an open HTTP connection does not hold it
     assert "Running on" not in broker.log_path.read_text()
 
 
