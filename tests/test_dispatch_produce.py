@@ -242,7 +242,10 @@ def test_produce_requests_leave_the_debug_line(caplog):
         run(broker, produce_frame(9, acks=0))
     lines = [r.getMessage() for r in caplog.records if r.name == "kpy.request"]
     assert len(lines) == 2
-    assert "conn-1 127.0.0.1 client_id='cl' Produce v11 correlation_id=9 partitions=1 [t-0]: answered" in lines[0]
+    assert (
+        "conn-1 127.0.0.1 client_id='cl' Produce v11 correlation_id=9 partitions=1 [t-0]: answered"
+        in lines[0]
+    )
     assert "Produce v9 correlation_id=9 partitions=1 [t-0]: no response due" in lines[1]
 
 
