@@ -6,7 +6,8 @@ A child process, for tests that crash, restart or signal the broker:
         producer = Producer({"bootstrap.servers": broker.bootstrap})
 
 The broker listens on an ephemeral port; ``bootstrap`` (where to connect) is known once the
-ready line is read.
+ready line is read, and so is ``http``, the HTTP server's URL, when ``http.listeners`` is set
+(``overrides={"http.listeners": "http://127.0.0.1:0"}``; BrokerThread has both too).
 ``kill()`` sends SIGKILL (a crash), ``stop()`` SIGTERM (a clean shutdown), ``restart()``
 starts it again on the same data directory and port.
 
@@ -70,7 +71,7 @@ TEST_SETTINGS: dict[str, object] = {
     "transaction.state.log.num.partitions": 3,
 }
 
-_READY = re.compile(r"kpy ready: bootstrap=(\S+)(?: listening=(\S+))?")
+_READY = re.compile(r"kpy ready: bootstrap=(\S+)(?: listening=(\S+))?(?: http=(\S+))?")
 
 
 class ChildProcess:
@@ -132,6 +133,7 @@ class BrokerProcess(ChildProcess):
         )
         self.proc: subprocess.Popen[bytes] | None = None
         self.bootstrap = ""
+        self.http = ""  # the first http.listeners URL (real port) when HTTP is on
         self.output: list[str] = []
 
     def command(self) -> list[str]:
@@ -179,6 +181,7 @@ class BrokerProcess(ChildProcess):
                 match = _READY.search(text)
                 if match:
                     self._found_ready(match.group(1), match.group(2))
+                    self.http = (match.group(3) or "").split(",")[0]
                     return self
 
     def _found_ready(self, advertised: str, listening: str | None) -> None:
@@ -448,6 +451,7 @@ class BrokerThread:
         self.settings = settings
         self.start_timeout = start_timeout
         self.bootstrap = ""
+        self.http = ""  # the first http.listeners URL (real port) when HTTP is on
         self._started = threading.Event()
         self._token: trio.lowlevel.TrioToken | None = None
         self._scope: trio.CancelScope | None = None
@@ -477,6 +481,7 @@ class BrokerThread:
                     self.data_dir, self.overrides, **self.settings
                 ) as handle:
                     self._handle, self.bootstrap = handle, handle.bootstrap
+                    self.http = handle.info.http[0] if handle.info.http else ""
                     self._token, self._scope = trio.lowlevel.current_trio_token(), scope
                     self._started.set()
                     await trio.sleep_forever()

@@ -3,7 +3,6 @@ traffic from real clients; one registry per broker."""
 
 from __future__ import annotations
 
-import re
 import uuid
 
 import httpx
@@ -35,8 +34,7 @@ def value(found: dict, name: str, **labels: str) -> float:
 def test_metrics_count_known_traffic(tmp_path):
     topic, group = f"metrics-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
     with BrokerProcess(tmp_path / "data", overrides=HTTP_ON) as broker:
-        [ready] = [line for line in broker.output if line.startswith("kpy ready:")]
-        url = re.search(r" http=(\S+) ", ready).group(1) + "/metrics"
+        url = broker.http + "/metrics"
         admin = AdminClient({"bootstrap.servers": broker.bootstrap})
         admin.create_topics([NewTopic(topic, 1)])[topic].result(15)
         with pytest.raises(KafkaException, match="TOPIC_ALREADY_EXISTS"):

@@ -24,8 +24,7 @@ def section() -> str:
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
 def test_curl_lines_run(tmp_path):
     with BrokerProcess(tmp_path / "data", overrides={"http.listeners": "http://127.0.0.1:0"}) as b:
-        [ready] = [line for line in b.output if line.startswith("kpy ready:")]
-        url = re.search(r" http=(\S+) ", ready).group(1)
+        url = b.http
         from confluent_kafka import Producer
 
         producer = Producer({"bootstrap.servers": b.bootstrap})

@@ -14,7 +14,7 @@ import pytest
 from kpy.config import Config, ConfigError
 from kpy.http.app import HttpContext, health
 from kpy.server import StartupError, ready_line
-from kpy.testing import BrokerProcess, in_process_broker
+from kpy.testing import BrokerProcess, BrokerThread, in_process_broker
 
 HTTP_ON = {"http.listeners": "http://127.0.0.1:0"}
 
@@ -117,7 +117,7 @@ def test_kpy_serve_prints_the_http_address_and_serves_health(tmp_path):
     with BrokerProcess(tmp_path / "data", overrides=HTTP_ON) as broker:
         [ready] = [line for line in broker.output if line.startswith("kpy ready:")]
         url = re.search(r" http=(\S+) ", ready).group(1)
-        assert re.fullmatch(r"http://127\.0\.0\.1:[1-9]\d*", url)
+        assert re.fullmatch(r"http://127\.0\.0\.1:[1-9]\d*", url) and broker.http == url
         with httpx.Client(base_url=url, timeout=10) as client:  # a kept-alive connection
             answer = client.get("/health")
             assert answer.status_code == 200 and answer.json()["status"] == "ready"
@@ -149,3 +149,11 @@ async def test_an_app_error_on_every_request_leaves_one_line(caplog):
     errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(errors) == 1 and errors[0].name == "kpy.http"
     assert errors[0].exc_info is not None and errors[0].exc_info[0] is RuntimeError
+
+
+def test_a_broker_thread_tells_its_http_url(tmp_path):
+    with BrokerThread(tmp_path, HTTP_ON) as b:
+        assert b.http.startswith("http://127.0.0.1:")
+        assert httpx.get(b.http + "/health", timeout=10).json()["status"] == "ready"
+    with BrokerThread(tmp_path / "off") as b:
+        assert b.http == ""
