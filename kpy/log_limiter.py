@@ -4,8 +4,8 @@ A client that retries a refused request (an oversized produce, say) reconnects a
 many times a second; a line per refusal would bury everything else. ``LogLimiter.log`` writes
 a line for a key at most once per ``interval`` seconds. Repeats in between are counted, not
 written: the next line of that key once the interval has passed, or ``flush`` (run every
-interval by the server, see ``flush_forever``), writes the latest of them with
-"(repeated K times)", K being how many times it happened since the previous line.
+interval by the server, see ``flush_forever``, and once more at shutdown), writes the latest
+of them with "(repeated K times)", K being how many times it happened since the previous line.
 
 Keys name the cause without what changes from one attempt to the next (the client's port,
 the connection id): for a refusal, the client's address, its client id, the API and the
@@ -75,11 +75,12 @@ class LogLimiter:
         self.logger.log(level, msg, *args, exc_info=exc_info)
         return True
 
-    def flush(self) -> None:
-        """Write the held-back repeats of keys whose interval has passed; forget idle keys."""
+    def flush(self, *, final: bool = False) -> None:
+        """Write the held-back repeats of keys whose interval has passed (of every key when
+        ``final``: at shutdown, so no count is lost); forget idle keys."""
         now = self.clock()
         for key, seen in list(self._seen.items()):
-            if now - seen.since < self.interval:
+            if now - seen.since < self.interval and not (final and seen.repeats):
                 continue
             if seen.repeats:
                 self._write_repeats(seen)
@@ -106,8 +107,13 @@ class LogLimiter:
 
 
 async def flush_forever(interval: float = 10.0) -> None:
-    """Flush every long-lived limiter every ``interval`` seconds (runs for the server's life)."""
-    while True:
-        await trio.sleep(interval)
+    """Flush every long-lived limiter every ``interval`` seconds (runs for the server's life),
+    and every held-back repeat when cancelled (the server's shutdown)."""
+    try:
+        while True:
+            await trio.sleep(interval)
+            for limiter in _LIMITERS:
+                limiter.flush()
+    finally:
         for limiter in _LIMITERS:
-            limiter.flush()
+            limiter.flush(final=True)

@@ -79,3 +79,15 @@ def test_disabled_levels_cost_no_state(limited):
     limiter, _, messages = limited
     assert not limiter.log(logging.DEBUG, "k", "hidden")
     assert messages() == [] and limiter.statistics()["keys"] == 0
+
+
+def test_a_final_flush_tells_the_repeats_held_back(limited):
+    limiter, clock, messages = limited
+    for i in range(5):
+        limiter.log(logging.INFO, "k", "line %d", i)
+    limiter.log(logging.INFO, "quiet", "once")
+    clock.now += 1  # well within the interval
+    limiter.flush(final=True)
+    assert messages() == ["line 0", "once", "line 4 (repeated 4 times)"]
+    limiter.flush(final=True)  # told once
+    assert len(messages()) == 3
