@@ -235,7 +235,10 @@ async def dispatch(
             response = _error_response(reg, request, version, exc)
             chunks = framing.encode_response(corr, key, version, response)
     if metrics is not None:
-        metrics.request_done(key, version, request, response, time.perf_counter() - started)
+        try:
+            metrics.request_done(key, version, request, response, time.perf_counter() - started)
+        except Exception:  # counting must never cost a client its answer
+            _log_failure(info.name, version, "could not be counted in the metrics")
     if request_log.isEnabledFor(logging.DEBUG):
         shown = getattr(response, "error_code", None) if error is None else error
         log_request(ctx, shown, started, response is not None, request, response)

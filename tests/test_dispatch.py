@@ -208,3 +208,17 @@ def test_close_connection_from_a_handler_is_not_answered(monkeypatch):
     _patch(monkeypatch, 12, close)
     with pytest.raises(dispatch.CloseConnection, match="the handler says so"):
         _answer(HeartbeatRequest(group_id="g"), 4)
+
+
+def test_a_failure_to_count_a_request_still_answers_it(caplog):
+    class Broken:
+        def request_done(self, *args):
+            raise RuntimeError("a bug in the metrics")
+
+    async def main():
+        return await dispatch.dispatch(_frame(ApiVersionsRequest(), 2), _ctx, Broken())
+
+    chunks = trio.run(main)
+    data = b"".join(bytes(c) for c in chunks)
+    assert framing.decode_response(18, 2, data[4:])[1].error_code == 0
+    assert any("could not be counted" in r.getMessage() for r in caplog.records)
