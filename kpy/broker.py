@@ -282,6 +282,7 @@ class Broker:
         # After the metadata is gone, so that no commit for the topic can follow.
         self.groups.forget_topic(name)
         self.txns.forget_topic(name)
+        self.metrics.forget_topic(name)  # as Kafka drops a deleted topic's meters
         for p in range(topic.partitions):
             self.notify_append((name, p))
         return topic

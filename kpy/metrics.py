@@ -173,6 +173,10 @@ class BrokerMetrics:
                 elif value is not None:
                     stack.append(value)
 
+    def forget_topic(self, name: str) -> None:
+        """Drop a deleted topic's counters (the broker-wide totals keep what it counted)."""
+        self.topics.pop(name, None)
+
     def statistics(self) -> dict[str, Any]:
         """Copies of the counters: ``requests`` {(api key, version): n}, ``latency`` {api key:
         (bucket counts, sum of seconds)}, ``errors`` {(api key, code): n}, ``topics`` {topic:

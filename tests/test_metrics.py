@@ -112,3 +112,11 @@ def test_every_error_code_of_a_response_is_counted():
     )
     m.request_done(19, 7, None, response, 0.5)
     assert m.statistics()["errors"] == {(19, ErrorCode.TOPIC_ALREADY_EXISTS): 2, (19, 0): 1}
+
+
+def test_a_deleted_topic_is_forgotten_but_the_totals_keep_it():
+    m = BrokerMetrics()
+    request = view([("gone", [(0, memoryview(batch(2)))])])
+    m.request_done(0, 11, request, ProduceAnswer([ok("gone", 0)]), 0.001)
+    m.forget_topic("gone")
+    assert m.statistics()["topics"] == {} and m.statistics()["totals"][1] == 2
