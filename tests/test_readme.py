@@ -61,12 +61,14 @@ README_STREAMS = 'echo "the quick brown fox" | kcat '
 README_CONNECT_CONFIG = "bootstrap.servers=localhost:9092\ngroup.id=connect-cluster\n"
 README_CONNECT = "bin/connect-distributed.sh "
 README_FRANZ_GO = "cd tests/go && go run . "
+README_GROUPS = "$ kpy group list\n"
 RUN_ELSEWHERE = {
     README_STREAMS: "tests/integration/test_kafka_streams.py",
     README_CONNECT_CONFIG: "tests/integration/test_kafka_connect.py",
     README_CONNECT: "tests/integration/test_kafka_connect.py",
     README_FRANZ_GO: "tests/integration/test_franz_go.py",
     "curl -s http://127.0.0.1:8080/health": "tests/http/test_readme_http.py",
+    README_GROUPS: "tests/integration/test_cli_group.py",
 }
 
 
@@ -266,7 +268,11 @@ def test_kafka_tool_sessions_run(broker, tmp_path, tmp_path_factory):
     env = dict(jvm.env, KPY_KAFKA_JARS=str(jars), PYTHONPATH=str(ROOT))
     env["KPY_BROKERS"] = broker.bootstrap  # the kpy command's default broker
     env["PATH"] = f"{shim.parent}{os.pathsep}{env['PATH']}"
-    sessions = [text for _, text in blocks() if text.startswith(SESSION)]
+    sessions = [
+        text
+        for _, text in blocks()
+        if text.startswith(SESSION) and not text.startswith(tuple(RUN_ELSEWHERE))
+    ]
     assert len(sessions) >= 8
     for text in sessions:
         text = text.replace("localhost:9092", broker.bootstrap)
