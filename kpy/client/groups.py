@@ -117,7 +117,7 @@ class SeekTarget:
             return cls(text)
         if text.startswith("@"):
             stamp = text[1:]
-            if stamp.lstrip("-").isdigit():
+            if stamp.isdigit():
                 return cls("timestamp", int(stamp))
             try:
                 when = dt.datetime.fromisoformat(stamp)
@@ -249,7 +249,7 @@ async def _describe_classic_groups(
     for g in answer.groups:
         check(g.error_code, f"describing group {g.group_id!r}")
         if g.group_state == "Dead":
-            raise ClientError(ErrorCode.GROUP_ID_NOT_FOUND, f"group {g.group_id!r} does not exist")
+            raise ClientError(ErrorCode.GROUP_ID_NOT_FOUND, await _missing(client, g.group_id))
         members = [
             Member(
                 m.member_id,
@@ -269,6 +269,15 @@ async def _describe_classic_groups(
             coordinator,
             members,
         )
+
+
+async def _missing(client: Client, group_id: str) -> str:
+    """Why a group neither describe request knows is missing: share and streams groups
+    answer both as unknown, but ListGroups names them."""
+    for g in await list_groups(client):
+        if g.group_id == group_id:
+            return f"group {group_id!r} is a {g.type} group: only consumer groups are described"
+    return f"group {group_id!r} does not exist"
 
 
 def decode_assignment(data: bytes | None) -> dict[str, list[int]]:
