@@ -15,13 +15,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kpy.client.client import Client, ClientError, check, error_name
+from kpy.client.offsets import list_offsets, watermarks
 from kpy.protocol.error_codes import ErrorCode
 from kpy.protocol.messages.consumer_group_describe import ConsumerGroupDescribeRequest
 from kpy.protocol.messages.consumer_protocol_assignment import ConsumerProtocolAssignment
 from kpy.protocol.messages.delete_groups import DeleteGroupsRequest
 from kpy.protocol.messages.describe_groups import DescribeGroupsRequest
 from kpy.protocol.messages.list_groups import ListGroupsRequest
-from kpy.protocol.messages.list_offsets import ListOffsetsRequest
 from kpy.protocol.messages.offset_commit import OffsetCommitRequest
 from kpy.protocol.messages.offset_fetch import OffsetFetchRequest
 from kpy.protocol.primitives import ProtocolError
@@ -375,42 +375,6 @@ async def _fill_offsets(client: Client, group: GroupDescription) -> None:
     group.total_lag = sum(r.lag for r in group.offsets if r.lag is not None)
 
 
-async def list_offsets(
-    client: Client, tps: Iterable[TopicPartition], spec: str | int
-) -> dict[TopicPartition, int]:
-    """ListOffsets at each partition's leader: "earliest", "latest" (read_uncommitted) or a
-    timestamp in ms (-1 where no record is that late)."""
-    timestamp = {"earliest": -2, "latest": -1}.get(spec, spec)  # type: ignore[call-overload]
-    by_leader: dict[int, dict[str, list[int]]] = {}
-    for topic, partition in tps:
-        leader = await client.leader_of(topic, partition)
-        by_leader.setdefault(leader, {}).setdefault(topic, []).append(partition)
-    out = {}
-    for leader, topics in by_leader.items():
-        request = ListOffsetsRequest(
-            replica_id=-1,
-            isolation_level=0,
-            topics=[
-                ListOffsetsRequest.ListOffsetsTopic(
-                    name=t,
-                    partitions=[
-                        ListOffsetsRequest.ListOffsetsPartition(
-                            partition_index=p, timestamp=timestamp
-                        )
-                        for p in ps
-                    ],
-                )
-                for t, ps in topics.items()
-            ],
-        )
-        answer = await client.send(request, node=leader)
-        for t in answer.topics:
-            for p in t.partitions:
-                check(p.error_code, f"ListOffsets for {t.name}-{p.partition_index}")
-                out[(t.name, p.partition_index)] = p.offset
-    return out
-
-
 # -- seeking -------------------------------------------------------------------------------
 
 
@@ -434,9 +398,8 @@ async def plan_seek(
         new = await list_offsets(client, wanted, target.kind)
     elif target.kind == "offset":
         assert target.value is not None
-        low = await list_offsets(client, wanted, "earliest")
-        high = await list_offsets(client, wanted, "latest")
-        new = {tp: min(max(target.value, low[tp]), high[tp]) for tp in wanted}
+        marks = await watermarks(client, wanted)
+        new = {tp: min(max(target.value, low), high) for tp, (low, high) in marks.items()}
     elif target.kind == "timestamp":
         assert target.value is not None
         found = await list_offsets(client, wanted, target.value)
