@@ -231,6 +231,11 @@ def test_seek_a_group_without_offsets_needs_a_topic(bootstrap, topic, group, cap
     code, _, err = kpy(capsys, "group", "seek", group, "--to", "earliest", "-b", bootstrap)
     assert code == 1
     assert err.strip() == f"kpy: group {group!r} has no committed offsets: name the topics"
+    code, _, err = kpy(
+        capsys, "group", "seek", group, "--to", "0", "--topic", f"no-{topic}", "-b", bootstrap
+    )
+    assert code == 1
+    assert err.strip() == f"kpy: UNKNOWN_TOPIC_OR_PARTITION: topic 'no-{topic}'"
     # Named, the topic's partitions get offsets: the group is made by the commit.
     got = kpy_json(
         capsys, "group", "seek", group, "--to", "latest", "--topic", topic, "-b", bootstrap
