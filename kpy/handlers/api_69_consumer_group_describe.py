@@ -77,11 +77,14 @@ async def consumer_group_describe(
                 R.DescribedGroup(group_id=group_id, error_code=ErrorCode.INVALID_GROUP_ID)
             )
         elif group is None:
+            # A classic group of that id (members, or offsets only) is named as such.
+            classic = groups.describe_group(group_id) is not None
+            what = "is not a consumer group" if classic else "not found"
             response.groups.append(
                 R.DescribedGroup(
                     group_id=group_id,
                     error_code=ErrorCode.GROUP_ID_NOT_FOUND,
-                    error_message=f"Group {group_id} not found.",
+                    error_message=f"Group {group_id} {what}.",
                 )
             )
         else:

@@ -189,3 +189,34 @@ def test_regex_subscription_matches_internal_topics(bootstrap, name):
                 }
             joined = heartbeat(wire, f"{name}-g", joined.member_id, joined.member_epoch)
             assert joined.error_code == 0
+
+
+def test_describe_names_a_classic_group_as_not_a_consumer_group(bootstrap, name):
+    from kpy.protocol.messages.offset_commit import OffsetCommitRequest
+
+    OC = OffsetCommitRequest
+    with WireClient(bootstrap) as wire:
+        coordinators_ready(wire)
+        create_topic(wire, f"{name}-t", 1)
+        group = f"{name}-classic"
+        commit = OC(
+            group_id=group,
+            generation_id_or_member_epoch=-1,
+            member_id="",
+            topics=[
+                OC.OffsetCommitRequestTopic(
+                    name=f"{name}-t",
+                    partitions=[
+                        OC.OffsetCommitRequestPartition(partition_index=0, committed_offset=0)
+                    ],
+                )
+            ],
+        )
+        assert wire.send(commit, 8).topics[0].partitions[0].error_code == 0
+        # (Kafka answers these two in no fixed order: by group id.)
+        by_id = {g.group_id: g for g in describe(wire, group, f"{name}-none")}
+        assert (by_id[group].error_code, by_id[group].error_message) == (
+            GROUP_ID_NOT_FOUND,
+            f"Group {group} is not a consumer group.",
+        )
+        assert by_id[f"{name}-none"].error_message == f"Group {name}-none not found."
