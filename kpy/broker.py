@@ -71,6 +71,7 @@ class Broker:
         self.connections: set[Any] = set()
         self._background: list[Any] = []  # async callables run for the broker's lifetime
         self._closers: list[Any] = []  # async callables run at shutdown, last added first
+        self._crash_on_close = False
         self.started_at = time.monotonic()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -132,7 +133,17 @@ class Broker:
         except Exception:
             log.exception("background storage work %s failed", getattr(fn, "__name__", fn))
 
+    def crash_on_close(self) -> None:
+        """Make the coming ``close`` leave the data dir as a killed process does (for the
+        in-process brokers of kpy.testing): the segment files closed as written, but no
+        flush, producer snapshot, checkpoint or clean-shutdown marker and no closers, so the
+        next start recovers the logs past their recovery points."""
+        self._crash_on_close = True
+
     async def close(self) -> None:
+        if self._crash_on_close:
+            await trio.to_thread.run_sync(self.logs.close, False)
+            return
         for fn in reversed(self._closers):
             try:
                 await fn()

@@ -414,6 +414,10 @@ class RawClient:
         return False
 
 
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 class _Connecting:
     def __init__(self, bootstrap: str, client_id: str) -> None:
         self.bootstrap = bootstrap
@@ -436,7 +440,11 @@ class BrokerThread:
             producer = Producer({"bootstrap.servers": b.bootstrap})
             b.call(lambda: b.broker.statistics())
 
-    ``call`` runs a function on the broker's trio thread (the Broker is not thread-safe)."""
+    ``call`` runs a function on the broker's trio thread (the Broker is not thread-safe).
+    ``stop(crash=True)`` ends it as a killed process would end (``Broker.crash_on_close``: no
+    flush, checkpoint or clean-shutdown marker; what was written stays in the OS's cache, as
+    after a SIGKILL, not a power cut), so the next start recovers; ``restart`` starts it again
+    on the same data and ports."""
 
     def __init__(
         self,
@@ -498,14 +506,21 @@ class BrokerThread:
         assert self._token is not None, "not started"
         return trio.from_thread.run_sync(fn, trio_token=self._token)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Cancel the broker (a clean shutdown) and wait for its thread; raises what it raised."""
+    def stop(self, timeout: float = 10.0, *, crash: bool = False) -> None:
+        """Cancel the broker (a clean shutdown, or with ``crash`` a killed process's) and wait
+        for its thread; raises what it raised."""
         if self._thread is None:
             return
         if self._scope is not None and self._thread.is_alive():
-            scope = self._scope
+            scope, handle = self._scope, self._handle
+
+            def cancel() -> None:
+                if crash and handle is not None:
+                    handle.broker.crash_on_close()
+                scope.cancel()
+
             try:
-                trio.from_thread.run_sync(scope.cancel, trio_token=self._token)
+                trio.from_thread.run_sync(cancel, trio_token=self._token)
             except trio.RunFinishedError:
                 pass
         self._thread.join(timeout)
@@ -514,6 +529,20 @@ class BrokerThread:
         self._thread = None
         if self._error is not None:
             raise RuntimeError(f"kpy failed: {self._error!r}") from self._error
+
+    def restart(self, *, crash: bool = False) -> BrokerThread:
+        """Stop (as a crash with ``crash``) and start again on the same data dir and ports."""
+        if self._handle is not None:
+            # The ports bound by the last start, so clients reconnect where they were.
+            listeners = ",".join(
+                f"{name}://{_host_port(host, port)}"
+                for name, host, port in self._handle.info.listeners
+            )
+            self.overrides = {**(self.overrides or {}), "listeners": listeners}
+        self.stop(crash=crash)
+        self._started.clear()
+        self._handle = self._token = self._scope = None
+        return self.start()
 
     def __enter__(self) -> BrokerThread:
         return self.start()

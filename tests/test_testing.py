@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import trio
 
-from conformance.raw import fetch_request, produce_request
+from conformance.raw import create_topic, fetch_request, produce_request
 from conformance.wire import WireClient
 from kpy.protocol.messages.metadata import MetadataRequest
 from kpy.protocol.records import Record, build_batch
@@ -149,3 +149,33 @@ async def test_raw_client_connects_by_bootstrap(tmp_path):
             await client.send(MetadataRequest(topics=None), 12)
             assert b.broker.statistics()["connections"] == 1
         await wait_until(lambda: b.broker.statistics()["connections"] == 0, what="the close")
+
+
+def _produce_one(bootstrap: str, topic: str) -> None:
+    batch = build_batch([Record(b"k", b"v", [], 0, 0)], base_timestamp=1)
+    with WireClient(bootstrap) as wire:
+        create_topic(wire, topic)
+        answer = wire.send(produce_request(topic, batch, timeout_ms=5000), 9)
+    assert answer.responses[0].partition_responses[0].error_code == 0
+
+
+def _high_watermark(bootstrap: str, topic: str) -> int:
+    with WireClient(bootstrap) as wire:
+        answer = wire.send(fetch_request(topic, 0), 12)
+    return answer.responses[0].partitions[0].high_watermark
+
+
+@pytest.mark.parametrize("crash", [False, True])
+def test_broker_thread_restarts_on_its_port_with_its_records(tmp_path, crash):
+    """A restart keeps the port and the records; a crash leaves no clean-shutdown marker, so
+    the next start recovers, as after a SIGKILL of a broker process."""
+    with BrokerThread(tmp_path) as b:
+        _produce_one(b.bootstrap, "t")
+        bootstrap = b.bootstrap
+        b.stop(crash=crash)
+        assert (tmp_path / ".kafka_cleanshutdown").exists() is not crash
+        b.restart(crash=crash)  # already stopped: starts it again
+        assert b.bootstrap == bootstrap
+        assert _high_watermark(bootstrap, "t") == 1
+        b.restart(crash=True)
+        assert _high_watermark(bootstrap, "t") == 1
