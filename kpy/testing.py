@@ -473,12 +473,27 @@ class BrokerThread:
         return self._handle.broker
 
     def start(self) -> BrokerThread:
+        """Serve, and return once ready; a start after a stop binds the ports of the last run
+        (so clients reconnect where they were)."""
+        if self._thread is not None:
+            raise RuntimeError("kpy is already running")
+        if self._handle is not None:
+            listeners = ",".join(
+                f"{name}://{_host_port(host, port)}"
+                for name, host, port in self._handle.info.listeners
+            )
+            self.overrides = {**(self.overrides or {}), "listeners": listeners}
+            self._started.clear()
+            self._handle = self._token = self._scope = None
         self._thread = threading.Thread(target=self._run, name="kpy-broker", daemon=True)
         self._thread.start()
         if not self._started.wait(self.start_timeout):
             raise RuntimeError(f"kpy did not start within {self.start_timeout:g}s")
         if self._error is not None:
-            raise RuntimeError(f"kpy failed to start: {self._error!r}") from self._error
+            error, self._error = self._error, None
+            self._thread.join()
+            self._thread = None
+            raise RuntimeError(f"kpy failed to start: {error!r}") from error
         return self
 
     def _run(self) -> None:
@@ -532,16 +547,7 @@ class BrokerThread:
 
     def restart(self, *, crash: bool = False) -> BrokerThread:
         """Stop (as a crash with ``crash``) and start again on the same data dir and ports."""
-        if self._handle is not None:
-            # The ports bound by the last start, so clients reconnect where they were.
-            listeners = ",".join(
-                f"{name}://{_host_port(host, port)}"
-                for name, host, port in self._handle.info.listeners
-            )
-            self.overrides = {**(self.overrides or {}), "listeners": listeners}
         self.stop(crash=crash)
-        self._started.clear()
-        self._handle = self._token = self._scope = None
         return self.start()
 
     def __enter__(self) -> BrokerThread:
