@@ -14,7 +14,7 @@ COLUMNS = ["raw", "confluent-kafka", "kafka-python", "aiokafka", "kcat"]
 
 def client_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for dist in ("kafka-python", "confluent-kafka", "aiokafka", "kpy"):
+    for dist in ("kafka-python", "confluent-kafka", "aiokafka", "kpy-broker"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

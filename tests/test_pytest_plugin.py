@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from kpy.pytest_plugin import KafkaTopic, broker_settings, topic_name
+from tests.test_readme import README_PLUGIN, block
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.timeout(180)
@@ -136,6 +137,12 @@ def test_the_fixtures_in_each_mode(pytester, run, mode):
     args = [] if mode == "inprocess" else ["--kpy-mode=subprocess"]
     result = run(*args, "-v")
     result.assert_outcomes(passed=7)
+
+
+@pytest.mark.parametrize("mode", ["inprocess", "subprocess"])
+def test_the_readme_example(pytester, run, mode):
+    pytester.makepyfile(test_orders=block(README_PLUGIN))
+    run(f"--kpy-mode={mode}").assert_outcomes(passed=1)
 
 
 def test_the_mode_and_settings_from_the_ini_file(pytester, run):

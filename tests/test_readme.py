@@ -62,7 +62,11 @@ README_CONNECT_CONFIG = "bootstrap.servers=localhost:9092\ngroup.id=connect-clus
 README_CONNECT = "bin/connect-distributed.sh "
 README_FRANZ_GO = "cd tests/go && go run . "
 README_GROUPS = "$ kpy group list\n"
+README_INSTALL = "pipx install kpy-broker "
+README_PLUGIN = "# test_orders.py: "
 RUN_ELSEWHERE = {
+    README_INSTALL: "tests/test_install.py",
+    README_PLUGIN: "tests/test_pytest_plugin.py (both modes) and tests/test_install.py",
     README_STREAMS: "tests/integration/test_kafka_streams.py",
     README_CONNECT_CONFIG: "tests/integration/test_kafka_connect.py",
     README_CONNECT: "tests/integration/test_kafka_connect.py",
