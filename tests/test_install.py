@@ -77,8 +77,8 @@ def site_packages(bin_dir: Path) -> Path:
 
 
 def test_the_wheel_installs_kpy_and_its_pytest_plugin(clone, tmp_path):
-    """The wheel holds the kpy package and nothing else at top level; installed in a fresh
-    venv it gives the ``kpy`` command, and a user's test file using ``kafka_broker`` and
+    """The wheel holds the kpy package, all of it, and nothing else at top level; installed in
+    a fresh venv it gives the ``kpy`` command, and a user's test file using ``kafka_broker`` and
     ``kafka_topic`` (the README's example) passes with no configuration."""
     wheels = tmp_path / "wheels"
     sh([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", wheels, clone], tmp_path)
@@ -88,6 +88,9 @@ def test_the_wheel_installs_kpy_and_its_pytest_plugin(clone, tmp_path):
         dist_info = f"kpy_broker-{kpy.__version__}.dist-info"
         entry_points = archive.read(f"{dist_info}/entry_points.txt").decode()
     assert {name.split("/")[0] for name in names} == {"kpy", dist_info}
+    # Every file of the package, data (console assets, ...) included.
+    tracked = set(sh(["git", "ls-files", "kpy"], clone).split())
+    assert {name for name in names if name.startswith("kpy/")} == tracked
     assert "[pytest11]\nkpy = kpy.pytest_plugin" in entry_points
     assert "[console_scripts]\nkpy = kpy.cli:main" in entry_points
     print(f"wheel {wheel.name}: {wheel.stat().st_size} bytes, {len(names)} files")
