@@ -117,16 +117,13 @@ class KafkaBroker:
 
     def restart(self, *, crash: bool = False) -> KafkaBroker:
         """Stop (``crash``: as a killed process, see the module's docstring) and start again."""
-        if self.running:
-            assert self._server is not None
-            self.running = False
-            if crash and self.mode == "subprocess":
-                self._server.kill()  # type: ignore[union-attr]
-            elif crash:
-                self._server.stop(crash=True)  # type: ignore[call-arg]
-            else:
-                self._server.stop()
-        return self.start()
+        if not self.running:
+            return self.start()
+        assert self._server is not None
+        self.running = False
+        self._server.restart(crash=crash)
+        self.running = True
+        return self
 
     def __repr__(self) -> str:
         where = self.bootstrap if self._server is not None else "not started"
