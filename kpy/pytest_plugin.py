@@ -1,8 +1,8 @@
 """kpy's pytest plugin: a Kafka broker, topics and an admin client for a test suite.
 
 pytest loads it wherever kpy is installed (entry point ``pytest11``; ``-p no:kpy`` turns it
-off). Loading costs nothing: no broker starts, and nothing of kpy is imported, until a test
-asks for one of the fixtures.
+off). Loading costs nothing: no broker starts, and nothing of kpy's broker or client is imported,
+until a test asks for one of the fixtures.
 
 ``kafka_broker``
     One broker per session (so one per pytest-xdist worker, each worker being a session of
@@ -142,6 +142,8 @@ class KafkaTopic(str):
 
     @property
     def name(self) -> str:
+        """The name as a plain ``str`` (some APIs, confluent-kafka's ConfigResource, take
+        nothing else)."""
         return str(self)
 
     def __repr__(self) -> str:
@@ -217,5 +219,13 @@ def kafka_topic(request: pytest.FixtureRequest, kafka_admin: Any) -> KafkaTopic:
             f"kafka_topic marker: only partitions= and configs= are known, not {marker}"
         )
     topic = KafkaTopic(topic_name(request.node.name), partitions)
-    kafka_admin.create_topic(topic.name, partitions=partitions, configs=configs)
+    import trio
+
+    from kpy.client.admin import create_topic
+
+    async def create(client: Any) -> None:
+        with trio.fail_after(TOPIC_TIMEOUT_S):  # a broker that hangs fails the test's setup
+            await create_topic(client, topic.name, partitions, configs)
+
+    kafka_admin.run(create)
     return topic

@@ -103,6 +103,16 @@ def test_partitions_by_marker(kafka_broker, kafka_topic, kafka_admin):
         b"0", b"1", b"2"]
 
 
+@pytest.mark.kafka_topic(configs={{"cleanup.policy": "compact"}})
+def test_configs_by_marker(kafka_broker, kafka_topic):
+    from confluent_kafka.admin import AdminClient, ConfigResource
+
+    admin = AdminClient({{"bootstrap.servers": kafka_broker.bootstrap}})
+    # .name: confluent-kafka's ConfigResource takes exactly a str, not a subclass
+    [described] = admin.describe_configs([ConfigResource("topic", kafka_topic.name)]).values()
+    assert described.result(10)["cleanup.policy"].value == "compact"
+
+
 def test_each_test_has_its_own_topic():
     assert len(seen_topics) == 2 and len(set(seen_topics)) == 2
 
@@ -136,7 +146,7 @@ def test_the_fixtures_in_each_mode(pytester, run, mode):
     pytester.makepyfile(test_user=USER_TESTS.format(mode=mode))
     args = [] if mode == "inprocess" else ["--kpy-mode=subprocess"]
     result = run(*args, "-v")
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=8)
 
 
 @pytest.mark.parametrize("mode", ["inprocess", "subprocess"])
@@ -237,6 +247,7 @@ def test_topic_names_are_unique_and_legal():
 def test_a_topic_is_a_str_with_its_partitions():
     topic = KafkaTopic("orders", 3)
     assert topic == "orders" and topic.name == "orders" and topic.partitions == 3
+    assert type(topic.name) is str
     assert json.dumps({"topic": topic}) == '{"topic": "orders"}'
 
 
