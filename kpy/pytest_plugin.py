@@ -210,18 +210,22 @@ def topic_name(test_name: str) -> str:
 def kafka_topic(request: pytest.FixtureRequest, kafka_admin: Any) -> KafkaTopic:
     """A new topic on ``kafka_broker``, named after the test (left in place afterwards: the
     broker's data is temporary)."""
+    import trio
+
+    from kpy.client.admin import create_topic
+
     marker = request.node.get_closest_marker("kafka_topic")
     options = dict(marker.kwargs) if marker else {}
     partitions = int(options.pop("partitions", 1))
-    configs = options.pop("configs", None)
+    configs = {
+        key: str(value).lower() if isinstance(value, bool) else str(value)
+        for key, value in (options.pop("configs", None) or {}).items()
+    }
     if options or (marker and marker.args):
         raise pytest.UsageError(
             f"kafka_topic marker: only partitions= and configs= are known, not {marker}"
         )
     topic = KafkaTopic(topic_name(request.node.name), partitions)
-    import trio
-
-    from kpy.client.admin import create_topic
 
     async def create(client: Any) -> None:
         with trio.fail_after(TOPIC_TIMEOUT_S):  # a broker that hangs fails the test's setup
