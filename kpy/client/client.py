@@ -307,6 +307,10 @@ class Client:
             return entry.node_id
         raise AssertionError("not reached")
 
+    def forget_coordinator(self, key: str, key_type: int = GROUP_KEY) -> None:
+        """Ask FindCoordinator again next time (the coordinator moved or is not ready)."""
+        self._coordinators.pop((key_type, key), None)
+
     async def send_to_coordinator(
         self, key: str, request: Any, key_type: int = GROUP_KEY, **kw: Any
     ) -> Any:
