@@ -119,9 +119,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "committed offsets and uses this where it has none)",
     )
     p.add_argument("-n", "--count", type=int, metavar="N", help="stop after N records")
-    p.add_argument(
-        "-e", "--exit", action="store_true", help="stop at the end of the partitions"
-    )
+    p.add_argument("-e", "--exit", action="store_true", help="stop at the end of the partitions")
     p.add_argument(
         "-g", "--group", metavar="GROUP", help="consume as a member of GROUP, committing offsets"
     )

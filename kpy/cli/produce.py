@@ -122,7 +122,9 @@ def _produce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                     failed += 1
                     print(f"kpy: {r.error} (partition {r.partition})", file=sys.stderr)
                 elif args.json:
-                    print(json.dumps({"topic": r.topic, "partition": r.partition, "offset": r.offset}))
+                    print(
+                        json.dumps({"topic": r.topic, "partition": r.partition, "offset": r.offset})
+                    )
             sys.stdout.flush()
 
         while True:

@@ -240,7 +240,9 @@ class Consumer:
             if stop_at_end and self.at_end() and (self.member is None or self.member.joined):
                 return
             if not self.fetch_positions:
-                await trio.sleep(min(0.5, self.member.seconds_to_heartbeat() if self.member else 0.5))
+                await trio.sleep(
+                    min(0.5, self.member.seconds_to_heartbeat() if self.member else 0.5)
+                )
                 continue
             by_leader: dict[int, dict[int, int]] = defaultdict(dict)
             for p, o in self.fetch_positions.items():

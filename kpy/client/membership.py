@@ -145,27 +145,31 @@ class GroupMember:
 
     async def committed(self, partitions: list[int]) -> dict[int, int]:
         """The group's committed offsets of ``partitions`` (-1 where none)."""
-        request = OffsetFetchRequest(
-            group_id=self.group,
-            topics=[
-                OffsetFetchRequest.OffsetFetchRequestTopic(
-                    name=self.topic, partition_indexes=list(partitions)
-                )
-            ],
-            groups=[
-                OffsetFetchRequest.OffsetFetchRequestGroup(
-                    group_id=self.group,
-                    member_id=self.member_id,
-                    member_epoch=self.epoch,
-                    topics=[
-                        OffsetFetchRequest.OffsetFetchRequestTopics(
-                            name=self.topic, partition_indexes=list(partitions)
-                        )
-                    ],
-                )
-            ],
-            require_stable=False,
-        )
+        node = await self.client.coordinator(self.group)
+        if await self.client.version(OffsetFetchRequest.API_KEY, node) >= 8:  # batched groups
+            request = OffsetFetchRequest(
+                groups=[
+                    OffsetFetchRequest.OffsetFetchRequestGroup(
+                        group_id=self.group,
+                        member_id=self.member_id,
+                        member_epoch=self.epoch,
+                        topics=[
+                            OffsetFetchRequest.OffsetFetchRequestTopics(
+                                name=self.topic, partition_indexes=list(partitions)
+                            )
+                        ],
+                    )
+                ]
+            )
+        else:
+            request = OffsetFetchRequest(
+                group_id=self.group,
+                topics=[
+                    OffsetFetchRequest.OffsetFetchRequestTopic(
+                        name=self.topic, partition_indexes=list(partitions)
+                    )
+                ],
+            )
         answer = await self.client.send_to_coordinator(self.group, request)
         if answer.groups:
             group = answer.groups[0]

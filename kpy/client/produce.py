@@ -176,56 +176,73 @@ async def _send_round(
         by_leader: dict[int, list[int]] = defaultdict(list)
         for p in pending:
             by_leader[await client.leader_of(topic, p)].append(p)
-        retry: dict[int, list[int]] = {}
-
-        async def send(node: int, partitions: list[int]) -> None:
-            request = ProduceRequest(
-                acks=acks,
-                timeout_ms=timeout_ms,
-                topic_data=[
-                    ProduceRequest.TopicProduceData(
-                        name=topic,
-                        partition_data=[
-                            ProduceRequest.PartitionProduceData(index=p, records=batches[p])
-                            for p in partitions
-                        ],
-                    )
-                ],
-            )
-            answer = await client.send(request, node=node, expect_response=acks != 0)
-            if answer is None:  # acks=0: the broker does not answer
-                for p in partitions:
-                    for i in pending[p]:
-                        results[i] = ProduceResult(topic, p, None)
-                return
-            for t in answer.responses:
-                for r in t.partition_responses:
-                    if r.index not in pending:
-                        continue
-                    if r.error_code in _RETRIABLE and attempt + 1 < _ATTEMPTS:
-                        retry[r.index] = pending[r.index]
-                        continue
-                    error = None
-                    if r.error_code:
-                        error = error_name(r.error_code)
-                        message = r.error_message or "; ".join(
-                            e.batch_index_error_message or "" for e in r.record_errors or []
-                        )
-                        if message:
-                            error += f": {message}"
-                    for n, i in enumerate(pending[r.index]):
-                        offset = r.base_offset + n if not r.error_code else None
-                        results[i] = ProduceResult(topic, r.index, offset, error)
-            for p in partitions:
-                if p not in retry and results[pending[p][0]] is None:
-                    for i in pending[p]:
-                        results[i] = ProduceResult(topic, p, None, "the broker did not answer")
-
+        send = _Send(client, topic, batches, pending, acks, timeout_ms, results)
+        send.last_attempt = attempt + 1 == _ATTEMPTS
         async with trio.open_nursery() as nursery:
             for node, partitions in by_leader.items():
-                nursery.start_soon(send, node, partitions)
-        if not retry:
+                nursery.start_soon(send.to, node, partitions)
+        if not send.retry:
             return
-        pending = retry
+        pending = send.retry
         await trio.sleep(0.1 * (attempt + 1))
         await client.refresh_metadata([topic])
+
+
+@dataclass
+class _Send:
+    """One attempt at sending a round's batches: fills ``results``, or ``retry`` with the
+    partitions to send again."""
+
+    client: Client
+    topic: str
+    batches: dict[int, bytes]
+    pending: dict[int, list[int]]
+    acks: int
+    timeout_ms: int
+    results: list[ProduceResult | None]
+    last_attempt: bool = False
+    retry: dict[int, list[int]] = field(default_factory=dict)
+
+    async def to(self, node: int, partitions: list[int]) -> None:
+        topic, pending, results = self.topic, self.pending, self.results
+        request = ProduceRequest(
+            acks=self.acks,
+            timeout_ms=self.timeout_ms,
+            topic_data=[
+                ProduceRequest.TopicProduceData(
+                    name=topic,
+                    partition_data=[
+                        ProduceRequest.PartitionProduceData(index=p, records=self.batches[p])
+                        for p in partitions
+                    ],
+                )
+            ],
+        )
+        answer = await self.client.send(request, node=node, expect_response=self.acks != 0)
+        if answer is None:  # acks=0: the broker does not answer
+            for p in partitions:
+                for i in pending[p]:
+                    results[i] = ProduceResult(topic, p, None)
+            return
+        for t in answer.responses:
+            for r in t.partition_responses:
+                if r.index not in pending:
+                    continue
+                if r.error_code in _RETRIABLE and not self.last_attempt:
+                    self.retry[r.index] = pending[r.index]
+                    continue
+                error = None
+                if r.error_code:
+                    error = error_name(r.error_code)
+                    message = r.error_message or "; ".join(
+                        e.batch_index_error_message or "" for e in r.record_errors or []
+                    )
+                    if message:
+                        error += f": {message}"
+                for n, i in enumerate(pending[r.index]):
+                    offset = r.base_offset + n if not r.error_code else None
+                    results[i] = ProduceResult(topic, r.index, offset, error)
+        for p in partitions:
+            if p not in self.retry and results[pending[p][0]] is None:
+                for i in pending[p]:
+                    results[i] = ProduceResult(topic, p, None, "the broker did not answer")
