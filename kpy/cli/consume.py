@@ -147,7 +147,7 @@ def _consume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         else:
             out.write(fmt(r))
 
-    async def consume(client) -> None:
+    async def consume(client, started) -> None:
         printed = 0
         isolation = READ_COMMITTED if args.read_committed else READ_UNCOMMITTED
         async with Consumer(
@@ -158,6 +158,7 @@ def _consume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             group=args.group,
             isolation_level=isolation,
         ) as consumer:
+            started(consumer)
             if args.count == 0:
                 return
             async for part in consumer.batches(stop_at_end=args.exit):
@@ -176,11 +177,12 @@ def _consume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     async def command(client) -> int:
         failure: Exception | None = None
+        consumers: list[Consumer] = []
         async with trio.open_nursery() as nursery:
             if threading.current_thread() is threading.main_thread():
-                nursery.start_soon(_cancel_on_sigint, nursery.cancel_scope)
+                nursery.start_soon(_stop_on_sigint, consumers, nursery.cancel_scope)
             try:
-                await consume(client)
+                await consume(client, consumers.append)
             except Exception as exc:  # raised after the nursery, not inside its group
                 failure = exc
             finally:
@@ -193,9 +195,15 @@ def _consume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return run(args, command)
 
 
-async def _cancel_on_sigint(scope: trio.CancelScope) -> None:
-    """Ctrl-C ends the run cleanly (offsets committed, the group left), with exit code 0."""
+async def _stop_on_sigint(consumers: list[Consumer], scope: trio.CancelScope) -> None:
+    """The first Ctrl-C ends the run cleanly (offsets committed, the group left; exit code
+    0) once the fetch in flight returns; a second one cancels at once."""
     with trio.open_signal_receiver(signal.SIGINT) as signals:
         async for _ in signals:
-            scope.cancel()
-            return
+            if not consumers:
+                break
+            consumers[0].stop()
+            break
+        async for _ in signals:
+            break
+    scope.cancel()

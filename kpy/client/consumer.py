@@ -151,6 +151,7 @@ class Consumer:
         self.fetch_positions: dict[int, int] = {}  # partition -> next offset to fetch
         self.positions: dict[int, int] = {}  # partition -> next offset the caller consumed to
         self._ends: dict[int, int] = {}  # partition -> end seen in the last answer
+        self._stopping = False
 
     async def __aenter__(self) -> Consumer:
         count = await _partitions_of(self.client, self.topic)
@@ -173,6 +174,11 @@ class Consumer:
                 await self.commit()
             finally:
                 await self.member.leave()
+
+    def stop(self) -> None:
+        """End ``batches()`` after the fetch in progress (at most ``max_wait_ms``): unlike a
+        cancellation, no request is cut in half, so offsets can still be committed."""
+        self._stopping = True
 
     @property
     def assigned(self) -> list[int]:
@@ -234,7 +240,7 @@ class Consumer:
 
     async def batches(self, *, stop_at_end: bool = False) -> AsyncIterator[FetchedPartition]:
         """Fetched records, one partition at a time (see the module's docstring)."""
-        while True:
+        while not self._stopping:
             if self.member is not None and self.member.heartbeat_due():
                 await self._rebalance(await self.member.heartbeat())
             if stop_at_end and self.at_end() and (self.member is None or self.member.joined):
@@ -250,6 +256,8 @@ class Consumer:
             # Long polls on several leaders run one after another: split the wait.
             wait = 0 if stop_at_end else self.max_wait_ms // len(by_leader)
             for node, offsets in by_leader.items():
+                if self._stopping:
+                    return
                 answers = await fetch_partitions(
                     self.client,
                     node,
@@ -272,7 +280,7 @@ class Consumer:
                     use_lso = self.isolation_level == READ_COMMITTED and got.last_stable_offset >= 0
                     self._ends[p] = got.last_stable_offset if use_lso else got.high_watermark
                     self.fetch_positions[p] = got.next_offset
-                    if got.records:
+                    if got.records and not self._stopping:
                         yield got
                     elif got.next_offset != offsets[p]:  # only control or aborted batches
                         self.consumed(p, got.next_offset)

@@ -142,8 +142,11 @@ class LocalTransport:
         self, api_key: int, version: int, request: Any, *, expect_response: bool = True
     ) -> Any:
         self._correlation += 1
+        # Writable, as a connection's read buffer is: Produce stamps offsets into the batch.
         frame = memoryview(
-            framing.encode_request(api_key, version, self._correlation, self.client_id, request)
+            bytearray(
+                framing.encode_request(api_key, version, self._correlation, self.client_id, request)
+            )
         )[4:]
         chunks = await self._dispatch.dispatch(frame, self._make_ctx)
         if chunks is None or not expect_response:
