@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from kpy.cli import main
 from kpy.client.sync import Admin
@@ -214,6 +215,21 @@ def test_group_without_commits_starts_at_the_end(bootstrap, topic, capsysbinary)
     assert committed(bootstrap, group, topic, 2) == [5, 3]
 
 
+def test_a_committed_offset_deleted_since_is_reset_per_o(bootstrap, topic, capsysbinary):
+    """OFFSET_OUT_OF_RANGE (the group's offset was deleted by DeleteRecords) restarts the
+    partition where -o says: here the new log start."""
+    group = f"g-{topic}"
+    argv = ["consume", topic, "-b", bootstrap, "-g", group, "-f", r"%p %o\n"]
+    code, out, _ = kpy(capsysbinary, [*argv, "-o", "beginning", "-n", "2"])
+    assert (code, out) == (0, b"0 0\n0 1\n")
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.delete_records([TopicPartition(topic, 0, 4)]).values():
+        future.result(30)
+    code, out, _ = kpy(capsysbinary, [*argv, "-o", "beginning", "-e"])
+    assert code == 0
+    assert sorted(out.splitlines()) == [b"0 4", b"1 0", b"1 1", b"1 2"]
+
+
 def test_usage_and_unknown_topic(bootstrap, topic_name, capsysbinary):
     code, out, err = kpy(capsysbinary, ["consume", topic_name, "-b", bootstrap, "-e"])
     assert (code, out) == (1, b"")
@@ -252,3 +268,29 @@ def test_the_kpy_command_follows_until_ctrl_c(bootstrap, topic):
         proc.kill()
         proc.wait()
     assert committed(bootstrap, group, topic, 2) == [5, 3]
+
+
+def test_readme_session(bootstrap, topic_name, tmp_path):
+    """The README's "Producing and consuming" session prints what it shows, through the
+    ``kpy`` command (on PATH, as a user has it)."""
+    from tests.test_readme import README_PRODUCE_CONSUME, _session, _shown_matches, block
+
+    shim = tmp_path / "bin" / "kpy"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m kpy "$@"\n')
+    shim.chmod(0o755)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), KPY_BROKERS=bootstrap)
+    env["PATH"] = f"{shim.parent}{os.pathsep}{env['PATH']}"
+    text = block(README_PRODUCE_CONSUME)
+    text = text.replace("prices", topic_name).replace("pricing", f"g-{topic_name}")
+    for command, shown in _session(text):
+        out = subprocess.run(
+            ["bash", "-c", command],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 0, f"{command}\n{out.stderr}"
+        assert _shown_matches(shown, out.stdout.splitlines()), f"{command}\n{out.stdout}"
