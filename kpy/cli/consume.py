@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import re
 import signal
 import sys
@@ -123,8 +124,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "-g", "--group", metavar="GROUP", help="consume as a member of GROUP, committing offsets"
     )
-    p.add_argument("-p", "--partition", type=int, action="append", metavar="P")
-    p.add_argument("-f", "--format", default=DEFAULT_FORMAT, metavar="FORMAT")
+    p.add_argument(
+        "-p", "--partition", type=int, action="append", metavar="P", help="only partition P"
+    )
+    p.add_argument(
+        "-f",
+        "--format",
+        default=DEFAULT_FORMAT,
+        metavar="FORMAT",
+        help="kcat's format (default: %(default)s, the value on a line)",
+    )
     p.add_argument(
         "--read-committed",
         action="store_true",
@@ -162,15 +171,22 @@ def _consume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             if args.count == 0:
                 return
             async for part in consumer.batches(stop_at_end=args.exit):
-                for r in part.records:
-                    emit(r)
-                    printed += 1
-                    if printed == args.count:
-                        consumer.consumed(r.partition, r.offset + 1)
-                        break
+                try:
+                    for r in part.records:
+                        emit(r)
+                        printed += 1
+                        if printed == args.count:
+                            break
+                    out.flush()
+                except BrokenPipeError:
+                    # The reader went away (``| head``): stop quietly, committing only what
+                    # was printed before this batch.
+                    _discard_stdout()
+                    break
+                if printed == args.count:
+                    consumer.consumed(r.partition, r.offset + 1)
                 else:
                     consumer.consumed(part.partition, part.next_offset)
-                out.flush()
                 await consumer.commit()
                 if printed == args.count:
                     break
@@ -186,13 +202,23 @@ def _consume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             except Exception as exc:  # raised after the nursery, not inside its group
                 failure = exc
             finally:
-                out.flush()
+                try:
+                    out.flush()
+                except BrokenPipeError:
+                    _discard_stdout()
                 nursery.cancel_scope.cancel()
         if failure is not None:
             raise failure
         return 0
 
     return run(args, command)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's own flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 async def _stop_on_sigint(consumers: list[Consumer], scope: trio.CancelScope) -> None:

@@ -215,6 +215,7 @@ class Consumer:
             for p in revoked:
                 del self.fetch_positions[p], self.positions[p]
                 self._ends.pop(p, None)
+            self.member.heartbeat_soon()  # tell the coordinator they are free at once
         added = [p for p in assignment if p not in self.fetch_positions]
         if added:
             committed = await self.member.committed(added)

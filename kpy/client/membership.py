@@ -45,6 +45,9 @@ class GroupMember:
     def heartbeat_due(self) -> bool:
         return trio.current_time() >= self._next
 
+    def heartbeat_soon(self) -> None:
+        self._next = 0.0
+
     def seconds_to_heartbeat(self) -> float:
         return max(0.0, self._next - trio.current_time())
 

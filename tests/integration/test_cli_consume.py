@@ -294,3 +294,26 @@ def test_readme_session(bootstrap, topic_name, tmp_path):
         )
         assert out.returncode == 0, f"{command}\n{out.stderr}"
         assert _shown_matches(shown, out.stdout.splitlines()), f"{command}\n{out.stdout}"
+
+
+def test_a_reader_that_goes_away_ends_it_quietly(bootstrap, topic_name):
+    """``kpy consume ... | head -1``: the closed pipe stops it with exit code 0 and no
+    traceback."""
+    Admin(bootstrap).create_topic(topic_name, 1)
+    p = Producer({"bootstrap.servers": bootstrap})
+    for i in range(20000):
+        p.produce(topic_name, value=f"record {i}")
+    assert p.flush(30) == 0
+    env = dict(os.environ, PYTHONPATH=str(ROOT), KPY_BROKERS=bootstrap)
+    done = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f"{sys.executable} -m kpy consume {topic_name} -o beginning -e | head -1;"
+            " exit ${PIPESTATUS[0]}",
+        ],
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"record 0\n", b"")
