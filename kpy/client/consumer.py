@@ -35,6 +35,8 @@ from kpy.protocol.messages.list_offsets import ListOffsetsRequest
 EARLIEST, LATEST = -2, -1
 _LEADER_MOVED = {5, 6, 74, 75}  # LEADER_NOT_AVAILABLE, NOT_LEADER..., epoch errors
 OFFSET_OUT_OF_RANGE = 1
+EMPTY_HEARTBEAT_SECONDS = 1.0
+EMPTY_HEARTBEATS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +223,10 @@ class Consumer:
             committed = await self.member.committed(added)
             await self._add(added, {p: o for p, o in committed.items() if o >= 0})
         self.member.owned = self.assigned
+        if not self.fetch_positions:
+            # Nothing yet: Kafka's coordinator may not know a just-created topic at the first
+            # heartbeat, so ask again within a second rather than the full interval.
+            self.member.heartbeat_soon(EMPTY_HEARTBEAT_SECONDS)
 
     async def _reset(self, partition: int) -> None:
         start = self.start
@@ -239,12 +245,21 @@ class Consumer:
             for p in self.fetch_positions
         )
 
+    def _settled(self) -> bool:
+        """Whether the assignment is worth ending on: a member with no partitions waits a
+        few heartbeats (a few seconds) before believing it has none."""
+        if self.member is None:
+            return True
+        return self.member.joined and (
+            bool(self.fetch_positions) or self.member.heartbeats >= EMPTY_HEARTBEATS
+        )
+
     async def batches(self, *, stop_at_end: bool = False) -> AsyncIterator[FetchedPartition]:
         """Fetched records, one partition at a time (see the module's docstring)."""
         while not self._stopping:
             if self.member is not None and self.member.heartbeat_due():
                 await self._rebalance(await self.member.heartbeat())
-            if stop_at_end and self.at_end() and (self.member is None or self.member.joined):
+            if stop_at_end and self.at_end() and self._settled():
                 return
             if not self.fetch_positions:
                 await trio.sleep(

@@ -39,14 +39,15 @@ class GroupMember:
         self.epoch = 0
         self.owned: list[int] = []
         self.joined = False  # an answer has carried an assignment
+        self.heartbeats = 0  # answered since joining
         self.interval = 5.0
         self._next = 0.0
 
     def heartbeat_due(self) -> bool:
         return trio.current_time() >= self._next
 
-    def heartbeat_soon(self) -> None:
-        self._next = 0.0
+    def heartbeat_soon(self, within: float = 0.0) -> None:
+        self._next = min(self._next, trio.current_time() + within)
 
     def seconds_to_heartbeat(self) -> float:
         return max(0.0, self._next - trio.current_time())
@@ -55,6 +56,7 @@ class GroupMember:
         """Join the group; the assignment of the first answer (None: none yet)."""
         self.epoch = 0
         self.owned = []
+        self.heartbeats = 0
         return await self.heartbeat()
 
     async def heartbeat(self) -> list[int] | None:
@@ -90,6 +92,7 @@ class GroupMember:
         if answer.member_id:
             self.member_id = answer.member_id
         self.epoch = answer.member_epoch
+        self.heartbeats += 1
         if answer.heartbeat_interval_ms > 0:
             self.interval = answer.heartbeat_interval_ms / 1000
         self._next = trio.current_time() + self.interval

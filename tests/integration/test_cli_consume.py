@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import trio
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
@@ -317,3 +318,37 @@ def test_a_reader_that_goes_away_ends_it_quietly(bootstrap, topic_name):
         timeout=60,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, b"record 0\n", b"")
+
+
+def test_the_broker_shares_partitions_between_two_members(bootstrap, topic_name):
+    """Two members of one group: the second joins with nothing, the coordinator takes
+    partitions from the first (which gives them up) and hands them over."""
+    from kpy.client import Client
+    from kpy.client.consumer import Consumer, StartPosition
+
+    Admin(bootstrap).create_topic(topic_name, 4)
+    group = f"g-{topic_name}"
+
+    async def members() -> tuple[list[int], list[int]]:
+        async def follow(consumer: Consumer) -> None:
+            async for _ in consumer.batches():
+                pass
+
+        async with (
+            Client.connect(bootstrap) as c1,
+            Client.connect(bootstrap) as c2,
+            Consumer(c1, topic_name, group=group, start=StartPosition("beginning")) as one,
+            Consumer(c2, topic_name, group=group) as two,
+            trio.open_nursery() as nursery,
+        ):
+            nursery.start_soon(follow, one)
+            nursery.start_soon(follow, two)
+            with trio.fail_after(60):
+                while not (one.assigned and two.assigned):
+                    await trio.sleep(0.1)
+            one.stop()
+            two.stop()
+        return one.assigned, two.assigned
+
+    first, second = trio.run(members)
+    assert sorted(first + second) == [0, 1, 2, 3]

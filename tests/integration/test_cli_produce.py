@@ -210,3 +210,44 @@ def test_the_kpy_command_reads_a_pipe(bootstrap, topic_name):
     assert [json.loads(line)["offset"] for line in done.stdout.splitlines()] == [0, 1]
     got = read_back(bootstrap, topic_name, 1, 2)
     assert [(m.key(), m.value()) for m in got] == [(b"k1", b"v1"), (b"k2", b"v2")]
+
+
+def test_a_terminal_line_is_sent_when_typed(bootstrap, topic_name):
+    """At a terminal each line is sent as it is typed, not at the end of the input."""
+    import pty
+
+    Admin(bootstrap).create_topic(topic_name, 1)
+    main_fd, terminal = pty.openpty()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), KPY_BROKERS=bootstrap)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kpy", "produce", topic_name],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    os.close(terminal)
+    c = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "unused", "enable.auto.commit": False}
+    )
+    c.assign([TopicPartition(topic_name, 0, 0)])
+    try:
+        got: list = []
+        for line in (b"typed first\n", b"then this\n"):
+            os.write(main_fd, line)
+            wait_for(
+                lambda: (
+                    got.extend(m.value() for m in c.consume(1, 0.2) if not m.error())
+                    or got[-1:] == [line.rstrip()]
+                ),
+                timeout=30,
+                message=f"{line!r} while the input is still open",
+            )
+        os.write(main_fd, b"\x04")  # Ctrl-D: the end of the input
+        assert proc.wait(timeout=30) == 0, proc.stderr.read()
+    finally:
+        c.close()
+        proc.kill()
+        proc.wait()
+        os.close(main_fd)
+    assert got == [b"typed first", b"then this"]
