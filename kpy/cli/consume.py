@@ -179,10 +179,10 @@ def _consume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                             break
                     out.flush()
                 except BrokenPipeError:
-                    # The reader went away (``| head``): stop quietly, committing only what
-                    # was printed before this batch.
+                    # The reader went away (``| head``): the group commits only what was
+                    # printed before this batch, then run() ends with SIGPIPE's status.
                     _discard_stdout()
-                    break
+                    raise
                 if printed == args.count:
                     consumer.consumed(r.partition, r.offset + 1)
                 else:

@@ -16,7 +16,7 @@ import sys
 
 import trio
 
-from kpy.cli.output import client_options, fail, run
+from kpy.cli.output import client_options, run
 from kpy.client.produce import ACKS, ProducerRecord, codec_id, produce
 from kpy.protocol.compression import CODEC_IDS
 
@@ -117,15 +117,19 @@ def _produce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 acks=ACKS[args.acks],
             )
             pending, size = [], 0
+            refused: dict[tuple[int, str], int] = {}
             for r in results:
                 if r.error:
-                    failed += 1
-                    print(f"kpy: {r.error} (partition {r.partition})", file=sys.stderr)
+                    refused[(r.partition, r.error)] = refused.get((r.partition, r.error), 0) + 1
                 elif args.json:
                     print(
                         json.dumps({"topic": r.topic, "partition": r.partition, "offset": r.offset})
                     )
             sys.stdout.flush()
+            for (partition, error), count in refused.items():  # one line per refused batch
+                failed += count
+                records = f"{count} record{'s' if count > 1 else ''}"
+                print(f"kpy: {error} ({records} for partition {partition})", file=sys.stderr)
 
         while True:
             chunk = await trio.to_thread.run_sync(read, READ_BYTES, abandon_on_cancel=True)
@@ -138,8 +142,6 @@ def _produce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 await flush()
             if not chunk:
                 break
-        if failed:
-            return fail(f"{failed} record(s) were not written")
-        return 0
+        return 1 if failed else 0
 
     return run(args, command)

@@ -30,9 +30,8 @@ import trio
 from kpy.client.client import Client, ClientError, check
 from kpy.client.fetch import READ_COMMITTED, FetchedPartition, fetch_partitions
 from kpy.client.membership import GroupMember
-from kpy.protocol.messages.list_offsets import ListOffsetsRequest
+from kpy.client.offsets import list_offsets
 
-EARLIEST, LATEST = -2, -1
 _LEADER_MOVED = {5, 6, 74, 75}  # LEADER_NOT_AVAILABLE, NOT_LEADER..., epoch errors
 OFFSET_OUT_OF_RANGE = 1
 EMPTY_HEARTBEAT_SECONDS = 1.0
@@ -64,41 +63,12 @@ class StartPosition:
         )
 
 
-async def list_offsets(
-    client: Client,
-    topic: str,
-    timestamps: dict[int, int],
-    isolation_level: int = 0,
+async def _offsets(
+    client: Client, topic: str, partitions: list[int], spec: str | int, isolation_level: int = 0
 ) -> dict[int, int]:
-    """ListOffsets for ``timestamps`` (partition -> -2 earliest, -1 latest, or a time in ms),
-    asked of each partition's leader; -1 where no record is at or after the time."""
-    by_leader: dict[int, list[int]] = defaultdict(list)
-    for p in timestamps:
-        by_leader[await client.leader_of(topic, p)].append(p)
-    out: dict[int, int] = {}
-    for node, partitions in by_leader.items():
-        request = ListOffsetsRequest(
-            replica_id=-1,
-            isolation_level=isolation_level,
-            topics=[
-                ListOffsetsRequest.ListOffsetsTopic(
-                    name=topic,
-                    partitions=[
-                        ListOffsetsRequest.ListOffsetsPartition(
-                            partition_index=p, current_leader_epoch=-1, timestamp=timestamps[p]
-                        )
-                        for p in partitions
-                    ],
-                )
-            ],
-            timeout_ms=30_000,
-        )
-        answer = await client.send(request, node=node)
-        for t in answer.topics:
-            for r in t.partitions:
-                check(r.error_code, f"listing offsets of {topic}-{r.partition_index}")
-                out[r.partition_index] = r.offset
-    return out
+    """``list_offsets`` (kpy.client.offsets) for one topic, keyed by partition."""
+    found = await list_offsets(client, {topic: partitions}, spec, isolation_level=isolation_level)
+    return {p: found[(topic, p)] for p in partitions}
 
 
 async def resolve_start(
@@ -112,14 +82,14 @@ async def resolve_start(
     if not partitions:
         return {}
     if start.kind == "beginning":
-        return await list_offsets(client, topic, dict.fromkeys(partitions, EARLIEST))
-    ends = await list_offsets(client, topic, dict.fromkeys(partitions, LATEST), isolation_level)
+        return await _offsets(client, topic, partitions, "earliest")
+    ends = await _offsets(client, topic, partitions, "latest", isolation_level)
     if start.kind == "end":
         return ends
     if start.kind == "timestamp":
-        found = await list_offsets(client, topic, dict.fromkeys(partitions, start.value))
+        found = await _offsets(client, topic, partitions, start.value)
         return {p: found[p] if found[p] >= 0 else ends[p] for p in partitions}
-    starts = await list_offsets(client, topic, dict.fromkeys(partitions, EARLIEST))
+    starts = await _offsets(client, topic, partitions, "earliest")
     if start.kind == "tail":
         return {p: max(starts[p], ends[p] - start.value) for p in partitions}
     return {p: min(max(start.value, starts[p]), ends[p]) for p in partitions}
@@ -231,7 +201,7 @@ class Consumer:
     async def _reset(self, partition: int) -> None:
         start = self.start
         if start.kind == "offset":  # an absolute offset moves to the nearer end of the log
-            low = (await list_offsets(self.client, self.topic, {partition: EARLIEST}))[partition]
+            low = (await _offsets(self.client, self.topic, [partition], "earliest"))[partition]
             start = StartPosition("beginning" if self.fetch_positions[partition] < low else "end")
         offset = (
             await resolve_start(self.client, self.topic, [partition], start, self.isolation_level)

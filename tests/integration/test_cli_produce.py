@@ -187,6 +187,16 @@ def test_unknown_topic_fails_with_one_line(bootstrap, topic_name, monkeypatch, c
     assert err == f"kpy: UNKNOWN_TOPIC_OR_PARTITION: topic {topic_name!r} does not exist\n"
 
 
+def test_a_refused_batch_is_one_line_and_exit_1(bootstrap, topic_name, monkeypatch, capsys):
+    Admin(bootstrap).create_topic(topic_name, 1, {"max.message.bytes": "1000"})
+    code, out, err = kpy(
+        monkeypatch, capsys, ["produce", topic_name, "-b", bootstrap], b"x" * 2000 + b"\ny\n"
+    )
+    assert (code, out) == (1, "")
+    assert err.startswith("kpy: MESSAGE_TOO_LARGE") and err.count("\n") == 1
+    assert err.endswith("(2 records for partition 0)\n")
+
+
 def test_partition_out_of_range_fails(bootstrap, topic_name, monkeypatch, capsys):
     Admin(bootstrap).create_topic(topic_name, 2)
     code, _, err = kpy(
@@ -235,10 +245,11 @@ def test_a_terminal_line_is_sent_when_typed(bootstrap, topic_name):
         got: list = []
         for line in (b"typed first\n", b"then this\n"):
             os.write(main_fd, line)
+            want = line.rstrip()
             wait_for(
-                lambda: (
+                lambda want=want: (
                     got.extend(m.value() for m in c.consume(1, 0.2) if not m.error())
-                    or got[-1:] == [line.rstrip()]
+                    or got[-1:] == [want]
                 ),
                 timeout=30,
                 message=f"{line!r} while the input is still open",
