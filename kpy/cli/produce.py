@@ -4,8 +4,8 @@ Lines are sent in batches: whenever the input pauses (a line typed at a terminal
 pipe), when ``FLUSH_BYTES`` are waiting, and at the end of the input; a file or a fast pipe
 therefore becomes a few large batches, not a request per line. Prints nothing unless asked
 (``--json``: one object per record, ``{"topic", "partition", "offset"}``, offset null with
-``--acks 0``); a record that could not be written is reported on stderr and makes the exit
-code 1.
+``--acks 0``); records the broker refused are reported on stderr, a line per batch, and
+make the exit code 1.
 """
 
 from __future__ import annotations

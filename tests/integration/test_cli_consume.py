@@ -231,6 +231,16 @@ def test_a_committed_offset_deleted_since_is_reset_per_o(bootstrap, topic, capsy
     assert sorted(out.splitlines()) == [b"0 4", b"1 0", b"1 1", b"1 2"]
 
 
+def test_a_group_on_a_topic_just_created_ends_with_e(bootstrap, topic_name, capsysbinary):
+    """Kafka's coordinator may answer the first heartbeat before it knows a new topic (no
+    partitions yet): -e waits for the assignment, then ends at the (empty) end."""
+    Admin(bootstrap).create_topic(topic_name, 2)
+    group = f"g-{topic_name}"
+    code, out, err = kpy(capsysbinary, ["consume", topic_name, "-b", bootstrap, "-g", group, "-e"])
+    assert (code, out, err) == (0, b"", "")
+    assert committed(bootstrap, group, topic_name, 2) == [0, 0]
+
+
 def test_usage_and_unknown_topic(bootstrap, topic_name, capsysbinary):
     code, out, err = kpy(capsysbinary, ["consume", topic_name, "-b", bootstrap, "-e"])
     assert (code, out) == (1, b"")
