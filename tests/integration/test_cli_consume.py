@@ -97,6 +97,19 @@ def test_json_lines(bootstrap, topic, capsysbinary):
     ]
 
 
+def test_log_append_time(bootstrap, topic_name, capsysbinary):
+    Admin(bootstrap).create_topic(topic_name, 1, {"message.timestamp.type": "LogAppendTime"})
+    p = Producer({"bootstrap.servers": bootstrap})
+    p.produce(topic_name, value=b"stamped by the broker", timestamp=T0)
+    assert p.flush(30) == 0
+    code, out, _ = kpy(
+        capsysbinary, ["consume", topic_name, "-b", bootstrap, "-o", "beginning", "-e", "--json"]
+    )
+    (row,) = [json.loads(line) for line in out.splitlines()]
+    assert row["timestamp_type"] == "LogAppendTime"
+    assert row["timestamp"] > T0
+
+
 @pytest.mark.parametrize(
     ("start", "expected"),
     [
