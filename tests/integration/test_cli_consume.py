@@ -220,6 +220,14 @@ def test_group_commits_and_a_second_run_continues(bootstrap, topic, capsysbinary
     second = [tuple(map(int, line.split())) for line in out.decode().splitlines()]
     assert sorted(first + second) == [(0, i) for i in range(5)] + [(1, i) for i in range(3)]
     assert committed(bootstrap, group, topic, 2) == [5, 3]
+    # kpy's own group command sees the same: a consumer-protocol group, left, nothing to lag.
+    code, out, _ = kpy(capsysbinary, ["group", "describe", group, "-b", bootstrap, "--json"])
+    (described,) = json.loads(out)
+    assert (code, described["type"], described["members"]) == (0, "consumer", [])
+    assert [(o["partition"], o["current_offset"], o["lag"]) for o in described["offsets"]] == [
+        (0, 5, 0),
+        (1, 3, 0),
+    ]
 
 
 def test_group_without_commits_starts_at_the_end(bootstrap, topic, capsysbinary):
