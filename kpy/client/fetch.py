@@ -31,7 +31,6 @@ from kpy.protocol.records import (
 
 READ_UNCOMMITTED, READ_COMMITTED = 0, 1
 MAX_BYTES = 1 << 20
-OFFSET_OUT_OF_RANGE = 1
 
 
 @dataclass(slots=True)
