@@ -247,10 +247,30 @@ async def describe_topic_configs(client: Client, name: str) -> list[ConfigEntry]
     answer = await client.send(request)
     result = answer.results[0]
     check(result.error_code, f"describing configs of topic {name!r}", result.error_message)
+    return _config_entries(result)
+
+
+async def describe_broker_configs(client: Client, node_id: int) -> list[ConfigEntry]:
+    """Every config of broker ``node_id`` (asked of that broker, which alone knows its static
+    configs) with its value and source; sensitive values are None."""
+    request = DescribeConfigsRequest(
+        resources=[
+            DescribeConfigsRequest.DescribeConfigsResource(
+                resource_type=BROKER_RESOURCE, resource_name=str(node_id), configuration_keys=None
+            )
+        ]
+    )
+    answer = await client.send(request, node=node_id)
+    result = answer.results[0]
+    check(result.error_code, f"describing configs of broker {node_id}", result.error_message)
+    return _config_entries(result)
+
+
+def _config_entries(result: Any) -> list[ConfigEntry]:
     entries = [
         ConfigEntry(
             name=c.name,
-            value=c.value,
+            value=None if c.is_sensitive else c.value,  # brokers send none; never show one
             source=CONFIG_SOURCES.get(c.config_source, CONFIG_SOURCES[0]),
             read_only=bool(c.read_only),
             sensitive=bool(c.is_sensitive),
