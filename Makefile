@@ -7,7 +7,7 @@ DATA ?= ./data
 BOOTSTRAP ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format generate check-generated conformance conformance-compare differential mutations bench soak fuzz clean js go kafka kafka-jars
+.PHONY: run test lint format generate check-generated conformance conformance-compare differential mutations bench soak fuzz clean js go kafka kafka-jars screenshots
 
 # Two stamps: `make run` needs the runtime only (kpy and its few dependencies); the test,
 # lint, conformance and benchmark targets add the test extras (pytest, Kafka clients, ruff, mypy).
@@ -102,6 +102,11 @@ bench: $(VENV)/.installed-test
 .PHONY: kfake
 kfake: $(VENV)/.installed-test
 	$(PY) -c 'from bench.brokers import ensure_kfake; print(ensure_kfake())'
+
+# The web console's screenshots in the README (docs/console/*.png): every page of a fresh broker
+# with some traffic, taken by headless Chromium (Debian's chromium and chromium-driver).
+screenshots: $(VENV)/.installed-test
+	$(PY) -m tests.integration.console_screenshots
 
 # Longer runs of the fault tests (not part of `make test`).
 soak: $(VENV)/.installed-test
