@@ -300,26 +300,49 @@ def _sorted_assignment(pairs: Iterable[tuple[str, list[int]]]) -> dict[str, list
     return {t: sorted(ps) for t, ps in sorted(out.items())}
 
 
-async def committed_offsets(client: Client, group_id: str) -> dict[TopicPartition, int]:
-    """The offsets ``group_id`` committed (OffsetFetch for all topics), by partition."""
+async def committed_offsets(
+    client: Client,
+    group_id: str,
+    partitions: Mapping[str, list[int]] | None = None,
+    *,
+    member_id: str | None = None,
+    member_epoch: int = -1,
+) -> dict[TopicPartition, int]:
+    """The offsets ``group_id`` committed (OffsetFetch of ``partitions`` by topic, else of
+    every topic), by partition; partitions without one are left out. A KIP-848 member passes
+    its id and epoch (OffsetFetch v9+), which the coordinator checks."""
     node = await client.coordinator(group_id)
     version = await client.version(OffsetFetchRequest.API_KEY, node)
+    R = OffsetFetchRequest
     if version >= 8:  # batched by group; no topics: every topic
-        request = OffsetFetchRequest(
-            groups=[OffsetFetchRequest.OffsetFetchRequestGroup(group_id=group_id, topics=None)]
-        )
+        topics = None
+        if partitions is not None:
+            topics = [
+                R.OffsetFetchRequestTopics(name=t, partition_indexes=list(ps))
+                for t, ps in partitions.items()
+            ]
+        member = {}
+        if member_id and version >= 9:  # KIP-848's member check
+            member = {"member_id": member_id, "member_epoch": member_epoch}
+        request = R(groups=[R.OffsetFetchRequestGroup(group_id=group_id, topics=topics, **member)])
     else:
-        request = OffsetFetchRequest(group_id=group_id, topics=None)
+        topics = None
+        if partitions is not None:
+            topics = [
+                R.OffsetFetchRequestTopic(name=t, partition_indexes=list(ps))
+                for t, ps in partitions.items()
+            ]
+        request = R(group_id=group_id, topics=topics)
     answer = await client.send(request, node=node, version=version)
     if answer.groups:  # v8+: one entry per group asked
         entry = answer.groups[0]
         check(entry.error_code, f"fetching offsets of group {group_id!r}")
-        topics = entry.topics
+        answered = entry.topics
     else:
         check(answer.error_code, f"fetching offsets of group {group_id!r}")
-        topics = answer.topics
+        answered = answer.topics
     out = {}
-    for t in topics:
+    for t in answered:
         for p in t.partitions:
             check(
                 p.error_code,

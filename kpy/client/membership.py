@@ -15,9 +15,9 @@ import uuid
 import trio
 
 from kpy.client.client import Client, ClientError, check
+from kpy.client.groups import committed_offsets
 from kpy.protocol.messages.consumer_group_heartbeat import ConsumerGroupHeartbeatRequest
 from kpy.protocol.messages.offset_commit import OffsetCommitRequest
-from kpy.protocol.messages.offset_fetch import OffsetFetchRequest
 
 # Kafka's max.poll.interval.ms default: how long a member may take to release partitions.
 REBALANCE_TIMEOUT_MS = 300_000
@@ -151,46 +151,14 @@ class GroupMember:
 
     async def committed(self, partitions: list[int]) -> dict[int, int]:
         """The group's committed offsets of ``partitions`` (-1 where none)."""
-        node = await self.client.coordinator(self.group)
-        if await self.client.version(OffsetFetchRequest.API_KEY, node) >= 8:  # batched groups
-            request = OffsetFetchRequest(
-                groups=[
-                    OffsetFetchRequest.OffsetFetchRequestGroup(
-                        group_id=self.group,
-                        member_id=self.member_id,
-                        member_epoch=self.epoch,
-                        topics=[
-                            OffsetFetchRequest.OffsetFetchRequestTopics(
-                                name=self.topic, partition_indexes=list(partitions)
-                            )
-                        ],
-                    )
-                ]
-            )
-        else:
-            request = OffsetFetchRequest(
-                group_id=self.group,
-                topics=[
-                    OffsetFetchRequest.OffsetFetchRequestTopic(
-                        name=self.topic, partition_indexes=list(partitions)
-                    )
-                ],
-            )
-        answer = await self.client.send_to_coordinator(self.group, request)
-        if answer.groups:
-            group = answer.groups[0]
-            check(group.error_code, f"fetching offsets of group {self.group!r}")
-            topics = group.topics
-        else:
-            check(answer.error_code, f"fetching offsets of group {self.group!r}")
-            topics = answer.topics
-        out = dict.fromkeys(partitions, -1)
-        for t in topics:
-            for r in t.partitions:
-                check(r.error_code, f"fetching offsets of group {self.group!r}")
-                if r.partition_index in out:
-                    out[r.partition_index] = r.committed_offset
-        return out
+        got = await committed_offsets(
+            self.client,
+            self.group,
+            {self.topic: list(partitions)},
+            member_id=self.member_id,
+            member_epoch=self.epoch,
+        )
+        return {p: got.get((self.topic, p), -1) for p in partitions}
 
     async def _topic_id(self) -> uuid.UUID:
         t = self.client.cluster.topics.get(self.topic)
