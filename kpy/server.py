@@ -22,6 +22,7 @@ import trio
 import kpy
 from kpy.broker import Broker
 from kpy.connection import Connection, reap_idle
+from kpy.http.sockets import url
 from kpy.log_limiter import LogLimiter, flush_forever
 from kpy.storage.dir_lock import LogDirError, lock_log_dirs, release_all
 
@@ -99,7 +100,7 @@ def _bind_http(config: Config) -> list[socket.socket]:
     addresses = config.http_listeners()
     if not addresses:
         return []
-    from kpy.http.server import bind  # hypercorn and Starlette load only when HTTP is on
+    from kpy.http.sockets import bind  # the HTTP stack loads after start-up (_serve_http)
 
     try:
         return bind(addresses)
@@ -157,16 +158,12 @@ async def _serve_bound(
             nursery.start_soon(flush_forever)  # held-back repeats of log lines
             advertised = broker.advertised(bound[0][0])
             info = ServerInfo(bound, list(config.log_dirs()), advertised, broker)
-            http = None
             if http_sockets:
-                from kpy.http.app import HttpContext, build_app
-                from kpy.http.server import serve_http
-
-                http = HttpContext(broker, info)
-                info.http = await nursery.start(serve_http, build_app(http), http_sockets)
+                # Served once Kafka clients are: importing the HTTP stack takes ~0.2 s, and an
+                # HTTP request meanwhile waits in the socket's backlog.
+                info.http = [url(s) for s in http_sockets]
+                nursery.start_soon(_serve_http, broker, info, http_sockets)
             task_status.started(info)
-            if http is not None:
-                http.ready = True
             log.info(
                 "kpy %s serving on %s",
                 broker.node_id,
@@ -176,6 +173,16 @@ async def _serve_bound(
         with trio.CancelScope(shield=True):
             with trio.move_on_after(SHUTDOWN_GRACE_S * 5):
                 await broker.close()
+
+
+async def _serve_http(broker: Broker, info: ServerInfo, sockets: list[socket.socket]) -> None:
+    from kpy.http.app import HttpContext, build_app
+    from kpy.http.server import serve_http
+
+    http = HttpContext(broker, info)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(serve_http, build_app(http), sockets)
+        http.ready = True
 
 
 async def _accept_loop(listeners: list[trio.SocketListener], broker: Broker, name: str) -> None:

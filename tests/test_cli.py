@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
+import subprocess
+import sys
 
 import pytest
 
@@ -124,3 +127,26 @@ def test_logging_format(capsys):
     assert len(lines) == 1
     assert lines[0].endswith("INFO kpy.test: hello")
     assert lines[0][:4].isdigit()  # starts with the timestamp
+
+
+def test_every_command_is_mapped_to_its_module():
+    full = cli.build_parser()
+    (sub,) = [a for a in full._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(sub.choices) == set(cli.MODULE_OF)
+    for command, module in cli.MODULE_OF.items():
+        (only,) = [
+            a
+            for a in cli.build_parser(command)._actions
+            if isinstance(a, argparse._SubParsersAction)
+        ]
+        assert command in only.choices, (command, module)
+
+
+def test_serve_does_not_load_the_client():
+    # `kpy serve` starts faster without kpy.client (and the client commands' modules).
+    code = (
+        "import sys; from kpy import cli; cli.build_parser('serve'); "
+        "print(sorted(m for m in sys.modules if m.startswith(('kpy.client', 'kpy.cli.'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['kpy.cli.serve']"

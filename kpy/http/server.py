@@ -1,8 +1,8 @@
 """The HTTP server: sockets bound at start-up, an ASGI app served by hypercorn's trio worker.
 
-``bind`` opens the ``http.listeners`` sockets before the broker reads its data (kpy.server
-calls it beside the Kafka listeners), so a port in use stops start-up with one line.
-``serve_http`` serves an ASGI app on them in the caller's nursery until cancelled: the broker's
+The ``http.listeners`` sockets are bound before the broker reads its data (kpy.http.sockets,
+which kpy.server calls beside the Kafka listeners), so a port in use stops start-up with one
+line. ``serve_http`` serves an ASGI app on them in the caller's nursery until cancelled: the broker's
 shutdown cancels it with everything else. Readiness is ``task_status.started(urls)``.
 
 Hypercorn writes its access lines and its "Running on ..." notices at INFO; here they go to
@@ -23,54 +23,11 @@ from hypercorn.logging import Logger as HypercornLogger
 from hypercorn.trio.run import worker_serve
 from hypercorn.utils import wrap_app
 
-from kpy.config_listeners import advertised_host
+from kpy.http.sockets import url
 from kpy.log_limiter import LogLimiter
 
 log = logging.getLogger("kpy.http")
 _repeats = LogLimiter(log)  # hypercorn's warnings and errors, per message
-
-BACKLOG = 128
-
-
-def bind(addresses: list[tuple[str, int]]) -> list[socket.socket]:
-    """Listening, non-blocking sockets for (host, port) pairs (port 0: a free port; empty
-    host: every interface). On failure nothing stays open and the OSError is raised with the
-    address in ``filename`` (host:port)."""
-    opened: list[socket.socket] = []
-    try:
-        for host, port in addresses:
-            try:
-                opened.append(_listen(host, port))
-            except OSError as exc:
-                exc.filename = f"{host or '0.0.0.0'}:{port}"
-                raise
-    except BaseException:
-        for sock in opened:
-            sock.close()
-        raise
-    return opened
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    if not host:
-        if socket.has_dualstack_ipv6():
-            sock = socket.create_server(
-                ("", port), family=socket.AF_INET6, backlog=BACKLOG, dualstack_ipv6=True
-            )
-        else:
-            sock = socket.create_server(("", port), backlog=BACKLOG)
-    else:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        sock = socket.create_server((host, port), family=family, backlog=BACKLOG)
-    sock.setblocking(False)
-    return sock
-
-
-def url(sock: socket.socket) -> str:
-    """``http://host:port`` to reach a bound socket (a wildcard address as localhost)."""
-    host, port = sock.getsockname()[:2]
-    shown = advertised_host("" if host in ("::", "0.0.0.0") else host)
-    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
 class _Log(HypercornLogger):

@@ -130,7 +130,8 @@ def test_kpy_serve_prints_the_http_address_and_serves_health(tmp_path):
 async def test_an_app_error_on_every_request_leaves_one_line(caplog):
     import trio
 
-    from kpy.http.server import bind, serve_http
+    from kpy.http.server import serve_http
+    from kpy.http.sockets import bind
 
     async def failing(scope, receive, send):
         if scope["type"] == "http":
