@@ -9,6 +9,7 @@ read_committed consumer sees of the output.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -232,6 +233,25 @@ def test_word_count_with_the_streams_group_protocol(
 
 @requires_kcat
 @pytest.mark.timeout(180)
+def stop_group(leader: subprocess.Popen, grace: float = 20.0) -> None:
+    """End every process of ``leader``'s group (the shell and the JVM it started): SIGTERM,
+    then SIGKILL for what is left after ``grace`` s (a Streams shutdown hook can wait forever
+    for a broker that is gone; CI once found that JVM still running after the suite)."""
+    pgid = leader.pid
+    os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        leader.poll()  # reaped, or the group never looks empty
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    leader.wait(10)
+
+
 def test_readme_word_count_commands(fresh_broker, tmp_path):
     """The README's Kafka Streams commands, against a kpy of the test's own."""
     lines = block(README_STREAMS).splitlines()
@@ -265,6 +285,5 @@ def test_readme_word_count_commands(fresh_broker, tmp_path):
     try:
         counts = sh(lines[3], retry=True)
     finally:
-        os.killpg(app.pid, signal.SIGTERM)
-        app.wait(60)
+        stop_group(app)
     assert sorted(counts.splitlines()) == ["brown 1", "fox 1", "quick 1", "the 1"]
