@@ -115,6 +115,7 @@ def _produce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 args.partition,
                 compression=codec_id(args.compression),
                 acks=ACKS[args.acks],
+                auto_create=True,  # as kcat and kafka-console-producer do
             )
             pending, size = [], 0
             refused: dict[tuple[int, str], int] = {}

@@ -231,13 +231,17 @@ class Client:
             if t is transport:
                 del self._transports[node]
 
-    async def refresh_metadata(self, topics: list[str] | None = None) -> Cluster:
-        """Ask for metadata (all topics when ``topics`` is None) and remember it."""
+    async def refresh_metadata(
+        self, topics: list[str] | None = None, *, auto_create: bool = False
+    ) -> Cluster:
+        """Ask for metadata (all topics when ``topics`` is None) and remember it. With
+        ``auto_create`` a broker with auto.create.topics.enable creates missing ``topics``, as
+        producers ask it to."""
         request = MetadataRequest(
             topics=None
             if topics is None
             else [MetadataRequest.MetadataRequestTopic(name=t) for t in topics],
-            allow_auto_topic_creation=False,
+            allow_auto_topic_creation=auto_create,
         )
         answer = await self.send(request)
         cluster = self.cluster

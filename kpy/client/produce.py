@@ -31,6 +31,7 @@ from kpy.protocol.records import Record, build_batch
 
 ACKS = {"0": 0, "1": 1, "all": -1, "-1": -1}
 TIMEOUT_MS = 30_000
+AUTO_CREATE_WAIT_S = 3.0  # how long a producer waits for a topic it asked the broker to create
 # Under the default max.message.bytes (1 MiB + 12) with room for the batch header, so a
 # batch of small records is never refused for its size even uncompressed.
 MAX_BATCH_BYTES = 1_000_000
@@ -81,15 +82,21 @@ def codec_id(name: str | int) -> int:
         ) from None
 
 
-async def partition_count(client: Client, topic: str) -> int:
+async def partition_count(client: Client, topic: str, *, auto_create: bool = False) -> int:
     """How many partitions ``topic`` has; ClientError UNKNOWN_TOPIC_OR_PARTITION when it
-    does not exist."""
+    does not exist. With ``auto_create`` the broker is asked to create it (as Kafka's
+    producers ask, when its auto.create.topics.enable allows) and given AUTO_CREATE_WAIT_S to
+    report it (Kafka answers the request that creates a topic as if it did not exist)."""
     t = client.cluster.topics.get(topic)
-    if t is None:
-        await client.refresh_metadata([topic])
+    deadline = trio.current_time() + (AUTO_CREATE_WAIT_S if auto_create else 0)
+    while t is None or not t.partitions:
+        await client.refresh_metadata([topic], auto_create=auto_create)
         t = client.cluster.topics.get(topic)
-    if t is None or not t.partitions:
-        raise ClientError(3, f"topic {topic!r} does not exist")
+        if t is not None and t.partitions:
+            break
+        if trio.current_time() >= deadline:
+            raise ClientError(3, f"topic {topic!r} does not exist")
+        await trio.sleep(0.05)
     return len(t.partitions)
 
 
@@ -102,14 +109,16 @@ async def produce(
     compression: str | int = "none",
     acks: int | str = -1,
     timeout_ms: int = TIMEOUT_MS,
+    auto_create: bool = False,
 ) -> list[ProduceResult]:
     """Write ``records`` to ``topic`` and return one result per record, in order (see the
-    module's docstring for placement, batching and retries)."""
+    module's docstring for placement, batching and retries). ``auto_create``: a missing
+    topic is created where the broker allows it (partition_count)."""
     codec = codec_id(compression)
     acks = ACKS[acks] if isinstance(acks, str) else acks
     if not records:
         return []
-    count = await partition_count(client, topic)
+    count = await partition_count(client, topic, auto_create=auto_create)
     sticky = random.randrange(count)
     by_partition: dict[int, list[int]] = defaultdict(list)  # partition -> record indexes
     for i, r in enumerate(records):

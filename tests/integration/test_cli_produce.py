@@ -22,6 +22,7 @@ from kpy.client.sync import Admin
 from kpy.protocol.compression import CODEC_IDS
 from kpy.protocol.messages.fetch import FetchRequest
 from kpy.protocol.records import iter_batches
+from kpy.testing import BrokerThread
 from tests.integration.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,8 +182,18 @@ def test_acks_zero_prints_no_offsets(bootstrap, topic_name, monkeypatch, capsys)
     assert [m.value() for m in read_back(bootstrap, topic_name, 1, 2)] == [b"fire", b"forget"]
 
 
-def test_unknown_topic_fails_with_one_line(bootstrap, topic_name, monkeypatch, capsys):
+def test_a_missing_topic_is_created_by_the_broker(bootstrap, topic_name, monkeypatch, capsys):
+    # auto.create.topics.enable (on by default in kpy and Kafka), as for kcat -P.
     code, out, err = kpy(monkeypatch, capsys, ["produce", topic_name, "-b", bootstrap], b"x\n")
+    assert (code, out, err) == (0, "", "")
+    assert [m.value() for m in read_back(bootstrap, topic_name, 1, 1)] == [b"x"]
+
+
+def test_unknown_topic_fails_with_one_line(tmp_path, topic_name, monkeypatch, capsys):
+    # A broker that creates no topic on request: the producer gives up after a few seconds.
+    with BrokerThread(tmp_path, {"auto.create.topics.enable": "false"}) as b:
+        argv = ["produce", topic_name, "-b", b.bootstrap]
+        code, out, err = kpy(monkeypatch, capsys, argv, b"x\n")
     assert code == 1 and out == ""
     assert err == f"kpy: UNKNOWN_TOPIC_OR_PARTITION: topic {topic_name!r} does not exist\n"
 
