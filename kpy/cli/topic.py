@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kpy.cli.output import client_options, plain, print_fields, print_json, print_table, run
+from kpy.cli.output import client_options, fail, plain, print_fields, print_json, print_table, run
 from kpy.client import admin
 
 
@@ -285,12 +285,23 @@ def _add_partitions(args: argparse.Namespace, parser: argparse.ArgumentParser) -
 
 def _delete(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     async def command(client) -> int:
-        await admin.delete_topics(client, args.names)
+        # Each name is tried (one DeleteTopics, as kafka-topics sends); each failure is a line
+        # on stderr and makes the exit code 1.
+        results = await admin.delete_each_topic(client, args.names)
+        deleted = [n for n, e in results.items() if e is None]
         if args.json:
-            print_json([{"name": n, "deleted": True} for n in args.names])
-        else:
-            print_table([(n, "deleted") for n in args.names], ["topic", "status"])
-        return 0
+            print_json(
+                [
+                    {"name": n, "deleted": e is None, "error": e.name if e else None}
+                    for n, e in results.items()
+                ]
+            )
+        elif deleted:
+            print_table([(n, "deleted") for n in deleted], ["topic", "status"])
+        for error in results.values():
+            if error is not None:
+                fail(str(error))
+        return 1 if len(deleted) < len(results) else 0
 
     return run(args, command)
 

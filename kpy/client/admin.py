@@ -91,14 +91,26 @@ async def wait_for_leaders(
 
 async def delete_topics(client: Client, names: list[str]) -> None:
     """Delete topics by name; the first failure raises (after every name was tried)."""
+    for error in (await delete_each_topic(client, names)).values():
+        if error is not None:
+            raise error
+
+
+async def delete_each_topic(client: Client, names: list[str]) -> dict[str, ClientError | None]:
+    """Delete topics by name (one request); each name's failure, or None where deleted."""
     if await client.version(DeleteTopicsRequest.API_KEY) >= 6:  # names or ids (KIP-516)
         states = [DeleteTopicsRequest.DeleteTopicState(name=n) for n in names]
         request = DeleteTopicsRequest(topics=states, timeout_ms=TIMEOUT_MS)
     else:
         request = DeleteTopicsRequest(topic_names=list(names), timeout_ms=TIMEOUT_MS)
     answer = await client.send_to_controller(request)
+    out: dict[str, ClientError | None] = dict.fromkeys(names)
     for r in answer.responses:
-        check(r.error_code, f"deleting topic {r.name!r}", getattr(r, "error_message", None))
+        try:
+            check(r.error_code, f"deleting topic {r.name!r}", getattr(r, "error_message", None))
+        except ClientError as exc:
+            out[r.name] = exc
+    return out
 
 
 async def list_topics(client: Client, *, internal: bool = False) -> list[TopicSummary]:

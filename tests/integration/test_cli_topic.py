@@ -84,8 +84,21 @@ def test_create_list_describe_delete(bootstrap, topic_name, capsys):
     assert by_name["cleanup.policy"]["is_default"] is True
 
     gone = kpy(capsys, f"topic delete {t} {other} --json -b", bootstrap).json()
-    assert gone == [{"name": t, "deleted": True}, {"name": other, "deleted": True}]
+    assert gone == [
+        {"name": t, "deleted": True, "error": None},
+        {"name": other, "deleted": True, "error": None},
+    ]
     assert not {t, other} & set(_names(capsys, bootstrap))
+
+
+def test_delete_tries_every_topic(bootstrap, topic_name, capsys):
+    # As kafka-topics: one request; what exists goes, each missing name is a line and exit 1.
+    t, missing = topic_name, topic_name + "-missing"
+    assert kpy(capsys, f"topic create {t} -b", bootstrap).code == 0
+    ran = kpy(capsys, f"topic delete {missing} {t} -b", bootstrap)
+    one_error_line(ran, "UNKNOWN_TOPIC_OR_PARTITION")
+    assert _rows(ran.out, "TOPIC") == [[t, "deleted"]]
+    assert t not in _names(capsys, bootstrap)
 
 
 def test_dry_runs_change_nothing(bootstrap, topic_name, capsys):
