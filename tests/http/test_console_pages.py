@@ -146,3 +146,29 @@ async def test_a_reset_to_a_time_commits_the_first_offset_at_or_after_it(tmp_pat
             committed = await groups.committed_offsets(c, "timed-group")
     assert committed == {("timed", 0): 2}
     assert "Committed new offsets for 1 partition." in page.text
+
+
+async def test_groups_whose_ids_hold_url_characters_are_listed_shown_and_reset(tmp_path):
+    # A group id is any string; one with "/" once made the whole groups page fail (500).
+    odd = sorted(["a/b", "x/reset", "q?x#y", "sp ace", "pct%2F"])
+    async with in_process_broker(tmp_path, HTTP_ON) as b:
+        async with Client.local(b.broker) as c:
+            await admin.create_topic(c, "odd", 1)
+            await produce(c, "odd", [ProducerRecord(b"v")] * 3, partition=0)
+            for group_id in odd:
+                await groups.commit_offsets(c, group_id, {("odd", 0): 0})
+        async with httpx.AsyncClient(base_url=b.info.http[0]) as http:
+            listing = await http.get("/groups")
+            assert listing.status_code == 200
+            links = re.findall(r'<a href="([^"]*/groups/[^"]+)">', listing.text)
+            pages = [await http.get(url) for url in links]
+            # "x/reset": its page, and its reset form, are its own (not a reset of "x").
+            form = re.search(r'<form[^>]*action="([^"]*)"', pages[odd.index("x/reset")].text)
+            assert form is not None
+            reset = await http.post(form.group(1), data={"topic": "", "to": "latest"})
+        async with Client.local(b.broker) as c:
+            committed = {g: await groups.committed_offsets(c, g) for g in odd}
+    assert [p.status_code for p in pages] == [200] * len(odd)
+    assert [re.findall(r"<h1>(.*?)</h1>", p.text) for p in pages] == [[g] for g in odd]
+    assert reset.status_code == 303
+    assert committed == {g: {("odd", 0): 3 if g == "x/reset" else 0} for g in odd}

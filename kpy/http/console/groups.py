@@ -4,6 +4,7 @@ and its reset-offsets form. Data through kpy.client.groups."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
@@ -20,6 +21,7 @@ from kpy.http.console.common import (
 )
 
 if TYPE_CHECKING:
+    from starlette.datastructures import URL
     from starlette.requests import Request
     from starlette.responses import Response
 
@@ -45,6 +47,13 @@ def type_label(group_type: str) -> str:
     return TYPE_LABELS.get(group_type, group_type)
 
 
+def group_url(request: Request, route: str, group_id: str) -> URL:
+    """The URL of a group's page (``route`` "group") or reset form ("reset"): Starlette puts
+    path parameters into URLs as they are, so the id is percent-encoded here ("a/b" is
+    ``/groups/a%2Fb``; the server decodes it back)."""
+    return request.url_for(route, group=quote(group_id, safe=""))
+
+
 def state_class(state: str) -> str:
     """The badge colour of a group state."""
     if state in ("Stable",):
@@ -64,8 +73,10 @@ class GroupPages:
     def routes(self) -> list[Route]:
         return [
             Route("/groups", self.groups, name="groups"),
-            Route("/groups/{group}", self.group, name="group"),
-            Route("/groups/{group}/reset", self.reset, name="reset", methods=["POST"]),
+            # A group id is any string, "/" included (topic names are not): the id is one
+            # percent-encoded segment in links (group_url) and the rest of the path here.
+            Route("/groups/{group:path}", self.group, name="group"),
+            Route("/groups/{group:path}/reset", self.reset, name="reset", methods=["POST"]),
         ]
 
     async def groups(self, request: Request) -> Response:
@@ -86,7 +97,7 @@ class GroupPages:
                 "state_class": state_class(g.state),
                 "members": len(lags[g.group_id].members) if g.group_id in lags else None,
                 "lag": lags[g.group_id].total_lag if g.group_id in lags else None,
-                "url": request.url_for("group", group=g.group_id),
+                "url": group_url(request, "group", g.group_id),
             }
             for g in listed
         ]
@@ -154,7 +165,7 @@ class GroupPages:
             flashes=flashes,
             group=group,
             reset_modes=RESET_MODES,
-            reset_url=request.url_for("reset", group=group_id),
+            reset_url=group_url(request, "reset", group_id),
         )
 
     async def reset(self, request: Request) -> Response:
@@ -185,7 +196,7 @@ class GroupPages:
         except (ValueError, ClientError) as exc:
             status = status_of(exc) if isinstance(exc, ClientError) else 400
             return await self.group(request, status=status, flashes=[("error", str(exc))])
-        target = request.url_for("group", group=group_id).include_query_params(reset=len(done))
+        target = group_url(request, "group", group_id).include_query_params(reset=len(done))
         return RedirectResponse(str(target), status_code=303)
 
 
