@@ -157,14 +157,22 @@ class BrokerProcess(ChildProcess):
             self.command(), stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL
         )
         log.close()
-        assert self.proc.stdout is not None
+        try:
+            return self._wait_ready()
+        except BaseException:
+            # Not ready (a timeout, an early exit, or the test run interrupted by Ctrl-C): a
+            # child left behind would outlive the tests, holding its port and data dir.
+            self.kill()
+            raise
+
+    def _wait_ready(self) -> BrokerProcess:
+        assert self.proc is not None and self.proc.stdout is not None
         deadline = time.monotonic() + self.start_timeout
         fd = self.proc.stdout.fileno()
         pending = b""
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self.kill()
                 raise RuntimeError(f"kpy did not become ready; log: {self.tail_log()}")
             ready, _, _ = select.select([fd], [], [], remaining)
             if not ready:

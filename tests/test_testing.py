@@ -179,3 +179,17 @@ def test_broker_thread_restarts_on_its_port_with_its_records(tmp_path, crash):
         assert _high_watermark(bootstrap, "t") == 1
         b.restart(crash=True)
         assert _high_watermark(bootstrap, "t") == 1
+
+
+def test_a_broker_process_whose_start_is_interrupted_is_killed(tmp_path, monkeypatch):
+    import kpy.testing
+
+    broker = kpy.testing.BrokerProcess(tmp_path / "data")
+
+    def interrupted(*args: Any) -> Any:
+        raise KeyboardInterrupt  # Ctrl-C while the test run waits for the ready line
+
+    monkeypatch.setattr(kpy.testing.select, "select", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        broker.start()
+    assert broker.proc is not None and broker.proc.poll() is not None  # not left running
