@@ -534,6 +534,10 @@ class BrokerThread:
         for its thread; raises what it raised."""
         if self._thread is None:
             return
+        if self._scope is None and self._thread.is_alive():
+            # A start still under way (one that timed out or was interrupted): let it
+            # finish, then cancel it, rather than leave a broker running on the thread.
+            self._started.wait(timeout)
         if self._scope is not None and self._thread.is_alive():
             scope, handle = self._scope, self._handle
 

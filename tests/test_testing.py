@@ -3,6 +3,7 @@ thread), a raw client, condition waits, and what trio's MockClock does with real
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -193,3 +194,11 @@ def test_a_broker_process_whose_start_is_interrupted_is_killed(tmp_path, monkeyp
     with pytest.raises(KeyboardInterrupt):
         broker.start()
     assert broker.proc is not None and broker.proc.poll() is not None  # not left running
+
+
+def test_a_broker_thread_whose_start_timed_out_is_stopped_by_stop(tmp_path):
+    b = BrokerThread(tmp_path, start_timeout=0.001)
+    with pytest.raises(RuntimeError, match="did not start within"):
+        b.start()
+    b.stop(timeout=5)  # the start carried on meanwhile: stop waits for it, then ends it
+    assert not [t for t in threading.enumerate() if t.name == "kpy-broker"]
