@@ -137,3 +137,23 @@ def test_the_sync_admin_has_the_new_operations(tmp_path):
         a.create_topic("synced", 1)
         assert a.describe_topic("synced").partitions[0].high_watermark == 0
         assert a.describe_cluster().brokers[0].port == int(b.bootstrap.rpartition(":")[2])
+
+
+async def test_describe_topics_is_describe_topic_of_each_in_one_request_of_each_kind(tmp_path):
+    async with _clients(tmp_path) as (remote, local):
+        await admin.create_topic(remote, "many-a", 2, {"retention.ms": "60000"})
+        await admin.create_topic(remote, "many-b", 1)
+        await _produce(remote, "many-a", 1, 3)
+        await _produce(remote, "many-b", 0, 2)
+        for c in (remote, local):
+            each = [await admin.describe_topic(c, n) for n in ("many-b", "many-a")]
+            assert await admin.describe_topics(c, ["many-b", "many-a"]) == each
+            bare = await admin.describe_topics(
+                c, ["many-a", "absent", "many-b"], configs=False, missing_ok=True
+            )
+            assert [(t.name, t.configs) for t in bare] == [("many-a", []), ("many-b", [])]
+            assert [t.partitions for t in bare] == [each[1].partitions, each[0].partitions]
+            assert bare[0].size_bytes > 0 and bare[1].size_bytes > 0
+            with pytest.raises(ClientError) as missing:
+                await admin.describe_topics(c, ["many-a", "absent"])
+            assert missing.value.code == 3
