@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from kpy.config import Config, ConfigError
-from kpy.http.app import HttpContext, health
+from kpy.http.app import HttpContext, health, host_allowed
 from kpy.server import StartupError, ready_line
 from kpy.testing import BrokerProcess, BrokerThread, in_process_broker
 
@@ -158,3 +158,43 @@ def test_a_broker_thread_tells_its_http_url(tmp_path):
         assert httpx.get(b.http + "/health", timeout=10).json()["status"] == "ready"
     with BrokerThread(tmp_path / "off") as b:
         assert b.http == ""
+
+
+@pytest.mark.parametrize(
+    ("server", "host", "allowed"),
+    [
+        ("127.0.0.1", "127.0.0.1:8080", True),
+        ("127.0.0.1", "localhost:8080", True),
+        ("127.0.0.1", "LOCALHOST", True),
+        ("127.0.0.1", "console.localhost:8080", True),
+        ("::1", "[::1]:8080", True),
+        ("::1", "[::1]", True),
+        ("127.0.0.1", None, True),
+        ("127.0.0.1", "rebound.example:8080", False),
+        ("127.0.0.1", "127.0.0.1.rebound.example", False),
+        ("::1", "[2001:db8::1]:8080", False),
+        ("192.0.2.7", "kafka.example:8080", True),  # not loopback: served whatever it names
+    ],
+)
+def test_a_loopback_listener_serves_only_loopback_hosts(server, host, allowed):
+    assert host_allowed(server, host) is allowed
+
+
+async def test_a_page_reached_by_dns_rebinding_is_refused(tmp_path):
+    # A hostile page whose name was made to resolve to 127.0.0.1: the browser sends its name.
+    async with in_process_broker(tmp_path, HTTP_ON) as b:
+        port = b.info.http[0].rsplit(":", 1)[1]
+        async with httpx.AsyncClient(base_url=b.info.http[0]) as client:
+            rebound = await client.get("/topics", headers={"host": f"rebound.example:{port}"})
+            post = await client.post(
+                "/groups/g/reset",
+                data={"to": "earliest"},
+                headers={
+                    "host": f"rebound.example:{port}",
+                    "origin": f"http://rebound.example:{port}",
+                },
+            )
+            local = await client.get("/topics", headers={"host": f"localhost:{port}"})
+    assert rebound.status_code == 403 and "loopback" in rebound.text
+    assert post.status_code == 403
+    assert local.status_code == 200
