@@ -148,7 +148,8 @@ class LocalTransport:
                 framing.encode_request(api_key, version, self._correlation, self.client_id, request)
             )
         )[4:]
-        chunks = await self._dispatch.dispatch(frame, self._make_ctx)
+        # Counted in the broker's metrics as any client's requests are (the README says so).
+        chunks = await self._dispatch.dispatch(frame, self._make_ctx, self.broker.metrics)
         if chunks is None or not expect_response:
             return None
         data = b"".join(_materialize(c) for c in chunks)

@@ -172,3 +172,16 @@ async def test_groups_whose_ids_hold_url_characters_are_listed_shown_and_reset(t
     assert [re.findall(r"<h1>(.*?)</h1>", p.text) for p in pages] == [[g] for g in odd]
     assert reset.status_code == 303
     assert committed == {g: {("odd", 0): 3 if g == "x/reset" else 0} for g in odd}
+
+
+async def test_the_consoles_own_requests_count_in_the_metrics(tmp_path):
+    # As the README says: client id kpy-console, counted like any client's requests.
+    async with (
+        in_process_broker(tmp_path, HTTP_ON) as b,
+        httpx.AsyncClient(base_url=b.info.http[0]) as http,
+    ):
+        before = dict(b.broker.metrics.requests)
+        assert (await http.get("/topics")).status_code == 200
+        after = dict(b.broker.metrics.requests)
+    metadata = sum(n for (key, _), n in after.items() if key == 3)
+    assert metadata > sum(n for (key, _), n in before.items() if key == 3)
