@@ -221,15 +221,22 @@ class Client:
         try:
             return await transport.request(key, version, request, expect_response=expect_response)
         except TransportClosed as exc:
-            self._forget(transport)
             raise ClientError(None, str(exc)) from exc
+        finally:
+            # Lost, or out of step after a request cancelled half-way: the next request to
+            # that broker connects again.
+            if transport.broken is not None:
+                await self._drop(transport)
 
-    def _forget(self, transport: Transport) -> None:
+    async def _drop(self, transport: Transport) -> None:
+        """Forget ``transport`` (the next request to its broker connects again) and close it."""
         if self._bootstrap_transport is transport:
             self._bootstrap_transport = None
         for node, t in list(self._transports.items()):
             if t is transport:
                 del self._transports[node]
+        with trio.CancelScope(shield=True):
+            await transport.aclose()
 
     async def refresh_metadata(
         self, topics: list[str] | None = None, *, auto_create: bool = False

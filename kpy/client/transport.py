@@ -33,6 +33,7 @@ class TransportClosed(Exception):
 
 class Transport(Protocol):
     versions: dict[int, tuple[int, int]]  # API key -> (min, max) the broker announced
+    broken: str | None  # why the transport must not be used again; None while it may
 
     async def request(
         self, api_key: int, version: int, request: Any, *, expect_response: bool = True
@@ -69,6 +70,9 @@ class SocketTransport:
         self._correlation = 0
         self._pending = bytearray()
         self._lock = trio.Lock()
+        # Why the connection is out of step (a request cut off between sending its frame and
+        # reading its whole answer): the rest of that answer would be read as the next one's.
+        self.broken: str | None = None
 
     @classmethod
     async def connect(
@@ -95,19 +99,28 @@ class SocketTransport:
         self, api_key: int, version: int, request: Any, *, expect_response: bool = True
     ) -> Any:
         async with self._lock:
+            if self.broken is not None:
+                raise TransportClosed(f"connection not reusable: {self.broken}")
             self._correlation += 1
             corr = self._correlation
             frame = framing.encode_request(api_key, version, corr, self.client_id, request)
+            finished = False
             try:
                 await self.stream.send_all(frame)
                 if not expect_response:
+                    finished = True
                     return None
                 size = int.from_bytes(await self._receive(4), "big", signed=True)
                 got, response = framing.decode_response(api_key, version, await self._receive(size))
+                finished = True
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
                 raise TransportClosed(f"connection lost: {exc}") from exc
+            finally:
+                if not finished:
+                    self.broken = f"request {corr} (API key {api_key}) did not complete"
             if got != corr:
-                raise TransportClosed(f"correlation id {got} answered request {corr}")
+                self.broken = f"correlation id {got} answered request {corr}"
+                raise TransportClosed(self.broken)
             return response
 
     async def _receive(self, n: int) -> bytes:
@@ -136,6 +149,7 @@ class LocalTransport:
         self.client_id = client_id
         self.listener = listener
         self.versions = {key: (low, high) for key, low, high in dispatch.supported_versions()}
+        self.broken: str | None = None  # no stream to fall out of step
         self._correlation = 0
 
     async def request(

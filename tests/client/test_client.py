@@ -8,6 +8,7 @@ import trio
 
 from kpy.client import Client, ClientError, admin
 from kpy.client.client import parse_bootstrap
+from kpy.client.fetch import fetch_partitions
 from kpy.client.sync import Admin
 from kpy.client.transport import newest_common
 from kpy.protocol import api_keys
@@ -93,3 +94,17 @@ def test_the_sync_admin_outside_trio(tmp_path):
         with pytest.raises(AttributeError):
             a.no_such_operation  # noqa: B018
         assert "create_topic" in dir(a)
+
+
+async def test_a_request_cancelled_before_its_answer_does_not_spoil_the_next(tmp_path):
+    # A long-poll Fetch cut off by a timeout leaves its answer on the way: the next request
+    # must not read it as its own, so the client drops that connection and opens another.
+    async with in_process_broker(tmp_path) as b, Client.connect(b.bootstrap) as c:
+        await admin.create_topic(c, "quiet", 1)
+        node = await c.leader_of("quiet", 0)
+        with trio.move_on_after(0.3) as waited:
+            await fetch_partitions(c, node, "quiet", {0: 0}, max_wait_ms=3_000)
+        assert waited.cancelled_caught
+        with trio.fail_after(2):  # well before the cut-off Fetch is answered
+            answer = await c.send(MetadataRequest(topics=None), node=node)
+        assert [t.name for t in answer.topics] == ["quiet"]
