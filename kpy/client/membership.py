@@ -15,6 +15,7 @@ import uuid
 import trio
 
 from kpy.client.client import Client, ClientError, check
+from kpy.client.fetch import topic_id
 from kpy.client.groups import committed_offsets
 from kpy.protocol.messages.consumer_group_heartbeat import ConsumerGroupHeartbeatRequest
 from kpy.protocol.messages.offset_commit import OffsetCommitRequest
@@ -62,7 +63,7 @@ class GroupMember:
     async def heartbeat(self) -> list[int] | None:
         """One heartbeat; the new assignment (partitions of ``topic``), or None when the
         answer leaves it unchanged."""
-        tid = await self._topic_id()
+        tid = await topic_id(self.client, self.topic)
         for attempt in range(20):
             request = ConsumerGroupHeartbeatRequest(
                 group_id=self.group,
@@ -159,12 +160,3 @@ class GroupMember:
             member_epoch=self.epoch,
         )
         return {p: got.get((self.topic, p), -1) for p in partitions}
-
-    async def _topic_id(self) -> uuid.UUID:
-        t = self.client.cluster.topics.get(self.topic)
-        if t is None:
-            await self.client.refresh_metadata([self.topic])
-            t = self.client.cluster.topics.get(self.topic)
-        if t is None:
-            raise ClientError(3, f"topic {self.topic!r} does not exist")
-        return t.topic_id
