@@ -28,11 +28,16 @@ from dataclasses import dataclass
 import trio
 
 from kpy.client.client import Client, ClientError, check
-from kpy.client.fetch import READ_COMMITTED, FetchedPartition, fetch_partitions
+from kpy.client.fetch import (
+    LEADER_MOVED,
+    READ_COMMITTED,
+    RETRY_BACKOFF_S,
+    FetchedPartition,
+    fetch_partitions,
+)
 from kpy.client.membership import GroupMember
 from kpy.client.offsets import list_offsets
 
-_LEADER_MOVED = {5, 6, 74, 75}  # LEADER_NOT_AVAILABLE, NOT_LEADER..., epoch errors
 OFFSET_OUT_OF_RANGE = 1
 EMPTY_HEARTBEAT_SECONDS = 1.0
 EMPTY_HEARTBEATS = 4
@@ -256,7 +261,8 @@ class Consumer:
                 for p, got in sorted(answers.items()):
                     if p not in self.fetch_positions or self.fetch_positions[p] != offsets[p]:
                         continue  # revoked or moved while this answer was on its way
-                    if got.error in _LEADER_MOVED:
+                    if got.error in LEADER_MOVED:  # retried as long as the consumer runs
+                        await trio.sleep(RETRY_BACKOFF_S)
                         await self.client.refresh_metadata([self.topic])
                         continue
                     if got.error == OFFSET_OUT_OF_RANGE:

@@ -19,6 +19,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import trio
+
 from kpy.client.client import Client, ClientError, check
 from kpy.protocol.messages.fetch import FetchRequest
 from kpy.protocol.records import (
@@ -31,6 +33,11 @@ from kpy.protocol.records import (
 
 READ_UNCOMMITTED, READ_COMMITTED = 0, 1
 MAX_BYTES = 1 << 20
+# LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER, FENCED/UNKNOWN_LEADER_EPOCH: ask metadata
+# again after RETRY_BACKOFF_S (Kafka's retry.backoff.ms), then fetch from the new leader.
+LEADER_MOVED = frozenset({5, 6, 74, 75})
+RETRY_BACKOFF_S = 0.1
+LEADER_MOVES = 10  # fetch_records gives up after this many in a row
 
 
 @dataclass(slots=True)
@@ -210,8 +217,9 @@ async def fetch_records(
     default the high watermark, or the last stable offset under read_committed, as the first
     answer gives it), at most ``max_records`` of them and about ``max_bytes`` per request.
     Never waits for new records. An offset outside the log raises ClientError
-    OFFSET_OUT_OF_RANGE."""
+    OFFSET_OUT_OF_RANGE; a leader still moving after LEADER_MOVES tries raises its error."""
     out: list[ConsumedRecord] = []
+    moves = 0
     while max_records is None or len(out) < max_records:
         node = await client.leader_of(topic, partition)
         got = (
@@ -226,9 +234,12 @@ async def fetch_records(
         ).get(partition)
         if got is None:
             raise ClientError(None, f"the fetch answer has no {topic}-{partition}")
-        if got.error in (6, 5, 74, 75):  # the leader moved: ask metadata again
+        if got.error in LEADER_MOVED and moves < LEADER_MOVES:
+            moves += 1
+            await trio.sleep(RETRY_BACKOFF_S)
             await client.refresh_metadata([topic])
             continue
+        moves = 0
         check(got.error, f"fetching {topic}-{partition} at offset {offset}")
         if end is None:
             end = (

@@ -5,12 +5,21 @@ Kafka's murmur2, start positions, stdin lines, kcat's format tokens and the JSON
 from __future__ import annotations
 
 import pytest
+import trio
 
+import kpy.client.consumer
+import kpy.client.fetch
 from kpy.cli.consume import compile_format, json_record
 from kpy.cli.produce import LineSplitter, to_record
 from kpy.client import Client, ClientError, admin
 from kpy.client.consumer import Consumer, StartPosition
-from kpy.client.fetch import ConsumedRecord, fetch_records
+from kpy.client.fetch import (
+    LEADER_MOVES,
+    RETRY_BACKOFF_S,
+    ConsumedRecord,
+    FetchedPartition,
+    fetch_records,
+)
 from kpy.client.partitioner import murmur2, partition_for_key
 from kpy.client.produce import ProducerRecord, produce
 from kpy.testing import in_process_broker
@@ -101,3 +110,36 @@ def test_format_tokens_and_json():
     assert compile_format("plain %x")(r) == b"plain %x"  # unknown tokens are kept
     assert json_record(r)["value"] == {"base64": "AP8="}
     assert json_record(r)["headers"] == [{"key": "a", "value": "1"}, {"key": "b", "value": None}]
+
+
+def _leader_moving_fetches(monkeypatch, module):
+    """Make every Fetch through ``module`` answer NOT_LEADER_OR_FOLLOWER; returns the count."""
+    calls = []
+
+    async def not_leader(client, node, topic, offsets, **kw):
+        calls.append(node)
+        return {p: FetchedPartition(p, 6, [], o, -1, -1, -1) for p, o in offsets.items()}
+
+    monkeypatch.setattr(module, "fetch_partitions", not_leader)
+    return calls
+
+
+async def test_fetch_records_gives_up_on_a_leader_that_keeps_moving(tmp_path, monkeypatch):
+    async with in_process_broker(tmp_path) as b, Client.local(b.broker) as client:
+        await admin.create_topic(client, "moving", 1)
+        calls = _leader_moving_fetches(monkeypatch, kpy.client.fetch)
+        with trio.fail_after(10), pytest.raises(ClientError, match="NOT_LEADER_OR_FOLLOWER"):
+            await fetch_records(client, "moving", 0, 0)
+        assert len(calls) == LEADER_MOVES + 1
+
+
+async def test_the_consumer_backs_off_while_the_leader_moves(tmp_path, monkeypatch):
+    # As Kafka's consumer waits retry.backoff.ms, rather than asking again at once.
+    async with in_process_broker(tmp_path) as b, Client.local(b.broker) as client:
+        await admin.create_topic(client, "moving", 1)
+        async with Consumer(client, "moving", start=StartPosition("beginning")) as consumer:
+            calls = _leader_moving_fetches(monkeypatch, kpy.client.consumer)
+            with trio.move_on_after(1.0):
+                async for _ in consumer.batches():
+                    raise AssertionError("no records while the leader moves")
+        assert 1 <= len(calls) <= 1.0 / RETRY_BACKOFF_S + 1
