@@ -26,6 +26,7 @@ LEAVE_EPOCH = -1
 _REJOIN = {25, 110}  # UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH
 _COORDINATOR_MOVED = {14, 15, 16}  # loading, not available, not coordinator
 _STALE_MEMBER_EPOCH = 113
+_HEARTBEAT_ATTEMPTS = 20  # with 0.2 s between them while the coordinator moves
 
 
 class GroupMember:
@@ -64,7 +65,7 @@ class GroupMember:
         """One heartbeat; the new assignment (partitions of ``topic``), or None when the
         answer leaves it unchanged."""
         tid = await topic_id(self.client, self.topic)
-        for attempt in range(20):
+        for attempt in range(_HEARTBEAT_ATTEMPTS):
             request = ConsumerGroupHeartbeatRequest(
                 group_id=self.group,
                 member_id=self.member_id,
@@ -80,7 +81,9 @@ class GroupMember:
                 ],
             )
             answer = await self.client.send_to_coordinator(self.group, request)
-            if answer.error_code in _COORDINATOR_MOVED and attempt < 19:
+            if attempt == _HEARTBEAT_ATTEMPTS - 1:
+                break
+            if answer.error_code in _COORDINATOR_MOVED:
                 self.client.forget_coordinator(self.group)
                 await trio.sleep(0.2)
                 continue
@@ -88,8 +91,8 @@ class GroupMember:
                 self.epoch = 0  # fenced: start over without partitions, as Java does
                 self.owned = []
                 continue
-            check(answer.error_code, f"heartbeat in group {self.group!r}", answer.error_message)
             break
+        check(answer.error_code, f"heartbeat in group {self.group!r}", answer.error_message)
         if answer.member_id:
             self.member_id = answer.member_id
         self.epoch = answer.member_epoch
