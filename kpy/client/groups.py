@@ -177,11 +177,8 @@ async def describe_groups(
     partition a member holds or the group committed. A group that does not exist raises
     GROUP_ID_NOT_FOUND."""
     group_ids = list(dict.fromkeys(group_ids))
-    by_coordinator: dict[int, list[str]] = {}
-    for g in group_ids:
-        by_coordinator.setdefault(await client.coordinator(g), []).append(g)
     described: dict[str, GroupDescription] = {}
-    for node, ids in by_coordinator.items():
+    for node, ids in (await _by_coordinator(client, group_ids)).items():
         broker = client.cluster.brokers[node]
         coordinator = Coordinator(node, broker.host, broker.port)
         classic = await _describe_consumer_groups(client, node, ids, coordinator, described)
@@ -191,6 +188,14 @@ async def describe_groups(
     if offsets:
         for d in out:
             await _fill_offsets(client, d)
+    return out
+
+
+async def _by_coordinator(client: Client, group_ids: list[str]) -> dict[int, list[str]]:
+    """The groups each coordinator answers for (requests about groups go there)."""
+    out: dict[int, list[str]] = {}
+    for g in group_ids:
+        out.setdefault(await client.coordinator(g), []).append(g)
     return out
 
 
@@ -531,11 +536,8 @@ async def delete_groups(client: Client, group_ids: Iterable[str]) -> list[GroupD
     """Delete each group at its coordinator; every group is tried, and each result names the
     error (NON_EMPTY_GROUP for a group with members, GROUP_ID_NOT_FOUND) or None."""
     group_ids = list(dict.fromkeys(group_ids))
-    by_coordinator: dict[int, list[str]] = {}
-    for g in group_ids:
-        by_coordinator.setdefault(await client.coordinator(g), []).append(g)
     errors: dict[str, int] = {}
-    for node, ids in by_coordinator.items():
+    for node, ids in (await _by_coordinator(client, group_ids)).items():
         answer = await client.send(DeleteGroupsRequest(groups_names=ids), node=node)
         for r in answer.results:
             errors[r.group_id] = r.error_code
