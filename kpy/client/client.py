@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from kpy.client.transport import (
+    API_VERSIONS,
     LocalTransport,
     SocketTransport,
     Transport,
     TransportClosed,
+    api_versions_request,
     newest_common,
 )
 from kpy.protocol.error_codes import ErrorCode
@@ -189,8 +191,6 @@ class Client:
         transport = await self._any_transport()
         if isinstance(transport, SocketTransport):
             return transport.api_versions
-        from kpy.client.transport import API_VERSIONS, api_versions_request
-
         return await transport.request(API_VERSIONS, 3, api_versions_request())
 
     # -- sending ---------------------------------------------------------------------------
@@ -238,12 +238,10 @@ class Client:
         with trio.CancelScope(shield=True):
             await transport.aclose()
 
-    async def refresh_metadata(
-        self, topics: list[str] | None = None, *, auto_create: bool = False
-    ) -> Cluster:
-        """Ask for metadata (all topics when ``topics`` is None) and remember it. With
-        ``auto_create`` a broker with auto.create.topics.enable creates missing ``topics``, as
-        producers ask it to."""
+    async def metadata(self, topics: list[str] | None = None, *, auto_create: bool = False) -> Any:
+        """Ask for metadata (all topics when ``topics`` is None), remember it as ``cluster``
+        and return the raw answer. With ``auto_create`` a broker with
+        auto.create.topics.enable creates missing ``topics``, as producers ask it to."""
         request = MetadataRequest(
             topics=None
             if topics is None
@@ -264,13 +262,14 @@ class Client:
                 cluster.topics[t.name] = t
             else:
                 cluster.topics.pop(t.name, None)
-        self._metadata_answer = answer
-        return cluster
+        return answer
 
-    async def metadata(self, topics: list[str] | None = None) -> Any:
-        """The raw Metadata answer (also remembered as ``cluster``)."""
-        await self.refresh_metadata(topics)
-        return self._metadata_answer
+    async def refresh_metadata(
+        self, topics: list[str] | None = None, *, auto_create: bool = False
+    ) -> Cluster:
+        """``metadata``, returning what the client now knows of the cluster."""
+        await self.metadata(topics, auto_create=auto_create)
+        return self.cluster
 
     async def leader_of(self, topic: str, partition: int) -> int:
         leader = self.cluster.leader(topic, partition)
