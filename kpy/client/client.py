@@ -28,6 +28,7 @@ from kpy.client.transport import (
 from kpy.protocol.error_codes import ErrorCode
 from kpy.protocol.messages.find_coordinator import FindCoordinatorRequest
 from kpy.protocol.messages.metadata import MetadataRequest
+from kpy.protocol.primitives import UnsupportedVersion
 
 if TYPE_CHECKING:
     from kpy.broker import Broker
@@ -222,6 +223,10 @@ class Client:
             return await transport.request(key, version, request, expect_response=expect_response)
         except TransportClosed as exc:
             raise ClientError(None, str(exc)) from exc
+        except UnsupportedVersion as exc:
+            # A field set that the chosen version lacks: refused before anything was sent, as
+            # Kafka's clients refuse it (UnsupportedVersionException).
+            raise ClientError(ErrorCode.UNSUPPORTED_VERSION, str(exc)) from exc
         finally:
             # Lost, or out of step after a request cancelled half-way: the next request to
             # that broker connects again.

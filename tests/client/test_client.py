@@ -108,3 +108,14 @@ async def test_a_request_cancelled_before_its_answer_does_not_spoil_the_next(tmp
         with trio.fail_after(2):  # well before the cut-off Fetch is answered
             answer = await c.send(MetadataRequest(topics=None), node=node)
         assert [t.name for t in answer.topics] == ["quiet"]
+
+
+async def test_a_field_the_brokers_version_lacks_is_a_client_error(tmp_path):
+    # Metadata before v4 cannot say "do not create the topic" (Kafka's clients refuse too).
+    async with in_process_broker(tmp_path) as b, Client.local(b.broker) as c:
+        (await c._any_transport()).versions[MetadataRequest.API_KEY] = (0, 3)
+        with pytest.raises(ClientError) as refused:
+            await c.refresh_metadata(["old"])
+        assert refused.value.name == "UNSUPPORTED_VERSION"
+        assert "allow_auto_topic_creation" in str(refused.value)
+        await c.refresh_metadata(["old"], auto_create=True)  # what v3 can say
