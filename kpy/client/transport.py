@@ -60,7 +60,8 @@ def ranges_of(response: Any) -> dict[int, tuple[int, int]]:
 
 class SocketTransport:
     """One Kafka connection; ``connect`` opens it and negotiates versions (ApiVersions v3,
-    falling back to v0 as KIP-511 describes when the broker answers UNSUPPORTED_VERSION)."""
+    falling back to v0 as KIP-511 describes when the broker answers UNSUPPORTED_VERSION),
+    both within ``timeout`` seconds."""
 
     def __init__(self, stream: trio.SocketStream, client_id: str) -> None:
         self.stream = stream
@@ -85,9 +86,16 @@ class SocketTransport:
             raise TransportClosed(f"cannot connect to {host}:{port}: {exc}") from exc
         transport = cls(stream, client_id)
         try:
-            answer = await transport.request(API_VERSIONS, 3, api_versions_request())
-            if answer.error_code == 35:  # UNSUPPORTED_VERSION: the broker is older
-                answer = await transport.request(API_VERSIONS, 0, ApiVersionsRequest())
+            # Bounded too: a TLS listener or a port that is not Kafka's never answers.
+            with trio.fail_after(timeout):
+                answer = await transport.request(API_VERSIONS, 3, api_versions_request())
+                if answer.error_code == 35:  # UNSUPPORTED_VERSION: the broker is older
+                    answer = await transport.request(API_VERSIONS, 0, ApiVersionsRequest())
+        except trio.TooSlowError as exc:
+            await transport.aclose()
+            raise TransportClosed(
+                f"{host}:{port} did not answer ApiVersions within {timeout} s"
+            ) from exc
         except BaseException:
             await transport.aclose()
             raise

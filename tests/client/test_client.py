@@ -3,6 +3,8 @@ in-process transport (the console's path), version negotiation, routing and erro
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import trio
 
@@ -10,7 +12,7 @@ from kpy.client import Client, ClientError, admin
 from kpy.client.client import parse_bootstrap
 from kpy.client.fetch import fetch_partitions
 from kpy.client.sync import Admin
-from kpy.client.transport import newest_common
+from kpy.client.transport import SocketTransport, TransportClosed, newest_common
 from kpy.protocol import api_keys
 from kpy.protocol.messages.metadata import MetadataRequest
 from kpy.testing import BrokerThread, in_process_broker
@@ -119,3 +121,17 @@ async def test_a_field_the_brokers_version_lacks_is_a_client_error(tmp_path):
         assert refused.value.name == "UNSUPPORTED_VERSION"
         assert "allow_auto_topic_creation" in str(refused.value)
         await c.refresh_metadata(["old"], auto_create=True)  # what v3 can say
+
+
+async def test_a_listener_that_never_answers_is_given_up_on():
+    # A TLS listener, or a port that is not Kafka's, accepts and says nothing.
+    async def silent(stream):
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        serve = functools.partial(trio.serve_tcp, silent, 0, host="127.0.0.1")
+        [listener] = await nursery.start(serve)
+        port = listener.socket.getsockname()[1]
+        with trio.fail_after(5), pytest.raises(TransportClosed, match="did not answer"):
+            await SocketTransport.connect("127.0.0.1", port, "probe", timeout=0.5)
+        nursery.cancel_scope.cancel()
