@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from kpy.cli.output import client_options, fail, plain, print_fields, print_json, print_table, run
-from kpy.client import admin
+from kpy.client import ClientError, admin
 
 
 def _config_pair(text: str) -> tuple[str, str]:
@@ -140,26 +140,34 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _create(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     async def command(client) -> int:
-        made = []
+        # Each name is tried, as rpk does and as `topic delete` does: the created ones in the
+        # output, a line on stderr for each failure, exit 1 if any.
+        made, failures = [], []
         for name in args.names:
-            count = await admin.create_topic(
-                client,
-                name,
-                args.partitions,
-                dict(args.config),
-                replication_factor=args.replicas,
-                validate_only=args.dry_run,
-            )
+            try:
+                count = await admin.create_topic(
+                    client,
+                    name,
+                    args.partitions,
+                    dict(args.config),
+                    replication_factor=args.replicas,
+                    validate_only=args.dry_run,
+                )
+            except ClientError as exc:
+                failures.append(exc)
+                continue
             made.append({"name": name, "partitions": count, "dry_run": args.dry_run})
         if args.json:
             print_json(made)
-        else:
+        elif made:
             status = "valid (dry run)" if args.dry_run else "created"
             print_table(
                 [(m["name"], m["partitions"], status) for m in made],
                 ["topic", "partitions", "status"],
             )
-        return 0
+        for exc in failures:
+            fail(str(exc))
+        return 1 if failures else 0
 
     return run(args, command)
 

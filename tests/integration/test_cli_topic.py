@@ -101,6 +101,17 @@ def test_delete_tries_every_topic(bootstrap, topic_name, capsys):
     assert t not in _names(capsys, bootstrap)
 
 
+def test_create_tries_every_topic(bootstrap, topic_name, capsys):
+    # As rpk (and `topic delete`): a name that fails does not stop the others.
+    t, taken = topic_name, topic_name + "-taken"
+    assert kpy(capsys, f"topic create {taken} -b", bootstrap).code == 0
+    ran = kpy(capsys, f"topic create {taken} {t} -p 2 -b", bootstrap)
+    one_error_line(ran, "TOPIC_ALREADY_EXISTS")
+    assert repr(taken) in ran.err
+    assert _rows(ran.out, "TOPIC") == [[t, "2", "created"]]
+    assert {t, taken} <= set(_names(capsys, bootstrap))
+
+
 def test_dry_runs_change_nothing(bootstrap, topic_name, capsys):
     t = topic_name
     checked = kpy(capsys, f"topic create {t} -p 2 --dry-run -b", bootstrap)
