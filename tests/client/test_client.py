@@ -8,6 +8,7 @@ import functools
 import pytest
 import trio
 
+from kpy import __version__
 from kpy.client import Client, ClientError, admin
 from kpy.client.client import parse_bootstrap
 from kpy.client.fetch import fetch_partitions
@@ -46,6 +47,8 @@ async def test_versions_are_the_newest_both_sides_speak(tmp_path):
         assert newest_common(3, {3: (metadata.schema_max + 1, metadata.schema_max + 2)}) is None
         # The broker saw our software name and version (KIP-511).
         assert answer.error_code == 0
+        seen = {(ci.client_id, ci.software_name, ci.software_version) for ci in b.broker.clients()}
+        assert ("probe", "kpy", __version__) in seen
 
 
 async def test_a_kafka_error_is_raised_with_its_name(tmp_path):
