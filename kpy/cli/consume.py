@@ -116,8 +116,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--offset",
         type=StartPosition.parse,
         metavar="beginning|end|OFFSET|-N|@TIMESTAMP",
-        help="where to start in every partition (default: end; a group starts at its "
-        "committed offsets and uses this where it has none)",
+        help="where to start in every partition (default: end, as kafka-console-consumer; "
+        "kcat's is beginning; a group starts at its committed offsets and uses this where it "
+        "has none)",
     )
     p.add_argument("-n", "--count", type=int, metavar="N", help="stop after N records")
     p.add_argument("-e", "--exit", action="store_true", help="stop at the end of the partitions")
