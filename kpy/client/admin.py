@@ -5,7 +5,6 @@ of str/int, ready for a table or JSON). A failure raises ``ClientError`` with Ka
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -76,14 +75,14 @@ async def wait_for_leaders(
 ) -> None:
     """Poll metadata until ``topic`` shows ``partitions`` partitions (all when <= 0), each with
     a leader."""
-    deadline = time.monotonic() + timeout
+    deadline = trio.current_time() + timeout
     while True:
         cluster = await client.refresh_metadata([topic])
         t = cluster.topics.get(topic)
         served = t is not None and t.partitions and all(p.leader_id >= 0 for p in t.partitions)
         if served and (partitions <= 0 or len(t.partitions) >= partitions):
             return
-        if time.monotonic() > deadline:
+        if trio.current_time() > deadline:
             raise TimeoutError(
                 f"topic {topic!r} has no leader for every partition after {timeout} s"
             )
